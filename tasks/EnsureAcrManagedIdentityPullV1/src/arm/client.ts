@@ -1,0 +1,68 @@
+/**
+ * The contract every Azure-surface module is written against. `request.ts` implements it on top of the shared
+ * retry policy (`../http/retry.ts`); the surface modules (`web-apps.ts`, `role-assignments.ts`, ...) build
+ * paths and bodies, call it, and return plain data. Nothing here logs.
+ */
+export interface ArmRequestOptions {
+  /** Every ARM call names its api-version; the surface modules keep theirs as constants. */
+  readonly apiVersion: string;
+  readonly query?: Readonly<Record<string, string>>;
+  /** Sent as JSON. */
+  readonly body?: unknown;
+  /** Overrides the default `application/json` (containerlogs wants `application/octet-stream`). */
+  readonly accept?: string;
+  /** Statuses returned as data instead of thrown as ArmError (e.g. 404 when absence is an answer). */
+  readonly allowStatuses?: readonly number[];
+  readonly signal?: AbortSignal;
+}
+
+export interface ArmResponse<T> {
+  readonly status: number;
+  /** Parsed JSON, or undefined for an empty body or a non-JSON content type. */
+  readonly body: T;
+  /** The raw body text (container logs are text). */
+  readonly text: string;
+  readonly headers: Headers;
+}
+
+export interface ArmClient {
+  /** ARM base URL with a trailing slash, e.g. `https://management.azure.com/`. */
+  readonly armUrl: string;
+  /** The service connection's subscription. */
+  readonly subscriptionId: string;
+  /** `path` starts with `/subscriptions/...` or `/providers/...`; duplicate slashes are collapsed. */
+  request<T = unknown>(method: string, path: string, options: ArmRequestOptions): Promise<ArmResponse<T>>;
+  /** GETs a collection and follows `nextLink` until the last page. */
+  listAll<T>(path: string, options: ArmRequestOptions): Promise<T[]>;
+  /** A bearer token for the ARM audience; Kudu accepts it too. Never log it. */
+  getToken(signal?: AbortSignal): Promise<string>;
+}
+
+/** A non-success ARM answer, with the ARM error body's code and the correlation id for support cases. */
+export class ArmError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly method: string;
+  readonly path: string;
+  readonly correlationId: string | undefined;
+  constructor(init: {
+    status: number;
+    code: string;
+    message: string;
+    method: string;
+    path: string;
+    correlationId?: string | undefined;
+  }) {
+    super(init.message);
+    this.name = 'ArmError';
+    this.status = init.status;
+    this.code = init.code;
+    this.method = init.method;
+    this.path = init.path;
+    this.correlationId = init.correlationId;
+  }
+}
+
+export function isArmError(e: unknown): e is ArmError {
+  return e instanceof Error && e.name === 'ArmError';
+}

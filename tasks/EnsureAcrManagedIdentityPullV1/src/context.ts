@@ -1,0 +1,43 @@
+import type { ArmClient } from './arm/client';
+import type { Logger } from './log';
+import type { Settings } from './settings';
+
+/** What every phase (observe, plan, apply, verify) gets: settings, the ARM client, a logger, time, cancellation. */
+export interface RunContext {
+  readonly settings: Settings;
+  readonly arm: ArmClient;
+  readonly log: Logger;
+  /** Aborted when the agent cancels the job; pass it to every request and sleep. */
+  readonly signal: AbortSignal;
+  /** Injected so tests of pure loops can run without real time. */
+  readonly clock: Clock;
+}
+
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`, or rejects with an AbortError when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason ?? abortError());
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal?.reason ?? abortError());
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};
+
+function abortError(): Error {
+  const e = new Error('The operation was aborted.');
+  e.name = 'AbortError';
+  return e;
+}
