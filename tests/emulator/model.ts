@@ -1,0 +1,554 @@
+/**
+ * The emulator's whole state, as plain JSON-serialisable data (GET /_emulator/state returns it as is), and the
+ * Scenario format that seeds it. Route handlers read and mutate `EmulatorState` directly; nothing here has
+ * behaviour beyond small lookups that every route needs.
+ *
+ * Conventions:
+ * - Times are emulated epoch milliseconds (`...At` fields), durations are seconds (`...Seconds`) as the
+ *   scenario author thinks in seconds.
+ * - Resource IDs are stored as ARM prints them (`/subscriptions/.../resourceGroups/...`); compare them with
+ *   `sameId()` (case-insensitive, `//` collapsed), never with `===`.
+ */
+
+/** Which listener (or which part of the main server) a request reached. */
+export type HostKind = 'arm' | 'entra' | 'oidc' | 'imds' | 'kudu' | 'site' | 'control';
+
+/** Docker log text format a site writes (helper C's log-lines.ts renders each). */
+export type LogFormat = 'classic' | 'platform2024' | 'windows';
+
+/** `identity.type` as ARM spells it (the combined value has a comma and a space). */
+export type IdentityType = 'None' | 'SystemAssigned' | 'UserAssigned' | 'SystemAssigned, UserAssigned';
+
+// ---------------------------------------------------------------------------------------------------------
+// Directory (Entra) and pipeline
+// ---------------------------------------------------------------------------------------------------------
+
+/** A directory object a role can be assigned to. Managed identities register one when they are created. */
+export interface Principal {
+  objectId: string;
+  /** `ServicePrincipal` for applications and managed identities. */
+  principalType: 'ServicePrincipal' | 'User' | 'Group';
+  displayName: string;
+  /** Application (client) ID for service principals. */
+  appId?: string;
+  /**
+   * When the object was created. Until `createdAt + delays.directoryReplicationSeconds` a role assignment
+   * without `principalType` answers 400 PrincipalNotFound (replication delay).
+   */
+  createdAt: number;
+}
+
+/** A service principal that can sign in (same shape as helper B's `EntraApplication`). */
+export interface EntraApplication {
+  clientId: string;
+  /** Object ID of the service principal (what role assignments name). */
+  objectId: string;
+  displayName?: string;
+  secrets: string[];
+  certificatesPem: string[];
+  federatedCredentials: { issuer: string; subject: string; audience?: string }[];
+}
+
+/** A managed identity the build agent's VM has (answers IMDS). */
+export interface AgentIdentity {
+  clientId: string;
+  objectId: string;
+  default?: boolean;
+}
+
+/** The seeded Azure DevOps pipeline job (for workload identity federation and OIDC). */
+export interface Pipeline {
+  /** SystemVssConnection AccessToken of the job; the oidctoken route demands it as bearer. */
+  jobAccessToken: string;
+  organization: string;
+  projectId: string;
+  serviceConnectionIds: string[];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// ARM containers
+// ---------------------------------------------------------------------------------------------------------
+
+export interface Subscription {
+  subscriptionId: string;
+  displayName: string;
+  tenantId: string;
+  /**
+   * Object IDs of principals that can list this subscription. Empty = everyone with any role assignment in
+   * it (A2's routes decide; this list is an explicit override for "caller cannot see that subscription").
+   */
+  visibleTo: string[];
+}
+
+export interface ResourceGroup {
+  subscriptionId: string;
+  name: string;
+  location: string;
+}
+
+/** A user-assigned managed identity (`Microsoft.ManagedIdentity/userAssignedIdentities`). */
+export interface UserAssignedIdentity {
+  /** Full ARM resource ID. */
+  id: string;
+  name: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  location: string;
+  clientId: string;
+  principalId: string;
+  tenantId: string;
+}
+
+/** A container registry and what it holds. */
+export interface Registry {
+  id: string;
+  name: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  location: string;
+  /** e.g. `myacr.azurecr.io` (or a domain-name-label form); match it, do not construct it. */
+  loginServer: string;
+  sku: 'Basic' | 'Standard' | 'Premium';
+  adminUserEnabled: boolean;
+  /** Admin user name (the registry name) and its two passwords; valid only while adminUserEnabled. */
+  adminUsername: string;
+  adminPasswords: string[];
+  roleAssignmentMode: 'LegacyRegistryPermissions' | 'AbacRepositoryPermissions';
+  /** `policies.azureADAuthenticationAsArmPolicy.status`; 'disabled' breaks App Service MI pulls. */
+  azureADAuthenticationAsArmPolicy: 'enabled' | 'disabled';
+  anonymousPullEnabled: boolean;
+  publicNetworkAccess: 'Enabled' | 'Disabled';
+  networkRuleSet: { defaultAction: 'Allow' | 'Deny'; ipRules: { action: 'Allow'; value: string }[] };
+  /** Repository name → tags, e.g. `{ "app": ["1.0", "latest"] }`. */
+  repositories: Record<string, string[]>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Authorization
+// ---------------------------------------------------------------------------------------------------------
+
+export interface RoleAssignment {
+  /** Full ID: `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`. */
+  id: string;
+  /** GUID. */
+  name: string;
+  scope: string;
+  /** Full role definition ID (`/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{guid}`). */
+  roleDefinitionId: string;
+  principalId: string;
+  principalType: 'ServicePrincipal' | 'User' | 'Group' | 'ForeignGroup' | 'Device';
+  condition?: string | null;
+  conditionVersion?: string | null;
+  description?: string | null;
+  createdBy?: string | null;
+  /** Emulated ms. Takes effect for pulls after `createdAt + delays.roleAssignmentPropagationSeconds`. */
+  createdAt: number;
+}
+
+/** A custom role definition (built-in ones live in helper A2's roles.ts). */
+export interface CustomRoleDefinition {
+  /** GUID. */
+  name: string;
+  roleName: string;
+  actions: string[];
+  notActions: string[];
+  dataActions: string[];
+  notDataActions: string[];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// App Service
+// ---------------------------------------------------------------------------------------------------------
+
+export interface AppIdentity {
+  type: IdentityType;
+  /** System identity's object ID; present while the type includes SystemAssigned. */
+  principalId?: string;
+  tenantId?: string;
+  /** Keyed by the identity's resource ID as the client sent it (or as seeded). */
+  userAssignedIdentities: Record<string, { principalId: string; clientId: string }>;
+}
+
+/** The `config/web` properties the emulator models; any other property a client sends is stored in `extra`. */
+export interface SiteConfig {
+  linuxFxVersion: string;
+  windowsFxVersion: string | null;
+  acrUseManagedIdentityCreds: boolean;
+  /** Client ID of a user-assigned identity; a resource ID or any non-GUID is stored as null, as Azure does. */
+  acrUserManagedIdentityID: string | null;
+  alwaysOn: boolean;
+  vnetRouteAllEnabled: boolean;
+  numberOfWorkers: number;
+  /** Any other siteConfig property a client wrote, returned as is. */
+  extra: Record<string, unknown>;
+}
+
+/** A sidecar container (`Microsoft.Web/sites/sitecontainers`). */
+export interface SiteContainer {
+  name: string;
+  image: string;
+  targetPort: string | null;
+  isMain: boolean;
+  startUpCommand: string | null;
+  authType: 'Anonymous' | 'UserCredentials' | 'SystemIdentity' | 'UserAssigned';
+  userName: string | null;
+  passwordSecret: string | null;
+  userManagedIdentityClientId: string | null;
+  inheritAppSettingsAndConnectionStrings: boolean;
+  volumeMounts: unknown[];
+  environmentVariables: { name: string; value: string }[];
+  createdAt: number;
+  lastModifiedAt: number;
+}
+
+/** One line in a docker log file: when it was written (emulated ms) and its text (timestamp included). */
+export interface LogLine {
+  at: number;
+  text: string;
+}
+
+/**
+ * The log of one machine and one source. Files are derived from it at read time, one per day:
+ * `YYYY_MM_DD_<machine>_docker.log` (platform), `..._default_docker.log` (container stdout),
+ * `..._msi_docker.log`, or on Windows `..._system_docker.log`. Lines are kept in time order, and a reader only
+ * sees lines with `at <= now`, so lines scheduled for later (a pull still running) appear as time passes.
+ */
+export interface InstanceLog {
+  machineName: string;
+  source: 'platform' | 'default' | 'msi' | 'easyauth';
+  lines: LogLine[];
+}
+
+/** Where a site is in its start cycle (see platform.ts). */
+export type RuntimePhase =
+  | 'stopped'
+  | 'pendingStart' // restarted or reconfigured; waits for a site hit or startDelaySeconds
+  | 'pulling' // an attempt is running until `attemptEndsAt`
+  | 'running'
+  | 'failed' // the last attempt failed; `nextAttemptAt` says when the platform retries
+  | 'blocked'; // too many consecutive failures; no start until `nextAttemptAt`
+
+export interface AppRuntime {
+  phase: RuntimePhase;
+  /** When the current pending start was requested (restart, config change...). */
+  pendingSince?: number;
+  /** Current or last attempt. */
+  attemptStartedAt?: number;
+  attemptEndsAt?: number;
+  /** The outcome the current attempt will have when it ends (decided when it starts). */
+  attemptOutcome?: string;
+  attemptImage?: string;
+  nextAttemptAt?: number;
+  consecutiveFailures: number;
+  /** Image the running container came from (undefined before the first successful start). */
+  runningImage?: string;
+  /** Number of start attempts so far, for tests. */
+  attempts: number;
+  /** Count of restarts the platform saw (explicit or caused by config changes). */
+  restarts: number;
+}
+
+/** A site (production slot) or one of its deployment slots. */
+export interface App {
+  /** Full ARM ID as Azure prints it (`.../sites/{name}` or `.../sites/{name}/slots/{slot}`). */
+  id: string;
+  /** Site name (without the slot). */
+  siteName: string;
+  /** Undefined for the production slot. */
+  slot?: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  location: string;
+  /** linux (custom container), windows (Hyper-V container), sidecar (linuxFxVersion `sitecontainers`). */
+  platform: 'linux' | 'windows' | 'sidecar';
+  /** `Running` / `Stopped`, as ARM reports it (not the container's health). */
+  state: 'Running' | 'Stopped';
+  serverFarmId: string;
+  identity: AppIdentity;
+  siteConfig: SiteConfig;
+  appSettings: Record<string, string>;
+  siteContainers: SiteContainer[];
+  /** `basicPublishingCredentialsPolicies/scm` → allow. */
+  scmBasicAuthAllowed: boolean;
+  ftpBasicAuthAllowed: boolean;
+  publishingUserName: string;
+  publishingPassword: string;
+  /** Site property `outboundVnetRouting.imagePullTraffic` (a.k.a. vnetImagePullEnabled). */
+  vnetImagePullEnabled: boolean;
+  /** Virtual network the app is integrated with (empty = none). */
+  virtualNetworkSubnetId: string | null;
+  /** When false (Always On), a pending start happens after startDelaySeconds; when true, only on a site hit. */
+  startsOnRequest: boolean;
+  /** Worker machine names; one docker log file per machine. */
+  instances: string[];
+  /** Log text format this app's platform writes. */
+  logFormat: LogFormat;
+  /**
+   * The next N successful pulls start a container that then crashes (start failure); -1 = always.
+   * Decremented per crashed start.
+   */
+  containerCrashes: number;
+  /** Whether the worker has an older image cached (a failed pull then falls back to it and still starts). */
+  hasCachedImage: boolean;
+  /** Host ports, assigned when the emulator starts (`127.0.0.1:PORT`). */
+  sitePort: number;
+  scmPort: number;
+  runtime: AppRuntime;
+  logs: InstanceLog[];
+  lastModifiedAt: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Timing, paging, faults
+// ---------------------------------------------------------------------------------------------------------
+
+export interface Delays {
+  /** Seconds after a role assignment's creation before pulls honour it. */
+  roleAssignmentPropagationSeconds: number;
+  /** Seconds after a principal's creation before a role assignment without principalType finds it. */
+  directoryReplicationSeconds: number;
+  tokenLifetimeSeconds: number;
+  assertionLifetimeSeconds: number;
+  /** Duration of one image pull (a successful one; failures end after a fraction of it). */
+  pullSeconds: number;
+  /** Container start after a good pull until ready (or until the crash is reported). */
+  containerStartSeconds: number;
+  /** With `startsOnRequest: false`, seconds after a restart before the platform starts the site by itself. */
+  startDelaySeconds: number;
+  /** First retry after a failed start; it doubles per consecutive failure (App Service: ~2.5 min cycles). */
+  retryBaseSeconds: number;
+  /** After this many consecutive failed starts the site is blocked for 1, then 2, 4... minutes. */
+  failuresBeforeBlock: number;
+  /** Added to every ARM request (real milliseconds). */
+  armLatencyMs: number;
+}
+
+export interface Paging {
+  slots: number;
+  siteContainers: number;
+  roleAssignments: number;
+  registries: number;
+  identities: number;
+  sites: number;
+}
+
+/**
+ * An injected failure. A request matches when every given matcher matches; the fault then applies unless
+ * `after` matches have not yet been skipped, and at most `times` times (default: always).
+ */
+export interface Fault {
+  id?: string;
+  host?: HostKind | HostKind[];
+  method?: string;
+  /** Case-insensitive substring of the (normalised) path. */
+  path?: string;
+  /** Regex source, matched case-insensitively against the path plus query string. */
+  pathRegex?: string;
+  /** Respond with this status instead of the real handler. */
+  status?: number;
+  headers?: Record<string, string>;
+  /** Response body (objects are sent as JSON). */
+  body?: string | object;
+  /** Destroy the socket without answering. */
+  drop?: boolean;
+  /** Added latency in real milliseconds (then the real handler answers, unless status/drop is set too). */
+  latencyMs?: number;
+  times?: number;
+  after?: number;
+  /** Runtime counter: matches seen so far. */
+  matched?: number;
+}
+
+/** SCM rate limit: more than `maxRequests` within `perSeconds` (emulated) per SCM host → 406. */
+export interface KuduRateLimit {
+  maxRequests: number;
+  perSeconds: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The state
+// ---------------------------------------------------------------------------------------------------------
+
+export interface EmulatorState {
+  scenarioName: string;
+  tenantId: string;
+  /** The first subscription is the service connection's. */
+  subscriptions: Subscription[];
+  resourceGroups: ResourceGroup[];
+  /** Production slots and deployment slots, flat (a slot has `slot` set and the same `siteName`). */
+  apps: App[];
+  identities: UserAssignedIdentity[];
+  registries: Registry[];
+  principals: Principal[];
+  roleAssignments: RoleAssignment[];
+  customRoleDefinitions: CustomRoleDefinition[];
+  applications: EntraApplication[];
+  agentIdentities: AgentIdentity[];
+  pipeline: Pipeline;
+  /** The service principal the emulator info hands out (clientId/clientSecret). */
+  defaultClient: { clientId: string; clientSecret: string; objectId: string };
+  delays: Delays;
+  paging: Paging;
+  faults: Fault[];
+  kuduRateLimit: KuduRateLimit | null;
+  /** Free-form task inputs a scenario suggests (the demo reads them). */
+  inputs: Record<string, string>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenario format (what scenarios/*.json hold and scenario.ts builds). Everything optional has a default.
+// ---------------------------------------------------------------------------------------------------------
+
+/** A role granted in the scenario: role by built-in name (`AcrPull`, `Owner`...) or GUID, at a scope. */
+export interface ScenarioRoleAssignment {
+  /** Object ID, or a reference: `caller`, `site:<name>[/<slot>]` (its system identity), `identity:<name>`. */
+  principal: string;
+  role: string;
+  /** Full scope, or a reference: `subscription`, `rg:<name>`, `registry:<name>`. */
+  scope: string;
+  /** Seconds before the emulator starts (negative = long ago, i.e. already propagated). Default -3600. */
+  createdSecondsAgo?: number;
+  condition?: string;
+  name?: string;
+}
+
+export interface ScenarioSite {
+  name: string;
+  resourceGroup?: string;
+  /** Subscription ID, default the first one. */
+  subscription?: string;
+  location?: string;
+  platform?: 'linux' | 'windows' | 'sidecar';
+  /** Image reference `loginServer/repo:tag`. Defaults to the first registry's first repository and tag. */
+  image?: string;
+  /** Slot names; each copies the site's settings unless overridden in `slotOverrides`. */
+  slots?: string[];
+  slotOverrides?: Record<string, Partial<Omit<ScenarioSite, 'name' | 'slots' | 'slotOverrides'>>>;
+  /** `SystemAssigned` etc.; user-assigned identities by name (`identities[].name`). */
+  identity?: { type: IdentityType; userAssigned?: string[] };
+  acrUseManagedIdentityCreds?: boolean;
+  /** Stored as given (a non-GUID is stored as null, as Azure does). */
+  acrUserManagedIdentityID?: string | null;
+  appSettings?: Record<string, string>;
+  /** Sidecar apps: containers (image, authType...). Default: one main container with the site image. */
+  siteContainers?: Partial<SiteContainer>[];
+  scmBasicAuthAllowed?: boolean;
+  vnetImagePullEnabled?: boolean;
+  virtualNetworkSubnetId?: string | null;
+  startsOnRequest?: boolean;
+  instances?: number;
+  logFormat?: LogFormat;
+  containerCrashes?: number;
+  hasCachedImage?: boolean;
+  state?: 'Running' | 'Stopped';
+  /** The container runs already (as it would before the task); default true. */
+  running?: boolean;
+  /** Old lines to seed into the first instance's platform log (their own timestamps are kept as text). */
+  seedLogLines?: { secondsAgo: number; text: string }[];
+}
+
+export interface ScenarioRegistry {
+  name: string;
+  resourceGroup?: string;
+  subscription?: string;
+  location?: string;
+  loginServer?: string;
+  sku?: Registry['sku'];
+  adminUserEnabled?: boolean;
+  adminPasswords?: string[];
+  roleAssignmentMode?: Registry['roleAssignmentMode'];
+  azureADAuthenticationAsArmPolicy?: Registry['azureADAuthenticationAsArmPolicy'];
+  anonymousPullEnabled?: boolean;
+  publicNetworkAccess?: Registry['publicNetworkAccess'];
+  networkRuleSet?: Registry['networkRuleSet'];
+  repositories?: Record<string, string[]>;
+}
+
+export interface ScenarioIdentity {
+  name: string;
+  resourceGroup?: string;
+  subscription?: string;
+  location?: string;
+  clientId?: string;
+  principalId?: string;
+  /** Seconds before start the identity was created (default 86400: long replicated). */
+  createdSecondsAgo?: number;
+}
+
+export interface Scenario {
+  name?: string;
+  description?: string;
+  tenantId?: string;
+  subscriptions?: { subscriptionId?: string; displayName?: string; visibleTo?: string[] }[];
+  resourceGroups?: { name: string; subscription?: string; location?: string }[];
+  sites?: ScenarioSite[];
+  registries?: ScenarioRegistry[];
+  identities?: ScenarioIdentity[];
+  /** The service connection's principal. Default: Owner on the first subscription. */
+  caller?: {
+    clientId?: string;
+    clientSecret?: string;
+    objectId?: string;
+    displayName?: string;
+    /** Roles the caller holds (default `[{ role: 'Owner', scope: 'subscription' }]`). */
+    roles?: { role: string; scope: string }[];
+    federatedCredentials?: EntraApplication['federatedCredentials'];
+    certificatesPem?: string[];
+  };
+  roleAssignments?: ScenarioRoleAssignment[];
+  customRoleDefinitions?: CustomRoleDefinition[];
+  agentIdentities?: AgentIdentity[];
+  pipeline?: Partial<Pipeline>;
+  delays?: Partial<Delays>;
+  paging?: Partial<Paging>;
+  faults?: Fault[];
+  kuduRateLimit?: KuduRateLimit | null;
+  inputs?: Record<string, string>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Small helpers every route needs
+// ---------------------------------------------------------------------------------------------------------
+
+/** Lower-cases an ARM ID or path and collapses duplicate slashes and a trailing slash. */
+export function normalizeId(id: string): string {
+  return id
+    .replace(/\/{2,}/g, '/')
+    .replace(/\/$/, '')
+    .toLowerCase();
+}
+
+/** ARM IDs compare case-insensitively, with `//` collapsed. */
+export function sameId(a: string, b: string): boolean {
+  return normalizeId(a) === normalizeId(b);
+}
+
+/** True when `scope` is `id` or one of its ancestors (case-insensitive). */
+export function scopeCovers(scope: string, id: string): boolean {
+  const s = normalizeId(scope);
+  const i = normalizeId(id);
+  return s === '' || i === s || i.startsWith(`${s}/`);
+}
+
+const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isGuid(value: string): boolean {
+  return guidPattern.test(value);
+}
+
+export function findApp(state: EmulatorState, siteId: string): App | undefined {
+  return state.apps.find((a) => sameId(a.id, siteId));
+}
+
+export function findRegistry(state: EmulatorState, registryId: string): Registry | undefined {
+  return state.registries.find((r) => sameId(r.id, registryId));
+}
+
+export function findIdentity(state: EmulatorState, identityId: string): UserAssignedIdentity | undefined {
+  return state.identities.find((i) => sameId(i.id, identityId));
+}
+
+/** The role definition GUID at the end of a full role definition ID (lower case). */
+export function roleGuid(roleDefinitionId: string): string {
+  return (roleDefinitionId.split('/').pop() ?? '').toLowerCase();
+}
