@@ -1,0 +1,248 @@
+/**
+ * The ArmClient implementation: bearer token from an @azure/identity credential, JSON in and out, the shared retry
+ * policy, `nextLink` paging, and ARM error bodies turned into ArmError. It never logs; `onResponse` lets the
+ * caller log each exchange at debug level (method, path, status, correlation id: never a token).
+ */
+import type { AccessToken, TokenCredential } from '@azure/identity';
+import { abortErrorFrom, type HttpResponse, type RetryOptions, send } from '../http/retry';
+import { type ArmClient, ArmError, type ArmRequestOptions, type ArmResponse } from './client';
+
+export interface ArmResponseInfo {
+  readonly method: string;
+  /** The path without the query (never carries a secret). */
+  readonly path: string;
+  /** 0 when the attempt failed without a response. */
+  readonly status: number;
+  readonly correlationId: string | undefined;
+  readonly attempt: number;
+  readonly ms: number;
+}
+
+export interface CreateArmClientOptions {
+  /** ARM base URL, e.g. `https://management.azure.com/` (a trailing slash is added when missing). */
+  readonly armUrl: string;
+  readonly subscriptionId: string;
+  readonly credential: TokenCredential;
+  /** Token scope, e.g. `https://management.azure.com/.default`. */
+  readonly scope: string;
+  readonly retry?: RetryOptions;
+  readonly onResponse?: (info: ArmResponseInfo) => void;
+}
+
+/** Tokens are refreshed this long before they expire, so a request never leaves with a token about to lapse. */
+const TOKEN_REFRESH_MARGIN_IN_MS = 5 * 60_000;
+
+/** 401 codes after which one fresh token is worth a second try. */
+const STALE_TOKEN_CODES = new Set(['expiredauthenticationtoken', 'invalidauthenticationtoken']);
+
+export function createArmClient(options: CreateArmClientOptions): ArmClient {
+  const armUrl = options.armUrl.endsWith('/') ? options.armUrl : `${options.armUrl}/`;
+  const base = new URL(armUrl);
+  const tokens = createTokenCache(options.credential, options.scope, options.retry?.now ?? Date.now);
+
+  async function exchange(method: string, url: URL, o: ArmRequestOptions): Promise<HttpResponse> {
+    const path = url.pathname;
+    const headers: Record<string, string> = { accept: o.accept ?? 'application/json' };
+    let body: string | undefined;
+    if (o.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(o.body);
+    }
+    const signal = o.signal ?? options.retry?.signal;
+    const sendOnce = () =>
+      send(
+        {
+          method,
+          url: url.toString(),
+          headers,
+          body,
+          headersForAttempt: async (_attempt, attemptSignal) => ({
+            authorization: `Bearer ${await tokens.get(attemptSignal)}`,
+          }),
+        },
+        {
+          ...options.retry,
+          signal,
+          onAttempt: (info) =>
+            options.onResponse?.({
+              method,
+              path,
+              status: info.status,
+              correlationId: info.headers?.get('x-ms-correlation-request-id') ?? undefined,
+              attempt: info.attempt,
+              ms: info.ms,
+            }),
+        },
+      );
+    const first = await sendOnce();
+    if (first.status === 401 && STALE_TOKEN_CODES.has(errorCodeOf(first).toLowerCase())) {
+      tokens.invalidate();
+      return sendOnce();
+    }
+    return first;
+  }
+
+  function resolveUrl(pathOrUrl: string): URL {
+    if (/^https:\/\//i.test(pathOrUrl)) {
+      const url = new URL(pathOrUrl);
+      // A nextLink pointing elsewhere would receive our bearer token: refuse it.
+      if (url.origin !== base.origin) {
+        throw new Error(`Refusing to follow a link to ${url.origin}: the ARM endpoint is ${base.origin}.`);
+      }
+      url.pathname = url.pathname.replace(/\/{2,}/g, '/');
+      return url;
+    }
+    const [rawPath = '', rawQuery] = splitOnce(pathOrUrl, '?');
+    const url = new URL(`${base.pathname}/${rawPath}`.replace(/\/{2,}/g, '/'), base);
+    if (rawQuery) url.search = `?${rawQuery}`;
+    return url;
+  }
+
+  function withQuery(url: URL, o: ArmRequestOptions): URL {
+    const parts: string[] = url.search ? [url.search.slice(1)] : [];
+    if (!url.searchParams.has('api-version')) parts.push(`api-version=${encodeURIComponent(o.apiVersion)}`);
+    for (const [k, v] of Object.entries(o.query ?? {})) {
+      // encodeURIComponent, not URLSearchParams: `$filter` values need %20, not `+`.
+      parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
+    }
+    const out = new URL(url.toString());
+    out.search = parts.length ? `?${parts.join('&')}` : '';
+    return out;
+  }
+
+  async function request<T>(method: string, path: string, o: ArmRequestOptions): Promise<ArmResponse<T>> {
+    const url = withQuery(resolveUrl(path), o);
+    const response = await exchange(method.toUpperCase(), url, o);
+    if ((response.status >= 200 && response.status < 300) || o.allowStatuses?.includes(response.status)) {
+      return {
+        status: response.status,
+        body: parseBody(response) as T,
+        text: response.text,
+        headers: response.headers,
+      };
+    }
+    throw toArmError(method.toUpperCase(), url.pathname, response);
+  }
+
+  return {
+    armUrl,
+    subscriptionId: options.subscriptionId,
+    request,
+    async listAll<T>(path: string, o: ArmRequestOptions): Promise<T[]> {
+      const items: T[] = [];
+      let next: string | undefined = path;
+      let first = true;
+      // A page cap guards against a server that keeps handing out the same link.
+      for (let page = 0; next && page < 1000; page++) {
+        const url: URL = first ? withQuery(resolveUrl(next), o) : resolveUrl(next);
+        first = false;
+        const response = await exchange('GET', url, o);
+        if (response.status < 200 || response.status >= 300) throw toArmError('GET', url.pathname, response);
+        const body = parseBody(response) as { value?: T[]; nextLink?: string | null } | undefined;
+        items.push(...(body?.value ?? []));
+        next = body?.nextLink ?? undefined;
+      }
+      return items;
+    },
+    getToken: (signal) => tokens.get(signal ?? options.retry?.signal),
+  };
+}
+
+interface TokenCache {
+  get(signal: AbortSignal | undefined): Promise<string>;
+  invalidate(): void;
+}
+
+/** One token shared by all concurrent requests; refreshed near expiry or after a stale-token 401. */
+function createTokenCache(credential: TokenCredential, scope: string, now: () => number): TokenCache {
+  let cached: AccessToken | undefined;
+  let pending: Promise<AccessToken> | undefined;
+  return {
+    async get(signal) {
+      if (cached && cached.expiresOnTimestamp - TOKEN_REFRESH_MARGIN_IN_MS > now()) return cached.token;
+      if (!pending) {
+        // Not tied to one caller's signal: the token is shared, and each caller races its own cancellation below.
+        pending = credential
+          .getToken(scope)
+          .then((token) => {
+            if (!token) throw new Error(`The credential returned no token for scope ${scope}.`);
+            cached = token;
+            return token;
+          })
+          .finally(() => {
+            pending = undefined;
+          });
+      }
+      if (!signal) return (await pending).token;
+      // Waiting for a token shared with other requests must still honour this request's cancellation.
+      return (
+        await Promise.race([
+          pending,
+          new Promise<never>((_, reject) => {
+            if (signal.aborted) reject(abortErrorFrom(signal));
+            signal.addEventListener('abort', () => reject(abortErrorFrom(signal)), { once: true });
+          }),
+        ])
+      ).token;
+    },
+    invalidate() {
+      cached = undefined;
+    },
+  };
+}
+
+function parseBody(response: HttpResponse): unknown {
+  const type = response.headers.get('content-type') ?? '';
+  if (!response.text || !/json/i.test(type)) return undefined;
+  try {
+    return JSON.parse(response.text);
+  } catch {
+    return undefined;
+  }
+}
+
+interface ErrorFields {
+  code?: unknown;
+  message?: unknown;
+  Code?: unknown;
+  Message?: unknown;
+}
+
+/** ARM error bodies come as `{error:{code,message}}`, sometimes `{code,message}` or (App Service) `{Code,Message}`. */
+function errorFieldsOf(response: HttpResponse): { code: string; message: string } {
+  let parsed: unknown;
+  try {
+    parsed = response.text ? JSON.parse(response.text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  const root = (parsed ?? {}) as ErrorFields & { error?: ErrorFields };
+  const inner: ErrorFields = root.error && typeof root.error === 'object' ? root.error : root;
+  const code = inner.code ?? inner.Code;
+  const message = inner.message ?? inner.Message;
+  return {
+    code: typeof code === 'string' ? code : '',
+    message: typeof message === 'string' ? message : '',
+  };
+}
+
+function errorCodeOf(response: HttpResponse): string {
+  return errorFieldsOf(response).code;
+}
+
+function toArmError(method: string, path: string, response: HttpResponse): ArmError {
+  const { code, message } = errorFieldsOf(response);
+  return new ArmError({
+    status: response.status,
+    code: code || `Http${response.status}`,
+    message: message || `${method} ${path} answered HTTP ${response.status}.`,
+    method,
+    path,
+    correlationId: response.headers.get('x-ms-correlation-request-id') ?? undefined,
+  });
+}
+
+function splitOnce(text: string, separator: string): [string, string | undefined] {
+  const i = text.indexOf(separator);
+  return i < 0 ? [text, undefined] : [text.slice(0, i), text.slice(i + 1)];
+}
