@@ -21,11 +21,11 @@ export interface Logger {
  */
 export function neutralise(text: string, maxLength = 2000): string {
   let clean = text
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping escapes and control characters is the point
     .replace(/\u001b\[[0-9;?]*[ -/]*[@-~]|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '')
     // `##vso[` anywhere and `##[` anywhere become `# #vso[` / `# #[`: still readable, never a command.
     .replace(/##(?=vso\[|\[)/gi, '# #');
-  if (clean.length > maxLength) clean = `${clean.slice(0, maxLength)}… [${clean.length - maxLength} characters cut]`;
+  if (clean.length > maxLength)
+    clean = `${clean.slice(0, maxLength)}… [${clean.length - maxLength} characters cut]`;
   return clean;
 }
 

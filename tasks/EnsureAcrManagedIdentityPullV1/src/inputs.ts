@@ -1,0 +1,308 @@
+/**
+ * Turns the task's raw inputs into validated `Settings`. The only module that knows input names (besides
+ * task.json, whose names are a public contract). Every problem names the input, echoes the value and states
+ * the expected form; all problems are reported together, before anything is read from or written to Azure.
+ */
+import { TaskError } from './errors';
+import {
+  type IdentitySetting,
+  PRODUCTION,
+  type RegistrySetting,
+  type ResourceRef,
+  type Settings,
+  type TargetSelection,
+  type VerifySetting,
+} from './settings';
+
+/** Reads one raw input; undefined or '' when the input is not set. */
+export type InputGetter = (name: string) => string | undefined;
+
+/** The input names of task.json, in one place. */
+export const INPUT = {
+  connection: 'azureSubscription',
+  appName: 'appName',
+  resourceGroup: 'resourceGroupName',
+  targets: 'targets',
+  slots: 'slotNames',
+  identityType: 'identityType',
+  userAssignedIdentity: 'userAssignedIdentityId',
+  registry: 'registry',
+  removeRegistryCredentials: 'removeRegistryCredentials',
+  enableIdentityWithoutRoleRights: 'enableIdentityWithoutRoleRights',
+  verify: 'verifyPull',
+  verifyUntil: 'verifyUntil',
+  timeoutMinutes: 'timeoutMinutes',
+  pollIntervalSeconds: 'pollIntervalSeconds',
+  dryRun: 'dryRun',
+} as const;
+
+export const DEFAULT_TIMEOUT_MINUTES = 15;
+export const DEFAULT_POLL_INTERVAL_SECONDS = 10;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// App Service: 2-60 characters, letters, digits and hyphens, no hyphen at either end.
+const APP_NAME = /^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])$/i;
+// Slots: letters, digits and hyphens; the portal caps the name so that app-slot stays a valid host label.
+const SLOT_NAME = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/i;
+// Resource groups: 1-90 letters, digits, underscores, hyphens, periods and parentheses; no period at the end.
+const RESOURCE_GROUP = /^[\p{L}\p{N}_().-]{0,89}[\p{L}\p{N}_()-]$/u;
+// ACR login servers: <name>.azurecr.io (or .us / .cn), optionally <name>-<hash> with a domain-name-label scope.
+const LOGIN_SERVER = /^[a-z0-9]{5,50}(?:-[a-z0-9]+)?\.azurecr\.(?:io|us|cn)$/;
+
+interface Problem {
+  input: string;
+  message: string;
+}
+
+export function readSettings(get: InputGetter): Settings {
+  const problems: Problem[] = [];
+  const raw = (name: string) => (get(name) ?? '').trim();
+  const fail = (input: string, value: string, expected: string): undefined => {
+    problems.push({ input, message: `Input '${input}' is '${value}'. ${expected}` });
+    return undefined;
+  };
+
+  const connectedServiceId = raw(INPUT.connection);
+  if (!connectedServiceId)
+    fail(INPUT.connection, '', 'Expected the Azure Resource Manager service connection.');
+
+  const appName = raw(INPUT.appName);
+  if (!APP_NAME.test(appName)) {
+    fail(
+      INPUT.appName,
+      appName,
+      'Expected an App Service name: 2 to 60 letters, digits or hyphens, not starting or ending with a hyphen.',
+    );
+  }
+
+  const resourceGroupRaw = raw(INPUT.resourceGroup);
+  if (resourceGroupRaw && !RESOURCE_GROUP.test(resourceGroupRaw)) {
+    fail(
+      INPUT.resourceGroup,
+      resourceGroupRaw,
+      'Expected a resource group name (1 to 90 letters, digits, underscores, hyphens, periods or parentheses, not ending with a period), or leave it empty to look it up from the app name.',
+    );
+  }
+
+  const targets = readTargets(raw(INPUT.targets) || 'all', raw(INPUT.slots), fail);
+  const identity = readIdentity(raw(INPUT.identityType) || 'system', raw(INPUT.userAssignedIdentity), fail);
+  const registry = readRegistry(raw(INPUT.registry), fail);
+  const removeRegistryCredentials = readBoolean(INPUT.removeRegistryCredentials, raw, false, fail);
+  const enableIdentityWithoutRoleRights = readBoolean(
+    INPUT.enableIdentityWithoutRoleRights,
+    raw,
+    false,
+    fail,
+  );
+  const dryRun = readBoolean(INPUT.dryRun, raw, false, fail);
+  const verify = readVerify(raw, fail);
+
+  if (problems.length > 0) {
+    const list = problems.map((p) => p.message);
+    throw new TaskError('InvalidInput', list.length === 1 ? list[0]! : list.map((m) => `- ${m}`).join('\n'), {
+      remedy: `Fix the task input${list.length === 1 ? '' : 's'} named above in the pipeline (YAML inputs or the classic editor).`,
+    });
+  }
+
+  return {
+    connectedServiceId,
+    appName,
+    resourceGroup: resourceGroupRaw || undefined,
+    targets: targets!,
+    identity: identity!,
+    registry: registry!,
+    removeRegistryCredentials: removeRegistryCredentials!,
+    enableIdentityWithoutRoleRights: enableIdentityWithoutRoleRights!,
+    verify: verify!,
+    dryRun: dryRun!,
+  };
+}
+
+type Fail = (input: string, value: string, expected: string) => undefined;
+
+function readTargets(kind: string, slotList: string, fail: Fail): TargetSelection | undefined {
+  switch (kind.toLowerCase()) {
+    case 'all':
+      return { kind: 'all' };
+    case 'production':
+      return { kind: 'production' };
+    case 'slots': {
+      const names = slotList
+        .split(/[\s,;]+/)
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (names.length === 0) {
+        return fail(
+          INPUT.slots,
+          slotList,
+          "Expected one or more slot names separated by commas or new lines (add 'production' to include the production site).",
+        );
+      }
+      const bad = names.filter((n) => n.toLowerCase() !== PRODUCTION && !SLOT_NAME.test(n));
+      if (bad.length > 0) {
+        return fail(
+          INPUT.slots,
+          slotList,
+          `'${bad.join("', '")}' ${bad.length === 1 ? 'is not a slot name' : 'are not slot names'}. Expected letters, digits and hyphens (up to 40), separated by commas or new lines.`,
+        );
+      }
+      const slots = [
+        ...new Set(names.filter((n) => n.toLowerCase() !== PRODUCTION).map((n) => n.toLowerCase())),
+      ];
+      return {
+        kind: 'slots',
+        slots,
+        includeProduction: names.some((n) => n.toLowerCase() === PRODUCTION),
+      };
+    }
+    default:
+      return fail(
+        INPUT.targets,
+        kind,
+        "Expected 'all' (production and every slot), 'production', or 'slots' (the slots named in 'slotNames').",
+      );
+  }
+}
+
+function readIdentity(kind: string, resourceId: string, fail: Fail): IdentitySetting | undefined {
+  switch (kind.toLowerCase()) {
+    case 'system':
+      return { kind: 'system' };
+    case 'user': {
+      if (!resourceId) {
+        return fail(
+          INPUT.userAssignedIdentity,
+          '',
+          "Expected the resource ID of the user-assigned identity (identityType is 'user'), like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>.",
+        );
+      }
+      const ref = parseResourceId(resourceId, 'Microsoft.ManagedIdentity/userAssignedIdentities');
+      if (!ref) {
+        return fail(
+          INPUT.userAssignedIdentity,
+          resourceId,
+          GUID.test(resourceId)
+            ? "That looks like a client ID. Expected the identity's resource ID, like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name> (the task looks up the client ID itself)."
+            : 'Expected a resource ID like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>.',
+        );
+      }
+      return { kind: 'user', identity: ref };
+    }
+    default:
+      return fail(
+        INPUT.identityType,
+        kind,
+        "Expected 'system' (each target's system-assigned identity) or 'user' (one user-assigned identity).",
+      );
+  }
+}
+
+function readRegistry(value: string, fail: Fail): RegistrySetting | undefined {
+  if (!value) return { kind: 'fromImage' };
+  if (value.startsWith('/')) {
+    const ref = parseResourceId(value, 'Microsoft.ContainerRegistry/registries');
+    if (ref) return { kind: 'resourceId', registry: ref };
+    return fail(
+      INPUT.registry,
+      value,
+      'Expected a registry resource ID like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>, a login server like myregistry.azurecr.io, or empty to use the registry of the image the app runs.',
+    );
+  }
+  const loginServer = value
+    .replace(/^https?:\/\//i, '')
+    .replace(/\/+$/, '')
+    .toLowerCase();
+  if (LOGIN_SERVER.test(loginServer)) return { kind: 'loginServer', loginServer };
+  return fail(
+    INPUT.registry,
+    value,
+    'Expected an Azure Container Registry login server like myregistry.azurecr.io, a registry resource ID, or empty to use the registry of the image the app runs. Other registries (Docker Hub, GHCR) cannot be pulled with a managed identity.',
+  );
+}
+
+function readVerify(raw: (name: string) => string, fail: Fail): VerifySetting | undefined {
+  const on = readBoolean(INPUT.verify, raw, true, fail);
+  if (on === false) return { kind: 'off' };
+  const timeoutText = raw(INPUT.timeoutMinutes) || String(DEFAULT_TIMEOUT_MINUTES);
+  const intervalText = raw(INPUT.pollIntervalSeconds) || String(DEFAULT_POLL_INTERVAL_SECONDS);
+  const timeoutMinutes = readNumber(timeoutText, 0.05, 120);
+  const intervalSeconds = readNumber(intervalText, 0.1, 300);
+  const untilText = raw(INPUT.verifyUntil) || 'imagePulled';
+  const until =
+    untilText.toLowerCase() === 'imagepulled'
+      ? 'imagePulled'
+      : untilText.toLowerCase() === 'containerstarted'
+        ? 'containerStarted'
+        : undefined;
+  if (timeoutMinutes === undefined) {
+    fail(INPUT.timeoutMinutes, timeoutText, 'Expected a number of minutes from 0.05 to 120 (default 15).');
+  }
+  if (intervalSeconds === undefined) {
+    fail(
+      INPUT.pollIntervalSeconds,
+      intervalText,
+      'Expected a number of seconds from 0.1 to 300 (default 10).',
+    );
+  }
+  if (
+    timeoutMinutes !== undefined &&
+    intervalSeconds !== undefined &&
+    intervalSeconds >= timeoutMinutes * 60
+  ) {
+    fail(
+      INPUT.pollIntervalSeconds,
+      intervalText,
+      `Expected an interval shorter than the timeout (${timeoutMinutes} minutes = ${timeoutMinutes * 60} seconds).`,
+    );
+  }
+  if (!until) {
+    fail(
+      INPUT.verifyUntil,
+      untilText,
+      "Expected 'imagePulled' (the configured image was pulled) or 'containerStarted' (it was pulled and the container started).",
+    );
+  }
+  if (on === undefined || timeoutMinutes === undefined || intervalSeconds === undefined || !until)
+    return undefined;
+  return {
+    kind: 'on',
+    timeoutInMs: Math.round(timeoutMinutes * 60_000),
+    pollIntervalInMs: Math.round(intervalSeconds * 1000),
+    until,
+  };
+}
+
+function readBoolean(
+  name: string,
+  raw: (name: string) => string,
+  defaultValue: boolean,
+  fail: Fail,
+): boolean | undefined {
+  const value = raw(name);
+  if (!value) return defaultValue;
+  if (/^true$/i.test(value)) return true;
+  if (/^false$/i.test(value)) return false;
+  return fail(name, value, "Expected 'true' or 'false'.");
+}
+
+function readNumber(text: string, min: number, max: number): number | undefined {
+  if (!/^\d+(\.\d+)?$/.test(text)) return undefined;
+  const n = Number(text);
+  return n >= min && n <= max ? n : undefined;
+}
+
+/**
+ * Splits `/subscriptions/{guid}/resourceGroups/{rg}/providers/{namespace}/{type}/{name}`; undefined when the ID
+ * is malformed or of another type. Resource IDs are case-insensitive, so the type is compared that way.
+ */
+export function parseResourceId(id: string, type: string): ResourceRef | undefined {
+  const parts = id.replace(/\/+$/, '').split('/');
+  // ['', 'subscriptions', sub, 'resourceGroups', rg, 'providers', ns, type, name]
+  if (parts.length !== 9 || parts[0] !== '') return undefined;
+  const [, subs, subscriptionId, groups, resourceGroup, providers, ns, kind, name] = parts as string[];
+  if (subs!.toLowerCase() !== 'subscriptions' || !GUID.test(subscriptionId!)) return undefined;
+  if (groups!.toLowerCase() !== 'resourcegroups' || !RESOURCE_GROUP.test(resourceGroup!)) return undefined;
+  if (providers!.toLowerCase() !== 'providers') return undefined;
+  if (`${ns}/${kind}`.toLowerCase() !== type.toLowerCase() || !name) return undefined;
+  return { id: parts.join('/'), subscriptionId: subscriptionId!, resourceGroup: resourceGroup!, name: name! };
+}
