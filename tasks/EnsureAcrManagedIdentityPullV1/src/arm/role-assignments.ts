@@ -1,0 +1,192 @@
+/**
+ * Microsoft.Authorization role assignments: list what already grants pull, and create a grant idempotently.
+ *
+ * Idempotency comes from the name: a PUT under a random GUID is not idempotent, so the name is a name-based UUID
+ * (v5 style, SHA-1) of scope + principal + role. The same PUT again succeeds; the same grant under another name
+ * answers 409 RoleAssignmentExists, which is success too. A brand-new identity can answer 400 PrincipalNotFound
+ * for a while (directory replication) even with `principalType` set: that is retried with back-off, bounded.
+ */
+import { createHash } from 'node:crypto';
+import { type RetryOptions, withRetry } from '../http/retry';
+import { type ArmClient, isArmError } from './client';
+
+export const AUTHORIZATION_API_VERSION = '2022-04-01';
+
+/** Built-in role definition GUIDs (learn.microsoft.com "Azure built-in roles"). */
+export const ROLES = {
+  acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d',
+  acrPush: '8311e382-0749-4cb8-b61a-304f252e45ec',
+  reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7',
+  contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
+  owner: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
+  repositoryReader: 'b93aa761-3e63-49ed-ac28-beffa264f7ac',
+  repositoryWriter: '2a1e307c-b015-4ebd-883e-5b7698a07328',
+  repositoryContributor: '2efddaa5-3f1f-4df3-97df-af3f13818f4c',
+} as const;
+
+export const ROLE_NAMES: Readonly<Record<string, string>> = {
+  [ROLES.acrPull]: 'AcrPull',
+  [ROLES.acrPush]: 'AcrPush',
+  [ROLES.reader]: 'Reader',
+  [ROLES.contributor]: 'Contributor',
+  [ROLES.owner]: 'Owner',
+  [ROLES.repositoryReader]: 'Container Registry Repository Reader',
+  [ROLES.repositoryWriter]: 'Container Registry Repository Writer',
+  [ROLES.repositoryContributor]: 'Container Registry Repository Contributor',
+};
+
+/**
+ * Roles that let an identity pull. Legacy registries: AcrPull, AcrPush, Reader, Contributor, Owner (support article
+ * pull-image-to-web-app-fail.md). ABAC registries honour only the repository roles (learn:
+ * container-registry-rbac-abac-repository-permissions).
+ */
+const LEGACY_PULL_ROLES: ReadonlySet<string> = new Set([
+  ROLES.acrPull,
+  ROLES.acrPush,
+  ROLES.reader,
+  ROLES.contributor,
+  ROLES.owner,
+]);
+const ABAC_PULL_ROLES: ReadonlySet<string> = new Set([
+  ROLES.repositoryReader,
+  ROLES.repositoryWriter,
+  ROLES.repositoryContributor,
+]);
+
+export interface RoleAssignment {
+  readonly id: string;
+  readonly name: string;
+  readonly properties: {
+    readonly roleDefinitionId: string;
+    readonly principalId: string;
+    readonly principalType?: string;
+    readonly scope: string;
+    readonly condition?: string | null;
+  };
+}
+
+/** The role GUID at the end of a role definition ID (or a bare GUID), lower-cased. */
+export function roleGuidOf(roleDefinitionId: string): string {
+  return (roleDefinitionId.split('/').filter(Boolean).pop() ?? '').toLowerCase();
+}
+
+/** Case-insensitive, `//`-collapsed, no trailing slash: how resource IDs are compared. */
+export function normaliseId(id: string): string {
+  return `/${id.split('/').filter(Boolean).join('/')}`.toLowerCase();
+}
+
+/** True when `scope` is `resourceId` or one of its parents (whole segments only). */
+export function scopeCovers(scope: string, resourceId: string): boolean {
+  const s = normaliseId(scope);
+  const r = normaliseId(resourceId);
+  return s === '/' || r === s || r.startsWith(`${s}/`);
+}
+
+/** Whether an assignment lets its principal pull from the registry (role and scope both count). */
+export function grantsPull(assignment: RoleAssignment, registryId: string, abac: boolean): boolean {
+  const roles = abac ? ABAC_PULL_ROLES : LEGACY_PULL_ROLES;
+  // A condition (ABAC) may narrow the grant to some repositories; we still count it: the admin chose it.
+  return (
+    roles.has(roleGuidOf(assignment.properties.roleDefinitionId)) &&
+    scopeCovers(assignment.properties.scope, registryId)
+  );
+}
+
+/** Assignments at `scope` (with an optional OData `$filter`, e.g. `atScope()` or `principalId eq '...'`), all pages. */
+export function listRoleAssignments(
+  arm: ArmClient,
+  scope: string,
+  filter: string | undefined,
+  signal?: AbortSignal,
+): Promise<RoleAssignment[]> {
+  return arm.listAll<RoleAssignment>(`${scope}/providers/Microsoft.Authorization/roleAssignments`, {
+    apiVersion: AUTHORIZATION_API_VERSION,
+    ...(filter ? { query: { $filter: filter } } : {}),
+    signal,
+  });
+}
+
+// A fixed namespace for our name-based UUIDs (random once; changing it would rename every assignment we make).
+const NAMESPACE = Buffer.from('5f0c2b8e6a4d4e1f9c3b7a2d1e8f6c40', 'hex');
+
+/** A name-based UUID (RFC 4122 version 5 layout, SHA-1) of scope + principal + role: the same inputs, the same name. */
+export function roleAssignmentName(scope: string, principalId: string, roleGuid: string): string {
+  const hash = createHash('sha1')
+    .update(NAMESPACE)
+    .update(`${normaliseId(scope)}|${principalId.toLowerCase()}|${roleGuid.toLowerCase()}`)
+    .digest();
+  hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x50;
+  hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The subscription a scope lives in (role definition IDs are subscription-scoped). */
+export function subscriptionOf(scope: string): string | undefined {
+  return /^\/*subscriptions\/([^/]+)/i.exec(scope)?.[1];
+}
+
+export interface CreateRoleAssignmentInput {
+  readonly scope: string;
+  readonly principalId: string;
+  readonly roleGuid: string;
+}
+
+export interface CreateRoleAssignmentResult {
+  /** `created`: our PUT made it (or re-confirmed our own earlier PUT); `existed`: 409 RoleAssignmentExists. */
+  readonly outcome: 'created' | 'existed';
+  readonly name: string;
+  /** How many PrincipalNotFound answers were waited out. */
+  readonly principalNotFoundRetries: number;
+}
+
+/** Back-off for PrincipalNotFound: about two minutes in all by default (replication usually takes seconds). */
+const PRINCIPAL_NOT_FOUND_RETRY: RetryOptions = { maxAttempts: 8, baseDelayInMs: 5000, maxDelayInMs: 30_000 };
+
+/**
+ * PUTs the assignment under its deterministic name with `principalType: ServicePrincipal`. 409 RoleAssignmentExists
+ * is success; 400 PrincipalNotFound is retried with the shared back-off (`retry` overrides attempts, delays, sleep).
+ * Any other failure is thrown as the ArmError.
+ */
+export async function createRoleAssignment(
+  arm: ArmClient,
+  input: CreateRoleAssignmentInput,
+  options: { signal?: AbortSignal; retry?: RetryOptions } = {},
+): Promise<CreateRoleAssignmentResult> {
+  const subscriptionId = subscriptionOf(input.scope) ?? arm.subscriptionId;
+  const name = roleAssignmentName(input.scope, input.principalId, input.roleGuid);
+  const body = {
+    properties: {
+      roleDefinitionId: `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${input.roleGuid}`,
+      principalId: input.principalId,
+      // Skips the directory lookup, which avoids most replication-delay failures for brand-new identities.
+      principalType: 'ServicePrincipal',
+    },
+  };
+  let principalNotFoundRetries = 0;
+  return withRetry(
+    async ({ attempt, signal }) => {
+      principalNotFoundRetries = attempt - 1;
+      try {
+        await arm.request('PUT', `${input.scope}/providers/Microsoft.Authorization/roleAssignments/${name}`, {
+          apiVersion: AUTHORIZATION_API_VERSION,
+          body,
+          signal,
+        });
+        return { outcome: 'created' as const, name, principalNotFoundRetries };
+      } catch (e: unknown) {
+        if (isArmError(e) && e.status === 409 && e.code === 'RoleAssignmentExists') {
+          return { outcome: 'existed' as const, name, principalNotFoundRetries };
+        }
+        throw e;
+      }
+    },
+    {
+      ...PRINCIPAL_NOT_FOUND_RETRY,
+      ...options.retry,
+      // The inner ArmClient already retried transient failures; here only PrincipalNotFound earns another try.
+      classifyError: (e) => ({ retry: isArmError(e) && e.code === 'PrincipalNotFound' }),
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+  );
+}
