@@ -1,0 +1,239 @@
+/**
+ * Runs the BUILT task bundle the way the agent does: inputs as INPUT_* variables, the AzureRM service
+ * connection as ENDPOINT_* variables, the job's SystemVssConnection and System.* variables, the emulator's CA
+ * through NODE_EXTRA_CA_CERTS. Parses the `##vso[...]` commands the task printed into a result object.
+ * Nothing here knows the task's internals: it sees only what an agent would see.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const BUNDLE = join(__dirname, '..', '..', 'dist', 'EnsureAcrManagedIdentityPullV1', 'index.js');
+
+/** The AzureRM service connection as the agent hands it over. */
+export interface ServiceConnection {
+  id: string;
+  /** ENDPOINT_URL: the ARM base URL. */
+  url: string;
+  /** undefined = no ENDPOINT_AUTH_SCHEME variable at all (Microsoft's own tests do that; it means ServicePrincipal). */
+  scheme: string | undefined;
+  /** Auth parameters, keys as the service stores them (serviceprincipalid, tenantid, ...). */
+  auth: Record<string, string>;
+  /** Data parameters (subscriptionId, environment, activeDirectoryAuthority, ...). */
+  data: Record<string, string>;
+}
+
+/** The pipeline job around the task (System.* variables and the job access token). */
+export interface PipelineJob {
+  accessToken?: string;
+  oidcRequestUri?: string;
+  collectionUri?: string;
+  teamProject?: string;
+  teamProjectId?: string;
+  hostType?: string;
+  planId?: string;
+  jobId?: string;
+}
+
+export interface TaskRunOptions {
+  inputs: Record<string, string>;
+  connection?: ServiceConnection;
+  job?: PipelineJob;
+  caCertPath?: string;
+  debug?: boolean;
+  /** Extra environment (e.g. what a managed-identity host would set). */
+  env?: Record<string, string>;
+  /** Kill switch for the test itself (not the agent's cancellation). */
+  timeoutInMs?: number;
+}
+
+export interface TaskRun {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  result: 'Succeeded' | 'SucceededWithIssues' | 'Failed' | 'Cancelled' | 'Skipped' | undefined;
+  message: string;
+  stdout: string;
+  stderr: string;
+  outputs: Record<string, string>;
+  summary: string | undefined;
+  errors: string[];
+  warnings: string[];
+  /** Values the task registered with ##vso[task.setsecret]. */
+  secrets: string[];
+  durationMs: number;
+}
+
+export function agentEnvironment(options: TaskRunOptions): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.inputs)) {
+    env[`INPUT_${name.replace(/[. ]/g, '_').toUpperCase()}`] = value;
+  }
+  const c = options.connection;
+  if (c) {
+    env[`ENDPOINT_URL_${c.id}`] = c.url;
+    env[`ENDPOINT_AUTH_${c.id}`] = JSON.stringify({
+      parameters: c.auth,
+      scheme: c.scheme ?? 'ServicePrincipal',
+    });
+    if (c.scheme !== undefined) env[`ENDPOINT_AUTH_SCHEME_${c.id}`] = c.scheme;
+    for (const [k, v] of Object.entries(c.auth))
+      env[`ENDPOINT_AUTH_PARAMETER_${c.id}_${k.toUpperCase()}`] = v;
+    env[`ENDPOINT_DATA_${c.id}`] = JSON.stringify(c.data);
+    for (const [k, v] of Object.entries(c.data)) env[`ENDPOINT_DATA_${c.id}_${k.toUpperCase()}`] = v;
+  }
+  const job = options.job ?? {};
+  if (job.accessToken) {
+    env.ENDPOINT_AUTH_SYSTEMVSSCONNECTION = JSON.stringify({
+      parameters: { AccessToken: job.accessToken },
+      scheme: 'OAuth',
+    });
+    env.ENDPOINT_AUTH_SCHEME_SYSTEMVSSCONNECTION = 'OAuth';
+    env.ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN = job.accessToken;
+    env.ENDPOINT_URL_SYSTEMVSSCONNECTION = job.collectionUri ?? 'https://dev.azure.com/contoso/';
+  }
+  const vars: Record<string, string | undefined> = {
+    SYSTEM_OIDCREQUESTURI: job.oidcRequestUri,
+    SYSTEM_COLLECTIONURI: job.collectionUri,
+    SYSTEM_TEAMFOUNDATIONCOLLECTIONURI: job.collectionUri,
+    SYSTEM_TEAMPROJECT: job.teamProject,
+    SYSTEM_TEAMPROJECTID: job.teamProjectId,
+    SYSTEM_HOSTTYPE: job.hostType,
+    SYSTEM_PLANID: job.planId,
+    SYSTEM_JOBID: job.jobId,
+  };
+  for (const [k, v] of Object.entries(vars)) if (v) env[k] = v;
+  env.AGENT_TEMPDIRECTORY = mkdtempSync(join(tmpdir(), 'agent-temp-'));
+  env.SYSTEM_DEFAULTWORKINGDIRECTORY = env.AGENT_TEMPDIRECTORY;
+  if (options.debug) env.SYSTEM_DEBUG = 'true';
+  if (options.caCertPath) env.NODE_EXTRA_CA_CERTS = options.caCertPath;
+  return { ...env, ...options.env };
+}
+
+export interface StartedTask {
+  child: ChildProcess;
+  /** Resolves once the given text (or pattern) appeared on stdout. */
+  waitForOutput(pattern: RegExp, timeoutInMs?: number): Promise<void>;
+  done: Promise<TaskRun>;
+}
+
+/** Starts the bundle; the caller may signal it (cancellation tests) before awaiting `done`. */
+export function startTask(options: TaskRunOptions): StartedTask {
+  const started = Date.now();
+  const env = agentEnvironment(options);
+  // A clean environment, like the agent's: only PATH/HOME and what we set.
+  const base: Record<string, string> = {};
+  for (const k of ['PATH', 'HOME', 'LANG', 'TMPDIR']) if (process.env[k]) base[k] = process.env[k]!;
+  const child = spawn(process.execPath, [BUNDLE], {
+    env: { ...base, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    for (const w of waiters.splice(0)) {
+      if (w.pattern.test(stdout)) w.resolve();
+      else waiters.push(w);
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), options.timeoutInMs ?? 120_000);
+  const done = new Promise<TaskRun>((resolve) => {
+    child.on('close', (exitCode, signal) => {
+      clearTimeout(killer);
+      resolve(parseRun(stdout, stderr, exitCode, signal, Date.now() - started));
+    });
+  });
+  return {
+    child,
+    done,
+    waitForOutput: (pattern, timeoutInMs = 60_000) =>
+      new Promise((resolve, reject) => {
+        if (pattern.test(stdout)) return resolve();
+        const timer = setTimeout(
+          () => reject(new Error(`no ${pattern} on stdout in ${timeoutInMs} ms:\n${stdout}`)),
+          timeoutInMs,
+        );
+        waiters.push({
+          pattern,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+      }),
+  };
+}
+
+export function runTask(options: TaskRunOptions): Promise<TaskRun> {
+  return startTask(options).done;
+}
+
+/** Reads the agent commands out of a task's stdout. */
+export function parseRun(
+  stdout: string,
+  stderr: string,
+  exitCode: number | null,
+  signal: NodeJS.Signals | null,
+  durationMs: number,
+): TaskRun {
+  const run: TaskRun = {
+    exitCode,
+    signal,
+    result: undefined,
+    message: '',
+    stdout,
+    stderr,
+    outputs: {},
+    summary: undefined,
+    errors: [],
+    warnings: [],
+    secrets: [],
+    durationMs,
+  };
+  for (const line of stdout.split(/\r?\n/)) {
+    const m = /^##vso\[([\w.]+)([^\]]*)\](.*)$/.exec(line);
+    if (!m) continue;
+    const [, command, rawProps, value] = m as unknown as [string, string, string, string];
+    const props = Object.fromEntries(
+      rawProps
+        .trim()
+        .split(';')
+        .filter(Boolean)
+        .map((p) => p.split('=') as [string, string]),
+    );
+    const text = unescapeData(value);
+    switch (command) {
+      case 'task.complete':
+        run.result = props.result as TaskRun['result'];
+        run.message = text;
+        break;
+      case 'task.setvariable':
+        if (props.variable) run.outputs[props.variable] = text;
+        break;
+      case 'task.uploadsummary':
+        run.summary = readFileSync(text, 'utf8');
+        break;
+      case 'task.issue':
+        (props.type === 'error' ? run.errors : run.warnings).push(text);
+        break;
+      case 'task.setsecret':
+        run.secrets.push(text);
+        break;
+    }
+  }
+  return run;
+}
+
+function unescapeData(s: string): string {
+  return s
+    .replace(/%0D/g, '\r')
+    .replace(/%0A/g, '\n')
+    .replace(/%5D/g, ']')
+    .replace(/%3B/g, ';')
+    .replace(/%25/g, '%');
+}
