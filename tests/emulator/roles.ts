@@ -1,4 +1,4 @@
-import type { CustomRoleDefinition, Delays, Registry, RoleAssignment } from './model';
+import type { CustomRoleDefinition, Delays, Registry, RoleAssignment, Subscription } from './model';
 import { normalizeId, scopeCovers } from './model';
 
 /**
@@ -357,4 +357,27 @@ export function pullAccess(
   const delayInMs = (state.delays?.roleAssignmentPropagationSeconds ?? 0) * 1000;
   const oldest = Math.min(...matching.map((a) => a.createdAt));
   return nowMs - oldest >= delayInMs ? 'granted' : 'propagating';
+}
+
+/**
+ * Whether the principal can see a subscription: listed in its `visibleTo` when that list is set, otherwise when
+ * it holds any role assignment in the subscription (at it, above it, or on something inside it).
+ */
+export function canSeeSubscription(
+  state: RbacState & { subscriptions: readonly Pick<Subscription, 'subscriptionId' | 'visibleTo'>[] },
+  principalId: string,
+  subscriptionId: string,
+): boolean {
+  const sub = state.subscriptions.find(
+    (s) => s.subscriptionId.toLowerCase() === subscriptionId.toLowerCase(),
+  );
+  if (!sub) return false;
+  const pid = principalId.toLowerCase();
+  if (sub.visibleTo.length > 0) return sub.visibleTo.some((v) => v.toLowerCase() === pid);
+  const subScope = `/subscriptions/${sub.subscriptionId}`;
+  return state.roleAssignments.some(
+    (a) =>
+      a.principalId.toLowerCase() === pid &&
+      (scopeCovers(a.scope, subScope) || scopeCovers(subScope, a.scope)),
+  );
 }
