@@ -307,8 +307,9 @@ const START_PROGRESS =
   /Starting container for site|^docker run |Initiating warmup request|Waiting for response to warmup request|^Starting container: |^Container is running|Container start method finished/i;
 const PULL_OK =
   /Pull Image successful|Digest: sha256:|Status: Downloaded newer image|Status: Image is up to date/i;
+// Windows has no "Pulling image" line: the first status block of an attempt says `Status: <tag> Pulling from <repo>`.
 const BEGIN =
-  /Pulling image: |Issuing docker pull|Attempting to pull image .* from VNET|^Establishing network\b/i;
+  /Pulling image: |Issuing docker pull|Attempting to pull image .* from VNET|^Establishing network\b|\nStatus: \S+ Pulling from /i;
 const PULL_PROGRESS =
   /Pulling from |Pulling fs layer|\bDownloading\b|\bExtracting\b|Pull complete|Download complete|Verifying Checksum|Already exists|Pulling image from Docker hub|^Site: \S+ - Image: /i;
 
