@@ -1,0 +1,255 @@
+/**
+ * Carries out a plan. Targets run concurrently (bounded); the phases keep each target's dependency order:
+ * identities first (their new principal IDs are needed for the grants), then the pull grants, then the pull
+ * settings (config/web flags, sidecar auth, app settings). Returns what was done; the caller logs it.
+ */
+import { type ArmClient, isArmError } from '../arm/client';
+import { createRoleAssignment } from '../arm/role-assignments';
+import {
+  getSite,
+  getSiteConfig,
+  putSiteContainer,
+  replaceAppSettings,
+  type Site,
+  updateIdentity,
+  updateSiteConfig,
+} from '../arm/web-apps';
+import type { RunContext } from '../context';
+import { TaskError } from '../errors';
+import { mapWithLimit } from './limit';
+import type { Observed } from './observe';
+import { TARGET_CONCURRENCY } from './observe';
+import {
+  type AssignRoleStep,
+  type EnableIdentityStep,
+  type Plan,
+  type RemoveRegistryCredentialsStep,
+  roleAssignmentForbidden,
+  type SetAcrFlagsStep,
+  type SetSidecarAuthStep,
+  type Step,
+} from './plan';
+
+export interface AppliedStep {
+  readonly step: Step;
+  /** What happened, in words (e.g. `created`, `already existed`, `principal 1234…`). */
+  readonly result: string;
+}
+
+export interface Applied {
+  readonly steps: readonly AppliedStep[];
+  /** The principal each target pulls with, after the identities were enabled. */
+  readonly principals: Readonly<Record<string, string | undefined>>;
+  /** Writes that changed something (0 on a re-run). */
+  readonly changeCount: number;
+}
+
+export async function apply(ctx: RunContext, plan: Plan, observed: Observed): Promise<Applied> {
+  const principals: Record<string, string | undefined> = { ...plan.principals };
+  const done: AppliedStep[] = [];
+  const steps = plan.steps;
+
+  // 1. Identities.
+  const identitySteps = steps.filter((s): s is EnableIdentityStep => s.kind === 'enableIdentity');
+  const identityResults = await mapWithLimit(identitySteps, TARGET_CONCURRENCY, (step) =>
+    enableIdentity(ctx, step, observed),
+  );
+  identityResults.forEach((r, i) => {
+    const step = identitySteps[i] as EnableIdentityStep;
+    if (r.systemPrincipalId && principals[step.target] === undefined)
+      principals[step.target] = r.systemPrincipalId;
+    done.push({ step, result: r.systemPrincipalId ? `principal ${r.systemPrincipalId}` : 'identity set' });
+  });
+
+  // The caller cannot grant roles but asked for the identities anyway: fail now, with real object IDs.
+  if (plan.blockedRoleSteps.length > 0) {
+    throw roleAssignmentForbidden(observed, plan.blockedRoleSteps, principals);
+  }
+
+  // 2. Pull grants.
+  const roleSteps = steps.filter((s): s is AssignRoleStep => s.kind === 'assignRole');
+  const forbidden: { step: AssignRoleStep; error: unknown }[] = [];
+  const roleResults = await mapWithLimit(roleSteps, TARGET_CONCURRENCY, async (step) => {
+    try {
+      return await assignRole(ctx, step, principals);
+    } catch (e: unknown) {
+      if (isArmError(e) && e.status === 403) {
+        forbidden.push({ step, error: e });
+        return undefined;
+      }
+      throw e;
+    }
+  });
+  if (forbidden.length > 0) {
+    throw roleAssignmentForbidden(
+      observed,
+      forbidden.map((f) => f.step),
+      principals,
+      forbidden[0]?.error,
+    );
+  }
+  roleResults.forEach((result, i) => {
+    if (result) done.push({ step: roleSteps[i] as AssignRoleStep, result });
+  });
+
+  // 3. Pull settings, per target in order (flags, sidecars, app settings), targets concurrently.
+  const configSteps = steps.filter(
+    (s): s is SetAcrFlagsStep | SetSidecarAuthStep | RemoveRegistryCredentialsStep =>
+      s.kind === 'setAcrFlags' || s.kind === 'setSidecarAuth' || s.kind === 'removeRegistryCredentials',
+  );
+  const byTarget = new Map<
+    string,
+    (SetAcrFlagsStep | SetSidecarAuthStep | RemoveRegistryCredentialsStep)[]
+  >();
+  for (const s of configSteps) byTarget.set(s.target, [...(byTarget.get(s.target) ?? []), s]);
+  const configResults = await mapWithLimit(
+    [...byTarget.values()],
+    TARGET_CONCURRENCY,
+    async (targetSteps) => {
+      const results: AppliedStep[] = [];
+      for (const step of targetSteps)
+        results.push({ step, result: await applyConfigStep(ctx, step, observed) });
+      return results;
+    },
+  );
+  for (const r of configResults) done.push(...r);
+
+  return { steps: done, principals, changeCount: done.length };
+}
+
+async function enableIdentity(
+  ctx: RunContext,
+  step: EnableIdentityStep,
+  observed: Observed,
+): Promise<{ systemPrincipalId: string | undefined }> {
+  const identity = {
+    type: step.identity.type,
+    ...(step.identity.userAssignedIdentities
+      ? { userAssignedIdentities: { ...step.identity.userAssignedIdentities } }
+      : {}),
+  };
+  let site: Site | undefined;
+  try {
+    site = await updateIdentity(ctx.arm, { path: step.path }, identity, ctx.signal);
+  } catch (e: unknown) {
+    if (isArmError(e) && e.status === 403) {
+      throw new TaskError(
+        'IdentityWriteForbidden',
+        `The service connection may not change the identity of ${step.target} (${e.code}).`,
+        {
+          remedy:
+            `Give the service connection Website Contributor (or Contributor) on the app ${observed.app.name}` +
+            (step.identity.userAssignedIdentities
+              ? ', and Managed Identity Operator on the user-assigned identity (assigning it needs that role)'
+              : '') +
+            '.',
+          cause: e,
+          target: step.target,
+        },
+      );
+    }
+    throw e;
+  }
+  if (!step.identity.type.startsWith('SystemAssigned')) return { systemPrincipalId: undefined };
+  // The PATCH response normally carries the new principal; when it does not (202, or a partial body), read it.
+  let principalId = site?.identity?.principalId;
+  if (!principalId)
+    principalId = (await getSite(ctx.arm, { path: step.path }, ctx.signal)).identity?.principalId;
+  if (!principalId) {
+    throw new TaskError(
+      'IdentityNotCreated',
+      `Turning on the system identity of ${step.target} returned no principal ID.`,
+      {
+        remedy:
+          "Run the task again in a minute; if it persists, check the app's Identity blade in the portal.",
+        target: step.target,
+      },
+    );
+  }
+  return { systemPrincipalId: principalId };
+}
+
+async function assignRole(
+  ctx: RunContext,
+  step: AssignRoleStep,
+  principals: Readonly<Record<string, string | undefined>>,
+): Promise<string> {
+  const principalId =
+    step.principal.kind === 'known' ? step.principal.principalId : principals[step.principal.target];
+  if (!principalId) {
+    throw new TaskError('IdentityNotCreated', `No principal ID is known for ${step.forTargets.join(', ')}.`, {
+      remedy: 'Run the task again; the identity step must succeed before the role can be granted.',
+      target: step.target,
+    });
+  }
+  const result = await createRoleAssignment(
+    ctx.arm,
+    { scope: step.scope, principalId, roleGuid: step.roleGuid },
+    { signal: ctx.signal, retry: { sleep: ctx.clock.sleep, now: ctx.clock.now } },
+  );
+  const waited =
+    result.principalNotFoundRetries > 0
+      ? ` after waiting out ${result.principalNotFoundRetries} PrincipalNotFound`
+      : '';
+  return result.outcome === 'created'
+    ? `granted to ${principalId} (assignment ${result.name})${waited}`
+    : `already granted to ${principalId} under another assignment name${waited}`;
+}
+
+async function applyConfigStep(
+  ctx: RunContext,
+  step: SetAcrFlagsStep | SetSidecarAuthStep | RemoveRegistryCredentialsStep,
+  observed: Observed,
+): Promise<string> {
+  const arm: ArmClient = ctx.arm;
+  switch (step.kind) {
+    case 'setAcrFlags': {
+      await updateSiteConfig(arm, { path: step.path }, step.properties, ctx.signal);
+      // Other writers (portal, CLI) have been seen resetting these flags; read back what stuck.
+      const after = await getSiteConfig(arm, { path: step.path }, ctx.signal);
+      const wanted = step.properties.acrUserManagedIdentityID;
+      const idStuck = wanted
+        ? (after.acrUserManagedIdentityID ?? '').toLowerCase() === wanted.toLowerCase()
+        : !after.acrUserManagedIdentityID;
+      if (after.acrUseManagedIdentityCreds !== true || !idStuck) {
+        throw new TaskError(
+          'AcrFlagNotApplied',
+          `The site config of ${step.target} did not keep the pull settings: acrUseManagedIdentityCreds=${String(after.acrUseManagedIdentityCreds)}, acrUserManagedIdentityID=${after.acrUserManagedIdentityID ?? 'null'} (wanted true and ${wanted ?? 'empty'}).`,
+          {
+            remedy:
+              `Check that nothing else rewrites the site config at the same time (a deployment, the portal's Deployment Center), then run the task again. ` +
+              `Manually: az resource update --ids ${step.path}/config/web --set properties.acrUseManagedIdentityCreds=true` +
+              (wanted ? ` properties.acrUserManagedIdentityID=${wanted}` : ''),
+            target: step.target,
+          },
+        );
+      }
+      return 'set and read back';
+    }
+    case 'setSidecarAuth': {
+      await putSiteContainer(arm, { path: step.path }, step.container, step.properties, ctx.signal);
+      return `container ${step.container} now uses ${String(step.properties.authType)}`;
+    }
+    case 'removeRegistryCredentials': {
+      const current = observed.targets.find((t) => t.target.label === step.target)?.appSettings ?? {};
+      const removed = new Set(step.keys.map((k) => k.toUpperCase()));
+      const keep = Object.fromEntries(Object.entries(current).filter(([k]) => !removed.has(k.toUpperCase())));
+      await replaceAppSettings(arm, { path: step.path }, keep, ctx.signal);
+      return `removed ${step.keys.join(', ')}; kept ${Object.keys(keep).length} other setting(s)`;
+    }
+  }
+}
+
+/** The plan as lines for a dry run: one per step, then one per warning. */
+export function describePlan(plan: Plan): string[] {
+  const lines: string[] = [];
+  if (plan.steps.length === 0 && plan.blockedRoleSteps.length === 0)
+    lines.push('Nothing to change: everything is already in place.');
+  for (const s of plan.steps) lines.push(`[${s.target}] ${s.what} Why: ${s.why}`);
+  for (const s of plan.blockedRoleSteps) {
+    lines.push(`[${s.target}] BLOCKED (the service connection cannot write role assignments): ${s.what}`);
+  }
+  for (const w of plan.warnings)
+    lines.push(`Warning${w.target ? ` [${w.target}]` : ''} ${w.code}: ${w.message} Fix: ${w.fix}`);
+  return lines;
+}

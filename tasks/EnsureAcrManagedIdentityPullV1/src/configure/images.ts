@@ -1,0 +1,40 @@
+/**
+ * Container image references as App Service stores them, and which registry they come from. Pure.
+ */
+
+/** The image in `DOCKER|<image>` (prefix case-insensitive); undefined for code apps, `sitecontainers`, empty. */
+export function imageFromFxVersion(fxVersion: string | null | undefined): string | undefined {
+  if (!fxVersion) return undefined;
+  const match = /^docker\|(.+)$/i.exec(fxVersion.trim());
+  if (match?.[1]) return match[1].trim();
+  // Legacy multi-container apps: COMPOSE|<base64 YAML>; take the first `image:` line.
+  const compose = /^compose\|(.+)$/i.exec(fxVersion.trim());
+  if (compose?.[1]) {
+    const yaml = Buffer.from(compose[1], 'base64').toString('utf8');
+    const image = /^\s*image:\s*["']?([^"'\s]+)/m.exec(yaml);
+    return image?.[1];
+  }
+  return undefined;
+}
+
+export function isSidecarFxVersion(fxVersion: string | null | undefined): boolean {
+  return fxVersion?.trim().toLowerCase() === 'sitecontainers';
+}
+
+/**
+ * The registry host of an image reference, lower-cased. Docker's rule: the first path segment is a host when it
+ * has a dot or a port or is `localhost`; otherwise the image is on Docker Hub.
+ */
+export function registryHostOf(image: string): string {
+  const slash = image.indexOf('/');
+  if (slash < 0) return 'docker.io';
+  const first = image.slice(0, slash);
+  if (first.includes('.') || first.includes(':') || first.toLowerCase() === 'localhost')
+    return first.toLowerCase();
+  return 'docker.io';
+}
+
+/** Azure Container Registry login servers, in every cloud (azurecr.io, azurecr.cn, azurecr.us). */
+export function isAcrHost(host: string): boolean {
+  return /\.azurecr\.[a-z.]+$/i.test(host);
+}

@@ -1,0 +1,452 @@
+/**
+ * Reads everything the planner needs, and nothing it does not: the app and its slots, per target the identity,
+ * `config/web`, sidecars and app settings; the registry; the user-assigned identity; the pull grants that already
+ * exist; and whether the caller may write role assignments. No writes, no logging.
+ *
+ * Request budget (a benchmark holds us to it): a constant handful for the app, the registry, the identity, the
+ * role assignments (ONE `atScope()` list at the registry covers registry, group and subscription scopes for every
+ * principal) and the permissions; then 2 per target (config/web, app settings), 3 for sidecar apps. Slot sites
+ * come from the paged slot list, so no per-slot GET.
+ */
+import { type ArmClient, isArmError } from '../arm/client';
+import { getUserAssignedIdentity, type UserAssignedIdentity } from '../arm/identities';
+import { canWriteRoleAssignments, listPermissions } from '../arm/permissions';
+import {
+  armTokenAuthDisabled,
+  findRegistryByLoginServer,
+  getRegistry,
+  isAbacRegistry,
+  publicAccessRestricted,
+  type Registry,
+} from '../arm/registries';
+import { findAppResourceGroup, parseResourceId } from '../arm/resources';
+import { listRoleAssignments, type RoleAssignment } from '../arm/role-assignments';
+import {
+  getSite,
+  getSiteConfig,
+  listAppSettings,
+  listSiteContainers,
+  listSlots,
+  type Site,
+  type SiteConfig,
+  type SiteContainer,
+  vnetImagePullEnabled,
+} from '../arm/web-apps';
+import type { RunContext } from '../context';
+import { TaskError } from '../errors';
+import { PRODUCTION, type Settings } from '../settings';
+import type { Target } from '../targets';
+import { imageFromFxVersion, isAcrHost, isSidecarFxVersion, registryHostOf } from './images';
+import { mapWithLimit } from './limit';
+
+/** How many targets are read (and later written) at once. */
+export const TARGET_CONCURRENCY = 8;
+
+export type TargetOs = 'linux' | 'windows';
+
+export interface ObservedTarget {
+  readonly target: Target;
+  /** The site or slot resource as ARM returned it (kind, state, identity, host names...). */
+  readonly site: Site;
+  readonly os: TargetOs;
+  /** `config/web` properties: the truth for the fx versions and the two ACR flags. */
+  readonly config: SiteConfig;
+  /** linuxFxVersion is `sitecontainers`: per-container auth instead of the site flag. */
+  readonly sidecar: boolean;
+  /** The sidecar containers (empty unless `sidecar`). */
+  readonly containers: readonly SiteContainer[];
+  /** Every image this target runs (main image, or each sidecar's). */
+  readonly images: readonly string[];
+  /** App settings (values are secrets to the log: never print them). */
+  readonly appSettings: Readonly<Record<string, string>>;
+  /** Image pull over VNet integration is on. */
+  readonly vnetImagePull: boolean;
+}
+
+export interface ObservedRegistry {
+  readonly id: string;
+  readonly name: string;
+  readonly subscriptionId: string;
+  readonly resourceGroup: string;
+  readonly loginServer: string;
+  /** `AbacRepositoryPermissions`: only repository roles grant pulls. */
+  readonly abac: boolean;
+  readonly armTokenAuthDisabled: boolean;
+  readonly publicAccessRestricted: boolean;
+  readonly adminUserEnabled: boolean;
+  /** How the task found it. */
+  readonly source: 'input' | 'image';
+  readonly resource: Registry;
+}
+
+export interface Observed {
+  readonly app: {
+    readonly name: string;
+    readonly subscriptionId: string;
+    readonly resourceGroup: string;
+    readonly path: string;
+  };
+  /** The selected targets, production first, then slots in ARM's order. */
+  readonly targets: readonly ObservedTarget[];
+  /** Every slot the app has (names), for messages. */
+  readonly allSlots: readonly string[];
+  readonly registry: ObservedRegistry;
+  /** Set when the identity input is a user-assigned identity. */
+  readonly userIdentity: UserAssignedIdentity | undefined;
+  /**
+   * Every role assignment at the registry and its parent scopes (group, subscription, management groups), for every
+   * principal: the planner picks the pull grants (`grantsPull`). Undefined when the caller may not list them (then
+   * grants are planned blind; the PUT is idempotent).
+   */
+  readonly roleAssignments: readonly RoleAssignment[] | undefined;
+  /** From the permissions API; undefined when that could not be read (advisory anyway). */
+  readonly callerCanWriteRoleAssignments: boolean | undefined;
+  /** The connection's tenant, from the token or the subscription (undefined if neither told us). */
+  readonly tenantId: string | undefined;
+}
+
+export async function observe(ctx: RunContext): Promise<Observed> {
+  const { arm, settings, signal } = ctx;
+  const subscriptionId = arm.subscriptionId;
+  const resourceGroup =
+    settings.resourceGroup ?? (await findAppResourceGroup(arm, subscriptionId, settings.appName, signal));
+  const appPath = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Web/sites/${settings.appName}`;
+  const app = { name: settings.appName, subscriptionId, resourceGroup, path: appPath };
+
+  const production = await getSite(arm, { path: appPath }, signal).catch((e: unknown) => {
+    throw isArmError(e) && e.status === 404
+      ? new TaskError(
+          'AppNotFound',
+          `The web app '${settings.appName}' was not found in resource group '${resourceGroup}' of subscription ${subscriptionId}.`,
+          {
+            remedy:
+              'Check the appName and resourceGroupName inputs, and that the service connection can read the app ' +
+              '(Reader or Website Contributor on it).',
+            cause: e,
+          },
+        )
+      : e;
+  });
+
+  const needSlots = settings.targets.kind !== 'production';
+  const slotSites = needSlots ? await listSlots(arm, appPath, signal) : [];
+  const allSlots = slotSites.map((s) => slotNameOf(s));
+  const selected = selectTargets(settings, app, production, slotSites, allSlots);
+
+  // The registry, the user identity and the tenant do not depend on the targets: read them alongside.
+  const userIdentityPromise =
+    settings.identity.kind === 'user'
+      ? readUserIdentity(arm, settings.identity.identity.id, signal)
+      : undefined;
+  userIdentityPromise?.catch(() => {}); // awaited below; avoid an unhandled rejection while targets load
+
+  const targets = await mapWithLimit(selected, TARGET_CONCURRENCY, ({ target, site }) =>
+    observeTarget(arm, target, site, signal),
+  );
+
+  const registry = await resolveRegistry(arm, settings, targets, signal);
+  const userIdentity = await userIdentityPromise;
+  const tenantId = userIdentity ? await connectionTenant(arm, signal) : undefined;
+  if (
+    userIdentity &&
+    tenantId &&
+    userIdentity.tenantId &&
+    userIdentity.tenantId.toLowerCase() !== tenantId.toLowerCase()
+  ) {
+    throw new TaskError(
+      'IdentityInOtherTenant',
+      `The user-assigned identity ${userIdentity.id} belongs to tenant ${userIdentity.tenantId}, but the service connection signs in to tenant ${tenantId}.`,
+      { remedy: 'Use a user-assigned identity from the same tenant as the app and the service connection.' },
+    );
+  }
+
+  const [roleAssignments, callerCanWrite] = await Promise.all([
+    readRoleAssignments(arm, registry.id, signal),
+    listPermissions(arm, registry.id, signal).then(
+      (p) => canWriteRoleAssignments(p),
+      (e: unknown) => {
+        if (isCancelled(e)) throw e;
+        return undefined;
+      },
+    ),
+  ]);
+
+  return {
+    app,
+    targets,
+    allSlots,
+    registry,
+    userIdentity,
+    roleAssignments,
+    callerCanWriteRoleAssignments: callerCanWrite,
+    tenantId,
+  };
+}
+
+function slotNameOf(slot: Site): string {
+  return slot.name.split('/').pop() ?? slot.name;
+}
+
+function selectTargets(
+  settings: Settings,
+  app: Observed['app'],
+  production: Site,
+  slotSites: Site[],
+  allSlots: string[],
+): { target: Target; site: Site }[] {
+  const prod = { target: { label: PRODUCTION, slot: undefined, path: app.path }, site: production };
+  const slotTarget = (site: Site) => {
+    const slot = slotNameOf(site);
+    return { target: { label: slot, slot, path: `${app.path}/slots/${slot}` }, site };
+  };
+  switch (settings.targets.kind) {
+    case 'all':
+      return [prod, ...slotSites.map(slotTarget)];
+    case 'production':
+      return [prod];
+    case 'slots': {
+      const wanted = settings.targets.slots;
+      const missing = wanted.filter((w) => !allSlots.some((s) => s.toLowerCase() === w.toLowerCase()));
+      if (missing.length > 0) {
+        throw new TaskError(
+          'SlotNotFound',
+          `The app '${app.name}' has no slot named ${missing.map((m) => `'${m}'`).join(', ')}.`,
+          {
+            remedy: allSlots.length
+              ? `Use one of its slots in the slotNames input: ${allSlots.join(', ')}.`
+              : `The app has no deployment slots; set targets to production, or create the slot first.`,
+          },
+        );
+      }
+      const slots = slotSites.filter((s) =>
+        wanted.some((w) => w.toLowerCase() === slotNameOf(s).toLowerCase()),
+      );
+      return [...(settings.targets.includeProduction ? [prod] : []), ...slots.map(slotTarget)];
+    }
+  }
+}
+
+async function observeTarget(
+  arm: ArmClient,
+  target: Target,
+  site: Site,
+  signal: AbortSignal,
+): Promise<ObservedTarget> {
+  const [config, appSettings] = await Promise.all([
+    getSiteConfig(arm, target, signal),
+    listAppSettings(arm, target, signal),
+  ]);
+  const sidecar = isSidecarFxVersion(config.linuxFxVersion);
+  const containers = sidecar ? await listSiteContainers(arm, target, signal) : [];
+  const kind = site.kind?.toLowerCase() ?? '';
+  const windows =
+    kind.includes('windows') ||
+    site.properties?.hyperV === true ||
+    (!!config.windowsFxVersion && !config.linuxFxVersion);
+  const images = sidecar
+    ? containers.map((c) => c.properties.image).filter((i): i is string => !!i)
+    : [imageFromFxVersion(windows ? config.windowsFxVersion : config.linuxFxVersion)].filter(
+        (i): i is string => !!i,
+      );
+  return {
+    target,
+    site,
+    os: windows ? 'windows' : 'linux',
+    config,
+    sidecar,
+    containers,
+    images,
+    appSettings,
+    vnetImagePull: vnetImagePullEnabled(site),
+  };
+}
+
+async function resolveRegistry(
+  arm: ArmClient,
+  settings: Settings,
+  targets: readonly ObservedTarget[],
+  signal: AbortSignal,
+): Promise<ObservedRegistry> {
+  const setting = settings.registry;
+  if (setting.kind === 'resourceId') {
+    const resource = await getRegistry(arm, setting.registry.id, signal).catch((e: unknown) => {
+      throw isArmError(e) && (e.status === 404 || e.status === 403)
+        ? new TaskError(
+            'RegistryNotFound',
+            `The container registry ${setting.registry.id} could not be read (${e.code}).`,
+            {
+              remedy:
+                'Check the registry input, and give the service connection at least Reader on the registry (its ' +
+                'subscription must be visible to the connection).',
+              cause: e,
+            },
+          )
+        : e;
+    });
+    return describeRegistry(resource, 'input');
+  }
+
+  let loginServer: string;
+  let source: ObservedRegistry['source'];
+  if (setting.kind === 'loginServer') {
+    loginServer = setting.loginServer.toLowerCase();
+    source = 'input';
+  } else {
+    loginServer = registryFromImages(targets);
+    source = 'image';
+  }
+  const resource = await findRegistryByLoginServer(arm, loginServer, signal);
+  if (!resource) {
+    throw new TaskError(
+      'RegistryNotFound',
+      `No container registry with login server '${loginServer}' is visible to the service connection (searched subscription ${arm.subscriptionId} and every other subscription it can list).`,
+      {
+        remedy:
+          "Give the service connection Reader on the registry, or set the registry input to the registry's resource ID " +
+          '(/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>).',
+      },
+    );
+  }
+  return describeRegistry(resource, source);
+}
+
+/** The one ACR login server the selected targets pull from; TaskError when there is none or several. */
+export function registryFromImages(targets: readonly ObservedTarget[]): string {
+  const hosts = new Map<string, string[]>();
+  for (const t of targets) {
+    for (const image of t.images) {
+      const host = registryHostOf(image);
+      if (!isAcrHost(host)) {
+        throw new TaskError(
+          'ImageNotOnAcr',
+          `Target ${t.target.label} runs the image '${image}', which is not on Azure Container Registry (registry host '${host}').`,
+          {
+            remedy:
+              'Point the app at an image in your Azure Container Registry (<name>.azurecr.io/<repo>:<tag>), or set the ' +
+              'registry input to the registry the identity should pull from.',
+            target: t.target.label,
+          },
+        );
+      }
+      hosts.set(host, [...(hosts.get(host) ?? []), t.target.label]);
+    }
+  }
+  if (hosts.size === 1) return [...hosts.keys()][0] as string;
+  if (hosts.size === 0) {
+    throw new TaskError(
+      'NoContainerImage',
+      'None of the selected targets runs a container image, so the registry cannot be derived.',
+      {
+        remedy:
+          'Set the registry input (login server or resource ID), or configure the app to run a container image first.',
+      },
+    );
+  }
+  const list = [...hosts].map(([h, labels]) => `${h} (${labels.join(', ')})`).join('; ');
+  throw new TaskError('SeveralRegistries', `The selected targets pull from several registries: ${list}.`, {
+    remedy: 'Set the registry input to the registry to configure, or select targets that use one registry.',
+  });
+}
+
+function describeRegistry(resource: Registry, source: ObservedRegistry['source']): ObservedRegistry {
+  const ref = parseResourceId(resource.id);
+  return {
+    id: resource.id,
+    name: resource.name,
+    subscriptionId: ref?.subscriptionId ?? '',
+    resourceGroup: ref?.resourceGroup ?? '',
+    loginServer: (resource.properties?.loginServer ?? '').toLowerCase(),
+    abac: isAbacRegistry(resource),
+    armTokenAuthDisabled: armTokenAuthDisabled(resource),
+    publicAccessRestricted: publicAccessRestricted(resource),
+    adminUserEnabled: resource.properties?.adminUserEnabled === true,
+    source,
+    resource,
+  };
+}
+
+async function readUserIdentity(
+  arm: ArmClient,
+  id: string,
+  signal: AbortSignal,
+): Promise<UserAssignedIdentity> {
+  try {
+    const identity = await getUserAssignedIdentity(arm, id, signal);
+    if (!identity.clientId || !identity.principalId) {
+      throw new TaskError(
+        'IdentityIncomplete',
+        `The user-assigned identity ${id} has no client ID or principal ID yet.`,
+        {
+          remedy: 'Wait until the identity has finished provisioning, then run the task again.',
+        },
+      );
+    }
+    return identity;
+  } catch (e: unknown) {
+    if (isArmError(e) && (e.status === 404 || e.status === 403)) {
+      throw new TaskError(
+        'IdentityNotFound',
+        `The user-assigned identity ${id} could not be read (${e.code}).`,
+        {
+          remedy:
+            'Check the userAssignedIdentityId input (the full resource ID), and give the service connection Reader and ' +
+            'Managed Identity Operator on the identity (assigning it to an app needs Managed Identity Operator).',
+          cause: e,
+        },
+      );
+    }
+    throw e;
+  }
+}
+
+/**
+ * Every assignment at the registry and above, for every principal, in one `atScope()` list. When the caller may
+ * not read role assignments, undefined: the grants are then planned blind (the PUT is idempotent).
+ */
+async function readRoleAssignments(
+  arm: ArmClient,
+  registryId: string,
+  signal: AbortSignal,
+): Promise<RoleAssignment[] | undefined> {
+  try {
+    return await listRoleAssignments(arm, registryId, 'atScope()', signal);
+  } catch (e: unknown) {
+    if (isArmError(e) && (e.status === 403 || e.status === 401)) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The tenant the connection signs in to: the token's `tid` claim when the token is a JWT, else the
+ * subscription's tenantId. Undefined when neither is available (the check is then skipped).
+ */
+async function connectionTenant(arm: ArmClient, signal: AbortSignal): Promise<string | undefined> {
+  const claims = jwtClaims(await arm.getToken(signal));
+  if (typeof claims?.tid === 'string') return claims.tid;
+  try {
+    const sub = await arm.request<{ tenantId?: string }>('GET', `/subscriptions/${arm.subscriptionId}`, {
+      apiVersion: '2022-12-01',
+      signal,
+    });
+    return sub.body?.tenantId;
+  } catch (e: unknown) {
+    if (isCancelled(e)) throw e;
+    return undefined;
+  }
+}
+
+/** The payload of a JWT (no signature check: we only read our own token's tenant). */
+function jwtClaims(token: string): Record<string, unknown> | undefined {
+  const payload = token.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isCancelled(e: unknown): boolean {
+  return e instanceof Error && (e.name === 'AbortError' || e.name === 'CancelledError');
+}

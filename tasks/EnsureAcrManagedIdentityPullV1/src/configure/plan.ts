@@ -1,0 +1,492 @@
+/**
+ * The planner: observed facts + settings → the changes to make, and the warnings to give. Pure: no I/O, no clock.
+ * Nothing already true is planned, so running the task again plans nothing.
+ *
+ * Per target, in dependency order: identity on → pull role at the registry → ACR flags in config/web (or the
+ * sidecar containers' auth) → optional removal of the old registry password settings.
+ */
+import {
+  grantsPull,
+  normaliseId,
+  ROLE_NAMES,
+  ROLES,
+  type RoleAssignment,
+  scopeCovers,
+} from '../arm/role-assignments';
+import type { SiteContainerProperties } from '../arm/web-apps';
+import { TaskError } from '../errors';
+import type { Settings } from '../settings';
+import { registryHostOf } from './images';
+import type { Observed, ObservedTarget } from './observe';
+
+export type StepKind =
+  | 'enableIdentity'
+  | 'assignRole'
+  | 'setAcrFlags'
+  | 'setSidecarAuth'
+  | 'removeRegistryCredentials';
+
+/** The identity body of a site PATCH: the whole set, since `type` replaces it. */
+export interface IdentityPatch {
+  readonly type: 'SystemAssigned' | 'UserAssigned' | 'SystemAssigned, UserAssigned';
+  /** Every user-assigned identity the target keeps or gains, each as `{}`. */
+  readonly userAssignedIdentities?: Readonly<Record<string, Record<string, never>>>;
+}
+
+interface StepBase {
+  /** Target label (`production` or the slot name). */
+  readonly target: string;
+  /** The change, in words. */
+  readonly what: string;
+  /** Why it is needed. */
+  readonly why: string;
+}
+
+export interface EnableIdentityStep extends StepBase {
+  readonly kind: 'enableIdentity';
+  readonly path: string;
+  readonly identity: IdentityPatch;
+}
+
+/** Whose principal the grant is for: known now, or the system identity the target is about to get. */
+export type PrincipalRef =
+  | { readonly kind: 'known'; readonly principalId: string }
+  | { readonly kind: 'systemIdentityOf'; readonly target: string };
+
+export interface AssignRoleStep extends StepBase {
+  readonly kind: 'assignRole';
+  /** The registry's resource ID. */
+  readonly scope: string;
+  readonly roleGuid: string;
+  readonly roleName: string;
+  readonly principal: PrincipalRef;
+  /** The targets this grant serves (several for one user-assigned identity). */
+  readonly forTargets: readonly string[];
+}
+
+export interface SetAcrFlagsStep extends StepBase {
+  readonly kind: 'setAcrFlags';
+  readonly path: string;
+  /** The PATCH body's properties. acrUserManagedIdentityID: the client ID, or null for the system identity. */
+  readonly properties: {
+    readonly acrUseManagedIdentityCreds: true;
+    readonly acrUserManagedIdentityID: string | null;
+  };
+}
+
+export interface SetSidecarAuthStep extends StepBase {
+  readonly kind: 'setSidecarAuth';
+  readonly path: string;
+  readonly container: string;
+  /** Full properties for the PUT (the container's own, with the auth fields replaced). */
+  readonly properties: SiteContainerProperties;
+}
+
+export interface RemoveRegistryCredentialsStep extends StepBase {
+  readonly kind: 'removeRegistryCredentials';
+  readonly path: string;
+  /** The keys removed; every other app setting is sent back unchanged. */
+  readonly keys: readonly string[];
+}
+
+export type Step =
+  | EnableIdentityStep
+  | AssignRoleStep
+  | SetAcrFlagsStep
+  | SetSidecarAuthStep
+  | RemoveRegistryCredentialsStep;
+
+export type WarningCode =
+  | 'ArmTokenAuthDisabled'
+  | 'RegistryNetworkRestricted'
+  | 'AdminUserEnabled'
+  | 'ImageOnOtherRegistry'
+  | 'StaleRegistryCredentials'
+  | 'WiderScopeGrant'
+  | 'AbacIgnoresLegacyRole'
+  | 'NoContainerImage';
+
+export interface PlanWarning {
+  /** Target label, or undefined when it is about the registry. */
+  readonly target: string | undefined;
+  readonly code: WarningCode;
+  readonly message: string;
+  /** The exact fix (a command or an input to change). */
+  readonly fix: string;
+}
+
+export interface Plan {
+  readonly steps: readonly Step[];
+  readonly warnings: readonly PlanWarning[];
+  /** The role that grants pull on this registry (AcrPull, or Repository Reader on ABAC registries). */
+  readonly role: { readonly guid: string; readonly name: string };
+  /** The principal each target pulls with; undefined when its system identity is still to be enabled. */
+  readonly principals: Readonly<Record<string, string | undefined>>;
+  /**
+   * Set when the caller cannot write role assignments but `enableIdentityWithoutRoleRights` is on: the plan holds only
+   * the identity steps, and apply fails with this code after them, naming the real object IDs.
+   */
+  readonly blockedRoleSteps: readonly AssignRoleStep[];
+}
+
+export const REGISTRY_CREDENTIAL_KEYS = [
+  'DOCKER_REGISTRY_SERVER_USERNAME',
+  'DOCKER_REGISTRY_SERVER_PASSWORD',
+] as const;
+
+export function plan(observed: Observed, settings: Settings): Plan {
+  const registry = observed.registry;
+  const role = registry.abac
+    ? { guid: ROLES.repositoryReader, name: ROLE_NAMES[ROLES.repositoryReader] as string }
+    : { guid: ROLES.acrPull, name: ROLE_NAMES[ROLES.acrPull] as string };
+  const user = settings.identity.kind === 'user' ? observed.userIdentity : undefined;
+  if (settings.identity.kind === 'user' && !user) {
+    throw new Error('plan: a user-assigned identity was requested but not observed.');
+  }
+
+  const identitySteps: Step[] = [];
+  const roleSteps: AssignRoleStep[] = [];
+  const configSteps: Step[] = [];
+  const warnings: PlanWarning[] = [];
+  const principals: Record<string, string | undefined> = {};
+
+  for (const t of observed.targets) {
+    const label = t.target.label;
+    const idStep = user ? planUserIdentity(t, user.id) : planSystemIdentity(t);
+    if (idStep) identitySteps.push(idStep);
+    principals[label] = user ? user.principalId : idStep ? undefined : t.site.identity?.principalId;
+  }
+
+  // Pull grants: one per distinct principal (a user-assigned identity is one principal for every target).
+  const grantsFor = (principalId: string | undefined) =>
+    principalId === undefined
+      ? []
+      : (observed.roleAssignments ?? []).filter(
+          (g) =>
+            g.properties.principalId.toLowerCase() === principalId.toLowerCase() &&
+            grantsPull(g, registry.id, registry.abac),
+        );
+  const principalsDone = new Set<string>();
+  for (const t of observed.targets) {
+    const label = t.target.label;
+    const principalId = principals[label];
+    if (principalId !== undefined) {
+      if (principalsDone.has(principalId.toLowerCase())) continue;
+      principalsDone.add(principalId.toLowerCase());
+    }
+    const existing = grantsFor(principalId);
+    const forTargets = user ? observed.targets.map((x) => x.target.label) : [label];
+    const who = user ? `the user-assigned identity ${user.name}` : `the system identity of ${label}`;
+    if (existing.length > 0) {
+      const atRegistry = existing.some((g) => normaliseId(g.properties.scope) === normaliseId(registry.id));
+      if (!atRegistry)
+        warnings.push(widerScopeWarning(existing[0] as RoleAssignment, who, user ? undefined : label));
+      continue;
+    }
+    if (registry.abac && principalId) {
+      const legacy = legacyGrantOnAbac(observed, principalId, registry.id);
+      if (legacy) {
+        warnings.push({
+          target: user ? undefined : label,
+          code: 'AbacIgnoresLegacyRole',
+          message: `${who} holds ${ROLE_NAMES[legacy] ?? legacy} on ${registry.name}, but the registry uses ABAC repository permissions, which ignore that role.`,
+          fix: `Nothing to do: the task grants ${role.name} instead. The old assignment can be removed.`,
+        });
+      }
+    }
+    roleSteps.push({
+      kind: 'assignRole',
+      target: user ? (observed.targets[0]?.target.label ?? label) : label,
+      what: `Grant ${role.name} on registry ${registry.name} to ${who}${principalId ? ` (${principalId})` : ''}.`,
+      why: `The identity needs pull rights on the registry${registry.abac ? ' (an ABAC registry: AcrPull is not honoured there)' : ''}.`,
+      scope: registry.id,
+      roleGuid: role.guid,
+      roleName: role.name,
+      principal: principalId ? { kind: 'known', principalId } : { kind: 'systemIdentityOf', target: label },
+      forTargets,
+    });
+  }
+
+  for (const t of observed.targets) {
+    configSteps.push(...planPullAuth(t, user, registry.loginServer));
+    const stale = REGISTRY_CREDENTIAL_KEYS.filter((k) => hasKey(t.appSettings, k)).map((k) =>
+      actualKey(t.appSettings, k),
+    );
+    if (stale.length > 0) {
+      if (settings.removeRegistryCredentials) {
+        configSteps.push({
+          kind: 'removeRegistryCredentials',
+          target: t.target.label,
+          what: `Remove the app settings ${stale.join(', ')} (every other setting is kept).`,
+          why: 'The registry password is no longer needed once the identity pulls, and it may override the identity.',
+          path: t.target.path,
+          keys: stale,
+        });
+      } else {
+        warnings.push({
+          target: t.target.label,
+          code: 'StaleRegistryCredentials',
+          message: `${t.target.label} still has ${stale.join(' and ')}: a registry password next to the managed identity.`,
+          fix: `Set the input removeRegistryCredentials: true, or run: ${appSettingsDeleteCommand(observed, t, stale)}`,
+        });
+      }
+    }
+  }
+
+  warnings.push(...registryWarnings(observed));
+
+  if (roleSteps.length > 0 && observed.callerCanWriteRoleAssignments === false) {
+    if (!settings.enableIdentityWithoutRoleRights) {
+      throw roleAssignmentForbidden(observed, roleSteps, principals);
+    }
+    return { steps: identitySteps, warnings, role, principals, blockedRoleSteps: roleSteps };
+  }
+  return {
+    steps: [...identitySteps, ...roleSteps, ...configSteps],
+    warnings,
+    role,
+    principals,
+    blockedRoleSteps: [],
+  };
+}
+
+function planSystemIdentity(t: ObservedTarget): EnableIdentityStep | undefined {
+  const identity = t.site.identity;
+  const type = (identity?.type ?? 'None').toLowerCase();
+  if (type.includes('systemassigned') && identity?.principalId) return undefined;
+  const userKeys = Object.keys(identity?.userAssignedIdentities ?? {});
+  return {
+    kind: 'enableIdentity',
+    target: t.target.label,
+    what:
+      userKeys.length > 0
+        ? `Turn on the system-assigned identity of ${t.target.label}, keeping its ${userKeys.length} user-assigned identit${userKeys.length === 1 ? 'y' : 'ies'}.`
+        : `Turn on the system-assigned identity of ${t.target.label}.`,
+    why: 'The app pulls with its own managed identity; identities are per slot.',
+    path: t.target.path,
+    identity:
+      userKeys.length > 0
+        ? { type: 'SystemAssigned, UserAssigned', userAssignedIdentities: emptyValues(userKeys) }
+        : { type: 'SystemAssigned' },
+  };
+}
+
+function planUserIdentity(t: ObservedTarget, identityId: string): EnableIdentityStep | undefined {
+  const identity = t.site.identity;
+  const userKeys = Object.keys(identity?.userAssignedIdentities ?? {});
+  if (userKeys.some((k) => normaliseId(k) === normaliseId(identityId))) return undefined;
+  const hasSystem = (identity?.type ?? '').toLowerCase().includes('systemassigned');
+  const name = identityId.split('/').pop();
+  return {
+    kind: 'enableIdentity',
+    target: t.target.label,
+    what: `Attach the user-assigned identity ${name} to ${t.target.label}${hasSystem || userKeys.length ? ', keeping its other identities' : ''}.`,
+    why: 'The app pulls with this identity, so it must be assigned to every target.',
+    path: t.target.path,
+    identity: {
+      type: hasSystem ? 'SystemAssigned, UserAssigned' : 'UserAssigned',
+      userAssignedIdentities: emptyValues([...userKeys, identityId]),
+    },
+  };
+}
+
+/** The site flags, or for sidecar apps each container on this registry. */
+function planPullAuth(
+  t: ObservedTarget,
+  user: Observed['userIdentity'],
+  loginServer: string,
+): (SetAcrFlagsStep | SetSidecarAuthStep)[] {
+  const label = t.target.label;
+  if (t.sidecar) {
+    const steps: SetSidecarAuthStep[] = [];
+    for (const c of t.containers) {
+      const image = c.properties.image;
+      if (!image || registryHostOf(image) !== loginServer) continue;
+      const p = c.properties;
+      const done = user
+        ? p.authType === 'UserAssigned' &&
+          (p.userManagedIdentityClientId ?? '').toLowerCase() === user.clientId.toLowerCase()
+        : p.authType === 'SystemIdentity';
+      if (done) continue;
+      const name = c.name.split('/').pop() ?? c.name;
+      const { userName: _u, passwordSecret: _p, userManagedIdentityClientId: _c, ...rest } = p;
+      steps.push({
+        kind: 'setSidecarAuth',
+        target: label,
+        what: `Set container ${name} of ${label} to pull with ${user ? `the user-assigned identity (client ID ${user.clientId})` : 'the system identity'} (was ${p.authType ?? 'unset'}).`,
+        why: 'Sidecar apps authenticate per container; the site-wide ACR flag does not apply to them.',
+        path: t.target.path,
+        container: name,
+        properties: user
+          ? { ...rest, authType: 'UserAssigned', userManagedIdentityClientId: user.clientId }
+          : { ...rest, authType: 'SystemIdentity' },
+      });
+    }
+    return steps;
+  }
+  const wantedId = user ? user.clientId : null;
+  const currentId = t.config.acrUserManagedIdentityID ?? null;
+  const idOk = user ? (currentId ?? '').toLowerCase() === user.clientId.toLowerCase() : !currentId;
+  if (t.config.acrUseManagedIdentityCreds === true && idOk) return [];
+  const changes: string[] = [];
+  if (t.config.acrUseManagedIdentityCreds !== true) changes.push('acrUseManagedIdentityCreds = true');
+  if (!idOk) changes.push(`acrUserManagedIdentityID = ${wantedId ?? 'empty (system identity)'}`);
+  return [
+    {
+      kind: 'setAcrFlags',
+      target: label,
+      what: `Set ${changes.join(' and ')} in the site config of ${label}.`,
+      why: user
+        ? 'App Service pulls with the identity whose CLIENT ID is in acrUserManagedIdentityID.'
+        : 'With acrUserManagedIdentityID empty, App Service pulls with the system identity.',
+      path: t.target.path,
+      properties: { acrUseManagedIdentityCreds: true, acrUserManagedIdentityID: wantedId },
+    },
+  ];
+}
+
+function registryWarnings(observed: Observed): PlanWarning[] {
+  const r = observed.registry;
+  const out: PlanWarning[] = [];
+  if (r.armTokenAuthDisabled) {
+    out.push({
+      target: undefined,
+      code: 'ArmTokenAuthDisabled',
+      message: `Registry ${r.name} refuses ARM-audience Entra tokens (azureADAuthenticationAsArmPolicy is disabled); App Service managed-identity pulls use them and will fail with UNAUTHORIZED.`,
+      fix: `az acr config authentication-as-arm update -r ${r.name} --status enabled`,
+    });
+  }
+  if (r.adminUserEnabled) {
+    out.push({
+      target: undefined,
+      code: 'AdminUserEnabled',
+      message: `The admin user of registry ${r.name} is still enabled; once every app pulls with an identity it is an unused shared password.`,
+      fix: `az acr update -n ${r.name} --admin-enabled false`,
+    });
+  }
+  for (const t of observed.targets) {
+    const label = t.target.label;
+    if (r.publicAccessRestricted && !t.vnetImagePull) {
+      out.push({
+        target: label,
+        code: 'RegistryNetworkRestricted',
+        message: `Registry ${r.name} blocks public network access (or denies by default), and ${label} does not pull its image over its virtual network: the pull will be denied.`,
+        fix:
+          `Integrate the app with a virtual network that reaches the registry's private endpoint, then run: ` +
+          `az resource update --ids ${t.target.path} --set properties.vnetImagePullEnabled=true`,
+      });
+    }
+    if (t.images.length === 0) {
+      out.push({
+        target: label,
+        code: 'NoContainerImage',
+        message: `${label} does not run a container image (no DOCKER| image in its site config); the pull settings are set but nothing is pulled.`,
+        fix: `az webapp config container set --name ${observed.app.name} --resource-group ${observed.app.resourceGroup}${slotArg(t)} --container-image-name ${r.loginServer}/<repo>:<tag>`,
+      });
+    }
+    if (r.source === 'input') {
+      const other = t.images.map(registryHostOf).filter((h) => h !== r.loginServer);
+      for (const host of new Set(other)) {
+        out.push({
+          target: label,
+          code: 'ImageOnOtherRegistry',
+          message: `${label} runs an image from ${host}, not from the registry the task configures (${r.loginServer}); that image will not pull with this grant.`,
+          fix: `Set the registry input to ${host}, or point ${label} at an image in ${r.loginServer}.`,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function widerScopeWarning(grant: RoleAssignment, who: string, target: string | undefined): PlanWarning {
+  const roleName =
+    ROLE_NAMES[grant.properties.roleDefinitionId.split('/').pop()?.toLowerCase() ?? ''] ?? 'a pull role';
+  return {
+    target,
+    code: 'WiderScopeGrant',
+    message: `${who} can already pull through ${roleName} at ${grant.properties.scope}, a scope wider than the registry; the task reuses it.`,
+    fix: `Nothing is required. To follow least privilege, grant the role at the registry and remove assignment ${grant.id}.`,
+  };
+}
+
+function legacyGrantOnAbac(observed: Observed, principalId: string, registryId: string): string | undefined {
+  const legacy = (observed.roleAssignments ?? []).find(
+    (g) =>
+      g.properties.principalId.toLowerCase() === principalId.toLowerCase() &&
+      grantsPull(g, registryId, false) &&
+      !grantsPull(g, registryId, true) &&
+      scopeCovers(g.properties.scope, registryId),
+  );
+  return legacy?.properties.roleDefinitionId.split('/').pop()?.toLowerCase();
+}
+
+/** The TaskError for a caller that cannot grant roles: every command an admin needs, per target. */
+export function roleAssignmentForbidden(
+  observed: Observed,
+  roleSteps: readonly AssignRoleStep[],
+  principals: Readonly<Record<string, string | undefined>>,
+  cause?: unknown,
+): TaskError {
+  const r = observed.registry;
+  const lines: string[] = [];
+  for (const step of roleSteps) {
+    const principalId =
+      step.principal.kind === 'known' ? step.principal.principalId : principals[step.principal.target];
+    const forWhom = step.forTargets.join(', ');
+    if (principalId) {
+      lines.push(
+        `  # ${forWhom}`,
+        `  az role assignment create --assignee-object-id ${principalId} --assignee-principal-type ServicePrincipal --role "${step.roleName}" --scope ${r.id}`,
+      );
+    } else {
+      const t = observed.targets.find((x) => x.target.label === step.forTargets[0]);
+      lines.push(
+        `  # ${forWhom}: its system identity does not exist yet. Enable it first (or set enableIdentityWithoutRoleRights: true and run the task again):`,
+        `  az webapp identity assign --name ${observed.app.name} --resource-group ${observed.app.resourceGroup}${t ? slotArg(t) : ''}`,
+        `  # then grant the role to the principalId it prints:`,
+        `  az role assignment create --assignee-object-id <principalId> --assignee-principal-type ServicePrincipal --role "${step.roleName}" --scope ${r.id}`,
+      );
+    }
+  }
+  const remedy = [
+    `Ask an administrator of registry ${r.name} to run:`,
+    ...lines,
+    'Or give the service connection a role that can write role assignments on the registry (Role Based Access Control',
+    'Administrator or User Access Administrator on the registry, or Owner), e.g.:',
+    `  az role assignment create --assignee <service connection client ID> --role "Role Based Access Control Administrator" --scope ${r.id}`,
+    'then run the task again.',
+  ].join('\n');
+  return new TaskError(
+    'RoleAssignmentForbidden',
+    `The service connection may not create role assignments on registry ${r.name} (Microsoft.Authorization/roleAssignments/write), and ${roleSteps.length} pull grant${roleSteps.length === 1 ? ' is' : 's are'} missing.`,
+    { remedy, cause },
+  );
+}
+
+function slotArg(t: ObservedTarget): string {
+  return t.target.slot ? ` --slot ${t.target.slot}` : '';
+}
+
+function appSettingsDeleteCommand(observed: Observed, t: ObservedTarget, keys: readonly string[]): string {
+  return `az webapp config appsettings delete --name ${observed.app.name} --resource-group ${observed.app.resourceGroup}${slotArg(t)} --setting-names ${keys.join(' ')}`;
+}
+
+function hasKey(settings: Readonly<Record<string, string>>, key: string): boolean {
+  return Object.keys(settings).some((k) => k.toUpperCase() === key);
+}
+
+function actualKey(settings: Readonly<Record<string, string>>, key: string): string {
+  return Object.keys(settings).find((k) => k.toUpperCase() === key) ?? key;
+}
+
+function emptyValues(keys: readonly string[]): Record<string, Record<string, never>> {
+  const out: Record<string, Record<string, never>> = {};
+  const seen = new Set<string>();
+  for (const k of keys) {
+    if (seen.has(normaliseId(k))) continue;
+    seen.add(normaliseId(k));
+    out[k] = {};
+  }
+  return out;
+}
