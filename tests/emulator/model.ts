@@ -288,8 +288,6 @@ export interface App {
    * Decremented per crashed start.
    */
   containerCrashes: number;
-  /** Whether the worker has an older image cached (a failed pull then falls back to it and still starts). */
-  hasCachedImage: boolean;
   /** Host ports, assigned when the emulator starts (`127.0.0.1:PORT`). */
   sitePort: number;
   scmPort: number;
@@ -439,7 +437,6 @@ export interface ScenarioSite {
   instances?: number;
   logFormat?: LogFormat;
   containerCrashes?: number;
-  hasCachedImage?: boolean;
   state?: 'Running' | 'Stopped';
   /** The container runs already (as it would before the task); default true. */
   running?: boolean;
@@ -478,6 +475,8 @@ export interface ScenarioIdentity {
 export interface Scenario {
   name?: string;
   description?: string;
+  /** Emulated seconds per real second the demo runs this scenario at (startEmulator's `timeScale` wins). */
+  timeScale?: number;
   tenantId?: string;
   subscriptions?: { subscriptionId?: string; displayName?: string; visibleTo?: string[] }[];
   resourceGroups?: { name: string; subscription?: string; location?: string }[];

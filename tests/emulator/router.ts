@@ -64,6 +64,8 @@ export interface PlatformHooks {
   stop(app: App): void;
   /** Brings the app's runtime up to the current emulated time (writes due log lines). */
   advance(app: App): void;
+  /** Would a pull of `image` (default: the configured one) succeed at `at`? (Windows image validation.) */
+  evaluatePull(app: App, at: number, image?: string): { outcome: string; reason: string };
 }
 
 export type RouteHandler = (ctx: RouteContext, match: RegExpMatchArray) => HttpReply | Promise<HttpReply>;

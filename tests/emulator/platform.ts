@@ -1,0 +1,398 @@
+/**
+ * The App Service platform model: the start cycle of each app (restart → pending → pull → start or fail →
+ * back-off → retry) and the pull decision (tag exists, credential works, network allows it). Time is the
+ * emulated clock; nothing runs on timers. `advance` replays everything due up to "now", so a test that moves
+ * the clock by ten minutes sees exactly the attempts and log lines ten minutes would have produced.
+ *
+ * Log text comes from the line generator (helper C's log-lines.ts); this file only decides what happened and
+ * when, and files lines under each worker instance.
+ */
+import type { App, EmulatorState, LogFormat, LogLine, Registry } from './model';
+import { isGuid } from './model';
+import { pullAccess } from './roles';
+import type { PlatformHooks } from './router';
+
+export type PullOutcome =
+  | 'succeeded'
+  | 'succeededButStartFailed'
+  | 'unauthorized'
+  | 'notFound'
+  | 'networkDenied'
+  | 'interrupted';
+
+export interface PullLogInput {
+  format: LogFormat;
+  startAt: number;
+  siteName: string;
+  image: string;
+  outcome: PullOutcome;
+  pullDurationMs: number;
+}
+
+/** The text source (helper C's log-lines.ts satisfies it). */
+export interface LineSource {
+  pullAttemptLines(input: PullLogInput): LogLine[];
+  sidecarNoiseLines(format: LogFormat, at: number, siteName: string): LogLine[];
+}
+
+/** Why a pull would fail (or not), decided from the state at a given time. */
+export interface PullVerdict {
+  outcome: 'succeeded' | 'unauthorized' | 'notFound' | 'networkDenied';
+  image: string;
+  registry?: Registry;
+  /** A human explanation for tests and the windowsFxVersion validation error. */
+  reason: string;
+}
+
+export interface Platform extends PlatformHooks {
+  /** A request reached the site host: starts a pending (or retry-due) start. */
+  hit(app: App): void;
+  advanceAll(): void;
+  evaluatePull(app: App, at: number, image?: string): PullVerdict;
+  /** What the site host answers: 200 running, 503 starting or failed, 403 stopped. */
+  siteStatus(app: App): number;
+}
+
+/** The image an app runs: `DOCKER|x` from linuxFxVersion/windowsFxVersion, or the main sidecar's image. */
+export function configuredImage(app: App): string {
+  if (app.platform === 'sidecar' || app.siteConfig.linuxFxVersion.toLowerCase() === 'sitecontainers') {
+    const main = app.siteContainers.find((c) => c.isMain) ?? app.siteContainers[0];
+    return main?.image ?? '';
+  }
+  const fx =
+    app.platform === 'windows' ? (app.siteConfig.windowsFxVersion ?? '') : app.siteConfig.linuxFxVersion;
+  const m = /^docker\|(.+)$/i.exec(fx);
+  return m?.[1] ?? '';
+}
+
+/** Splits `host/repo/path:tag` (or `@sha256:...`) into its parts; no host → Docker Hub. */
+export function parseImage(image: string): { host: string; repository: string; tag: string } {
+  const at = image.indexOf('@');
+  const withoutDigest = at >= 0 ? image.slice(0, at) : image;
+  const digest = at >= 0 ? image.slice(at + 1) : undefined;
+  const slash = withoutDigest.indexOf('/');
+  const first = slash >= 0 ? withoutDigest.slice(0, slash) : '';
+  const hasHost = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
+  const host = hasHost ? first : 'docker.io';
+  const rest = hasHost ? withoutDigest.slice(slash + 1) : withoutDigest;
+  const colon = rest.lastIndexOf(':');
+  const repository = colon >= 0 ? rest.slice(0, colon) : rest;
+  const tag = digest ?? (colon >= 0 ? rest.slice(colon + 1) : 'latest');
+  return { host, repository, tag };
+}
+
+/** `myapp` for the production slot, `myapp__staging` for a slot (as the platform names containers). */
+export function platformSiteName(app: App): string {
+  return app.slot ? `${app.siteName}__${app.slot}` : app.siteName;
+}
+
+function hasSystemIdentity(app: App): boolean {
+  return app.identity.type.includes('SystemAssigned') && !!app.identity.principalId;
+}
+
+function attachedByClientId(app: App, clientId: string): string | undefined {
+  const entry = Object.values(app.identity.userAssignedIdentities).find(
+    (v) => v.clientId.toLowerCase() === clientId.toLowerCase(),
+  );
+  return app.identity.type.includes('UserAssigned') ? entry?.principalId : undefined;
+}
+
+type Credential =
+  | { kind: 'identity'; principalId: string | undefined; label: string }
+  | { kind: 'password'; userName: string | undefined; password: string | undefined }
+  | { kind: 'anonymous' };
+
+function credentialFor(app: App, image: string): Credential {
+  if (app.platform === 'sidecar') {
+    const c = app.siteContainers.find((x) => x.image === image) ?? app.siteContainers[0];
+    switch (c?.authType) {
+      case 'SystemIdentity':
+        return {
+          kind: 'identity',
+          principalId: hasSystemIdentity(app) ? app.identity.principalId : undefined,
+          label: 'system',
+        };
+      case 'UserAssigned': {
+        const cid = c.userManagedIdentityClientId ?? '';
+        return { kind: 'identity', principalId: attachedByClientId(app, cid), label: `client ${cid}` };
+      }
+      case 'UserCredentials':
+        return {
+          kind: 'password',
+          userName: c.userName ?? undefined,
+          password: c.passwordSecret ?? undefined,
+        };
+      default:
+        return { kind: 'anonymous' };
+    }
+  }
+  if (app.siteConfig.acrUseManagedIdentityCreds) {
+    const cid = app.siteConfig.acrUserManagedIdentityID;
+    if (cid) return { kind: 'identity', principalId: attachedByClientId(app, cid), label: `client ${cid}` };
+    return {
+      kind: 'identity',
+      principalId: hasSystemIdentity(app) ? app.identity.principalId : undefined,
+      label: 'system',
+    };
+  }
+  const user = app.appSettings.DOCKER_REGISTRY_SERVER_USERNAME;
+  const pass = app.appSettings.DOCKER_REGISTRY_SERVER_PASSWORD;
+  if (user !== undefined || pass !== undefined) return { kind: 'password', userName: user, password: pass };
+  return { kind: 'anonymous' };
+}
+
+/** Decides one image's pull: network first, then the credential, then whether the tag exists. */
+export function evaluateImage(state: EmulatorState, app: App, image: string, at: number): PullVerdict {
+  const { host, repository, tag } = parseImage(image);
+  const registry = state.registries.find((r) => r.loginServer.toLowerCase() === host.toLowerCase());
+  if (!image) return { outcome: 'notFound', image, reason: 'no image configured' };
+  if (!registry) {
+    // Public registries outside the emulated subscriptions (Docker Hub, MCR) always serve.
+    return { outcome: 'succeeded', image, reason: `public registry ${host}` };
+  }
+  const closed =
+    registry.publicNetworkAccess === 'Disabled' || registry.networkRuleSet.defaultAction === 'Deny';
+  if (closed && !(app.vnetImagePullEnabled && app.virtualNetworkSubnetId)) {
+    return { outcome: 'networkDenied', image, registry, reason: 'registry refuses public network access' };
+  }
+  const cred = credentialFor(app, image);
+  const denied = (reason: string): PullVerdict => ({ outcome: 'unauthorized', image, registry, reason });
+  if (cred.kind === 'identity') {
+    if (!cred.principalId) return denied(`managed identity (${cred.label}) is not attached to the app`);
+    if (registry.azureADAuthenticationAsArmPolicy === 'disabled') {
+      return denied(
+        'registry does not accept ARM-audience tokens (azureADAuthenticationAsArmPolicy disabled)',
+      );
+    }
+    const access = pullAccess(state, cred.principalId, registry.id, at);
+    if (access !== 'granted') return denied(`pull role for ${cred.principalId}: ${access}`);
+  } else if (cred.kind === 'password') {
+    const ok =
+      registry.adminUserEnabled &&
+      cred.userName?.toLowerCase() === registry.adminUsername.toLowerCase() &&
+      cred.password !== undefined &&
+      registry.adminPasswords.includes(cred.password);
+    if (!ok) return denied('registry credentials in app settings are not valid');
+  } else if (!registry.anonymousPullEnabled) {
+    return denied('no credentials configured and anonymous pull is off');
+  }
+  const tags = Object.entries(registry.repositories).find(
+    ([name]) => name.toLowerCase() === repository.toLowerCase(),
+  )?.[1];
+  const tagExists = tags !== undefined && (tag.startsWith('sha256:') || tags.includes(tag));
+  if (!tagExists) return { outcome: 'notFound', image, registry, reason: `${repository}:${tag} not found` };
+  return { outcome: 'succeeded', image, registry, reason: 'ok' };
+}
+
+export function createPlatform(deps: { state: EmulatorState; now(): number; lines: LineSource }): Platform {
+  const { state } = deps;
+
+  function evaluatePull(app: App, at: number, image?: string): PullVerdict {
+    if (image !== undefined) return evaluateImage(state, app, image, at);
+    const images =
+      app.platform === 'sidecar' ? app.siteContainers.map((c) => c.image) : [configuredImage(app)];
+    const main = configuredImage(app);
+    for (const img of images) {
+      const v = evaluateImage(state, app, img, at);
+      if (v.outcome !== 'succeeded') return { ...v, image: main || img };
+    }
+    return { outcome: 'succeeded', image: main, reason: 'ok' };
+  }
+
+  function platformLog(app: App, machineName: string, source: 'platform' | 'default' = 'platform') {
+    let log = app.logs.find((l) => l.machineName === machineName && l.source === source);
+    if (!log) {
+      log = { machineName, source, lines: [] };
+      app.logs.push(log);
+    }
+    return log;
+  }
+
+  function append(app: App, lines: LogLine[], source: 'platform' | 'default' = 'platform'): void {
+    for (const machine of app.instances) {
+      const log = platformLog(app, machine, source);
+      log.lines.push(...lines.map((l) => ({ ...l })));
+      log.lines.sort((a, b) => a.at - b.at);
+    }
+  }
+
+  function beginAttempt(app: App, at: number): void {
+    const rt = app.runtime;
+    const verdict = evaluatePull(app, at);
+    let outcome: PullOutcome = verdict.outcome;
+    if (outcome === 'succeeded' && app.containerCrashes !== 0) {
+      outcome = 'succeededButStartFailed';
+      if (app.containerCrashes > 0) app.containerCrashes -= 1;
+    }
+    const pullDurationMs = state.delays.pullSeconds * 1000;
+    const siteName = platformSiteName(app);
+    const lines = deps.lines.pullAttemptLines({
+      format: app.logFormat,
+      startAt: at,
+      siteName,
+      image: verdict.image,
+      outcome,
+      pullDurationMs,
+    });
+    const usesIdentity = app.identity.type !== 'None';
+    if (usesIdentity && app.logFormat !== 'windows') {
+      lines.push(...deps.lines.sidecarNoiseLines(app.logFormat, at + 500, siteName));
+      lines.sort((a, b) => a.at - b.at);
+    }
+    append(app, lines);
+    const minimumEnd =
+      at +
+      (outcome === 'succeeded' || outcome === 'succeededButStartFailed'
+        ? pullDurationMs + state.delays.containerStartSeconds * 1000
+        : Math.max(1000, pullDurationMs / 3));
+    const lastLine = lines.reduce((m, l) => Math.max(m, l.at), at);
+    rt.phase = 'pulling';
+    rt.attempts += 1;
+    rt.attemptStartedAt = at;
+    rt.attemptEndsAt = Math.max(minimumEnd, lastLine);
+    rt.attemptOutcome = outcome;
+    rt.attemptImage = verdict.image;
+    delete rt.nextAttemptAt;
+    if (outcome === 'succeeded') {
+      append(
+        app,
+        [
+          {
+            at: rt.attemptEndsAt - 500,
+            text: `${stdoutStamp(rt.attemptEndsAt - 500)} Listening on port 8080`,
+          },
+        ],
+        'default',
+      );
+    }
+  }
+
+  function finishAttempt(app: App): void {
+    const rt = app.runtime;
+    const end = rt.attemptEndsAt ?? deps.now();
+    if (rt.attemptOutcome === 'succeeded') {
+      rt.phase = 'running';
+      if (rt.attemptImage) rt.runningImage = rt.attemptImage;
+      rt.consecutiveFailures = 0;
+      delete rt.pendingSince;
+      return;
+    }
+    rt.consecutiveFailures += 1;
+    const n = rt.consecutiveFailures;
+    const base = state.delays.retryBaseSeconds * 1000;
+    const overBlock = n - state.delays.failuresBeforeBlock;
+    if (overBlock >= 0) {
+      // Blocked for 1, 2, 4... minutes on top of the normal cycle (facts §5.2).
+      rt.phase = 'blocked';
+      rt.nextAttemptAt = end + base + 60_000 * 2 ** overBlock;
+    } else {
+      rt.phase = 'failed';
+      rt.nextAttemptAt = end + base;
+    }
+  }
+
+  function advance(app: App): void {
+    const rt = app.runtime;
+    for (let guard = 0; guard < 500; guard += 1) {
+      const now = deps.now();
+      if (rt.phase === 'pendingStart') {
+        const due = (rt.pendingSince ?? now) + state.delays.startDelaySeconds * 1000;
+        if (!app.startsOnRequest && now >= due) {
+          beginAttempt(app, due);
+          continue;
+        }
+        return;
+      }
+      if (rt.phase === 'pulling') {
+        if (now >= (rt.attemptEndsAt ?? now)) {
+          finishAttempt(app);
+          continue;
+        }
+        return;
+      }
+      if (rt.phase === 'failed' || rt.phase === 'blocked') {
+        if (!app.startsOnRequest && rt.nextAttemptAt !== undefined && now >= rt.nextAttemptAt) {
+          beginAttempt(app, rt.nextAttemptAt);
+          continue;
+        }
+        return;
+      }
+      return;
+    }
+  }
+
+  function restart(app: App, _reason: string): void {
+    advance(app);
+    const rt = app.runtime;
+    const now = deps.now();
+    if (rt.phase === 'pulling' && now < (rt.attemptEndsAt ?? 0)) {
+      // A restart during a pull: the lines the attempt would still write never appear; the platform reports
+      // the interruption instead (facts §5.4).
+      for (const log of app.logs) log.lines = log.lines.filter((l) => l.at <= now);
+      append(
+        app,
+        deps.lines.pullAttemptLines({
+          format: app.logFormat,
+          startAt: now,
+          siteName: platformSiteName(app),
+          image: rt.attemptImage ?? configuredImage(app),
+          outcome: 'interrupted',
+          pullDurationMs: 0,
+        }),
+      );
+      delete rt.attemptEndsAt;
+    }
+    rt.restarts += 1;
+    rt.consecutiveFailures = 0;
+    delete rt.nextAttemptAt;
+    if (app.state === 'Stopped') {
+      rt.phase = 'stopped';
+      return;
+    }
+    rt.phase = 'pendingStart';
+    rt.pendingSince = now;
+  }
+
+  return {
+    restart,
+    advance,
+    start(app) {
+      app.state = 'Running';
+      restart(app, 'start');
+    },
+    stop(app) {
+      advance(app);
+      app.state = 'Stopped';
+      app.runtime.phase = 'stopped';
+      delete app.runtime.nextAttemptAt;
+    },
+    hit(app) {
+      advance(app);
+      const rt = app.runtime;
+      const now = deps.now();
+      if (app.state === 'Stopped') return;
+      if (rt.phase === 'pendingStart') beginAttempt(app, now);
+      else if ((rt.phase === 'failed' || rt.phase === 'blocked') && (rt.nextAttemptAt ?? 0) <= now) {
+        beginAttempt(app, now);
+      }
+    },
+    advanceAll() {
+      for (const app of state.apps) advance(app);
+    },
+    evaluatePull,
+    siteStatus(app) {
+      if (app.state === 'Stopped' || app.runtime.phase === 'stopped') return 403;
+      return app.runtime.phase === 'running' ? 200 : 503;
+    },
+  };
+}
+
+/** Container stdout timestamps carry nine fractional digits. */
+function stdoutStamp(at: number): string {
+  return new Date(at).toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
+}
+
+/** Whether a value looks like a client ID (Azure stores anything else in acrUserManagedIdentityID as null). */
+export function acceptableClientId(value: unknown): string | null {
+  return typeof value === 'string' && isGuid(value) ? value : null;
+}

@@ -1,0 +1,75 @@
+/**
+ * The control API under /_emulator (JSON, no authentication; the emulator only listens on 127.0.0.1):
+ * GET /state, GET /requests, GET /info, POST /faults, POST /clock/advance {seconds}, POST /seed (a
+ * scenario), POST /reset-requests.
+ */
+import type { Fault, Scenario } from '../model';
+import { json, type Route } from '../router';
+import type { Emulator, RequestRecord } from '../server';
+
+export interface ControlDeps {
+  emulator: Emulator;
+  records: RequestRecord[];
+  advanceAll(): void;
+  clearRecords(): void;
+}
+
+export function createControlRoutes(deps: ControlDeps): Route[] {
+  const { emulator } = deps;
+  return [
+    {
+      method: 'GET',
+      pattern: /^\/_emulator\/state$/,
+      handle: () => {
+        deps.advanceAll();
+        return json(200, emulator.state);
+      },
+    },
+    { method: 'GET', pattern: /^\/_emulator\/info$/, handle: () => json(200, emulator.info) },
+    {
+      method: 'GET',
+      pattern: /^\/_emulator\/requests$/,
+      handle: () => json(200, { value: emulator.requests() }),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/_emulator\/faults$/,
+      handle: (ctx) => {
+        const body = ctx.json<Fault[] | { faults?: Fault[] }>();
+        const faults = Array.isArray(body) ? body : (body.faults ?? []);
+        emulator.setFaults(faults);
+        return json(200, { faults: emulator.state.faults });
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/_emulator\/clock\/advance$/,
+      handle: (ctx) => {
+        const seconds = Number(ctx.json<{ seconds?: number }>().seconds ?? 0);
+        if (!Number.isFinite(seconds) || seconds < 0) {
+          return json(400, {
+            error: { code: 'BadRequest', message: 'seconds must be a non-negative number' },
+          });
+        }
+        emulator.advanceClock(seconds);
+        return json(200, { now: new Date(emulator.now()).toISOString() });
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/_emulator\/seed$/,
+      handle: async (ctx) => {
+        await emulator.seed(ctx.json<Scenario>());
+        return json(200, emulator.info);
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/_emulator\/reset-requests$/,
+      handle: () => {
+        deps.clearRecords();
+        return { status: 204 };
+      },
+    },
+  ];
+}

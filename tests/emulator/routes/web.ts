@@ -1,0 +1,760 @@
+/**
+ * Microsoft.Web: sites and slots, config/web, app settings, restart/start/stop, container logs, publishing
+ * credentials, the SCM basic-auth policy and sitecontainers. Shapes follow the official examples
+ * (GetWebApp.json, GetSiteConfig.json, ListAppSettings.json...) and the facts doc §1; any api-version works.
+ * Changes that restart the site in Azure (config, app settings, identity, containers) restart it here too.
+ */
+import { randomUUID } from 'node:crypto';
+import { currentPlatformLog, latestLogFiles } from '../log-files';
+import {
+  type App,
+  findIdentity,
+  type IdentityType,
+  isGuid,
+  type SiteConfig,
+  type SiteContainer,
+} from '../model';
+import { parseImage } from '../platform';
+import {
+  armError,
+  type HttpReply,
+  json,
+  page,
+  ReplyError,
+  RG,
+  type Route,
+  type RouteContext,
+  resourceGroupNotFound,
+  resourceNotFound,
+  SUB,
+  subscriptionNotFound,
+} from '../router';
+import { requireAction } from './authorization';
+import { zipFiles } from './zip';
+
+const SITE = `^${RG}/providers/microsoft\\.web/sites/([^/]+)(?:/slots/([^/]+))?`;
+
+function re(suffix: string): RegExp {
+  return new RegExp(`${SITE}${suffix}$`);
+}
+
+/** `Microsoft.Web/sites/...` or `Microsoft.Web/sites/slots/...` for RBAC actions and types. */
+function typePrefix(app: { slot?: string | undefined }): string {
+  return app.slot ? 'Microsoft.Web/sites/slots' : 'Microsoft.Web/sites';
+}
+
+/** Resolves the app a Microsoft.Web route names, answering 403 / 404 as ARM does. */
+function appFor(ctx: RouteContext, m: RegExpMatchArray, action: string): App {
+  const [, sub = '', rg = '', site = '', slot] = m;
+  const scope = ctx.path.slice(0, m[0].length);
+  const fullAction = `${slot ? 'Microsoft.Web/sites/slots' : 'Microsoft.Web/sites'}/${action}`;
+  if (!ctx.state.subscriptions.some((s) => s.subscriptionId.toLowerCase() === sub)) {
+    throw new ReplyError(subscriptionNotFound(sub));
+  }
+  requireAction(ctx, fullAction, scope);
+  if (
+    !ctx.state.resourceGroups.some(
+      (g) => g.subscriptionId.toLowerCase() === sub && g.name.toLowerCase() === rg,
+    )
+  ) {
+    throw new ReplyError(resourceGroupNotFound(originalSegment(ctx, 4)));
+  }
+  const app = ctx.state.apps.find(
+    (a) =>
+      a.subscriptionId.toLowerCase() === sub &&
+      a.resourceGroup.toLowerCase() === rg &&
+      a.siteName.toLowerCase() === site &&
+      (a.slot?.toLowerCase() ?? undefined) === slot,
+  );
+  if (!app) {
+    const name = slot
+      ? `${originalSegment(ctx, 8)}/slots/${originalSegment(ctx, 10)}`
+      : originalSegment(ctx, 8);
+    throw new ReplyError(resourceNotFound('Microsoft.Web/sites', name, originalSegment(ctx, 4)));
+  }
+  ctx.platform.advance(app);
+  return app;
+}
+
+/** The n-th path segment in the client's case (1 = "subscriptions"). */
+function originalSegment(ctx: RouteContext, n: number): string {
+  return ctx.path.split('/')[n] ?? '';
+}
+
+function hostOf(ctx: RouteContext, app: App, which: 'site' | 'scm'): string {
+  return ctx.appUrl(app, which).replace(/^https:\/\//, '');
+}
+
+function kindOf(app: App): string {
+  if (app.platform === 'windows') return 'app,container,windows';
+  return 'app,linux,container';
+}
+
+function identityBody(app: App): object | undefined {
+  if (app.identity.type === 'None') return undefined;
+  const out: Record<string, unknown> = { type: app.identity.type };
+  if (app.identity.principalId) {
+    out.principalId = app.identity.principalId;
+    out.tenantId = app.identity.tenantId;
+  }
+  if (Object.keys(app.identity.userAssignedIdentities).length) {
+    out.userAssignedIdentities = app.identity.userAssignedIdentities;
+  }
+  return out;
+}
+
+function siteConfigBody(app: App, full: boolean): Record<string, unknown> {
+  const c = app.siteConfig;
+  const base: Record<string, unknown> = {
+    numberOfWorkers: c.numberOfWorkers,
+    linuxFxVersion: c.linuxFxVersion,
+    windowsFxVersion: c.windowsFxVersion,
+    acrUseManagedIdentityCreds: c.acrUseManagedIdentityCreds,
+    acrUserManagedIdentityID: c.acrUserManagedIdentityID,
+    alwaysOn: c.alwaysOn,
+    vnetRouteAllEnabled: c.vnetRouteAllEnabled,
+    http20Enabled: true,
+    minTlsVersion: '1.2',
+    ftpsState: 'FtpsOnly',
+  };
+  if (!full) return { ...base, ...c.extra };
+  return {
+    ...base,
+    appCommandLine: '',
+    autoHealEnabled: false,
+    azureStorageAccounts: {},
+    defaultDocuments: [],
+    detailedErrorLoggingEnabled: false,
+    functionAppScaleLimit: 0,
+    functionsRuntimeScaleMonitoringEnabled: false,
+    httpLoggingEnabled: false,
+    loadBalancing: 'LeastRequests',
+    logsDirectorySizeLimit: 35,
+    managedPipelineMode: 'Integrated',
+    minimumElasticInstanceCount: 1,
+    netFrameworkVersion: 'v4.0',
+    nodeVersion: '',
+    phpVersion: '',
+    powerShellVersion: '',
+    pythonVersion: '',
+    remoteDebuggingEnabled: false,
+    requestTracingEnabled: false,
+    scmMinTlsVersion: '1.2',
+    use32BitWorkerProcess: true,
+    virtualApplications: [{ physicalPath: 'site\\wwwroot', preloadEnabled: false, virtualPath: '/' }],
+    vnetName: '',
+    vnetPrivatePortsCount: 0,
+    webSocketsEnabled: false,
+    ...c.extra,
+  };
+}
+
+/** A site or slot as ARM prints it (keys of GetWebApp.json / GetWebAppSlot.json). */
+export function siteBody(ctx: RouteContext, app: App): object {
+  const siteHost = hostOf(ctx, app, 'site');
+  const scmHost = hostOf(ctx, app, 'scm');
+  const identity = identityBody(app);
+  return {
+    id: app.id,
+    name: app.slot ? `${app.siteName}/${app.slot}` : app.siteName,
+    type: app.slot ? 'Microsoft.Web/sites/slots' : 'Microsoft.Web/sites',
+    kind: kindOf(app),
+    location: app.location,
+    tags: {},
+    ...(identity ? { identity } : {}),
+    properties: {
+      name: app.slot ? `${app.siteName}(${app.slot})` : app.siteName,
+      state: app.state,
+      hostNames: [siteHost],
+      repositorySiteName: app.siteName,
+      usageState: 'Normal',
+      enabled: true,
+      enabledHostNames: [siteHost, scmHost],
+      availabilityState: 'Normal',
+      hostNameSslStates: [
+        { name: siteHost, sslState: 'Disabled', hostType: 'Standard' },
+        { name: scmHost, sslState: 'Disabled', hostType: 'Repository' },
+      ],
+      serverFarmId: app.serverFarmId,
+      reserved: app.platform !== 'windows',
+      isXenon: false,
+      hyperV: app.platform === 'windows',
+      lastModifiedTimeUtc: new Date(app.lastModifiedAt).toISOString(),
+      vnetRouteAllEnabled: app.siteConfig.vnetRouteAllEnabled,
+      vnetImagePullEnabled: app.vnetImagePullEnabled,
+      vnetContentShareEnabled: false,
+      outboundVnetRouting: {
+        allTraffic: app.siteConfig.vnetRouteAllEnabled,
+        applicationTraffic: false,
+        backupRestoreTraffic: false,
+        contentShareTraffic: false,
+        imagePullTraffic: app.vnetImagePullEnabled,
+        managedIdentityTraffic: false,
+      },
+      virtualNetworkSubnetId: app.virtualNetworkSubnetId,
+      siteConfig: siteConfigBody(app, false),
+      scmSiteAlsoStopped: false,
+      clientAffinityEnabled: false,
+      clientCertEnabled: false,
+      clientCertMode: 'Required',
+      hostNamesDisabled: false,
+      customDomainVerificationId: 'B1E2F0A3C4D5E6F708192A3B4C5D6E7F8091A2B3C4D5E6F708192A3B4C5D6E7F',
+      outboundIpAddresses: '127.0.0.1',
+      possibleOutboundIpAddresses: '127.0.0.1',
+      containerSize: 0,
+      dailyMemoryTimeQuota: 0,
+      resourceGroup: app.resourceGroup,
+      defaultHostName: siteHost,
+      slotSwapStatus: null,
+      httpsOnly: true,
+      redundancyMode: 'None',
+      publicNetworkAccess: 'Enabled',
+      keyVaultReferenceIdentity: 'SystemAssigned',
+      sku: 'PremiumV3',
+    },
+  };
+}
+
+function configBody(app: App): object {
+  return {
+    id: `${app.id}/config/web`,
+    name: 'web',
+    type: `${typePrefix(app)}/config`,
+    location: app.location,
+    kind: kindOf(app),
+    properties: siteConfigBody(app, true),
+  };
+}
+
+function settingsBody(app: App): object {
+  return {
+    id: `${app.id}/config/appsettings`,
+    name: 'appsettings',
+    type: `${typePrefix(app)}/config`,
+    location: app.location,
+    kind: kindOf(app),
+    properties: { ...app.appSettings },
+  };
+}
+
+function touched(ctx: RouteContext, app: App, reason: string): void {
+  app.lastModifiedAt = ctx.now();
+  ctx.platform.restart(app, reason);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Identity
+// ---------------------------------------------------------------------------------------------------------
+
+const IDENTITY_TYPES: Record<string, IdentityType> = {
+  none: 'None',
+  systemassigned: 'SystemAssigned',
+  userassigned: 'UserAssigned',
+  'systemassigned,userassigned': 'SystemAssigned, UserAssigned',
+};
+
+interface IdentityPatch {
+  type?: string;
+  userAssignedIdentities?: Record<string, unknown> | null;
+}
+
+/**
+ * Applies an `identity` from a PATCH/PUT body. `type` replaces the whole set (ARM convention): a type without
+ * UserAssigned drops every user-assigned identity; with UserAssigned, the keys sent become the set (a key with
+ * `null` is removed) and, when no keys are sent, the existing ones stay. Returns whether anything changed.
+ */
+function applyIdentity(ctx: RouteContext, app: App, patch: IdentityPatch): boolean {
+  const before = JSON.stringify(app.identity);
+  const typeKey = (patch.type ?? app.identity.type).replace(/\s+/g, '').toLowerCase();
+  const type = IDENTITY_TYPES[typeKey];
+  if (!type) {
+    throw new ReplyError(
+      armError(
+        400,
+        'BadRequest',
+        `The identity type '${patch.type}' is not supported. Supported values are: None, SystemAssigned, UserAssigned, SystemAssigned, UserAssigned.`,
+      ),
+    );
+  }
+  if (type.includes('SystemAssigned')) {
+    if (!app.identity.principalId) {
+      const principalId = randomUUID();
+      app.identity.principalId = principalId;
+      app.identity.tenantId = ctx.state.tenantId;
+      ctx.state.principals.push({
+        objectId: principalId,
+        principalType: 'ServicePrincipal',
+        displayName: app.slot ? `${app.siteName}/slots/${app.slot}` : app.siteName,
+        createdAt: ctx.now(),
+      });
+    }
+  } else {
+    delete app.identity.principalId;
+    delete app.identity.tenantId;
+  }
+  if (type.includes('UserAssigned')) {
+    const sent = patch.userAssignedIdentities;
+    if (sent && Object.keys(sent).length) {
+      const next: App['identity']['userAssignedIdentities'] = {};
+      for (const [key, value] of Object.entries(sent)) {
+        if (value === null) continue;
+        const uami = findIdentity(ctx.state, key);
+        if (!uami) {
+          throw new ReplyError(
+            armError(
+              400,
+              'BadRequest',
+              `Resource '${key}' was not found or the user assigned identity does not exist. Please check that the identity resource ID is correct.`,
+            ),
+          );
+        }
+        const existingKey = Object.keys(app.identity.userAssignedIdentities).find(
+          (k) => k.toLowerCase() === key.toLowerCase(),
+        );
+        next[existingKey ?? key] = { principalId: uami.principalId, clientId: uami.clientId };
+      }
+      app.identity.userAssignedIdentities = next;
+    }
+    if (!Object.keys(app.identity.userAssignedIdentities).length) {
+      throw new ReplyError(
+        armError(
+          400,
+          'BadRequest',
+          "The 'userAssignedIdentities' property is required when the identity type includes 'UserAssigned'.",
+        ),
+      );
+    }
+  } else {
+    app.identity.userAssignedIdentities = {};
+  }
+  app.identity.type = type;
+  return JSON.stringify(app.identity) !== before;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// config/web
+// ---------------------------------------------------------------------------------------------------------
+
+const KNOWN_CONFIG: (keyof Omit<SiteConfig, 'extra'>)[] = [
+  'linuxFxVersion',
+  'windowsFxVersion',
+  'acrUseManagedIdentityCreds',
+  'acrUserManagedIdentityID',
+  'alwaysOn',
+  'vnetRouteAllEnabled',
+  'numberOfWorkers',
+];
+
+/** The Windows image check ARM does synchronously when windowsFxVersion is set (facts §7). */
+function validateWindowsImage(ctx: RouteContext, app: App, fx: string): void {
+  const image = /^docker\|(.+)$/i.exec(fx)?.[1];
+  if (!image) return;
+  const verdict = ctx.platform.evaluatePull(app, ctx.now(), image);
+  if (verdict.outcome === 'succeeded') return;
+  const { host, repository } = parseImage(image);
+  const detail =
+    verdict.outcome === 'notFound'
+      ? 'NotFound'
+      : verdict.outcome === 'networkDenied'
+        ? 'Forbidden'
+        : 'Unauthorized';
+  throw new ReplyError(
+    armError(
+      400,
+      'BadRequest',
+      `The parameter WindowsFxVersion has an invalid value. Unexpected exception while validating OS and version. Image: ${image} Error Response: ${detail}. Request: https://${host}/oauth2/token?service=${host}&scope=repository:${repository}:pull`,
+    ),
+  );
+}
+
+/** Merges config properties (keys case-insensitive, as ARM JSON is). Returns whether anything changed. */
+function applyConfig(ctx: RouteContext, app: App, props: Record<string, unknown>): boolean {
+  const before = JSON.stringify(app.siteConfig);
+  const c = app.siteConfig;
+  for (const [rawKey, value] of Object.entries(props)) {
+    const key = KNOWN_CONFIG.find((k) => k.toLowerCase() === rawKey.toLowerCase());
+    switch (key) {
+      case 'linuxFxVersion':
+        c.linuxFxVersion = typeof value === 'string' ? value : '';
+        if (app.platform !== 'windows') {
+          app.platform = c.linuxFxVersion.toLowerCase() === 'sitecontainers' ? 'sidecar' : 'linux';
+        }
+        break;
+      case 'windowsFxVersion': {
+        const fx = typeof value === 'string' ? value : null;
+        if (app.platform === 'windows' && fx && fx !== c.windowsFxVersion) validateWindowsImage(ctx, app, fx);
+        c.windowsFxVersion = fx;
+        break;
+      }
+      case 'acrUseManagedIdentityCreds':
+        c.acrUseManagedIdentityCreds = value === true || value === 'true' || value === 'True';
+        break;
+      case 'acrUserManagedIdentityID':
+        // Azure keeps only a client ID here; a resource ID (or anything else) silently becomes null (facts §1.4).
+        c.acrUserManagedIdentityID = typeof value === 'string' && isGuid(value) ? value : null;
+        break;
+      case 'alwaysOn':
+        c.alwaysOn = value === true;
+        app.startsOnRequest = !c.alwaysOn;
+        break;
+      case 'vnetRouteAllEnabled':
+        c.vnetRouteAllEnabled = value === true;
+        break;
+      case 'numberOfWorkers':
+        if (typeof value === 'number') c.numberOfWorkers = value;
+        break;
+      default:
+        if (value !== null && value !== undefined) c.extra[rawKey] = value;
+    }
+  }
+  return JSON.stringify(app.siteConfig) !== before;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Site properties on PATCH/PUT
+// ---------------------------------------------------------------------------------------------------------
+
+interface SitePatch {
+  identity?: IdentityPatch | null;
+  properties?: {
+    siteConfig?: Record<string, unknown> | null;
+    vnetImagePullEnabled?: boolean;
+    outboundVnetRouting?: { imagePullTraffic?: boolean; allTraffic?: boolean } | null;
+    virtualNetworkSubnetId?: string | null;
+    enabled?: boolean;
+  } | null;
+}
+
+function applySite(ctx: RouteContext, app: App, body: SitePatch): void {
+  let restart = false;
+  if (body.identity) restart = applyIdentity(ctx, app, body.identity) || restart;
+  const p = body.properties ?? {};
+  if (p.siteConfig) restart = applyConfig(ctx, app, p.siteConfig) || restart;
+  const pull = p.outboundVnetRouting?.imagePullTraffic ?? p.vnetImagePullEnabled;
+  if (typeof pull === 'boolean' && pull !== app.vnetImagePullEnabled) {
+    app.vnetImagePullEnabled = pull;
+    restart = true;
+  }
+  if (typeof p.outboundVnetRouting?.allTraffic === 'boolean') {
+    app.siteConfig.vnetRouteAllEnabled = p.outboundVnetRouting.allTraffic;
+  }
+  if (p.virtualNetworkSubnetId !== undefined) app.virtualNetworkSubnetId = p.virtualNetworkSubnetId;
+  if (restart) touched(ctx, app, 'site update');
+  else app.lastModifiedAt = ctx.now();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Sitecontainers
+// ---------------------------------------------------------------------------------------------------------
+
+const CONTAINER_NAME = /^([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
+
+function containerBody(app: App, c: SiteContainer): object {
+  return {
+    id: `${app.id}/sitecontainers/${c.name}`,
+    name: c.name,
+    type: `${typePrefix(app)}/sitecontainers`,
+    properties: {
+      image: c.image,
+      targetPort: c.targetPort,
+      isMain: c.isMain,
+      startUpCommand: c.startUpCommand,
+      authType: c.authType,
+      userName: c.userName,
+      passwordSecret: null,
+      userManagedIdentityClientId: c.userManagedIdentityClientId,
+      inheritAppSettingsAndConnectionStrings: c.inheritAppSettingsAndConnectionStrings,
+      volumeMounts: c.volumeMounts,
+      environmentVariables: c.environmentVariables,
+      createdTime: new Date(c.createdAt).toISOString(),
+      lastModifiedTime: new Date(c.lastModifiedAt).toISOString(),
+    },
+  };
+}
+
+const AUTH_TYPES = ['Anonymous', 'UserCredentials', 'SystemIdentity', 'UserAssigned'] as const;
+
+function putContainer(ctx: RouteContext, app: App, name: string): HttpReply {
+  if (!CONTAINER_NAME.test(name)) {
+    return armError(400, 'BadRequest', `The site container name '${name}' is invalid.`);
+  }
+  const body = ctx.json<{ properties?: Partial<SiteContainer> & { authType?: string } }>();
+  const p = body.properties ?? {};
+  if (!p.image) return armError(400, 'BadRequest', "The property 'image' is required.");
+  const authType = AUTH_TYPES.find((a) => a.toLowerCase() === (p.authType ?? 'Anonymous').toLowerCase());
+  if (!authType) return armError(400, 'BadRequest', `The authType '${p.authType}' is not valid.`);
+  const existing = app.siteContainers.find((c) => c.name.toLowerCase() === name.toLowerCase());
+  const now = ctx.now();
+  const next: SiteContainer = {
+    name: existing?.name ?? name,
+    image: p.image,
+    targetPort: p.targetPort ?? null,
+    isMain: p.isMain ?? false,
+    startUpCommand: p.startUpCommand ?? null,
+    authType,
+    userName: p.userName ?? null,
+    passwordSecret: p.passwordSecret ?? existing?.passwordSecret ?? null,
+    userManagedIdentityClientId: p.userManagedIdentityClientId ?? null,
+    inheritAppSettingsAndConnectionStrings: p.inheritAppSettingsAndConnectionStrings ?? true,
+    volumeMounts: p.volumeMounts ?? [],
+    environmentVariables: p.environmentVariables ?? [],
+    createdAt: existing?.createdAt ?? now,
+    lastModifiedAt: now,
+  };
+  if (existing) Object.assign(existing, next);
+  else app.siteContainers.push(next);
+  touched(ctx, app, 'sitecontainers');
+  return json(existing ? 200 : 201, containerBody(app, next));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Routes
+// ---------------------------------------------------------------------------------------------------------
+
+function listSites(ctx: RouteContext, sub: string, rg: string | undefined): HttpReply {
+  if (!ctx.state.subscriptions.some((s) => s.subscriptionId.toLowerCase() === sub)) {
+    return subscriptionNotFound(sub);
+  }
+  const scope = ctx.path.replace(/\/providers\/microsoft\.web\/sites$/i, '');
+  requireAction(ctx, 'Microsoft.Web/sites/read', scope);
+  const apps = ctx.state.apps.filter(
+    (a) => !a.slot && a.subscriptionId.toLowerCase() === sub && (!rg || a.resourceGroup.toLowerCase() === rg),
+  );
+  return page(
+    ctx,
+    apps.map((a) => siteBody(ctx, a)),
+    ctx.state.paging.sites,
+  );
+}
+
+export const routes: Route[] = [
+  {
+    method: 'GET',
+    pattern: new RegExp(`^${SUB}/providers/microsoft\\.web/sites$`),
+    handle: (ctx, m) => listSites(ctx, m[1] ?? '', undefined),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^${RG}/providers/microsoft\\.web/sites$`),
+    handle: (ctx, m) => listSites(ctx, m[1] ?? '', m[2]),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^${RG}/providers/microsoft\\.web/sites/([^/]+)/slots$`),
+    handle: (ctx, m) => {
+      const site = appFor(ctx, m, 'read');
+      requireAction(ctx, 'Microsoft.Web/sites/slots/read', site.id);
+      const slots = ctx.state.apps.filter(
+        (a) => a.slot && a.siteName === site.siteName && a.resourceGroup === site.resourceGroup,
+      );
+      for (const s of slots) ctx.platform.advance(s);
+      return page(
+        ctx,
+        slots.map((a) => siteBody(ctx, a)),
+        ctx.state.paging.slots,
+      );
+    },
+  },
+  { method: 'GET', pattern: re(''), handle: (ctx, m) => json(200, siteBody(ctx, appFor(ctx, m, 'read'))) },
+  {
+    method: 'PATCH',
+    pattern: re(''),
+    handle: (ctx, m) => {
+      const app = appFor(ctx, m, 'write');
+      applySite(ctx, app, ctx.json<SitePatch>());
+      return json(200, siteBody(ctx, app));
+    },
+  },
+  {
+    method: 'PUT',
+    pattern: re(''),
+    handle: (ctx, m) => {
+      // Updates an existing app (creating new apps is not modelled: their host listeners are made at start).
+      const app = appFor(ctx, m, 'write');
+      applySite(ctx, app, ctx.json<SitePatch>());
+      return json(200, siteBody(ctx, app));
+    },
+  },
+  {
+    method: 'GET',
+    pattern: re('/config/web'),
+    handle: (ctx, m) => json(200, configBody(appFor(ctx, m, 'config/read'))),
+  },
+  ...(['PATCH', 'PUT'] as const).map(
+    (method): Route => ({
+      method,
+      pattern: re('/config/web'),
+      handle: (ctx, m) => {
+        const app = appFor(ctx, m, 'config/write');
+        const body = ctx.json<{ properties?: Record<string, unknown> }>();
+        if (applyConfig(ctx, app, body.properties ?? {})) touched(ctx, app, 'config/web');
+        return json(200, configBody(app));
+      },
+    }),
+  ),
+  {
+    method: 'POST',
+    pattern: re('/config/appsettings/list'),
+    handle: (ctx, m) => json(200, settingsBody(appFor(ctx, m, 'config/list/action'))),
+  },
+  {
+    method: 'PUT',
+    pattern: re('/config/appsettings'),
+    handle: (ctx, m) => {
+      const app = appFor(ctx, m, 'config/write');
+      const body = ctx.json<{ properties?: Record<string, unknown> }>();
+      const next: Record<string, string> = {};
+      for (const [k, v] of Object.entries(body.properties ?? {})) {
+        if (v !== null && v !== undefined) next[k] = String(v);
+      }
+      const changed = JSON.stringify(next) !== JSON.stringify(app.appSettings);
+      app.appSettings = next;
+      if (changed) touched(ctx, app, 'appsettings');
+      return json(200, settingsBody(app));
+    },
+  },
+  ...(['restart', 'start', 'stop'] as const).map(
+    (verb): Route => ({
+      method: 'POST',
+      pattern: re(`/${verb}`),
+      write: true,
+      handle: (ctx, m) => {
+        const app = appFor(ctx, m, `${verb}/action`);
+        if (verb === 'restart') ctx.platform.restart(app, 'restart');
+        else if (verb === 'start') ctx.platform.start(app);
+        else ctx.platform.stop(app);
+        return { status: 200 };
+      },
+    }),
+  ),
+  {
+    method: 'POST',
+    pattern: re('/containerlogs'),
+    handle: (ctx, m) => {
+      const app = appFor(ctx, m, 'containerlogs/action');
+      const text = currentPlatformLog(app, ctx.now());
+      if (!text) return { status: 204 };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/octet-stream' },
+        body: Buffer.from(text),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: re('/containerlogs/zip/download'),
+    handle: (ctx, m) => {
+      const app = appFor(ctx, m, 'containerlogs/action');
+      const files = latestLogFiles(app, ctx.now());
+      if (!files.length) return { status: 204 };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/zip' },
+        body: zipFiles(files.map((f) => ({ name: f.name, content: f.content, at: f.lastUpdated }))),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: re('/config/publishingcredentials/list'),
+    handle: (ctx, m) => {
+      const app = appFor(ctx, m, 'config/list/action');
+      const scm = ctx.appUrl(app, 'scm').replace(/^https:\/\//, '');
+      return json(200, {
+        id: `${app.id}/publishingcredentials/${app.publishingUserName}`,
+        name: app.slot ? `${app.siteName}/${app.slot}` : app.siteName,
+        type: `${typePrefix(app)}/publishingcredentials`,
+        location: app.location,
+        properties: {
+          name: null,
+          publishingUserName: app.publishingUserName,
+          publishingPassword: app.publishingPassword,
+          publishingPasswordHash: null,
+          publishingPasswordHashSalt: null,
+          metadata: null,
+          isDeleted: false,
+          scmUri: `https://${app.publishingUserName}:${app.publishingPassword}@${scm}`,
+        },
+      });
+    },
+  },
+  {
+    method: 'GET',
+    pattern: re('/basicpublishingcredentialspolicies'),
+    handle: (ctx, m) => {
+      const app = appFor(ctx, m, 'basicPublishingCredentialsPolicies/read');
+      return json(200, { value: [policyBody(app, 'ftp'), policyBody(app, 'scm')] });
+    },
+  },
+  {
+    method: 'GET',
+    pattern: re('/basicpublishingcredentialspolicies/(scm|ftp)'),
+    handle: (ctx, m) =>
+      json(200, policyBody(appFor(ctx, m, 'basicPublishingCredentialsPolicies/read'), m[5] as 'scm' | 'ftp')),
+  },
+  {
+    method: 'PUT',
+    pattern: re('/basicpublishingcredentialspolicies/(scm|ftp)'),
+    handle: (ctx, m) => {
+      const app = appFor(ctx, m, 'basicPublishingCredentialsPolicies/write');
+      const allow = ctx.json<{ properties?: { allow?: boolean } }>().properties?.allow;
+      if (typeof allow !== 'boolean') return armError(400, 'BadRequest', "The property 'allow' is required.");
+      if (m[5] === 'scm') app.scmBasicAuthAllowed = allow;
+      else app.ftpBasicAuthAllowed = allow;
+      return json(200, policyBody(app, m[5] as 'scm' | 'ftp'));
+    },
+  },
+  {
+    method: 'GET',
+    pattern: re('/sitecontainers'),
+    handle: (ctx, m) => {
+      const app = appFor(ctx, m, 'sitecontainers/read');
+      return page(
+        ctx,
+        app.siteContainers.map((c) => containerBody(app, c)),
+        ctx.state.paging.siteContainers,
+      );
+    },
+  },
+  {
+    method: 'GET',
+    pattern: re('/sitecontainers/([^/]+)'),
+    handle: (ctx, m) => {
+      const app = appFor(ctx, m, 'sitecontainers/read');
+      const c = app.siteContainers.find((x) => x.name.toLowerCase() === m[5]);
+      if (!c) return armError(404, 'NotFound', `Site container '${m[5]}' was not found.`);
+      return json(200, containerBody(app, c));
+    },
+  },
+  {
+    method: 'PUT',
+    pattern: re('/sitecontainers/([^/]+)'),
+    handle: (ctx, m) => {
+      const app = appFor(ctx, m, 'sitecontainers/write');
+      const name = ctx.path.split('/').pop() ?? '';
+      return putContainer(ctx, app, name);
+    },
+  },
+  {
+    method: 'DELETE',
+    pattern: re('/sitecontainers/([^/]+)'),
+    handle: (ctx, m) => {
+      const app = appFor(ctx, m, 'sitecontainers/delete');
+      const before = app.siteContainers.length;
+      app.siteContainers = app.siteContainers.filter((x) => x.name.toLowerCase() !== m[5]);
+      if (app.siteContainers.length === before) return { status: 204 };
+      touched(ctx, app, 'sitecontainers');
+      return { status: 200 };
+    },
+  },
+];
+
+function policyBody(app: App, which: 'scm' | 'ftp'): object {
+  return {
+    id: `${app.id}/basicPublishingCredentialsPolicies/${which}`,
+    name: which,
+    type: `${typePrefix(app)}/basicPublishingCredentialsPolicies`,
+    properties: { allow: which === 'scm' ? app.scmBasicAuthAllowed : app.ftpBasicAuthAllowed },
+  };
+}

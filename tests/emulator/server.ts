@@ -1,0 +1,573 @@
+/**
+ * The emulator's transport: one main HTTPS listener (ARM, Entra, OIDC, IMDS, control API) and two per app
+ * (its site host and its SCM/Kudu host), all on 127.0.0.1 with a certificate from a CA made at start. Each
+ * request is normalised, recorded, run through the fault table, authenticated where Azure would, and routed.
+ * Plain node:https and a route table; no framework.
+ */
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import { createServerCertificate } from './certs';
+import { createEntra } from './entra';
+import { handleKudu, handleSite } from './kudu';
+import { pullAttemptLines, sidecarNoiseLines } from './log-lines';
+import type { App, EmulatorState, Fault, HostKind, Scenario } from './model';
+import { createPlatform, type Platform } from './platform';
+import {
+  armError,
+  type Caller,
+  type HttpReply,
+  matchRoute,
+  ReplyError,
+  type Route,
+  type RouteContext,
+} from './router';
+import { routes as authorizationRoutes } from './routes/authorization';
+import { createControlRoutes } from './routes/control';
+import { routes as identityRoutes } from './routes/identities';
+import { routes as registryRoutes } from './routes/registries';
+import { routes as resourceRoutes } from './routes/resources';
+import { routes as webRoutes } from './routes/web';
+import { buildState, loadScenario } from './scenario';
+
+export interface EmulatorInfo {
+  /** `https://127.0.0.1:PORT/` (trailing slash). */
+  armUrl: string;
+  /** Entra on the same server; the tenant goes in the path. */
+  authorityUrl: string;
+  tenantId: string;
+  subscriptionId: string;
+  /** A service principal with the scenario's caller roles (Owner on the subscription by default). */
+  clientId: string;
+  clientSecret: string;
+  /** PEM of the generated CA (NODE_EXTRA_CA_CERTS / REQUESTS_CA_BUNDLE). */
+  caCertPath: string;
+  controlUrl: string;
+  /** What SYSTEM_OIDCREQUESTURI would hold for the seeded pipeline job. */
+  oidcRequestUri: string;
+  jobAccessToken: string;
+  serviceConnectionId: string;
+}
+
+export interface RequestRecord {
+  /** Emulated ms. */
+  at: number;
+  method: string;
+  host: HostKind;
+  url: string;
+  path: string;
+  apiVersion?: string;
+  status: number;
+  /** A state-changing call by its semantics (PUT/PATCH/DELETE, POST restart/start/stop), whatever its status. */
+  write: boolean;
+  /** Object ID of the authenticated caller. */
+  caller?: string;
+  bytes: number;
+}
+
+export interface Emulator {
+  info: EmulatorInfo;
+  /** The live model (mutated in place; /seed replaces its contents, never the object). */
+  state: EmulatorState;
+  requests(): RequestRecord[];
+  writes(): RequestRecord[];
+  setFaults(faults: Fault[]): void;
+  advanceClock(seconds: number): void;
+  /** Emulated epoch ms. */
+  now(): number;
+  /** Replaces the state with a new scenario (listeners for the new apps are opened). */
+  seed(scenario: Scenario): Promise<void>;
+  /** Every secret the emulator's Entra issued (tokens, assertions) plus the seeded client secret. */
+  issuedSecrets(): string[];
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** A scenario object or the path of a scenario JSON file. Default: an empty scenario. */
+  scenario?: Scenario | string;
+  /** Main port; 0 (default) picks a free one. */
+  port?: number;
+  /** Emulated seconds per real second (default: the scenario's `timeScale`, else 1). */
+  timeScale?: number;
+}
+
+const ARM_ROUTES: Route[] = [
+  ...webRoutes,
+  ...authorizationRoutes,
+  ...registryRoutes,
+  ...identityRoutes,
+  ...resourceRoutes,
+];
+
+/** Audiences ARM accepts; anything else answers 401 InvalidAuthenticationTokenAudience. */
+const ARM_AUDIENCE = /management\.(azure\.com|core\.windows\.net)|127\.0\.0\.1|localhost/i;
+
+function headerValue(h: string | string[] | undefined): string | undefined {
+  return Array.isArray(h) ? h[0] : h;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function normalisePath(rawPath: string): string {
+  let path = rawPath.replace(/\/{2,}/g, '/');
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // keep the raw path when it is not valid percent-encoding
+  }
+  return path.length > 1 ? path.replace(/\/$/, '') : path;
+}
+
+/** Which part of the main server a path belongs to (for the request log and fault matching). */
+function mainHostKind(lowerPath: string): HostKind {
+  if (lowerPath.startsWith('/_emulator')) return 'control';
+  if (lowerPath.startsWith('/metadata/')) return 'imds';
+  if (lowerPath.includes('oidctoken') || lowerPath.includes('/_apis/')) return 'oidc';
+  if (
+    lowerPath.includes('/oauth2/') ||
+    lowerPath.includes('.well-known') ||
+    lowerPath.includes('/discovery/')
+  ) {
+    return 'entra';
+  }
+  return lowerPath.startsWith('/subscriptions') || lowerPath.startsWith('/providers') ? 'arm' : 'entra';
+}
+
+function faultMatches(f: Fault, host: HostKind, method: string, lowerPath: string, url: string): boolean {
+  if (f.host && !(Array.isArray(f.host) ? f.host : [f.host]).includes(host)) return false;
+  if (f.method && f.method.toUpperCase() !== method) return false;
+  if (f.path && !lowerPath.includes(f.path.toLowerCase())) return false;
+  if (f.pathRegex && !new RegExp(f.pathRegex, 'i').test(url)) return false;
+  return true;
+}
+
+export async function startEmulator(options: StartOptions = {}): Promise<Emulator> {
+  const scenario: Scenario =
+    typeof options.scenario === 'string' ? loadScenario(options.scenario) : (options.scenario ?? {});
+  const cert = await createServerCertificate();
+  const timeScale = options.timeScale ?? scenario.timeScale ?? 1;
+  const realStart = Date.now();
+  let offsetMs = 0;
+  const now = () => Math.floor(realStart + (Date.now() - realStart) * timeScale + offsetMs);
+
+  const state = buildState(scenario, now());
+  const records: RequestRecord[] = [];
+  const appServers = new Map<string, { site: Server; scm: Server }>();
+  const kuduHits = new Map<string, number[]>();
+  let baseUrl = '';
+  let controlRoutes: Route[] = [];
+
+  const platform: Platform = createPlatform({ state, now, lines: { pullAttemptLines, sidecarNoiseLines } });
+  const entra = createEntra({
+    tenantId: state.tenantId,
+    get baseUrl() {
+      return baseUrl;
+    },
+    now,
+    applications: () => state.applications,
+    managedIdentities: () => state.agentIdentities,
+    pipeline: () => state.pipeline,
+    tokenLifetimeSeconds: () => state.delays.tokenLifetimeSeconds,
+    assertionLifetimeSeconds: () => state.delays.assertionLifetimeSeconds,
+  });
+
+  const appUrl = (app: App, which: 'site' | 'scm') =>
+    `https://127.0.0.1:${which === 'site' ? app.sitePort : app.scmPort}`;
+
+  function send(res: ServerResponse, reply: HttpReply, host: HostKind): number {
+    const headers: Record<string, string> = {
+      date: new Date(now()).toUTCString(),
+      'x-ms-request-id': randomUUID(),
+      ...(host === 'arm' ? { 'x-ms-correlation-request-id': randomUUID(), 'cache-control': 'no-cache' } : {}),
+    };
+    let payload: Buffer | undefined;
+    if (Buffer.isBuffer(reply.body)) {
+      payload = reply.body;
+      headers['content-type'] = 'application/octet-stream';
+    } else if (typeof reply.body === 'string') {
+      payload = Buffer.from(reply.body);
+      headers['content-type'] = 'text/plain; charset=utf-8';
+    } else if (reply.body !== undefined) {
+      payload = Buffer.from(JSON.stringify(reply.body));
+      headers['content-type'] = 'application/json; charset=utf-8';
+    }
+    for (const [k, v] of Object.entries(reply.headers ?? {})) headers[k.toLowerCase()] = v;
+    headers['content-length'] = String(payload?.length ?? 0);
+    res.writeHead(reply.status, headers);
+    res.end(payload);
+    return payload?.length ?? 0;
+  }
+
+  /** The authenticated caller from `Authorization: Bearer`, or the 401 ARM answers. */
+  function armCaller(headers: IncomingMessage['headers']): Caller | HttpReply {
+    const auth = headerValue(headers.authorization) ?? '';
+    const challenge = {
+      'www-authenticate': `Bearer authorization_uri="${baseUrl}${state.tenantId}", error="invalid_token", error_description="The authentication failed because of missing 'Authorization' header."`,
+    };
+    if (!/^bearer /i.test(auth)) {
+      return armError(
+        401,
+        'AuthenticationFailed',
+        "Authentication failed. The 'Authorization' header is missing.",
+        undefined,
+        challenge,
+      );
+    }
+    const verified = entra.verifyAccessToken(auth.slice(7).trim());
+    if (!verified) return armError(401, 'InvalidAuthenticationToken', 'The access token is invalid.');
+    if (verified.expired) {
+      return armError(
+        401,
+        'ExpiredAuthenticationToken',
+        `The access token expiry UTC time is earlier than current UTC time '${new Date(now()).toISOString()}'.`,
+      );
+    }
+    if (!ARM_AUDIENCE.test(verified.audience)) {
+      return armError(
+        401,
+        'InvalidAuthenticationTokenAudience',
+        `The access token has been obtained for wrong audience or resource '${verified.audience}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'.`,
+      );
+    }
+    return { objectId: verified.objectId, clientId: verified.clientId, tenantId: verified.tenantId };
+  }
+
+  /** Kudu accepts a bearer token Entra issued, or Basic with the app's publishing credentials when allowed. */
+  function kuduCaller(app: App, headers: IncomingMessage['headers']): Caller | HttpReply {
+    const auth = headerValue(headers.authorization) ?? '';
+    const unauthorized: HttpReply = {
+      status: 401,
+      headers: { 'www-authenticate': 'Basic realm="site"' },
+      body: '401 - Unauthorized: Access is denied due to invalid credentials.',
+    };
+    if (/^bearer /i.test(auth)) {
+      const v = entra.verifyAccessToken(auth.slice(7).trim());
+      if (!v || v.expired) return unauthorized;
+      return { objectId: v.objectId, clientId: v.clientId, tenantId: v.tenantId };
+    }
+    if (/^basic /i.test(auth)) {
+      if (!app.scmBasicAuthAllowed) return unauthorized;
+      const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      const user = decoded.slice(0, colon);
+      const pass = decoded.slice(colon + 1);
+      if (colon < 0 || user !== app.publishingUserName || pass !== app.publishingPassword)
+        return unauthorized;
+      return { objectId: `basic:${user}`, clientId: user, tenantId: state.tenantId };
+    }
+    return unauthorized;
+  }
+
+  function kuduRateLimited(app: App): HttpReply | undefined {
+    const limit = state.kuduRateLimit;
+    if (!limit) return undefined;
+    const t = now();
+    const hits = (kuduHits.get(app.id) ?? []).filter((h) => t - h < limit.perSeconds * 1000);
+    hits.push(t);
+    kuduHits.set(app.id, hits);
+    if (hits.length <= limit.maxRequests) return undefined;
+    return { status: 406, body: { Error: 'Excessive SCM Site operation requests. Retry after 5 seconds' } };
+  }
+
+  function makeContext(
+    host: HostKind,
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    headers: IncomingMessage['headers'],
+    body: string,
+    caller: Caller | undefined,
+    app: App | undefined,
+    onWrite: () => void,
+  ): RouteContext {
+    return {
+      host,
+      method,
+      path,
+      lowerPath: path.toLowerCase(),
+      query,
+      headers,
+      body,
+      json<T>() {
+        if (!body.trim()) return {} as T;
+        try {
+          return JSON.parse(body) as T;
+        } catch {
+          throw new ReplyError(
+            armError(
+              400,
+              'InvalidRequestContent',
+              'The request content was invalid and could not be deserialized.',
+            ),
+          );
+        }
+      },
+      state,
+      caller,
+      now,
+      apiVersion: query.get('api-version') ?? undefined,
+      ...(app ? { app } : {}),
+      markWrite: onWrite,
+      baseUrl,
+      appUrl,
+      platform,
+      newGuid: randomUUID,
+    };
+  }
+
+  async function dispatch(
+    host: HostKind,
+    app: App | undefined,
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    headers: IncomingMessage['headers'],
+    body: string,
+    record: RequestRecord,
+  ): Promise<HttpReply> {
+    const lowerPath = path.toLowerCase();
+    const onWrite = () => {
+      record.write = true;
+    };
+    if (host === 'site' && app) return handleSite(app, platform, method);
+    if (host === 'kudu' && app) {
+      const limited = kuduRateLimited(app);
+      if (limited) return limited;
+      const caller = kuduCaller(app, headers);
+      if (!('objectId' in caller)) return caller;
+      record.caller = caller.objectId;
+      platform.advance(app);
+      return handleKudu(makeContext(host, method, path, query, headers, body, caller, app, onWrite));
+    }
+    if (host === 'control') {
+      const found = matchRoute(controlRoutes, method, lowerPath);
+      if (!found)
+        return {
+          status: 404,
+          body: { error: { code: 'NotFound', message: `No control route ${method} ${path}` } },
+        };
+      return found.route.handle(
+        makeContext(host, method, path, query, headers, body, undefined, undefined, onWrite),
+        found.match,
+      );
+    }
+    const entraReply = entra.handle({ method, path, query, headers, body });
+    if (entraReply) return entraReply as HttpReply;
+    record.host = 'arm';
+    const caller = armCaller(headers);
+    if (!('objectId' in caller)) return caller;
+    record.caller = caller.objectId;
+    if (!query.get('api-version')) {
+      return armError(
+        400,
+        'MissingApiVersionParameter',
+        'The api-version query parameter (?api-version=) is required for all requests.',
+      );
+    }
+    if (state.delays.armLatencyMs > 0) await sleep(state.delays.armLatencyMs);
+    const found = matchRoute(ARM_ROUTES, method, lowerPath);
+    if (!found) {
+      return armError(
+        404,
+        'InvalidResourceType',
+        `The resource type could not be found for ${method} '${path}' (not emulated).`,
+      );
+    }
+    if (found.route.write || ['PUT', 'PATCH', 'DELETE'].includes(method)) record.write = true;
+    platform.advanceAll();
+    return found.route.handle(
+      makeContext(host, method, path, query, headers, body, caller, undefined, onWrite),
+      found.match,
+    );
+  }
+
+  function listener(kind: 'main' | 'site' | 'scm', app?: App) {
+    return async (req: IncomingMessage, res: ServerResponse) => {
+      const method = (req.method ?? 'GET').toUpperCase();
+      const rawUrl = req.url ?? '/';
+      const q = rawUrl.indexOf('?');
+      const path = normalisePath(q >= 0 ? rawUrl.slice(0, q) : rawUrl);
+      const query = new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '');
+      const lowerPath = path.toLowerCase();
+      const host: HostKind = kind === 'site' ? 'site' : kind === 'scm' ? 'kudu' : mainHostKind(lowerPath);
+      const record: RequestRecord = {
+        at: now(),
+        method,
+        host,
+        url: rawUrl,
+        path,
+        ...(query.get('api-version') ? { apiVersion: query.get('api-version') ?? '' } : {}),
+        status: 0,
+        write: false,
+        bytes: 0,
+      };
+      if (host !== 'control') records.push(record);
+      try {
+        const body = await readBody(req);
+        const fault = state.faults.find((f) => {
+          if (!faultMatches(f, host, method, lowerPath, rawUrl)) return false;
+          f.matched = (f.matched ?? 0) + 1;
+          const n = f.matched - (f.after ?? 0);
+          return n > 0 && (f.times === undefined || n <= f.times);
+        });
+        if (fault?.latencyMs) await sleep(fault.latencyMs);
+        if (fault?.drop) {
+          record.status = 0;
+          req.socket.destroy();
+          return;
+        }
+        let reply: HttpReply;
+        if (fault?.status) {
+          reply = {
+            status: fault.status,
+            ...(fault.headers ? { headers: fault.headers } : {}),
+            ...(fault.body !== undefined ? { body: fault.body } : {}),
+          };
+        } else {
+          try {
+            reply = await dispatch(host, app, method, path, query, req.headers, body, record);
+          } catch (e: unknown) {
+            if (e instanceof ReplyError) reply = e.reply;
+            else
+              reply = armError(
+                500,
+                'InternalServerError',
+                `Emulator error: ${e instanceof Error ? e.stack : String(e)}`,
+              );
+          }
+        }
+        record.status = reply.status;
+        record.bytes = send(res, reply, record.host);
+      } catch (e: unknown) {
+        record.status = 500;
+        if (!res.headersSent) send(res, armError(500, 'InternalServerError', String(e)), host);
+      }
+    };
+  }
+
+  function listen(server: Server, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  const tls = { key: cert.keyPem, cert: cert.certPem };
+  function newServer(kind: 'main' | 'site' | 'scm', app?: App): Server {
+    const server = createServer(tls, listener(kind, app));
+    server.keepAliveTimeout = 5000;
+    return server;
+  }
+
+  async function openAppListeners(): Promise<void> {
+    for (const app of state.apps) {
+      if (appServers.has(app.id)) continue;
+      const site = newServer('site', app);
+      const scm = newServer('scm', app);
+      app.sitePort = await listen(site, 0);
+      app.scmPort = await listen(scm, 0);
+      appServers.set(app.id, { site, scm });
+    }
+  }
+
+  function closeServer(s: Server): Promise<void> {
+    return new Promise((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
+  }
+
+  async function closeAppListeners(): Promise<void> {
+    const all = [...appServers.values()];
+    appServers.clear();
+    await Promise.all(all.flatMap(({ site, scm }) => [closeServer(site), closeServer(scm)]));
+  }
+
+  const main = newServer('main');
+  const mainPort = await listen(main, options.port ?? 0);
+  baseUrl = `https://127.0.0.1:${mainPort}/`;
+  await openAppListeners();
+
+  const info = {} as EmulatorInfo;
+  function refreshInfo(): void {
+    const collection = `${baseUrl}${state.pipeline.organization}/`;
+    Object.assign(info, {
+      armUrl: baseUrl,
+      authorityUrl: baseUrl,
+      tenantId: state.tenantId,
+      subscriptionId: state.subscriptions[0]?.subscriptionId ?? '',
+      clientId: state.defaultClient.clientId,
+      clientSecret: state.defaultClient.clientSecret,
+      caCertPath: cert.caCertPath,
+      controlUrl: `${baseUrl}_emulator`,
+      oidcRequestUri: `${collection}${state.pipeline.projectId}/_apis/distributedtask/hubs/build/plans/${randomUUID()}/jobs/${randomUUID()}/oidctoken`,
+      jobAccessToken: state.pipeline.jobAccessToken,
+      serviceConnectionId: state.pipeline.serviceConnectionIds[0] ?? '',
+    } satisfies EmulatorInfo);
+  }
+  refreshInfo();
+
+  const emulator: Emulator = {
+    info,
+    state,
+    requests: () => records.slice(),
+    writes: () => records.filter((r) => r.write),
+    setFaults(faults) {
+      state.faults = faults.map((f) => ({ ...f, matched: 0 }));
+    },
+    advanceClock(seconds) {
+      offsetMs += seconds * 1000;
+      platform.advanceAll();
+    },
+    now,
+    async seed(next) {
+      await closeAppListeners();
+      const fresh = buildState(next, now());
+      for (const key of Object.keys(state)) delete (state as unknown as Record<string, unknown>)[key];
+      Object.assign(state, fresh);
+      kuduHits.clear();
+      await openAppListeners();
+      refreshInfo();
+    },
+    issuedSecrets: () => [
+      ...entra.issuedSecrets(),
+      state.defaultClient.clientSecret,
+      state.pipeline.jobAccessToken,
+    ],
+    async close() {
+      await closeAppListeners();
+      await closeServer(main);
+      try {
+        rmSync(dirname(cert.caCertPath), { recursive: true, force: true });
+      } catch {
+        // best effort: the temp dir goes away with the machine anyway
+      }
+    },
+  };
+  controlRoutes = createControlRoutes({
+    emulator,
+    records,
+    advanceAll: () => platform.advanceAll(),
+    clearRecords: () => {
+      records.length = 0;
+    },
+  });
+  return emulator;
+}
