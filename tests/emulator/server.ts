@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { createServerCertificate } from './certs';
-import { createEntra } from './entra';
+import { createEntra, type Entra } from './entra';
 import { handleKudu, handleSite } from './kudu';
 import { pullAttemptLines, sidecarNoiseLines } from './log-lines';
 import type { App, EmulatorState, Fault, HostKind, Scenario } from './model';
@@ -170,20 +170,9 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
   const kuduHits = new Map<string, number[]>();
   let baseUrl = '';
   let controlRoutes: Route[] = [];
+  let entra: Entra;
 
   const platform: Platform = createPlatform({ state, now, lines: { pullAttemptLines, sidecarNoiseLines } });
-  const entra = createEntra({
-    tenantId: state.tenantId,
-    get baseUrl() {
-      return baseUrl;
-    },
-    now,
-    applications: () => state.applications,
-    managedIdentities: () => state.agentIdentities,
-    pipeline: () => state.pipeline,
-    tokenLifetimeSeconds: () => state.delays.tokenLifetimeSeconds,
-    assertionLifetimeSeconds: () => state.delays.assertionLifetimeSeconds,
-  });
 
   const appUrl = (app: App, which: 'site' | 'scm') =>
     `https://127.0.0.1:${which === 'site' ? app.sitePort : app.scmPort}`;
@@ -503,6 +492,17 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
   const main = newServer('main');
   const mainPort = await listen(main, options.port ?? 0);
   baseUrl = `https://127.0.0.1:${mainPort}/`;
+  // Entra derives its issuer and endpoints from the base URL once, so it is made when the port is known.
+  entra = createEntra({
+    tenantId: state.tenantId,
+    baseUrl,
+    now,
+    applications: () => state.applications,
+    managedIdentities: () => state.agentIdentities,
+    pipeline: () => state.pipeline,
+    tokenLifetimeSeconds: () => state.delays.tokenLifetimeSeconds,
+    assertionLifetimeSeconds: () => state.delays.assertionLifetimeSeconds,
+  });
   await openAppListeners();
 
   const info = {} as EmulatorInfo;
