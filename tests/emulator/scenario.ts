@@ -279,7 +279,7 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
           numberOfWorkers: 1,
           extra: {},
         },
-        appSettings: { WEBSITES_ENABLE_APP_SERVICE_STORAGE: 'false', ...spec.appSettings },
+        appSettings: { ...(spec.appSettings ?? { WEBSITES_ENABLE_APP_SERVICE_STORAGE: 'false' }) },
         siteContainers: containers,
         scmBasicAuthAllowed: spec.scmBasicAuthAllowed ?? true,
         ftpBasicAuthAllowed: true,

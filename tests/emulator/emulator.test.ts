@@ -1,0 +1,252 @@
+/**
+ * The emulator through the official SDKs (@azure/arm-appservice, @azure/arm-authorization, @azure/identity)
+ * over HTTPS, plus Kudu, the site host, faults and the request log through plain node:https. The CA is handed
+ * to each client (sdk-client.ts) because NODE_EXTRA_CA_CERTS is only read at process start.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { WebSiteManagementClient } from '@azure/arm-appservice';
+import { AuthorizationManagementClient } from '@azure/arm-authorization';
+import type { HttpClient } from '@azure/core-rest-pipeline';
+import { baseScenario, type Emulator, startEmulator } from './index';
+import { emulatorCredential, rawRequest, trustingHttpClient } from './sdk-client';
+
+const RG = 'rg-web';
+const APP = 'contoso-web';
+const ACR_PULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
+const examples = '/work/shared/azure-examples/Microsoft.Web';
+
+function exampleKeys(file: string): string[] {
+  const body = JSON.parse(readFileSync(join(examples, file), 'utf8')).responses['200'].body as object;
+  return Object.keys(body).sort();
+}
+
+describe('the local Azure emulator through the official SDKs', function () {
+  this.timeout(20_000);
+  let emulator: Emulator;
+  let httpClient: HttpClient;
+  let web: WebSiteManagementClient;
+  let auth: AuthorizationManagementClient;
+
+  before(async () => {
+    const scenario = baseScenario({
+      slots: ['staging', 'qa', 'dev'],
+      delays: { roleAssignmentPropagationSeconds: 120 },
+    });
+    emulator = await startEmulator({ scenario });
+    httpClient = trustingHttpClient(emulator.info);
+    const credential = emulatorCredential(emulator.info, httpClient);
+    web = new WebSiteManagementClient(credential, emulator.info.subscriptionId, {
+      endpoint: emulator.info.armUrl,
+      httpClient,
+      credentials: { scopes: ['https://management.azure.com/.default'] },
+    });
+    auth = new AuthorizationManagementClient(credential, emulator.info.subscriptionId, {
+      endpoint: emulator.info.armUrl,
+      httpClient,
+      credentialScopes: ['https://management.azure.com/.default'],
+    });
+  });
+
+  after(async () => {
+    await emulator?.close();
+  });
+
+  it('serves a site and a slot with the keys of the official examples and host names it listens on', async () => {
+    const site = await web.webApps.get(RG, APP);
+    assert.equal(site.name, APP);
+    assert.equal(site.kind, 'app,linux,container');
+    const raw = await rawRequest(
+      emulator.info,
+      `${emulator.info.armUrl}subscriptions/${emulator.info.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.Web/sites/${APP}/slots/staging?api-version=2025-05-01`,
+      { headers: { authorization: `Bearer ${await token()}` } },
+    );
+    const slot = JSON.parse(raw.body) as Record<string, unknown> & { properties: Record<string, unknown> };
+    for (const key of exampleKeys('GetWebAppSlot.json')) assert.ok(key in slot, `slot body has ${key}`);
+    assert.equal(slot.name, `${APP}/staging`);
+    assert.equal(slot.type, 'Microsoft.Web/sites/slots');
+    const states = slot.properties.hostNameSslStates as { name: string; hostType: string }[];
+    const scm = states.find((s) => s.hostType === 'Repository')?.name;
+    assert.match(scm ?? '', /^127\.0\.0\.1:\d+$/);
+    assert.deepEqual(slot.properties.enabledHostNames, [slot.properties.defaultHostName, scm]);
+    const kudu = await rawRequest(emulator.info, `https://${scm}/api/logs/docker`, {
+      headers: { authorization: `Bearer ${await token()}` },
+    });
+    assert.equal(kudu.status, 200);
+  });
+
+  it('pages the slot list with nextLink', async () => {
+    const names: string[] = [];
+    for await (const s of web.webApps.listSlots(RG, APP)) names.push(s.name ?? '');
+    assert.deepEqual(names, [`${APP}/staging`, `${APP}/qa`, `${APP}/dev`]);
+    const slotLists = emulator.requests().filter((r) => r.method === 'GET' && r.path.endsWith('/slots'));
+    assert.equal(slotLists.length, 2, 'page size 2 means two pages for three slots');
+  });
+
+  it('mints a different system identity per slot and registers it in the directory', async () => {
+    const site = await web.webApps.update(RG, APP, { identity: { type: 'SystemAssigned' } });
+    const slot = await web.webApps.updateSlot(RG, APP, 'staging', { identity: { type: 'SystemAssigned' } });
+    assert.ok(site.identity?.principalId && slot.identity?.principalId);
+    assert.notEqual(site.identity.principalId, slot.identity.principalId);
+    assert.equal(site.identity.tenantId, emulator.info.tenantId);
+    const known = emulator.state.principals.map((p) => p.objectId);
+    assert.ok(known.includes(site.identity.principalId) && known.includes(slot.identity.principalId));
+  });
+
+  it('stores a resource ID in acrUserManagedIdentityID as null and a client ID as given', async () => {
+    const resourceId = `/subscriptions/${emulator.info.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-pull`;
+    const first = await web.webApps.updateConfiguration(RG, APP, {
+      acrUseManagedIdentityCreds: true,
+      acrUserManagedIdentityID: resourceId,
+    });
+    assert.equal(first.acrUseManagedIdentityCreds, true);
+    assert.equal(first.acrUserManagedIdentityID ?? null, null);
+    const clientId = '0f5a3a5e-1b7c-4c1e-9c4e-4a1f0a7d2b11';
+    const second = await web.webApps.updateConfiguration(RG, APP, { acrUserManagedIdentityID: clientId });
+    assert.equal(second.acrUserManagedIdentityID, clientId);
+    await web.webApps.updateConfiguration(RG, APP, { acrUserManagedIdentityID: '' });
+    const read = await web.webApps.getConfiguration(RG, APP);
+    assert.equal(read.acrUserManagedIdentityID ?? null, null);
+    assert.equal(read.linuxFxVersion, 'DOCKER|contosoacr.azurecr.io/web:1.0.0');
+  });
+
+  it('lists and replaces app settings', async () => {
+    const before = await web.webApps.listApplicationSettings(RG, APP);
+    assert.equal(before.properties?.WEBSITES_ENABLE_APP_SERVICE_STORAGE, 'false');
+    await web.webApps.updateApplicationSettings(RG, APP, { properties: { ONLY: 'this' } });
+    const after = await web.webApps.listApplicationSettings(RG, APP);
+    assert.deepEqual(after.properties, { ONLY: 'this' });
+  });
+
+  it('pulls after a restart only once the AcrPull assignment has propagated, as Kudu and containerlogs show', async () => {
+    const principalId =
+      emulator.state.apps.find((a) => a.siteName === APP && !a.slot)?.identity.principalId ?? '';
+    const registry = emulator.state.registries[0];
+    assert.ok(registry);
+    await auth.roleAssignments.create(registry.id, '3d1bd3a6-8ad8-4f0e-9a37-2d2f8b6b0d5c', {
+      roleDefinitionId: `/subscriptions/${emulator.info.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL}`,
+      principalId,
+      principalType: 'ServicePrincipal',
+    });
+    await web.webApps.restart(RG, APP);
+    emulator.advanceClock(30);
+    let text = await containerLog();
+    assert.match(text, /unauthorized/i, 'the assignment is still propagating');
+
+    emulator.advanceClock(120);
+    const restartedAt = emulator.now();
+    await web.webApps.restart(RG, APP);
+    const app = emulator.state.apps.find((a) => a.siteName === APP && !a.slot);
+    assert.ok(app);
+    const hit = await rawRequest(emulator.info, `https://127.0.0.1:${app.sitePort}/`);
+    assert.equal(hit.status, 503, 'the site answers 503 while it pulls');
+    emulator.advanceClock(30);
+    text = await containerLog();
+    const newLines = text.split('\n').filter((l) => Date.parse(l.slice(0, 24)) >= restartedAt);
+    assert.ok(newLines.some((l) => l.includes('initialized successfully and is ready to serve requests')));
+    assert.equal((await rawRequest(emulator.info, `https://127.0.0.1:${app.sitePort}/`)).status, 200);
+
+    // Kudu lists the same file and serves only the bytes after an offset.
+    const bearer = { authorization: `Bearer ${await token()}` };
+    const listing = JSON.parse(
+      (
+        await rawRequest(emulator.info, `https://127.0.0.1:${app.scmPort}/api/logs/docker`, {
+          headers: bearer,
+        })
+      ).body,
+    ) as { machineName: string; href: string; size: number }[];
+    const main = listing.find((f) => !f.machineName.endsWith('_default'));
+    assert.ok(main);
+    const tail = await rawRequest(emulator.info, main.href, {
+      headers: { ...bearer, range: `bytes=${main.size - 20}-` },
+    });
+    assert.equal(tail.status, 206);
+    assert.equal(tail.body.length, 20);
+    const past = await rawRequest(emulator.info, main.href, {
+      headers: { ...bearer, range: `bytes=${main.size}-` },
+    });
+    assert.equal(past.status, 416);
+  });
+
+  it('refuses Kudu Basic auth once the SCM basic-auth policy is off', async () => {
+    const app = emulator.state.apps.find((a) => a.siteName === APP && !a.slot);
+    assert.ok(app);
+    const basic = {
+      authorization: `Basic ${Buffer.from(`${app.publishingUserName}:${app.publishingPassword}`).toString('base64')}`,
+    };
+    const url = `https://127.0.0.1:${app.scmPort}/api/logs/docker`;
+    assert.equal((await rawRequest(emulator.info, url, { headers: basic })).status, 200);
+    await web.webApps.updateScmAllowed(RG, APP, { allow: false });
+    assert.equal((await rawRequest(emulator.info, url, { headers: basic })).status, 401);
+    assert.equal((await rawRequest(emulator.info, url)).status, 401);
+  });
+
+  it('applies faults: a 429 with Retry-After the SDK honours, and a dropped connection', async () => {
+    emulator.setFaults([
+      {
+        host: 'arm',
+        method: 'GET',
+        path: `/sites/${APP}/config/web`,
+        status: 429,
+        headers: { 'retry-after': '1' },
+        body: { error: { code: 'TooManyRequests', message: 'slow down' } },
+        times: 1,
+      },
+      { host: 'kudu', path: '/api/logs/docker', drop: true, times: 1 },
+    ]);
+    const cfg = await web.webApps.getConfiguration(RG, APP);
+    assert.equal(cfg.acrUseManagedIdentityCreds, true);
+    const statuses = emulator
+      .requests()
+      .filter((r) => r.path.endsWith('/config/web') && r.method === 'GET')
+      .map((r) => r.status);
+    assert.deepEqual(statuses.slice(-2), [429, 200]);
+    const app = emulator.state.apps.find((a) => a.siteName === APP && !a.slot);
+    await assert.rejects(rawRequest(emulator.info, `https://127.0.0.1:${app?.scmPort}/api/logs/docker`));
+    emulator.setFaults([]);
+  });
+
+  it('answers 401 without a token and 400 without an api-version', async () => {
+    const base = `${emulator.info.armUrl}subscriptions/${emulator.info.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.Web/sites/${APP}`;
+    const anonymous = await rawRequest(emulator.info, `${base}?api-version=2025-05-01`);
+    assert.equal(anonymous.status, 401);
+    assert.equal(JSON.parse(anonymous.body).error.code, 'AuthenticationFailed');
+    const noVersion = await rawRequest(emulator.info, base, {
+      headers: { authorization: `Bearer ${await token()}` },
+    });
+    assert.equal(noVersion.status, 400);
+    assert.equal(JSON.parse(noVersion.body).error.code, 'MissingApiVersionParameter');
+    const missing = await rawRequest(emulator.info, `${base}-nope?api-version=2025-05-01`, {
+      headers: { authorization: `Bearer ${await token()}` },
+    });
+    assert.equal(missing.status, 404);
+    assert.equal(JSON.parse(missing.body).error.code, 'ResourceNotFound');
+  });
+
+  it('records writes only for state-changing calls', () => {
+    const writes = emulator.writes().map((r) => `${r.method} ${r.path.split('/').slice(-2).join('/')}`);
+    assert.ok(writes.includes('POST contoso-web/restart'));
+    assert.ok(writes.includes('PATCH config/web'));
+    assert.ok(!writes.some((w) => w.includes('appsettings/list') || w.includes('containerlogs')));
+    assert.ok(
+      emulator.requests().every((r) => r.host !== 'arm' || r.apiVersion !== undefined || r.status >= 400),
+    );
+  });
+
+  async function token(): Promise<string> {
+    const t = await emulatorCredential(emulator.info, httpClient).getToken(
+      'https://management.azure.com/.default',
+    );
+    return t.token;
+  }
+
+  async function containerLog(): Promise<string> {
+    const res = await web.webApps.getWebSiteContainerLogs(RG, APP);
+    const stream = res.readableStreamBody;
+    if (!stream) return '';
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
+    return Buffer.concat(chunks).toString('utf8');
+  }
+});
