@@ -1,0 +1,259 @@
+/**
+ * The follow loop for one target: restart, wake the site, read the log every poll interval, and decide. The
+ * decision (`decide`) is pure; the loop gets everything with side effects injected (clock, log source, restart,
+ * warm-up), so unit tests script a log and run without real time.
+ *
+ * Rules (facts §5, §6.4): only lines at or after the restart minus a clock-skew allowance count, and the last
+ * start attempt decides. `unauthorized` (and the 2024+ platform's cause-less failure) early after a grant is
+ * usually propagation: keep waiting and restart again after 6, 12, 24... polls of continued failure. An
+ * interrupted pull gets another restart. A missing tag or a network denial will not heal by waiting: stop early.
+ */
+import type { Clock } from '../context';
+import { isCancelledError } from '../errors';
+import { type Classification, classifyLog, type PullFailureCause } from './classify';
+import type { LogSource } from './log-source';
+
+export type FollowOutcome = 'verified' | 'pull_failed' | 'start_failed' | 'timed_out' | 'cancelled';
+
+export interface FollowState {
+  /** Consecutive polls whose last attempt failed with unauthorized/unknown since the last restart. */
+  readonly failingPolls: number;
+  /** Restarts the loop made because failures continued (not counting the first restart). */
+  readonly retryRestarts: number;
+  readonly interruptedRestarts: number;
+  /** Failures whose newest line is older than this (server ms) were seen before our last restart: stale. */
+  readonly freshAfter: number | undefined;
+}
+
+export type Decision =
+  | { readonly kind: 'wait'; readonly state: FollowState }
+  | { readonly kind: 'restart'; readonly reason: 'propagation' | 'interrupted'; readonly state: FollowState }
+  | { readonly kind: 'done'; readonly outcome: 'verified' | 'pull_failed' | 'start_failed' };
+
+/** Polls of continued failure before the first extra restart; it doubles after each one (6, 12, 24...). */
+export const POLLS_BEFORE_RETRY_RESTART = 6;
+/** More interruptions than this are treated like any cause-less failure. */
+const MAX_INTERRUPTED_RESTARTS = 3;
+
+export const initialFollowState: FollowState = {
+  failingPolls: 0,
+  retryRestarts: 0,
+  interruptedRestarts: 0,
+  freshAfter: undefined,
+};
+
+function newestEvidenceAt(c: Classification): number | undefined {
+  let newest: number | undefined;
+  for (const l of c.evidence)
+    if (l.at !== undefined && (newest === undefined || l.at > newest)) newest = l.at;
+  return newest;
+}
+
+/** What to do after one poll. Pure. */
+export function decide(
+  c: Classification,
+  until: 'imagePulled' | 'containerStarted',
+  s: FollowState,
+): Decision {
+  const wait = (state: FollowState = s): Decision => ({ kind: 'wait', state });
+  switch (c.outcome) {
+    case 'container_started':
+      return c.imagePulled ? { kind: 'done', outcome: 'verified' } : wait();
+    case 'pull_succeeded':
+      return until === 'imagePulled'
+        ? { kind: 'done', outcome: 'verified' }
+        : wait({ ...s, failingPolls: 0 });
+    case 'container_start_failed':
+      return { kind: 'done', outcome: 'start_failed' };
+    case 'in_progress':
+    case 'nothing_relevant':
+      return wait({ ...s, failingPolls: 0 });
+    case 'pull_failed': {
+      const at = newestEvidenceAt(c);
+      // A failure written before our last restart is the attempt we restarted away from.
+      if (s.freshAfter !== undefined && at !== undefined && at < s.freshAfter) return wait();
+      const cause: PullFailureCause = c.cause ?? 'unknown';
+      if (cause === 'not_found' || cause === 'network') return { kind: 'done', outcome: 'pull_failed' };
+      if (cause === 'interrupted' && s.interruptedRestarts < MAX_INTERRUPTED_RESTARTS)
+        return {
+          kind: 'restart',
+          reason: 'interrupted',
+          state: { ...s, failingPolls: 0, interruptedRestarts: s.interruptedRestarts + 1 },
+        };
+      const failingPolls = s.failingPolls + 1;
+      if (failingPolls >= POLLS_BEFORE_RETRY_RESTART * 2 ** s.retryRestarts)
+        return {
+          kind: 'restart',
+          reason: 'propagation',
+          state: { ...s, failingPolls: 0, retryRestarts: s.retryRestarts + 1 },
+        };
+      return wait({ ...s, failingPolls });
+    }
+  }
+}
+
+const DECISIVE = new Set(['pull_failed', 'container_start_failed', 'container_started', 'pull_succeeded']);
+
+/**
+ * One verdict over several machines' files: the freshest decisive verdict wins (every instance pulls the same
+ * image, so the newest news is the best news); otherwise in progress when any file is.
+ */
+export function combine(results: readonly Classification[]): Classification {
+  const decisive = results.filter((r) => DECISIVE.has(r.outcome));
+  if (decisive.length) {
+    return decisive.reduce((best, r) =>
+      (newestEvidenceAt(r) ?? 0) > (newestEvidenceAt(best) ?? 0) ? r : best,
+    );
+  }
+  const progress = results.find((r) => r.outcome === 'in_progress');
+  if (progress) return progress;
+  const others = [...new Set(results.flatMap((r) => r.otherImages))];
+  const first = results.find((r) => r.otherImages.length) ?? results[0];
+  return (
+    first ?? {
+      outcome: 'nothing_relevant',
+      imagePulled: false,
+      evidence: [],
+      attempts: 0,
+      otherImages: others,
+      summary: 'No platform log lines since the restart yet.',
+    }
+  );
+}
+
+export interface FollowDeps {
+  readonly clock: Clock;
+  readonly signal: AbortSignal;
+  readonly source: LogSource;
+  /** POST restart; resolves with the server's time of the restart (epoch ms). */
+  readonly restart: (signal: AbortSignal) => Promise<number>;
+  /** The server's current time (epoch ms), when no restart is made. */
+  readonly serverNow: (signal: AbortSignal) => Promise<number>;
+  /** One request to the site so a site that starts on demand starts; never throws. */
+  readonly warmUp: (signal: AbortSignal) => Promise<void>;
+  /** One line per poll and per decision; remote text reaches it only neutralised. */
+  readonly info: (message: string) => void;
+}
+
+export interface FollowOptions {
+  readonly label: string;
+  readonly image: string;
+  readonly until: 'imagePulled' | 'containerStarted';
+  readonly timeoutInMs: number;
+  readonly pollIntervalInMs: number;
+  readonly restartNeeded: boolean;
+  /** Allowance for the log writer's clock running behind ARM's (default 60 s). */
+  readonly skewInMs?: number;
+  /** Wait at least this long after a Kudu 406 (default 5 s). */
+  readonly rateLimitBackoffInMs?: number;
+}
+
+export interface FollowResult {
+  readonly outcome: FollowOutcome;
+  /** The last classification (the verdict's, or what was seen when time ran out). */
+  readonly last: Classification;
+  readonly restarts: number;
+  readonly elapsedInMs: number;
+  /** The log source in use at the end. */
+  readonly source: 'kudu' | 'containerlogs' | undefined;
+  /** Notes from the sources (fallbacks, read errors), for the summary. */
+  readonly notes: readonly string[];
+}
+
+const EMPTY: Classification = {
+  outcome: 'nothing_relevant',
+  imagePulled: false,
+  evidence: [],
+  attempts: 0,
+  otherImages: [],
+  summary: 'No platform log lines since the restart yet.',
+};
+
+function describePoll(c: Classification): string {
+  if (c.outcome === 'pull_failed') return `pull failing (${c.cause ?? 'unknown'})`;
+  if (c.outcome === 'pull_succeeded') return 'image pulled, container starting';
+  if (c.outcome === 'in_progress') return 'pulling or starting';
+  if (c.outcome === 'container_started' && !c.imagePulled)
+    return 'a container started without a pull of the image';
+  return 'waiting for the platform to start the pull';
+}
+
+export async function follow(deps: FollowDeps, o: FollowOptions): Promise<FollowResult> {
+  const { clock, signal } = deps;
+  const skew = o.skewInMs ?? 60_000;
+  const started = clock.now();
+  const deadline = started + o.timeoutInMs;
+  const notes: string[] = [];
+  let restarts = 0;
+  let last = EMPTY;
+  let source: FollowResult['source'];
+  const result = (outcome: FollowOutcome): FollowResult => ({
+    outcome,
+    last,
+    restarts,
+    elapsedInMs: clock.now() - started,
+    source,
+    notes,
+  });
+
+  try {
+    let restartAt: number;
+    if (o.restartNeeded) {
+      restartAt = await deps.restart(signal);
+      restarts++;
+    } else {
+      restartAt = await deps.serverNow(signal);
+    }
+    let since = restartAt - skew;
+    await deps.warmUp(signal);
+    let state: FollowState = initialFollowState;
+    let rateLimited = false;
+    let quietPolls = 0;
+    for (;;) {
+      const remaining = deadline - clock.now();
+      if (remaining <= 0) return result('timed_out');
+      const interval = rateLimited
+        ? Math.max(o.pollIntervalInMs, o.rateLimitBackoffInMs ?? 5000)
+        : o.pollIntervalInMs;
+      const wait = Math.min(interval, remaining);
+      deps.info(`${o.label}: ${describePoll(last)}; next check in ${Math.ceil(wait / 1000)} s.`);
+      await clock.sleep(wait, signal);
+
+      const snapshot = await deps.source.read(since, signal).catch((e: unknown) => {
+        if (isCancelledError(e)) throw e;
+        return undefined;
+      });
+      if (snapshot) {
+        source = snapshot.source;
+        rateLimited = snapshot.rateLimited;
+        if (snapshot.note && notes.at(-1) !== snapshot.note) {
+          notes.push(snapshot.note);
+          deps.info(`${o.label}: ${snapshot.note}`);
+        }
+        last = combine(snapshot.files.map((f) => classifyLog(f.text, { image: o.image, since })));
+      }
+      const decision = decide(last, o.until, state);
+      if (decision.kind === 'done') return result(decision.outcome);
+      state = decision.state;
+      if (decision.kind === 'restart') {
+        deps.info(
+          decision.reason === 'interrupted'
+            ? `${o.label}: the pull was interrupted by a restart; restarting once more.`
+            : `${o.label}: the pull still fails (${last.cause ?? 'unknown'}); a new role assignment can take minutes to apply, so restarting again.`,
+        );
+        restartAt = await deps.restart(signal);
+        restarts++;
+        since = restartAt - skew;
+        state = { ...state, freshAfter: restartAt };
+        await deps.warmUp(signal);
+        continue;
+      }
+      // A site without Always On starts only on a request: knock again when nothing happens for a while.
+      quietPolls = last.outcome === 'nothing_relevant' ? quietPolls + 1 : 0;
+      if (quietPolls > 0 && quietPolls % 6 === 0) await deps.warmUp(signal);
+    }
+  } catch (e: unknown) {
+    if (isCancelledError(e) || signal.aborted) return result('cancelled');
+    throw e;
+  }
+}

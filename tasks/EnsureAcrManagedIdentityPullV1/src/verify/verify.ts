@@ -1,0 +1,291 @@
+/**
+ * Proves the pull for every target, concurrently: restart (unless a config write already did), wake the site,
+ * follow the platform docker log until the configured image was pulled (and, with `until: containerStarted`, the
+ * container started), and turn the verdict into a result with evidence and, on failure, a TaskError whose remedy
+ * is the fix. Only this file wires the real world (ARM, Kudu, the site host) into the pure follow loop.
+ */
+import { createKuduClient } from '../arm/kudu';
+import { restart, WEB_API_VERSION } from '../arm/web-apps';
+import type { RunContext } from '../context';
+import { isCancelledError, TaskError } from '../errors';
+import { send } from '../http/retry';
+import { neutralise } from '../log';
+import type { Target } from '../targets';
+import { type Classification, explain, type PullFailureCause } from './classify';
+import { type FollowResult, follow } from './follow';
+import { createLogSource } from './log-source';
+
+export interface VerifyTarget {
+  readonly target: Target;
+  /** The configured image, `myacr.azurecr.io/app:1.0`. */
+  readonly image: string;
+  /** `properties.defaultHostName`: the warm-up request goes to `https://{defaultHostName}/`. */
+  readonly defaultHostName: string;
+  /** From `hostNameSslStates[hostType=Repository]` (web-apps `scmHostName`); undefined → ARM containerlogs. */
+  readonly scmHostName: string | undefined;
+  /** False when a config write just restarted the target: then we only follow, so a pull under way is not cut. */
+  readonly restartNeeded: boolean;
+}
+
+export type VerifyOutcome =
+  | 'verified'
+  | 'pull_failed'
+  | 'start_failed'
+  | 'timed_out'
+  | 'cancelled'
+  | 'skipped';
+
+export interface VerifyResult {
+  readonly target: Target;
+  readonly outcome: VerifyOutcome;
+  /** For `pull_failed` (and `timed_out` when the last attempt seen had failed). */
+  readonly cause?: PullFailureCause;
+  /** Whether this result should fail the task (a start failure with `until: imagePulled` is only a warning). */
+  readonly fatal: boolean;
+  readonly seconds: number;
+  /** Restarts we made (the first one included). */
+  readonly restarts: number;
+  /** The deciding log lines, neutralised (safe to print). */
+  readonly evidence: readonly string[];
+  /** One sentence: what the log showed. */
+  readonly summary: string;
+  /** Where the log was read from at the end. */
+  readonly source?: 'kudu' | 'containerlogs';
+  /** Source notes (Kudu refused, fell back to containerlogs...), neutralised. */
+  readonly notes: readonly string[];
+  /** Set for every outcome but verified and skipped: code, message, remedy. */
+  readonly error?: TaskError;
+}
+
+export interface VerifyOptions {
+  /**
+   * Registers the publishing password with the agent. Without it, Kudu is read with the ARM token only (and the
+   * ARM containerlogs fallback), never with basic credentials.
+   */
+  readonly setSecret?: (secret: string) => void;
+  /** Clock-skew allowance between ARM and the log writer (default 60 s). */
+  readonly skewInMs?: number;
+  /** Back-off after a Kudu 406 (default 5 s, the minimum Kudu asks for). */
+  readonly rateLimitBackoffInMs?: number;
+  /** Timeout of the warm-up request (default 10 s). */
+  readonly warmUpTimeoutInMs?: number;
+}
+
+/** Follows every target at once; resolves when all are decided (or cancelled). Never throws for one target's failure. */
+export async function verifyTargets(
+  ctx: RunContext,
+  targets: readonly VerifyTarget[],
+  options: VerifyOptions = {},
+): Promise<VerifyResult[]> {
+  const v = ctx.settings.verify;
+  if (v.kind === 'off') {
+    return targets.map((t) => ({
+      target: t.target,
+      outcome: 'skipped',
+      fatal: false,
+      seconds: 0,
+      restarts: 0,
+      evidence: [],
+      summary: 'Verification is off.',
+      notes: [],
+    }));
+  }
+  return Promise.all(targets.map((t) => verifyOne(ctx, t, v, options)));
+}
+
+async function verifyOne(
+  ctx: RunContext,
+  t: VerifyTarget,
+  v: { timeoutInMs: number; pollIntervalInMs: number; until: 'imagePulled' | 'containerStarted' },
+  options: VerifyOptions,
+): Promise<VerifyResult> {
+  const label = t.target.label;
+  const kudu =
+    t.scmHostName === undefined
+      ? undefined
+      : createKuduClient({
+          arm: ctx.arm,
+          target: t.target,
+          scmHostName: t.scmHostName,
+          // Without a way to register the password we never fetch it: a refused bearer falls back to containerlogs.
+          setSecret:
+            options.setSecret ??
+            (() => {
+              throw new Error('basic credentials are not used without setSecret');
+            }),
+          retry: { signal: ctx.signal },
+        });
+  const source = createLogSource({ arm: ctx.arm, target: t.target, kudu });
+  const serverTime = (date: string | null | undefined) => {
+    const at = date ? Date.parse(date) : Number.NaN;
+    return Number.isNaN(at) ? ctx.clock.now() : at;
+  };
+  let outcome: FollowResult;
+  try {
+    outcome = await follow(
+      {
+        clock: ctx.clock,
+        signal: ctx.signal,
+        source,
+        restart: async (signal) => serverTime(await restart(ctx.arm, t.target, signal)),
+        serverNow: async (signal) => {
+          const r = await ctx.arm.request('GET', t.target.path, { apiVersion: WEB_API_VERSION, signal });
+          return serverTime(r.headers.get('date'));
+        },
+        warmUp: (signal) => warmUp(t.defaultHostName, signal, options.warmUpTimeoutInMs ?? 10_000),
+        info: (m) => ctx.log.info(m),
+      },
+      {
+        label,
+        image: t.image,
+        until: v.until,
+        timeoutInMs: v.timeoutInMs,
+        pollIntervalInMs: v.pollIntervalInMs,
+        restartNeeded: t.restartNeeded,
+        ...(options.skewInMs !== undefined ? { skewInMs: options.skewInMs } : {}),
+        ...(options.rateLimitBackoffInMs !== undefined
+          ? { rateLimitBackoffInMs: options.rateLimitBackoffInMs }
+          : {}),
+      },
+    );
+  } catch (e: unknown) {
+    if (isCancelledError(e) || ctx.signal.aborted) {
+      return {
+        target: t.target,
+        outcome: 'cancelled',
+        fatal: true,
+        seconds: 0,
+        restarts: 0,
+        evidence: [],
+        summary: 'Cancelled.',
+        notes: [],
+      };
+    }
+    throw e;
+  }
+  const result = toResult(t, v.until, outcome);
+  ctx.log.info(`${label}: ${verdictLine(result)}`);
+  return result;
+}
+
+/** One GET to the site so an app that starts on demand starts. Any status is fine; TLS is always checked. */
+async function warmUp(host: string, signal: AbortSignal, timeoutInMs: number): Promise<void> {
+  try {
+    await send(
+      {
+        method: 'GET',
+        url: `https://${host}/`,
+        headers: { 'user-agent': 'EnsureAcrManagedIdentityPull-warmup' },
+      },
+      { maxAttempts: 1, attemptTimeoutInMs: timeoutInMs, signal },
+    );
+  } catch (e: unknown) {
+    if (isCancelledError(e) || signal.aborted) throw e;
+    // A 503, a timeout or a reset while the container starts is expected: the request only has to arrive.
+  }
+}
+
+function evidenceOf(c: Classification): string[] {
+  return c.evidence.slice(-10).map((l) => neutralise(l.raw.split('\n').join(' | '), 500));
+}
+
+const CODES: Record<PullFailureCause, string> = {
+  unauthorized: 'PullUnauthorized',
+  not_found: 'ImageNotFound',
+  network: 'RegistryNetworkDenied',
+  interrupted: 'PullInterrupted',
+  unknown: 'PullFailed',
+};
+
+function toResult(t: VerifyTarget, until: 'imagePulled' | 'containerStarted', f: FollowResult): VerifyResult {
+  const label = t.target.label;
+  const base = {
+    target: t.target,
+    seconds: Math.round(f.elapsedInMs / 1000),
+    restarts: f.restarts,
+    evidence: evidenceOf(f.last),
+    summary: neutralise(f.last.summary, 500),
+    ...(f.source ? { source: f.source } : {}),
+    notes: f.notes.map((n) => neutralise(n, 500)),
+  };
+  const fix = explain(f.last).fix;
+  const image = neutralise(t.image, 300);
+  switch (f.outcome) {
+    case 'verified':
+      return { ...base, outcome: 'verified', fatal: false };
+    case 'cancelled':
+      return { ...base, outcome: 'cancelled', fatal: true };
+    case 'start_failed':
+      return {
+        ...base,
+        outcome: 'start_failed',
+        fatal: until === 'containerStarted',
+        error: new TaskError(
+          'ContainerStartFailed',
+          `${label}: ${image} was pulled, but the container failed to start.`,
+          {
+            remedy: fix ?? explain({ ...f.last, outcome: 'container_start_failed' }).fix ?? '',
+            target: label,
+          },
+        ),
+      };
+    case 'pull_failed': {
+      const cause = f.last.cause ?? 'unknown';
+      const what =
+        cause === 'not_found'
+          ? `the registry has no tag '${tagOf(t.image)}' for ${image}`
+          : cause === 'network'
+            ? `the registry refused the app's network for ${image}`
+            : `pulling ${image} failed (${cause})`;
+      return {
+        ...base,
+        outcome: 'pull_failed',
+        cause,
+        fatal: true,
+        error: new TaskError(CODES[cause], `${label}: ${what}.`, { remedy: fix ?? '', target: label }),
+      };
+    }
+    case 'timed_out': {
+      const seconds = base.seconds;
+      const cause = f.last.outcome === 'pull_failed' ? (f.last.cause ?? 'unknown') : undefined;
+      const seen =
+        f.last.outcome === 'nothing_relevant' && f.last.evidence.length === 0
+          ? 'no pull of the image appeared in the log'
+          : `the log last showed: ${base.summary}`;
+      return {
+        ...base,
+        outcome: 'timed_out',
+        ...(cause ? { cause } : {}),
+        fatal: true,
+        error: new TaskError(
+          'VerifyTimedOut',
+          `${label}: after ${seconds} s and ${f.restarts} restart(s), ${seen}`,
+          {
+            remedy:
+              fix ??
+              'Raise the verification timeout, or check the app in the portal (Deployment Center → Logs) and run `npm run explain-log` on the docker log.',
+            target: label,
+          },
+        ),
+      };
+    }
+  }
+}
+
+function tagOf(image: string): string {
+  const noDigest = image.split('@')[0] ?? image;
+  const slash = noDigest.lastIndexOf('/');
+  const colon = noDigest.lastIndexOf(':');
+  return colon > slash ? noDigest.slice(colon + 1) : 'latest';
+}
+
+function verdictLine(r: VerifyResult): string {
+  switch (r.outcome) {
+    case 'verified':
+      return `verified in ${r.seconds} s (${r.summary})`;
+    case 'start_failed':
+      return `${r.summary} ${r.fatal ? '' : '(a warning: the image was pulled)'}`.trim();
+    default:
+      return `${r.outcome}${r.cause ? ` (${r.cause})` : ''} after ${r.seconds} s: ${r.summary}`;
+  }
+}
