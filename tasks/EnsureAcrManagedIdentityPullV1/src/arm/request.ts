@@ -4,7 +4,7 @@
  * caller log each exchange at debug level (method, path, status, correlation id: never a token).
  */
 import type { AccessToken, TokenCredential } from '@azure/identity';
-import { abortErrorFrom, type HttpResponse, type RetryOptions, send } from '../http/retry';
+import { abortErrorFrom, type FetchLike, type HttpResponse, type RetryOptions, send } from '../http/retry';
 import { type ArmClient, ArmError, type ArmRequestOptions, type ArmResponse } from './client';
 
 export interface ArmResponseInfo {
@@ -26,6 +26,8 @@ export interface CreateArmClientOptions {
   /** Token scope, e.g. `https://management.azure.com/.default`. */
   readonly scope: string;
   readonly retry?: RetryOptions;
+  /** The transport (default: global fetch); tests inject one that trusts the emulator's CA. */
+  readonly fetch?: FetchLike;
   readonly onResponse?: (info: ArmResponseInfo) => void;
 }
 
@@ -62,6 +64,7 @@ export function createArmClient(options: CreateArmClientOptions): ArmClient {
         },
         {
           ...options.retry,
+          ...(options.fetch ? { fetch: options.fetch } : {}),
           signal,
           onAttempt: (info) =>
             options.onResponse?.({

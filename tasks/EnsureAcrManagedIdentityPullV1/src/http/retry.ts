@@ -252,7 +252,12 @@ export interface SendOptions extends RetryOptions {
   }) => void;
   /** Override which responses retry (default: `classifyStatus`). */
   readonly classifyResponse?: (response: HttpResponse) => RetryDecision;
+  /** The transport (default: global fetch). Tests inject one that trusts the emulator's CA. */
+  readonly fetch?: FetchLike;
 }
+
+/** The part of the fetch signature `send` uses. */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 /**
  * Sends one request with retries. Resolves with the final response whatever its status (after the last attempt a
@@ -260,12 +265,13 @@ export interface SendOptions extends RetryOptions {
  */
 export function send(request: HttpRequest, options: SendOptions = {}): Promise<HttpResponse> {
   const now = options.now ?? Date.now;
+  const fetchImpl: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
   return withRetry<HttpResponse>(
     async ({ attempt, signal }) => {
       const started = Date.now();
       try {
         const extra = request.headersForAttempt ? await request.headersForAttempt(attempt, signal) : {};
-        const response = await fetch(request.url, {
+        const response = await fetchImpl(request.url, {
           method: request.method,
           headers: { ...request.headers, ...extra },
           body: request.body,

@@ -1,0 +1,364 @@
+/**
+ * observe → plan → apply against the local Azure emulator, with a real ArmClient and the emulator's service
+ * principal signing in through @azure/identity. Assertions are on the emulator's final state and write log.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createArmClient } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
+import { type Applied, apply } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/apply';
+import { type Observed, observe } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/observe';
+import { type Plan, plan } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/plan';
+import type { Clock, RunContext } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/context';
+import { isTaskError, type TaskError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/errors';
+import { silentLogger } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/log';
+import type { Settings } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/settings';
+import { baseScenario, type Emulator, type Scenario, startEmulator } from '../emulator/index';
+import { emulatorCredential } from '../emulator/sdk-client';
+import { trustingFetch } from '../http/trusting-fetch';
+
+const ACR_PULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
+const REPO_READER = 'b93aa761-3e63-49ed-ac28-beffa264f7ac';
+
+/** Sleeps return at once: back-off waits (PrincipalNotFound) cost no real time. */
+const instantClock: Clock = {
+  now: () => Date.now(),
+  sleep: (_ms, signal) => (signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve()),
+};
+
+function settingsFor(o: Partial<Settings> = {}): Settings {
+  return {
+    connectedServiceId: 'conn',
+    appName: 'contoso-web',
+    resourceGroup: 'rg-web',
+    targets: { kind: 'all' },
+    identity: { kind: 'system' },
+    registry: { kind: 'fromImage' },
+    removeRegistryCredentials: false,
+    enableIdentityWithoutRoleRights: false,
+    verify: { kind: 'off' },
+    dryRun: false,
+    ...o,
+  };
+}
+
+function contextFor(emu: Emulator, settings: Settings): RunContext {
+  const arm = createArmClient({
+    armUrl: emu.info.armUrl,
+    subscriptionId: emu.info.subscriptionId,
+    credential: emulatorCredential(emu.info),
+    scope: 'https://management.azure.com/.default',
+    fetch: trustingFetch(emu.info.caCertPath),
+    retry: { sleep: instantClock.sleep, baseDelayInMs: 1 },
+  });
+  return { settings, arm, log: silentLogger, signal: new AbortController().signal, clock: instantClock };
+}
+
+interface Run {
+  observed: Observed;
+  plan: Plan;
+  applied: Applied;
+  /** ARM requests this run made (emulator log). */
+  requests: number;
+  writes: number;
+}
+
+async function run(emu: Emulator, settings: Settings): Promise<Run> {
+  const before = armRequests(emu).length;
+  const beforeWrites = emu.writes().length;
+  const ctx = contextFor(emu, settings);
+  const observed = await observe(ctx);
+  const p = plan(observed, settings);
+  const applied = await apply(ctx, p, observed);
+  return {
+    observed,
+    plan: p,
+    applied,
+    requests: armRequests(emu).length - before,
+    writes: emu.writes().length - beforeWrites,
+  };
+}
+
+const armRequests = (emu: Emulator) => emu.requests().filter((r) => r.host === 'arm');
+
+async function expectTaskError(promise: Promise<unknown>): Promise<TaskError> {
+  try {
+    await promise;
+  } catch (e: unknown) {
+    if (isTaskError(e)) return e;
+    throw e;
+  }
+  assert.fail('expected a TaskError');
+}
+
+const apps = (emu: Emulator) => emu.state.apps.filter((a) => a.siteName === 'contoso-web');
+const pullGrants = (emu: Emulator, registryName = 'contosoacr', role = ACR_PULL) => {
+  const registry = emu.state.registries.find((r) => r.name === registryName);
+  return emu.state.roleAssignments.filter(
+    (a) =>
+      a.scope.toLowerCase() === registry?.id.toLowerCase() && a.roleDefinitionId.toLowerCase().endsWith(role),
+  );
+};
+
+describe('configure against the emulator', function () {
+  this.timeout(60_000);
+  let emu: Emulator | undefined;
+  afterEach(async () => {
+    await emu?.close();
+    emu = undefined;
+  });
+
+  async function start(scenario: Scenario): Promise<Emulator> {
+    emu = await startEmulator({ scenario });
+    return emu;
+  }
+
+  it('configures production and three slots from nothing, and a re-run writes nothing', async () => {
+    const e = await start(baseScenario({ slots: ['staging', 'qa', 'canary'] }));
+    const first = await run(e, settingsFor());
+
+    const targets = apps(e);
+    assert.equal(targets.length, 4);
+    for (const app of targets) {
+      assert.ok(app.identity.type.includes('SystemAssigned'), `${app.id} has a system identity`);
+      assert.equal(app.siteConfig.acrUseManagedIdentityCreds, true);
+      assert.equal(app.siteConfig.acrUserManagedIdentityID ?? null, null);
+      const grants = pullGrants(e).filter((g) => g.principalId === app.identity.principalId);
+      assert.equal(grants.length, 1, `one AcrPull grant for ${app.id}`);
+      assert.equal(grants[0]?.principalType, 'ServicePrincipal');
+    }
+    assert.equal(first.applied.changeCount, 12);
+    assert.ok(first.requests <= 8 * 4 + 8, `first run made ${first.requests} ARM requests`);
+
+    const second = await run(e, settingsFor());
+    assert.deepEqual(second.plan.steps, []);
+    assert.equal(second.writes, 0);
+    assert.equal(second.applied.changeCount, 0);
+    assert.ok(second.requests <= 4 * 4 + 8, `re-run made ${second.requests} ARM requests`);
+    console.log(`      requests: first run ${first.requests}, re-run ${second.requests} (4 targets)`);
+  });
+
+  it('attaches a user-assigned identity beside an existing one and uses its client ID', async () => {
+    const s = baseScenario({ slots: ['staging'] });
+    s.identities = [{ name: 'puller' }, { name: 'logger' }];
+    const site = s.sites?.[0];
+    if (site) site.identity = { type: 'UserAssigned', userAssigned: ['logger'] };
+    const e = await start(s);
+    const puller = e.state.identities.find((i) => i.name === 'puller');
+    const logger = e.state.identities.find((i) => i.name === 'logger');
+    assert.ok(puller && logger);
+    const settings = settingsFor({
+      identity: {
+        kind: 'user',
+        identity: {
+          id: puller.id,
+          subscriptionId: puller.subscriptionId,
+          resourceGroup: puller.resourceGroup,
+          name: 'puller',
+        },
+      },
+    });
+    await run(e, settings);
+
+    for (const app of apps(e)) {
+      const keys = Object.keys(app.identity.userAssignedIdentities).map((k) => k.toLowerCase());
+      assert.ok(keys.includes(puller.id.toLowerCase()), `${app.id} has the puller`);
+      assert.ok(keys.includes(logger.id.toLowerCase()), `${app.id} kept the logger`);
+      assert.equal(app.siteConfig.acrUseManagedIdentityCreds, true);
+      assert.equal(app.siteConfig.acrUserManagedIdentityID, puller.clientId);
+    }
+    assert.equal(pullGrants(e).filter((g) => g.principalId === puller.principalId).length, 1);
+
+    const again = await run(e, settings);
+    assert.equal(again.writes, 0);
+  });
+
+  it('grants Container Registry Repository Reader on an ABAC registry', async () => {
+    const s = baseScenario();
+    const registry = s.registries?.[0];
+    if (registry) registry.roleAssignmentMode = 'AbacRepositoryPermissions';
+    const e = await start(s);
+    await run(e, settingsFor());
+    const app = apps(e)[0];
+    assert.equal(
+      pullGrants(e, 'contosoacr', REPO_READER).filter((g) => g.principalId === app?.identity.principalId)
+        .length,
+      1,
+    );
+    assert.equal(pullGrants(e, 'contosoacr', ACR_PULL).length, 0);
+  });
+
+  it('finds a registry in another resource group from the image', async () => {
+    const s = baseScenario();
+    s.resourceGroups?.push({ name: 'rg-shared', location: 'westeurope' });
+    const registry = s.registries?.[0];
+    if (registry) registry.resourceGroup = 'rg-shared';
+    const e = await start(s);
+    const r = await run(e, settingsFor({ resourceGroup: undefined }));
+    assert.equal(r.observed.registry.resourceGroup, 'rg-shared');
+    assert.equal(r.observed.app.resourceGroup, 'rg-web');
+    assert.equal(pullGrants(e).length, 1);
+  });
+
+  it('uses a registry given by resource ID in another subscription', async () => {
+    const other = randomUUID();
+    const s = baseScenario({ registryName: 'sharedacr' });
+    s.subscriptions = [{}, { subscriptionId: other, displayName: 'shared' }];
+    s.resourceGroups?.push({ name: 'rg-registry', subscription: other, location: 'westeurope' });
+    const registry = s.registries?.[0];
+    if (registry) {
+      registry.subscription = other;
+      registry.resourceGroup = 'rg-registry';
+    }
+    s.caller = {
+      roles: [
+        { role: 'Owner', scope: 'subscription' },
+        { role: 'Owner', scope: `/subscriptions/${other}` },
+      ],
+    };
+    const e = await start(s);
+    const id = e.state.registries[0]?.id ?? '';
+    const r = await run(
+      e,
+      settingsFor({
+        registry: {
+          kind: 'resourceId',
+          registry: { id, subscriptionId: other, resourceGroup: 'rg-registry', name: 'sharedacr' },
+        },
+      }),
+    );
+    assert.equal(r.observed.registry.subscriptionId, other);
+    assert.equal(pullGrants(e, 'sharedacr').length, 1);
+    assert.ok(pullGrants(e, 'sharedacr')[0]?.roleDefinitionId.startsWith(`/subscriptions/${other}/`));
+  });
+
+  it('sets per-container identity auth on a sidecar app', async () => {
+    const e = await start(baseScenario({ platform: 'sidecar' }));
+    await run(e, settingsFor());
+    const app = apps(e)[0];
+    const main = app?.siteContainers.find((c) => c.image.includes('contosoacr.azurecr.io'));
+    assert.equal(main?.authType, 'SystemIdentity');
+    assert.equal(pullGrants(e).length, 1);
+    const again = await run(e, settingsFor());
+    assert.equal(again.writes, 0);
+  });
+
+  it('configures a Windows container app', async () => {
+    const e = await start(baseScenario({ platform: 'windows' }));
+    const r = await run(e, settingsFor());
+    assert.equal(r.observed.targets[0]?.os, 'windows');
+    assert.equal(apps(e)[0]?.siteConfig.acrUseManagedIdentityCreds, true);
+  });
+
+  it('removes stale registry credentials and keeps every other setting', async () => {
+    const s = baseScenario({ slots: ['staging'] });
+    const site = s.sites?.[0];
+    if (site) {
+      site.appSettings = {
+        DOCKER_REGISTRY_SERVER_URL: 'https://contosoacr.azurecr.io',
+        DOCKER_REGISTRY_SERVER_USERNAME: 'contosoacr',
+        DOCKER_REGISTRY_SERVER_PASSWORD: 'hunter2',
+        WEBSITES_PORT: '8080',
+        FEATURE_X: 'on',
+      };
+    }
+    const e = await start(s);
+    const before = new Map(apps(e).map((a) => [a.id, { ...a.appSettings }]));
+    await run(e, settingsFor({ removeRegistryCredentials: true }));
+    for (const app of apps(e)) {
+      const expected = { ...before.get(app.id) };
+      delete expected.DOCKER_REGISTRY_SERVER_USERNAME;
+      delete expected.DOCKER_REGISTRY_SERVER_PASSWORD;
+      assert.deepEqual(app.appSettings, expected);
+      assert.equal(app.appSettings.FEATURE_X, 'on');
+      assert.equal(app.appSettings.DOCKER_REGISTRY_SERVER_URL, 'https://contosoacr.azurecr.io');
+    }
+  });
+
+  it('fails before any write when the caller cannot grant roles, with the az commands in the remedy', async () => {
+    const s = baseScenario({ slots: ['staging'] });
+    const site = s.sites?.[0];
+    if (site) site.identity = { type: 'SystemAssigned' };
+    s.caller = { roles: [{ role: 'Contributor', scope: 'subscription' }] };
+    const e = await start(s);
+    const error = await expectTaskError(run(e, settingsFor()));
+    assert.equal(error.code, 'RoleAssignmentForbidden');
+    assert.equal(e.writes().length, 0);
+    const registryId = e.state.registries[0]?.id ?? '';
+    for (const app of apps(e)) {
+      assert.ok(app.identity.principalId);
+      assert.ok(
+        error.remedy.includes(
+          `az role assignment create --assignee-object-id ${app.identity.principalId} --assignee-principal-type ServicePrincipal --role "AcrPull" --scope ${registryId}`,
+        ),
+        `remedy names ${app.id}`,
+      );
+    }
+  });
+
+  it('enables identities first when asked, then fails naming their real object IDs', async () => {
+    const s = baseScenario({ slots: ['staging'] });
+    s.caller = { roles: [{ role: 'Contributor', scope: 'subscription' }] };
+    const e = await start(s);
+    const error = await expectTaskError(run(e, settingsFor({ enableIdentityWithoutRoleRights: true })));
+    assert.equal(error.code, 'RoleAssignmentForbidden');
+    for (const app of apps(e)) {
+      assert.ok(app.identity.principalId, `${app.id} got its identity`);
+      assert.ok(error.remedy.includes(`--assignee-object-id ${app.identity.principalId}`));
+      assert.equal(app.siteConfig.acrUseManagedIdentityCreds, false);
+    }
+  });
+
+  it('waits out PrincipalNotFound and treats RoleAssignmentExists as done', async () => {
+    const e = await start(baseScenario({ slots: ['staging'] }));
+    e.setFaults([
+      {
+        method: 'PUT',
+        path: '/providers/microsoft.authorization/roleassignments/',
+        status: 400,
+        body: {
+          error: {
+            code: 'PrincipalNotFound',
+            message:
+              'Principal x does not exist in the directory y. Check that you have the correct principal ID.',
+          },
+        },
+        times: 2,
+      },
+    ]);
+    const settings = settingsFor();
+    const ctx = contextFor(e, settings);
+    const observed = await observe(ctx);
+    const p = plan(observed, settings);
+    const applied = await apply(ctx, p, observed);
+    assert.ok(
+      applied.steps.some((s) => s.step.kind === 'assignRole' && s.result.includes('PrincipalNotFound')),
+    );
+    assert.equal(pullGrants(e).length, 2);
+
+    // Another pipeline grants production under a different name between our observe and our apply.
+    const prod = apps(e).find((a) => !a.slot);
+    const ours = pullGrants(e).find((g) => g.principalId === prod?.identity.principalId);
+    assert.ok(prod && ours);
+    e.state.roleAssignments = e.state.roleAssignments.filter((a) => a !== ours);
+    const observedAgain = await observe(ctx);
+    const planAgain = plan(observedAgain, settings);
+    e.state.roleAssignments.push({
+      ...ours,
+      name: randomUUID(),
+      id: ours.id.replace(ours.name, randomUUID()),
+    });
+    const appliedAgain = await apply(ctx, planAgain, observedAgain);
+    const role = appliedAgain.steps.find((s) => s.step.kind === 'assignRole');
+    assert.match(role?.result ?? '', /already granted/);
+    assert.equal(pullGrants(e).filter((g) => g.principalId === prod.identity.principalId).length, 1);
+  });
+
+  it('names the existing slots when a requested slot does not exist', async () => {
+    const e = await start(baseScenario({ slots: ['staging', 'qa'] }));
+    const error = await expectTaskError(
+      run(e, settingsFor({ targets: { kind: 'slots', slots: ['stagng'], includeProduction: false } })),
+    );
+    assert.equal(error.code, 'SlotNotFound');
+    assert.match(error.remedy, /staging, qa/);
+  });
+});
