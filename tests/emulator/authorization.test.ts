@@ -1,4 +1,10 @@
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { Agent, request as httpsRequest } from 'node:https';
+import { AuthorizationManagementClient } from '@azure/arm-authorization';
+import { type PipelinePolicy, RestError } from '@azure/core-rest-pipeline';
+import { ClientSecretCredential } from '@azure/identity';
+import { baseScenario, type Emulator, type RoleAssignment, startEmulator } from './index';
 import {
   actionMatches,
   canPerform,
@@ -232,5 +238,275 @@ describe('roles: pullAccess', () => {
       delays: { roleAssignmentPropagationSeconds: 30 },
     });
     assert.equal(pullAccess(s, PRINCIPAL, ACR, 60_000), 'granted');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Wire level: a started emulator driven by the official @azure/arm-authorization SDK (and raw HTTPS where
+// there is no SDK in the project: registries, identities, resources).
+// ---------------------------------------------------------------------------------------------------------
+
+const NAME_A = '3c2b1a09-8f7e-4d6c-9b5a-41302f1e0d9c';
+const NAME_B = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d';
+
+/** A pipeline policy that trusts the emulator's CA (NODE_EXTRA_CA_CERTS is read only at process start). */
+function trustPolicy(caPem: string): PipelinePolicy {
+  const agent = new Agent({ ca: caPem, keepAlive: false });
+  return {
+    name: 'trustEmulatorCa',
+    sendRequest: (request, next) => {
+      request.agent = agent;
+      return next(request);
+    },
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: replies are JSON to inspect freely in tests
+function rawGet(emu: Emulator, token: string, path: string): Promise<{ status: number; body: any }> {
+  const url = new URL(path, emu.info.armUrl);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      {
+        method: 'GET',
+        ca: readFileSync(emu.info.caCertPath, 'utf8'),
+        headers: { authorization: `Bearer ${token}` },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function collect<T>(pages: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of pages) out.push(item);
+  return out;
+}
+
+async function restError(promise: Promise<unknown>): Promise<RestError> {
+  try {
+    await promise;
+  } catch (e: unknown) {
+    if (e instanceof RestError) return e;
+    throw e;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('emulator authorization surfaces over HTTPS (official SDK)', function () {
+  this.timeout(60_000);
+  let emu: Emulator;
+  let client: AuthorizationManagementClient;
+  let credential: ClientSecretCredential;
+  let token: string;
+  let acrId: string;
+  let rgName: string;
+  let acrPullId: string;
+  let uamiPrincipal: string;
+  let callerOwner: RoleAssignment | undefined;
+
+  before(async () => {
+    emu = await startEmulator({
+      scenario: {
+        ...baseScenario(),
+        identities: [
+          { name: 'id-pull', resourceGroup: 'rg-web' },
+          { name: 'id-fresh', resourceGroup: 'rg-web', createdSecondsAgo: 1 },
+        ],
+        delays: { directoryReplicationSeconds: 300 },
+      },
+    });
+    const policy = trustPolicy(readFileSync(emu.info.caCertPath, 'utf8'));
+    credential = new ClientSecretCredential(emu.info.tenantId, emu.info.clientId, emu.info.clientSecret, {
+      authorityHost: emu.info.authorityUrl,
+      disableInstanceDiscovery: true,
+      additionalPolicies: [{ policy, position: 'perCall' }],
+    });
+    client = new AuthorizationManagementClient(credential, emu.info.subscriptionId, {
+      endpoint: emu.info.armUrl,
+      credentialScopes: ['https://management.azure.com/.default'],
+      additionalPolicies: [{ policy, position: 'perCall' }],
+    });
+    const access = await credential.getToken('https://management.azure.com/.default');
+    token = access.token;
+    const registry = emu.state.registries[0];
+    assert.ok(registry);
+    acrId = registry.id;
+    rgName = registry.resourceGroup;
+    acrPullId = `/subscriptions/${emu.info.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS.acrPull}`;
+    uamiPrincipal = emu.state.identities[0]?.principalId ?? '';
+    callerOwner = emu.state.roleAssignments.find((a) => a.principalId === emu.state.defaultClient.objectId);
+  });
+
+  after(async () => {
+    await emu?.close();
+  });
+
+  it('creates AcrPull on the registry, then answers RoleAssignmentExists with the dashless ID for another name', async () => {
+    const created = await client.roleAssignments.create(acrId, NAME_A, {
+      roleDefinitionId: acrPullId,
+      principalId: uamiPrincipal,
+      principalType: 'ServicePrincipal',
+    });
+    assert.equal(created.name, NAME_A);
+    assert.equal(created.scope, acrId);
+    assert.ok(created.createdOn instanceof Date);
+    // A leading slash makes the SDK send `//subscriptions/...`; the emulator collapses it like ARM.
+    const again = await client.roleAssignments.create(`/${acrId}`, NAME_A, {
+      roleDefinitionId: acrPullId,
+      principalId: uamiPrincipal,
+      principalType: 'ServicePrincipal',
+    });
+    assert.equal(again.id, created.id);
+    const conflict = await restError(
+      client.roleAssignments.create(acrId, NAME_B, {
+        roleDefinitionId: acrPullId,
+        principalId: uamiPrincipal,
+      }),
+    );
+    assert.equal(conflict.statusCode, 409);
+    assert.equal(conflict.code, 'RoleAssignmentExists');
+    assert.match(conflict.message, new RegExp(`existing role assignment is ${NAME_A.replace(/-/g, '')}\\.`));
+  });
+
+  it('answers PrincipalNotFound for a fresh identity without principalType and accepts it with one', async () => {
+    const fresh = emu.state.identities[1]?.principalId ?? '';
+    const name = 'f0e1d2c3-b4a5-4968-8776-5a4b3c2d1e0f';
+    const failed = await restError(
+      client.roleAssignments.create(acrId, name, { roleDefinitionId: acrPullId, principalId: fresh }),
+    );
+    assert.equal(failed.statusCode, 400);
+    assert.equal(failed.code, 'PrincipalNotFound');
+    assert.match(failed.message, /set the role assignment principalType property/);
+    const ok = await client.roleAssignments.create(acrId, name, {
+      roleDefinitionId: acrPullId,
+      principalId: fresh,
+      principalType: 'ServicePrincipal',
+    });
+    assert.equal(ok.principalId, fresh);
+  });
+
+  it('lists with atScope() and assignedTo(), and with principalId eq across pages', async () => {
+    const atAcr = await collect(
+      client.roleAssignments.listForScope(acrId, { filter: `atScope() and assignedTo('${uamiPrincipal}')` }),
+    );
+    assert.deepEqual(
+      atAcr.map((a) => a.name),
+      [NAME_A],
+    );
+    const previous = emu.state.paging.roleAssignments;
+    emu.state.paging.roleAssignments = 1;
+    try {
+      const all = await collect(
+        client.roleAssignments.listForScope(`/subscriptions/${emu.info.subscriptionId}`, {
+          filter: `principalId eq '${uamiPrincipal}'`,
+        }),
+      );
+      assert.deepEqual(
+        all.map((a) => a.name),
+        [NAME_A],
+      );
+      const everything = await collect(client.roleAssignments.listForResourceGroup(rgName));
+      assert.ok(everything.length >= 3, `got ${everything.length}`);
+    } finally {
+      emu.state.paging.roleAssignments = previous;
+    }
+  });
+
+  it('reads role definitions by ID and by name', async () => {
+    const byId = await client.roleDefinitions.getById(acrPullId);
+    assert.equal(byId.roleName, 'AcrPull');
+    assert.equal(byId.roleType, 'BuiltInRole');
+    const byName = await collect(
+      client.roleDefinitions.list(`/subscriptions/${emu.info.subscriptionId}`, {
+        filter: "roleName eq 'Container Registry Repository Reader'",
+      }),
+    );
+    assert.deepEqual(
+      byName.map((r) => r.name),
+      [ROLE_IDS.repositoryReader],
+    );
+  });
+
+  it('answers the caller permissions on the registry through the SDK empty parent path, and on the group', async () => {
+    const name = acrId.split('/').pop() ?? '';
+    const onAcr = await collect(
+      client.permissions.listForResource(rgName, 'Microsoft.ContainerRegistry', '', 'registries', name),
+    );
+    assert.deepEqual(onAcr, [{ actions: ['*'], notActions: [], dataActions: [], notDataActions: [] }]);
+    const onRg = await collect(client.permissions.listForResourceGroup(rgName));
+    assert.deepEqual(onRg[0]?.actions, ['*']);
+  });
+
+  it('answers 403 AuthorizationFailed from the gateway when the caller is only Contributor', async () => {
+    assert.ok(callerOwner);
+    const owner = callerOwner;
+    const originalRole = owner.roleDefinitionId;
+    owner.roleDefinitionId = originalRole.replace(ROLE_IDS.owner, ROLE_IDS.contributor);
+    try {
+      const denied = await restError(
+        client.roleAssignments.create(acrId, 'c0ffee00-1234-4abc-8def-0123456789ab', {
+          roleDefinitionId: acrPullId,
+          principalId: emu.state.identities[1]?.principalId ?? '',
+          principalType: 'ServicePrincipal',
+        }),
+      );
+      assert.equal(denied.statusCode, 403);
+      assert.equal(denied.code, 'AuthorizationFailed');
+      assert.equal(denied.response?.headers.get('x-ms-failure-cause'), 'gateway');
+      assert.match(denied.message, /Microsoft\.Authorization\/roleAssignments\/write/);
+      const permissions = await collect(client.permissions.listForResourceGroup(rgName));
+      assert.ok(permissions[0]?.notActions?.includes('Microsoft.Authorization/*/Write'));
+    } finally {
+      owner.roleDefinitionId = originalRole;
+    }
+  });
+
+  it('deletes an assignment', async () => {
+    const removed = await client.roleAssignments.delete(acrId, NAME_A);
+    assert.equal(removed.name, NAME_A);
+    const gone = await restError(client.roleAssignments.get(acrId, NAME_A));
+    assert.equal(gone.statusCode, 404);
+  });
+
+  it('serves the registry, the identity and the resource filter over HTTPS', async () => {
+    const registry = await rawGet(emu, token, `${acrId}?api-version=2025-11-01`);
+    assert.equal(registry.status, 200);
+    assert.equal(registry.body.properties.loginServer, 'contosoacr.azurecr.io');
+    const list = await rawGet(
+      emu,
+      token,
+      `/subscriptions/${emu.info.subscriptionId}/providers/Microsoft.ContainerRegistry/registries?api-version=2025-11-01`,
+    );
+    assert.equal(list.body.value.length, 1);
+    const identity = emu.state.identities[0];
+    assert.ok(identity);
+    const got = await rawGet(emu, token, `${identity.id}?api-version=2024-11-30`);
+    assert.equal(got.body.properties.clientId, identity.clientId);
+    const filter = encodeURIComponent("resourceType eq 'Microsoft.Web/sites' and name eq 'contoso-web'");
+    const found = await rawGet(
+      emu,
+      token,
+      `/subscriptions/${emu.info.subscriptionId}/resources?$filter=${filter}&api-version=2021-04-01`,
+    );
+    assert.equal(found.status, 200);
+    assert.deepEqual(
+      found.body.value.map((r: { name: string; type: string }) => `${r.type}:${r.name}`),
+      ['Microsoft.Web/sites:contoso-web'],
+    );
+    const subs = await rawGet(emu, token, '/subscriptions?api-version=2022-12-01');
+    assert.deepEqual(
+      subs.body.value.map((s: { subscriptionId: string }) => s.subscriptionId),
+      [emu.info.subscriptionId],
+    );
   });
 });
