@@ -413,6 +413,13 @@ describe('emulator routes (A2): role assignment lists', () => {
     assert.equal(second.body.nextLink, undefined);
   });
 
+  it('answers 403 to a caller that holds only AcrPull (no Microsoft.Authorization read)', async () => {
+    const state = stateOf({ caller: { roles: [{ role: 'AcrPull', scope: 'registry:contosoacr' }] } });
+    const res = await send(state, 'GET', list(acrOf(state), 'atScope()'));
+    assert.equal(res.status, 403);
+    assert.equal(res.body.error.code, 'AuthorizationFailed');
+  });
+
   it('rejects an unsupported filter with 400', async () => {
     const state = seeded();
     const res = await send(state, 'GET', list(acrOf(state), "roleName eq 'AcrPull'"));
@@ -518,6 +525,22 @@ describe('emulator routes (A2): registries, identities, resources, subscriptions
       `${sub}/resourceGroups/rg-web/providers/Microsoft.ContainerRegistry/registries`,
     );
     assert.deepEqual(inRg.body.value, []);
+  });
+
+  it('lists admin credentials only while the admin user is enabled', async () => {
+    const state = stateOf();
+    const registry = state.registries[0];
+    assert.ok(registry);
+    const disabled = await send(state, 'POST', `${registry.id}/listCredentials`);
+    assert.equal(disabled.status, 400);
+    registry.adminUserEnabled = true;
+    const enabled = await send(state, 'POST', `${registry.id}/listCredentials`);
+    assert.equal(enabled.status, 200);
+    assert.equal(enabled.body.username, registry.adminUsername);
+    assert.deepEqual(
+      enabled.body.passwords.map((p: { name: string }) => p.name),
+      ['password', 'password2'],
+    );
   });
 
   it('gets a user-assigned identity with the keys of IdentityGet.json', async () => {
