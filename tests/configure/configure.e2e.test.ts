@@ -134,7 +134,10 @@ describe('configure against the emulator', function () {
     assert.equal(second.writes, 0);
     assert.equal(second.applied.changeCount, 0);
     assert.ok(second.requests <= 4 * 4 + 8, `re-run made ${second.requests} ARM requests`);
-    console.log(`      requests: first run ${first.requests}, re-run ${second.requests} (4 targets)`);
+    if (process.env.SHOW_REQUESTS) {
+      for (const r of armRequests(e)) console.log(r.method, r.path, r.status);
+      console.log(`      requests: first run ${first.requests}, re-run ${second.requests} (4 targets)`);
+    }
   });
 
   it('attaches a user-assigned identity beside an existing one and uses its client ID', async () => {

@@ -86,7 +86,7 @@ export function createArmClient(options: CreateArmClientOptions): ArmClient {
   }
 
   function resolveUrl(pathOrUrl: string): URL {
-    if (/^https:\/\//i.test(pathOrUrl)) {
+    if (/^https?:\/\//i.test(pathOrUrl)) {
       const url = new URL(pathOrUrl);
       // A nextLink pointing elsewhere would receive our bearer token: refuse it.
       if (url.origin !== base.origin) {
@@ -106,7 +106,8 @@ export function createArmClient(options: CreateArmClientOptions): ArmClient {
     if (!url.searchParams.has('api-version')) parts.push(`api-version=${encodeURIComponent(o.apiVersion)}`);
     for (const [k, v] of Object.entries(o.query ?? {})) {
       // encodeURIComponent, not URLSearchParams: `$filter` values need %20, not `+`.
-      parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
+      // `$filter` keeps its `$` as the Azure SDKs send it.
+      parts.push(`${encodeURIComponent(k).replace(/^%24/, '$')}=${encodeURIComponent(v)}`);
     }
     const out = new URL(url.toString());
     out.search = parts.length ? `?${parts.join('&')}` : '';

@@ -20,7 +20,7 @@ import {
   type Registry,
 } from '../arm/registries';
 import { findAppResourceGroup, parseResourceId } from '../arm/resources';
-import { listRoleAssignments, type RoleAssignment } from '../arm/role-assignments';
+import { grantsPull, listRoleAssignments, type RoleAssignment } from '../arm/role-assignments';
 import {
   getSite,
   getSiteConfig,
@@ -99,7 +99,10 @@ export interface Observed {
    * grants are planned blind; the PUT is idempotent).
    */
   readonly roleAssignments: readonly RoleAssignment[] | undefined;
-  /** From the permissions API; undefined when that could not be read (advisory anyway). */
+  /**
+   * From the permissions API. Undefined when it could not be read (it is advisory anyway) or was not needed (every
+   * target's principal already holds a pull grant).
+   */
   readonly callerCanWriteRoleAssignments: boolean | undefined;
   /** The connection's tenant, from the token or the subscription (undefined if neither told us). */
   readonly tenantId: string | undefined;
@@ -160,16 +163,17 @@ export async function observe(ctx: RunContext): Promise<Observed> {
     );
   }
 
-  const [roleAssignments, callerCanWrite] = await Promise.all([
-    readRoleAssignments(arm, registry.id, signal),
-    listPermissions(arm, registry.id, signal).then(
-      (p) => canWriteRoleAssignments(p),
-      (e: unknown) => {
-        if (isCancelled(e)) throw e;
-        return undefined;
-      },
-    ),
-  ]);
+  const roleAssignments = await readRoleAssignments(arm, registry.id, signal);
+  // The permissions only matter when a grant is missing; on a re-run every principal has one, so skip the call.
+  const callerCanWrite = everyPrincipalCanPull(targets, userIdentity, registry, roleAssignments)
+    ? undefined
+    : await listPermissions(arm, registry.id, signal).then(
+        (p) => canWriteRoleAssignments(p),
+        (e: unknown) => {
+          if (isCancelled(e)) throw e;
+          return undefined;
+        },
+      );
 
   return {
     app,
@@ -181,6 +185,27 @@ export async function observe(ctx: RunContext): Promise<Observed> {
     callerCanWriteRoleAssignments: callerCanWrite,
     tenantId,
   };
+}
+
+/** True when every target already has an identity that holds a pull grant on the registry. */
+function everyPrincipalCanPull(
+  targets: readonly ObservedTarget[],
+  userIdentity: UserAssignedIdentity | undefined,
+  registry: ObservedRegistry,
+  assignments: readonly RoleAssignment[] | undefined,
+): boolean {
+  if (!assignments) return false;
+  return targets.every((t) => {
+    const principalId = userIdentity?.principalId ?? t.site.identity?.principalId;
+    return (
+      !!principalId &&
+      assignments.some(
+        (a) =>
+          a.properties.principalId.toLowerCase() === principalId.toLowerCase() &&
+          grantsPull(a, registry.id, registry.abac),
+      )
+    );
+  });
 }
 
 function slotNameOf(slot: Site): string {
