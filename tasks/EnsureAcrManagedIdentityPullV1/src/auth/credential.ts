@@ -119,7 +119,8 @@ export function createCredential(
       const abortSignal = getTokenOptions?.abortSignal ?? options.signal;
       try {
         const token = await inner.getToken(scopes, { ...getTokenOptions, abortSignal });
-        if (token) {
+        // MSAL hands out a cached token until it nears expiry: register each value once.
+        if (token && !secrets.includes(token.token)) {
           source.setSecret(token.token);
           secrets.push(token.token);
         }
