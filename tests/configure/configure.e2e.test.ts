@@ -356,6 +356,77 @@ describe('configure against the emulator', function () {
     assert.equal(pullGrants(e).filter((g) => g.principalId === prod.identity.principalId).length, 1);
   });
 
+  it('turns a role assignment write refused by ARM into RoleAssignmentForbidden with the commands', async () => {
+    const s = baseScenario();
+    const site = s.sites?.[0];
+    if (site) site.identity = { type: 'SystemAssigned' };
+    const e = await start(s);
+    e.setFaults([
+      {
+        method: 'PUT',
+        path: '/providers/microsoft.authorization/roleassignments/',
+        status: 403,
+        headers: { 'x-ms-failure-cause': 'gateway' },
+        body: { error: { code: 'AuthorizationFailed', message: 'The client does not have authorization.' } },
+      },
+    ]);
+    const error = await expectTaskError(run(e, settingsFor()));
+    assert.equal(error.code, 'RoleAssignmentForbidden');
+    assert.ok(error.remedy.includes(`--assignee-object-id ${apps(e)[0]?.identity.principalId}`));
+    assert.equal(
+      apps(e)[0]?.siteConfig.acrUseManagedIdentityCreds,
+      false,
+      'no flag written after the refusal',
+    );
+  });
+
+  it('finds the resource group of the app, and asks for it when two groups hold the same name', async () => {
+    const s = baseScenario();
+    const e = await start(s);
+    const found = await run(e, settingsFor({ resourceGroup: undefined, targets: { kind: 'production' } }));
+    assert.equal(found.observed.app.resourceGroup, 'rg-web');
+
+    const twice = baseScenario();
+    twice.resourceGroups?.push({ name: 'rg-copy', location: 'westeurope' });
+    const copy = twice.sites?.[0];
+    if (copy) twice.sites?.push({ ...copy, resourceGroup: 'rg-copy' });
+    await e.seed(twice);
+    const error = await expectTaskError(run(e, settingsFor({ resourceGroup: undefined })));
+    assert.equal(error.code, 'AppAmbiguous');
+    assert.match(error.remedy, /rg-web/);
+    assert.match(error.remedy, /rg-copy/);
+
+    const missing = await expectTaskError(run(e, settingsFor({ resourceGroup: undefined, appName: 'nope' })));
+    assert.equal(missing.code, 'AppNotFound');
+  });
+
+  it('refuses a user-assigned identity from another tenant before any write', async () => {
+    const s = baseScenario();
+    s.identities = [{ name: 'foreign' }];
+    const e = await start(s);
+    const foreign = e.state.identities[0];
+    assert.ok(foreign);
+    foreign.tenantId = randomUUID();
+    const error = await expectTaskError(
+      run(
+        e,
+        settingsFor({
+          identity: {
+            kind: 'user',
+            identity: {
+              id: foreign.id,
+              subscriptionId: foreign.subscriptionId,
+              resourceGroup: foreign.resourceGroup,
+              name: 'foreign',
+            },
+          },
+        }),
+      ),
+    );
+    assert.equal(error.code, 'IdentityInOtherTenant');
+    assert.equal(e.writes().length, 0);
+  });
+
   it('names the existing slots when a requested slot does not exist', async () => {
     const e = await start(baseScenario({ slots: ['staging', 'qa'] }));
     const error = await expectTaskError(
