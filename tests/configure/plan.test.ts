@@ -388,7 +388,17 @@ describe('plan', () => {
         authType: 'SystemIdentity',
         targetPort: '8080',
       });
-      assert.deepEqual(codes(p), ['production:ImageOnOtherRegistry']);
+      assert.deepEqual(p.warnings, [], 'a public sidecar is not another registry');
+    });
+
+    it('derives the registry from the ACR containers of a sidecar app, ignoring public sidecars', () => {
+      const t = target({
+        containers: [
+          container('main', 'shopacr.azurecr.io/shop:1'),
+          container('otel', 'otel/opentelemetry-collector:1'),
+        ],
+      });
+      assert.equal(registryFromImages([t]), 'shopacr.azurecr.io');
     });
 
     it('uses UserAssigned with the client ID for a user-assigned identity, and is idempotent', () => {

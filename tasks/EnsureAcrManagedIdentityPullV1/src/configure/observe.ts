@@ -112,7 +112,7 @@ export async function observe(ctx: RunContext): Promise<Observed> {
   const { arm, settings, signal } = ctx;
   const subscriptionId = arm.subscriptionId;
   const resourceGroup =
-    settings.resourceGroup ?? (await findAppResourceGroup(arm, subscriptionId, settings.appName, signal));
+    settings.resourceGroup || (await findAppResourceGroup(arm, subscriptionId, settings.appName, signal));
   const appPath = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Web/sites/${settings.appName}`;
   const app = { name: settings.appName, subscriptionId, resourceGroup, path: appPath };
 
@@ -339,7 +339,10 @@ async function resolveRegistry(
 export function registryFromImages(targets: readonly ObservedTarget[]): string {
   const hosts = new Map<string, string[]>();
   for (const t of targets) {
-    for (const image of t.images) {
+    // A sidecar app may run public helper containers (an OpenTelemetry collector...): only its ACR images count.
+    const acrImages = t.images.filter((i) => isAcrHost(registryHostOf(i)));
+    const images = t.sidecar && acrImages.length > 0 ? acrImages : t.images;
+    for (const image of images) {
       const host = registryHostOf(image);
       if (!isAcrHost(host)) {
         throw new TaskError(

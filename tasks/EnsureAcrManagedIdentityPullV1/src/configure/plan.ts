@@ -16,7 +16,7 @@ import {
 import type { SiteContainerProperties } from '../arm/web-apps';
 import { TaskError } from '../errors';
 import type { Settings } from '../settings';
-import { registryHostOf } from './images';
+import { isAcrHost, registryHostOf } from './images';
 import type { Observed, ObservedTarget } from './observe';
 
 export type StepKind =
@@ -385,7 +385,10 @@ function registryWarnings(observed: Observed): PlanWarning[] {
       });
     }
     if (r.source === 'input') {
-      const other = t.images.map(registryHostOf).filter((h) => h !== r.loginServer);
+      // Public sidecars (docker.io...) pull anonymously; only another ACR, or a main image elsewhere, is news.
+      const other = t.images
+        .map(registryHostOf)
+        .filter((h) => h !== r.loginServer && (!t.sidecar || isAcrHost(h)));
       for (const host of new Set(other)) {
         out.push({
           target: label,
