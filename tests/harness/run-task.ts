@@ -46,6 +46,8 @@ export interface TaskRunOptions {
   env?: Record<string, string>;
   /** Kill switch for the test itself (not the agent's cancellation). */
   timeoutInMs?: number;
+  /** Called with every complete stdout line as it arrives (the demo renders them live). */
+  onStdoutLine?: (line: string) => void;
 }
 
 export interface TaskRun {
@@ -131,8 +133,14 @@ export function startTask(options: TaskRunOptions): StartedTask {
   let stdout = '';
   let stderr = '';
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  let pending = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
     stdout += chunk;
+    if (options.onStdoutLine) {
+      const lines = (pending + chunk).split(/\r?\n/);
+      pending = lines.pop() ?? '';
+      for (const line of lines) options.onStdoutLine(line);
+    }
     for (const w of waiters.splice(0)) {
       if (w.pattern.test(stdout)) w.resolve();
       else waiters.push(w);

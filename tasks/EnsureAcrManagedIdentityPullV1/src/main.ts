@@ -1,0 +1,77 @@
+/**
+ * The task from the agent's point of view: read and validate the inputs, connect with the service connection,
+ * run, and publish the verdict (result, output variables, summary). Every failure ends in one clear message;
+ * nothing here throws.
+ */
+import type { Agent } from './agent';
+import { isArmError } from './arm/client';
+import { createArmClient } from './arm/request';
+import { subscriptionNotVisible } from './auth/auth-errors';
+import { connect } from './auth/connect';
+import { systemClock } from './context';
+import { isCancelledError, isTaskError, TaskError } from './errors';
+import { readSettings } from './inputs';
+import { neutralise } from './log';
+import { verdictOf } from './report';
+import { type RunReport, run } from './run';
+
+export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> {
+  const log = agent.log;
+  let appName = agent.input('appName') ?? '';
+  let report: RunReport;
+  try {
+    const settings = readSettings((name) => agent.input(name));
+    appName = settings.appName;
+    const session = await connect(agent.endpoints, settings.connectedServiceId, { signal });
+    try {
+      const { connection } = session;
+      log.info(
+        `Service connection ${connection.id}: ${connection.scheme}, ${connection.environment}, subscription ${connection.subscriptionId}.`,
+      );
+      const arm = createArmClient({
+        armUrl: connection.armUrl,
+        subscriptionId: connection.subscriptionId,
+        credential: session.credential,
+        scope: connection.scope,
+        retry: { signal },
+        onResponse: (r) =>
+          log.debug(
+            `${r.method} ${r.path} -> ${r.status} in ${r.ms} ms${r.correlationId ? ` (correlation ${r.correlationId})` : ''}`,
+          ),
+      });
+      report = await run({ settings, arm, log, signal, clock: systemClock }, { setSecret: agent.setSecret });
+      if (isArmError(report.error) && /^SubscriptionNotFound$/i.test(report.error.code)) {
+        report = {
+          ...report,
+          error: subscriptionNotVisible(connection, agent.endpoints, { cause: report.error }),
+        };
+      }
+    } finally {
+      await session.dispose();
+    }
+  } catch (e: unknown) {
+    report = { verify: [], dryRun: false, error: asReportable(e) };
+  }
+  if (report.error !== undefined && isArmError(report.error))
+    report = { ...report, error: asReportable(report.error) };
+  const verdict = verdictOf(report, appName);
+  for (const [name, value] of Object.entries(verdict.outputs)) agent.setOutput(name, value);
+  agent.uploadSummary(verdict.summary);
+  agent.complete(verdict.outcome, verdict.message);
+}
+
+/** TaskErrors and cancellations pass; an ARM failure nobody anticipated still names the call and the fix. */
+function asReportable(e: unknown): unknown {
+  if (isTaskError(e) || isCancelledError(e) || !isArmError(e)) return e;
+  return new TaskError(
+    'AzureRequestFailed',
+    `Azure refused ${e.method} ${e.path}: ${e.status} ${e.code}: ${neutralise(e.message, 500)}`,
+    {
+      remedy:
+        e.status === 403
+          ? 'Grant the service connection the rights listed in the README ("Azure permissions") on that resource.'
+          : `Retry the run; if it persists, open an Azure support case with correlation id ${e.correlationId ?? '(none)'}.`,
+      cause: e,
+    },
+  );
+}

@@ -1,0 +1,209 @@
+/**
+ * Turns a RunReport into what the pipeline shows: the result (Succeeded, SucceededWithIssues, Failed,
+ * Cancelled) with one clear message, the output variables, and the markdown run summary. Pure: tested without
+ * an agent.
+ */
+import { isCancelledError, isTaskError, type TaskError } from './errors';
+import { grantScopeOf, type RunReport, unexpected } from './run';
+import type { VerifyResult } from './verify/verify';
+
+export type TaskOutcome = 'Succeeded' | 'SucceededWithIssues' | 'Failed' | 'Cancelled';
+
+export interface Verdict {
+  readonly outcome: TaskOutcome;
+  readonly message: string;
+  readonly outputs: Readonly<Record<string, string>>;
+  readonly summary: string;
+}
+
+export type VerificationOutcome =
+  | 'verified'
+  | 'pull_failed'
+  | 'start_failed'
+  | 'timed_out'
+  | 'skipped'
+  | 'cancelled';
+
+export function verdictOf(report: RunReport, appName: string): Verdict {
+  const error = report.error;
+  const verification = overallVerification(report);
+  let outcome: TaskOutcome;
+  let message: string;
+  if (isCancelledError(error) || verification === 'cancelled') {
+    outcome = 'Cancelled';
+    message = 'Cancelled. Nothing was left half-written: a re-run finishes the job.';
+  } else if (error !== undefined) {
+    const e = isTaskError(error) ? error : unexpected(error, report.failedIn);
+    outcome = 'Failed';
+    message = failureMessage(e);
+  } else {
+    const fatal = report.verify.filter((r) => r.fatal && r.outcome !== 'verified' && r.outcome !== 'skipped');
+    const tolerated = report.verify.filter(
+      (r) => !r.fatal && r.outcome !== 'verified' && r.outcome !== 'skipped',
+    );
+    if (fatal.length > 0) {
+      outcome = 'Failed';
+      message = fatal
+        .map((r) => (r.error ? failureMessage(r.error, r.target.label) : `[${r.target.label}] ${r.summary}`))
+        .join('\n');
+    } else if (tolerated.length > 0) {
+      outcome = 'SucceededWithIssues';
+      message = `Configured and pulled; ${tolerated.map((r) => `[${r.target.label}] ${r.summary}`).join(' ')}`;
+    } else {
+      outcome = 'Succeeded';
+      message = successMessage(report);
+    }
+  }
+  return {
+    outcome,
+    message,
+    outputs: outputsOf(report, verification),
+    summary: summaryOf(report, appName, outcome, message),
+  };
+}
+
+function failureMessage(e: TaskError, target = e.target): string {
+  return `${target ? `[${target}] ` : ''}${e.message} (${e.code})\nFix: ${e.remedy}`;
+}
+
+function successMessage(report: RunReport): string {
+  const targets = report.observed?.targets.length ?? 0;
+  const changes = report.applied?.changeCount ?? 0;
+  if (report.dryRun) {
+    return `Dry run: ${report.plan?.steps.length ?? 0} change(s) planned for ${targets} target(s); nothing was changed.`;
+  }
+  const verified = report.verify.filter((r) => r.outcome === 'verified').length;
+  const what =
+    changes === 0 ? 'Everything was already in place (nothing written)' : `${changes} change(s) applied`;
+  return report.verify.length === 0
+    ? `${what} on ${targets} target(s); verification is off.`
+    : `${what}; the image pull was verified on ${verified} of ${targets} target(s).`;
+}
+
+function overallVerification(report: RunReport): VerificationOutcome {
+  const outcomes = report.verify.map((r) => r.outcome);
+  if (isCancelledError(report.error) || outcomes.includes('cancelled')) return 'cancelled';
+  for (const worst of ['pull_failed', 'timed_out', 'start_failed'] as const)
+    if (outcomes.includes(worst)) return worst;
+  if (outcomes.length > 0 && outcomes.every((o) => o === 'verified')) return 'verified';
+  return 'skipped';
+}
+
+function principalsOf(report: RunReport): Record<string, string> {
+  const out: Record<string, string> = {};
+  const from = report.applied?.principals ?? report.plan?.principals ?? {};
+  for (const [target, principal] of Object.entries(from)) if (principal) out[target] = principal;
+  return out;
+}
+
+function outputsOf(report: RunReport, verification: VerificationOutcome): Record<string, string> {
+  const verified = report.verify.filter((r) => r.outcome === 'verified');
+  return {
+    principalIds: JSON.stringify(principalsOf(report)),
+    registryResourceId: report.observed?.registry.id ?? '',
+    verificationOutcome: verification,
+    pullSeconds: verified.length > 0 ? String(Math.max(...verified.map((r) => r.seconds))) : '',
+    changeCount: String(report.applied?.changeCount ?? 0),
+  };
+}
+
+const ICON: Record<TaskOutcome, string> = {
+  Succeeded: '✅',
+  SucceededWithIssues: '⚠️',
+  Failed: '❌',
+  Cancelled: '⏹️',
+};
+
+/** Markdown for `task.uploadsummary`: per target table, actions taken, remedies. */
+function summaryOf(report: RunReport, appName: string, outcome: TaskOutcome, message: string): string {
+  const lines: string[] = [`## Ensure ACR managed identity pull: ${md(appName)}`, ''];
+  lines.push(`**${ICON[outcome]} ${outcome}**: ${md(message.split('\n')[0] ?? '')}`, '');
+  const o = report.observed;
+  if (o) {
+    const role = report.plan?.role.name ?? 'AcrPull';
+    lines.push(
+      `Registry \`${o.registry.loginServer}\` (${o.registry.abac ? 'ABAC repository permissions' : 'RBAC'}).`,
+      '',
+    );
+    lines.push(
+      '| Target | Pulls as (principal) | Role and scope | acrUseManagedIdentityCreds | Verification | Time |',
+    );
+    lines.push('|---|---|---|---|---|---|');
+    const principals = principalsOf(report);
+    for (const t of o.targets) {
+      const label = t.target.label;
+      const principal = principals[label];
+      const scope = grantScopeOf(report, principal);
+      const flagWritten = report.applied?.steps.some(
+        (s) => s.step.target === label && s.step.kind === 'setAcrFlags',
+      );
+      const flagPlanned = report.plan?.steps.some((s) => s.target === label && s.kind === 'setAcrFlags');
+      const flag = t.sidecar
+        ? 'per container (sidecar)'
+        : flagWritten || t.config.acrUseManagedIdentityCreds === true
+          ? 'true'
+          : report.dryRun && flagPlanned
+            ? 'false (the plan sets it)'
+            : 'false';
+      const v = report.verify.find((r) => r.target.label === label);
+      lines.push(
+        `| ${md(label)} | ${principal ? `\`${principal}\`` : '(not yet)'} | ${scope ? `${role} at \`${md(scopeLabel(scope, o.registry.id))}\`` : '(none)'} | ${flag} | ${verifyCell(v)} | ${v && v.outcome !== 'skipped' ? `${v.seconds} s` : ''} |`,
+      );
+    }
+    lines.push('');
+  }
+  const applied = report.applied?.steps ?? [];
+  const planned = report.dryRun ? (report.plan?.steps ?? []) : [];
+  if (applied.length > 0 || planned.length > 0) {
+    lines.push(report.dryRun ? '### Planned changes (dry run)' : '### Actions taken', '');
+    for (const s of applied) lines.push(`- **${md(s.step.target)}**: ${md(s.step.what)} ${md(s.result)}`);
+    for (const s of planned) lines.push(`- **${md(s.target)}**: ${md(s.what)}`);
+    lines.push('');
+  } else if (report.plan && !report.error) {
+    lines.push('Nothing to change: everything was already in place.', '');
+  }
+  const remedies = remediesOf(report);
+  if (remedies.length > 0) {
+    lines.push('### What to do', '');
+    for (const r of remedies) lines.push(`- ${r}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+function remediesOf(report: RunReport): string[] {
+  const out: string[] = [];
+  const error = report.error;
+  if (error !== undefined && !isCancelledError(error)) {
+    const e = isTaskError(error) ? error : unexpected(error, report.failedIn);
+    out.push(
+      `${md(e.message)} (\`${e.code}\`)\n\n  \`\`\`\n  ${e.remedy.split('\n').join('\n  ')}\n  \`\`\``,
+    );
+  }
+  for (const r of report.verify)
+    if (r.error) out.push(`**${md(r.target.label)}**: ${md(r.error.message)} Fix: ${md(r.error.remedy)}`);
+  for (const w of report.plan?.warnings ?? [])
+    out.push(`${w.target ? `**${md(w.target)}**: ` : ''}${md(w.message)} Fix: \`${w.fix}\``);
+  return out;
+}
+
+function verifyCell(v: VerifyResult | undefined): string {
+  if (!v) return 'not run';
+  const icon = v.outcome === 'verified' ? '✅ ' : v.outcome === 'skipped' ? '' : v.fatal ? '❌ ' : '⚠️ ';
+  return `${icon}${v.outcome}${v.cause ? ` (${v.cause})` : ''}`;
+}
+
+function scopeLabel(scope: string, registryId: string): string {
+  if (scope.toLowerCase() === registryId.toLowerCase()) return 'registry';
+  const parts = scope.split('/').filter(Boolean);
+  return parts.length <= 2
+    ? `subscription ${parts[1] ?? ''}`
+    : parts.length <= 4
+      ? `resource group ${parts[3] ?? ''}`
+      : scope;
+}
+
+/** Remote or user text in a markdown table cell: no pipes or newlines breaking the layout. */
+function md(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
