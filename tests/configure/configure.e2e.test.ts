@@ -160,7 +160,9 @@ describe('configure against the emulator', function () {
         },
       },
     });
-    await run(e, settings);
+    const first = await run(e, settings);
+    if (process.env.SHOW_REQUESTS)
+      console.log(`      user identity, 2 targets: first run ${first.requests} requests`);
 
     for (const app of apps(e)) {
       const keys = Object.keys(app.identity.userAssignedIdentities).map((k) => k.toLowerCase());
@@ -173,6 +175,8 @@ describe('configure against the emulator', function () {
 
     const again = await run(e, settings);
     assert.equal(again.writes, 0);
+    if (process.env.SHOW_REQUESTS)
+      console.log(`      user identity, 2 targets: re-run ${again.requests} requests`);
   });
 
   it('grants Container Registry Repository Reader on an ABAC registry', async () => {

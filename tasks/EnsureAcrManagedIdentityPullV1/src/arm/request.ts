@@ -138,7 +138,10 @@ export function createArmClient(options: CreateArmClientOptions): ArmClient {
       let first = true;
       // A page cap guards against a server that keeps handing out the same link.
       for (let page = 0; next && page < 1000; page++) {
-        const url: URL = first ? withQuery(resolveUrl(next), o) : resolveUrl(next);
+        // A nextLink carries its own query (skip tokens...); only the api-version is added when it lacks one.
+        const url: URL = first
+          ? withQuery(resolveUrl(next), o)
+          : withQuery(resolveUrl(next), { ...o, query: {} });
         first = false;
         const response = await exchange('GET', url, o);
         if (response.status < 200 || response.status >= 300) throw toArmError('GET', url.pathname, response);
