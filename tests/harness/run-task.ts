@@ -181,6 +181,18 @@ export function runTask(options: TaskRunOptions): Promise<TaskRun> {
   return startTask(options).done;
 }
 
+/**
+ * What the agent would show of a run: stdout and stderr without the `##vso[task.setsecret]` commands, which the
+ * agent consumes (they register a mask) and never prints. Secret scans look here.
+ */
+export function visibleLog(run: Pick<TaskRun, 'stdout' | 'stderr'>): string {
+  const stdout = run.stdout
+    .split(/\r?\n/)
+    .filter((l) => !l.startsWith('##vso[task.setsecret]'))
+    .join('\n');
+  return `${stdout}\n${run.stderr}`;
+}
+
 /** Reads the agent commands out of a task's stdout. */
 export function parseRun(
   stdout: string,

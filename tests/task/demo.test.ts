@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const root = join(__dirname, '..', '..');
+const run = promisify(execFile);
+
+/** `npm run demo` is the first thing a new user runs: it must tell the whole story and exit with the result. */
+describe('npm run demo', function () {
+  this.timeout(120_000);
+
+  it('configures the app and both slots, waits out the propagation and verifies every pull', async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'demo.ts')], {
+      cwd: root,
+    });
+    assert.match(stdout, /▼ Plan/);
+    assert.match(stdout, /▼ Apply/);
+    assert.match(stdout, /unauthorized/, 'the first pulls fail while the role propagates');
+    for (const target of ['production', 'staging', 'qa'])
+      assert.match(stdout, new RegExp(`\\[${target}\\] verified`));
+    assert.match(stdout, /Run summary/);
+    assert.match(stdout, /Result: Succeeded/);
+  });
+
+  it('shows the plan only with --dry-run', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'scripts', 'demo.ts'), '--dry-run'],
+      { cwd: root },
+    );
+    assert.match(stdout, /Dry run: 9 change\(s\) planned/);
+    assert.match(stdout, /Result: Succeeded in [\d.]+ s, 0 ARM writes/);
+    assert.doesNotMatch(stdout, /▼ Verify/);
+  });
+
+  it('runs another scenario file and exits non-zero when the task fails', async () => {
+    const scenario = join(root, 'tests', 'emulator', 'scenarios', 'missing-tag.json');
+    const failure = await run(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'scripts', 'demo.ts'), '--scenario', scenario],
+      {
+        cwd: root,
+      },
+    ).then(
+      () => undefined,
+      (e: { code: number; stdout: string }) => e,
+    );
+    assert.ok(failure, 'the demo exits with the task result');
+    assert.equal(failure.code, 1);
+    assert.match(failure.stdout, /not_found/);
+  });
+});

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { type Emulator, startEmulator } from '../emulator/index';
+import { federatedConnection, secretConnection } from '../harness/connections';
+import { runTask, type TaskRunOptions, visibleLog } from '../harness/run-task';
+
+const DEFAULT_SCENARIO = join(__dirname, '..', 'emulator', 'scenarios', 'default.json');
+const ACR_PULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
+
+describe('the task, end to end against the emulator (built bundle, agent-style environment)', function () {
+  this.timeout(90_000);
+  let emulator: Emulator;
+  beforeEach(async () => {
+    emulator = await startEmulator({ scenario: DEFAULT_SCENARIO, timeScale: 30 });
+  });
+  afterEach(async () => {
+    await emulator.close();
+  });
+
+  function options(inputs: Record<string, string>): TaskRunOptions {
+    const { connection, job } = federatedConnection(emulator.info);
+    return {
+      inputs: {
+        azureSubscription: connection.id,
+        appName: 'contoso-web',
+        pollIntervalSeconds: '0.5',
+        timeoutMinutes: '1',
+        ...inputs,
+      },
+      connection,
+      job,
+      caCertPath: emulator.info.caCertPath,
+    };
+  }
+
+  it('configures production and both slots from nothing and proves the pull on each (the demo story)', async () => {
+    const run = await runTask(options({}));
+    assert.equal(run.result, 'Succeeded', run.message + run.stderr);
+    assert.equal(run.outputs.verificationOutcome, 'verified');
+    assert.equal(run.outputs.changeCount, '9');
+    const principals = JSON.parse(run.outputs.principalIds ?? '{}') as Record<string, string>;
+    assert.deepEqual(Object.keys(principals).sort(), ['production', 'qa', 'staging']);
+    assert.equal(new Set(Object.values(principals)).size, 3, 'every slot pulls with its own identity');
+    assert.match(run.outputs.registryResourceId ?? '', /\/registries\/contosoacr$/);
+    assert.ok(Number(run.outputs.pullSeconds) >= 0);
+
+    // The emulator's world, not our logs, is the proof.
+    const targets = emulator.state.apps.filter((a) => a.siteName === 'contoso-web');
+    assert.equal(targets.length, 3);
+    for (const target of targets) {
+      assert.equal(target.siteConfig.acrUseManagedIdentityCreds, true);
+      assert.ok(target.identity?.principalId);
+      const grants = emulator.state.roleAssignments.filter(
+        (a) =>
+          a.principalId === target.identity?.principalId &&
+          a.roleDefinitionId.toLowerCase().endsWith(ACR_PULL),
+      );
+      assert.equal(grants.length, 1);
+      assert.match(grants[0]!.scope, /\/registries\/contosoacr$/i, 'granted at registry scope, no wider');
+    }
+    // The story a user reads: the first pulls fail while the grant propagates, then every target is verified.
+    assert.match(run.stdout, /unauthorized/);
+    for (const label of ['production', 'staging', 'qa'])
+      assert.match(run.stdout, new RegExp(`\\[${label}\\] verified`));
+    assert.match(
+      run.summary ?? '',
+      /\| production \| `[0-9a-f-]{36}` \| AcrPull at `registry` \| true \| ✅ verified \|/,
+    );
+    assert.match(run.summary ?? '', /### Actions taken/);
+  });
+
+  it('writes nothing on a re-run and says so', async () => {
+    const first = await runTask(options({ verifyPull: 'false' }));
+    assert.equal(first.result, 'Succeeded', first.message);
+    const writesBefore = emulator.writes().length;
+    const second = await runTask(options({ verifyPull: 'false' }));
+    assert.equal(second.result, 'Succeeded', second.message);
+    assert.equal(emulator.writes().length, writesBefore, 'the second run wrote nothing');
+    assert.equal(second.outputs.changeCount, '0');
+    assert.equal(second.outputs.verificationOutcome, 'skipped');
+    assert.match(second.message, /already in place/);
+  });
+
+  it('prints the plan and changes nothing on a dry run', async () => {
+    const run = await runTask(options({ dryRun: 'true' }));
+    assert.equal(run.result, 'Succeeded', run.message);
+    assert.equal(emulator.writes().length, 0);
+    assert.match(run.message, /Dry run: 9 change\(s\) planned for 3 target\(s\)/);
+    assert.match(run.stdout, /\[staging\] Turn on the system-assigned identity/);
+    assert.match(run.summary ?? '', /### Planned changes \(dry run\)/);
+    assert.match(run.summary ?? '', /false \(the plan sets it\)/);
+    assert.equal(run.outputs.changeCount, '0');
+  });
+
+  it('works the same with a client-secret service connection and groups its log by phase', async () => {
+    const connection = secretConnection(emulator.info);
+    const run = await runTask({
+      inputs: {
+        azureSubscription: connection.id,
+        appName: 'contoso-web',
+        targets: 'production',
+        verifyPull: 'false',
+      },
+      connection,
+      caCertPath: emulator.info.caCertPath,
+    });
+    assert.equal(run.result, 'Succeeded', run.message);
+    for (const group of ['Observe contoso-web', 'Plan', 'Apply'])
+      assert.ok(run.stdout.includes(`##[group]${group}`), group);
+    assert.ok(
+      !visibleLog(run).includes(emulator.info.clientSecret),
+      'the client secret never reaches the log',
+    );
+  });
+});
