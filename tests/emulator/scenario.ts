@@ -6,6 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { federatedCredentialFor } from './entra';
+import { pullAttemptLines } from './log-lines';
 import type {
   App,
   AppIdentity,
@@ -87,12 +88,7 @@ export function baseScenario(options: BaseScenarioOptions = {}): Scenario {
     sites: [site],
     registries: [{ name: acr, resourceGroup: rg, repositories: { [repo]: options.registryTags ?? [tag] } }],
     delays: { ...options.delays },
-    inputs: {
-      appName,
-      resourceGroupName: rg,
-      registryLoginServer: loginServer,
-      slots: (options.slots ?? []).join(','),
-    },
+    inputs: { appName, resourceGroupName: rg },
   };
 }
 
@@ -304,12 +300,25 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
         lastModifiedAt: longAgo,
       });
       const app = apps[apps.length - 1];
-      if (app && spec.seedLogLines?.length) {
-        app.logs.push({
-          machineName: instances[0] ?? 'worker',
-          source: 'platform',
-          lines: spec.seedLogLines.map((l) => ({ at: nowMs - l.secondsAgo * 1000, text: l.text })),
+      if (app && running && spec.state !== 'Stopped') {
+        // The start that made it run, two hours ago: old lines a log reader must not mistake for new ones.
+        const lines = pullAttemptLines({
+          format: app.logFormat,
+          startAt: nowMs - 2 * 3600_000,
+          siteName: hostPrefix,
+          image,
+          outcome: 'succeeded',
+          pullDurationMs: 8000,
         });
+        for (const machineName of instances) {
+          app.logs.push({ machineName, source: 'platform', lines: lines.map((l) => ({ ...l })) });
+        }
+      }
+      if (app && spec.seedLogLines?.length) {
+        const first = app.logs.find((l) => l.machineName === instances[0] && l.source === 'platform');
+        const seeded = spec.seedLogLines.map((l) => ({ at: nowMs - l.secondsAgo * 1000, text: l.text }));
+        if (first) first.lines = [...first.lines, ...seeded].sort((a, b) => a.at - b.at);
+        else app.logs.push({ machineName: instances[0] ?? 'worker', source: 'platform', lines: seeded });
       }
     }
   }
