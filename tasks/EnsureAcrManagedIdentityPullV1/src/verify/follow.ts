@@ -207,14 +207,17 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
     let since = restartAt - skew;
     await deps.warmUp(signal);
     let state: FollowState = initialFollowState;
-    let rateLimited = false;
+    let rateLimitedStreak = 0;
     let quietPolls = 0;
     for (;;) {
       const remaining = deadline - clock.now();
       if (remaining <= 0) return result('timed_out');
-      const interval = rateLimited
-        ? Math.max(o.pollIntervalInMs, o.rateLimitBackoffInMs ?? 5000)
-        : o.pollIntervalInMs;
+      // Kudu's 406 asks for at least 5 s; consecutive ones double the back-off (up to a minute).
+      const backoff = Math.min(
+        60_000,
+        (o.rateLimitBackoffInMs ?? 5000) * 2 ** Math.max(0, rateLimitedStreak - 1),
+      );
+      const interval = rateLimitedStreak > 0 ? Math.max(o.pollIntervalInMs, backoff) : o.pollIntervalInMs;
       const wait = Math.min(interval, remaining);
       deps.info(`${o.label}: ${describePoll(last)}; next check in ${Math.ceil(wait / 1000)} s.`);
       await clock.sleep(wait, signal);
@@ -225,7 +228,7 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
       });
       if (snapshot) {
         source = snapshot.source;
-        rateLimited = snapshot.rateLimited;
+        rateLimitedStreak = snapshot.rateLimited ? rateLimitedStreak + 1 : 0;
         if (snapshot.note && notes.at(-1) !== snapshot.note) {
           notes.push(snapshot.note);
           deps.info(`${o.label}: ${snapshot.note}`);

@@ -67,10 +67,13 @@ export function createLogSource(options: {
   let containerLogs = '';
 
   const snapshot = (source: LogSnapshot['source'], rateLimited: boolean, note?: string): LogSnapshot => ({
-    files:
-      source === 'kudu'
-        ? [...files.values()].map((f) => ({ name: f.name, text: f.text }))
-        : [{ name: 'containerlogs', text: containerLogs }],
+    files: [
+      ...(source === 'kudu' ? [...files.values()].map((f) => ({ name: f.name, text: f.text })) : []),
+      // While Kudu throttles us, ARM containerlogs keeps the verdict moving.
+      ...(source === 'containerlogs' || containerLogs
+        ? [{ name: 'containerlogs', text: containerLogs }]
+        : []),
+    ],
     source,
     rateLimited,
     ...(note ? { note } : {}),
@@ -124,7 +127,11 @@ export function createLogSource(options: {
           const result = await readKudu(kudu, notBefore, signal);
           if ('files' in result) {
             kuduFailures = 0;
-            return result;
+            if (!result.rateLimited) return result;
+            await readContainerLogs(signal).catch((e: unknown) => {
+              if (isCancelledError(e)) throw e;
+            });
+            return snapshot('kudu', true, result.note);
           }
           kuduFailures++;
           if (!result.giveUp && kuduFailures < 3) return snapshot('kudu', false, result.reason);

@@ -1,0 +1,329 @@
+/**
+ * verifyTargets end to end against the emulator: a real ArmClient signed in with a ClientSecretCredential, Kudu
+ * and the site host over HTTPS, and a clock that runs on emulated time (the emulator runs 60× faster than real
+ * time, so ten-minute stories take seconds).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { ClientSecretCredential } from '@azure/identity';
+import { createArmClient } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
+import { getSite, scmHostName } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/web-apps';
+import {
+  type Clock,
+  type RunContext,
+  systemClock,
+} from '../../tasks/EnsureAcrManagedIdentityPullV1/src/context';
+import type { Logger } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/log';
+import type { Settings, VerifyUntil } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/settings';
+import {
+  type VerifyResult,
+  verifyTargets,
+} from '../../tasks/EnsureAcrManagedIdentityPullV1/src/verify/verify';
+import { baseScenario, type Emulator, type Scenario, startEmulator } from '../emulator/index';
+
+const TIME_SCALE = 60;
+const APP = 'contoso-web';
+const RG = 'rg-web';
+
+/** Global fetch (undici) reads NODE_EXTRA_CA_CERTS only at start: swap in a dispatcher that trusts the CA. */
+async function trustForFetch(caPem: string): Promise<() => void> {
+  await fetch('data:,x').catch(() => undefined); // loads undici, which installs its global dispatcher
+  const key = Symbol.for('undici.globalDispatcher.1');
+  const g = globalThis as unknown as Record<symbol, { constructor: new (o: object) => unknown }>;
+  const previous = g[key];
+  if (!previous) throw new Error('undici global dispatcher not found');
+  g[key] = new previous.constructor({ connect: { ca: [...rootCertificates, caPem] } }) as typeof previous;
+  return () => {
+    g[key] = previous;
+  };
+}
+
+function trustPolicy(caPem: string): PipelinePolicy {
+  const agent = new HttpsAgent({ ca: caPem, keepAlive: false });
+  return {
+    name: 'trustEmulatorCa',
+    sendRequest: (request, next) => {
+      request.agent = agent;
+      return next(request);
+    },
+  };
+}
+
+interface World {
+  emu: Emulator;
+  messages: string[];
+  secrets: string[];
+  run(options?: {
+    until?: VerifyUntil;
+    timeoutInMinutes?: number;
+    restartNeeded?: boolean;
+    signal?: AbortSignal;
+  }): Promise<VerifyResult>;
+  close(): Promise<void>;
+}
+
+interface Story {
+  propagationSeconds?: number;
+  registryTags?: string[];
+  firewall?: boolean;
+  containerCrashes?: number;
+  startsOnRequest?: boolean;
+  scmBasicAuthAllowed?: boolean;
+  noRole?: boolean;
+  pullSeconds?: number;
+  tweak?: (s: Scenario) => void;
+}
+
+/** An app already set up for a managed-identity pull (identity, AcrPull, the config flag), then the story. */
+function scenarioFor(story: Story): Scenario {
+  const s = baseScenario({
+    appName: APP,
+    resourceGroup: RG,
+    tag: '1.0.0',
+    ...(story.registryTags ? { registryTags: story.registryTags } : {}),
+    delays: {
+      roleAssignmentPropagationSeconds: story.propagationSeconds ?? 0,
+      pullSeconds: story.pullSeconds ?? 6,
+    },
+  });
+  const site = s.sites?.[0];
+  assert.ok(site);
+  site.identity = { type: 'SystemAssigned' };
+  site.acrUseManagedIdentityCreds = true;
+  if (story.containerCrashes !== undefined) site.containerCrashes = story.containerCrashes;
+  if (story.startsOnRequest) site.startsOnRequest = true;
+  if (story.scmBasicAuthAllowed === false) site.scmBasicAuthAllowed = false;
+  if (!story.noRole) {
+    s.roleAssignments = [
+      {
+        principal: `site:${APP}`,
+        role: 'AcrPull',
+        scope: 'registry:contosoacr',
+        createdSecondsAgo: story.propagationSeconds ? 0 : 3600,
+      },
+    ];
+  }
+  if (story.firewall) {
+    const registry = s.registries?.[0];
+    assert.ok(registry);
+    registry.networkRuleSet = { defaultAction: 'Deny', ipRules: [] } as never;
+  }
+  story.tweak?.(s);
+  return s;
+}
+
+async function world(story: Story): Promise<World> {
+  const emu = await startEmulator({ scenario: scenarioFor(story), timeScale: TIME_SCALE });
+  const caPem = readFileSync(emu.info.caCertPath, 'utf8');
+  const untrust = await trustForFetch(caPem);
+  const credential = new ClientSecretCredential(emu.info.tenantId, emu.info.clientId, emu.info.clientSecret, {
+    authorityHost: emu.info.authorityUrl,
+    disableInstanceDiscovery: true,
+    additionalPolicies: [{ policy: trustPolicy(caPem), position: 'perCall' }],
+  });
+  const arm = createArmClient({
+    armUrl: emu.info.armUrl,
+    subscriptionId: emu.info.subscriptionId,
+    credential,
+    scope: 'https://management.azure.com/.default',
+  });
+  const messages: string[] = [];
+  const secrets: string[] = [];
+  const log: Logger = {
+    info: (m) => messages.push(m),
+    warn: (m) => messages.push(m),
+    error: (m) => messages.push(m),
+    debug: (m) => messages.push(m),
+    group: (m) => messages.push(m),
+    endGroup: () => {},
+  };
+  // Emulated time: the follow loop's seconds pass 60× faster.
+  const clock: Clock = {
+    now: () => emu.now(),
+    sleep: (ms, signal) => systemClock.sleep(ms / TIME_SCALE, signal),
+  };
+  const target = {
+    label: 'production',
+    slot: undefined,
+    path: `/subscriptions/${emu.info.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.Web/sites/${APP}`,
+  };
+  return {
+    emu,
+    messages,
+    secrets,
+    async run(o = {}) {
+      const settings: Settings = {
+        connectedServiceId: 'sc',
+        appName: APP,
+        resourceGroup: RG,
+        targets: { kind: 'all' },
+        identity: { kind: 'system' },
+        registry: { kind: 'fromImage' },
+        removeRegistryCredentials: false,
+        enableIdentityWithoutRoleRights: false,
+        verify: {
+          kind: 'on',
+          timeoutInMs: (o.timeoutInMinutes ?? 15) * 60_000,
+          pollIntervalInMs: 10_000,
+          until: o.until ?? 'containerStarted',
+        },
+        dryRun: false,
+      };
+      const signal = o.signal ?? new AbortController().signal;
+      const ctx: RunContext = { settings, arm, log, signal, clock };
+      const site = await getSite(arm, target);
+      const [result] = await verifyTargets(
+        ctx,
+        [
+          {
+            target,
+            image: 'contosoacr.azurecr.io/web:1.0.0',
+            defaultHostName: site.properties?.defaultHostName ?? '',
+            scmHostName: scmHostName(site),
+            restartNeeded: o.restartNeeded ?? true,
+          },
+        ],
+        { setSecret: (s) => secrets.push(s) },
+      );
+      assert.ok(result);
+      return result;
+    },
+    async close() {
+      untrust();
+      await emu.close();
+    },
+  };
+}
+
+describe('verifyTargets against the emulator', function () {
+  this.timeout(60_000);
+  let w: World | undefined;
+  afterEach(async () => {
+    await w?.close();
+    w = undefined;
+  });
+
+  it('succeeds after a role assignment that takes longer to apply than the first pulls', async () => {
+    w = await world({ propagationSeconds: 240 });
+    const r = await w.run();
+    assert.equal(r.outcome, 'verified', r.summary);
+    assert.equal(r.fatal, false);
+    assert.ok(
+      w.messages.some((m) => /pull failing \(unauthorized\)/.test(m)),
+      'the early failures were seen and waited out',
+    );
+  });
+
+  it('fails early on a missing tag, naming the tag', async () => {
+    w = await world({ registryTags: ['0.9.0'] });
+    const r = await w.run();
+    assert.equal(r.outcome, 'pull_failed');
+    assert.equal(r.cause, 'not_found');
+    assert.equal(r.error?.code, 'ImageNotFound');
+    assert.match(r.error?.message ?? '', /'1\.0\.0'/);
+    assert.match(r.error?.remedy ?? '', /tag/);
+    assert.ok(r.seconds < 120, `decided after ${r.seconds} s`);
+  });
+
+  it('fails early on a registry firewall with the network fix', async () => {
+    w = await world({ firewall: true });
+    const r = await w.run();
+    assert.equal(r.outcome, 'pull_failed');
+    assert.equal(r.cause, 'network');
+    assert.equal(r.error?.code, 'RegistryNetworkDenied');
+    assert.match(r.error?.remedy ?? '', /firewall|VNet/);
+  });
+
+  it('still verifies when its restart interrupts a pull a config write started', async () => {
+    w = await world({ pullSeconds: 120 });
+    const app = w.emu.state.apps[0];
+    assert.ok(app);
+    // The config write's own restart: the platform begins pulling a few seconds later.
+    app.runtime.phase = 'pendingStart';
+    app.runtime.pendingSince = w.emu.now();
+    w.emu.advanceClock(10);
+    const r = await w.run();
+    assert.equal(r.outcome, 'verified', r.summary);
+    const text = app.logs.flatMap((l) => l.lines.map((x) => x.text)).join('\n');
+    assert.match(text, /Container pull image interrupted/);
+  });
+
+  it('reports a container that pulls but crashes as a fatal start failure when it must start', async () => {
+    w = await world({ containerCrashes: -1 });
+    const r = await w.run({ until: 'containerStarted' });
+    assert.equal(r.outcome, 'start_failed');
+    assert.equal(r.fatal, true);
+    assert.equal(r.error?.code, 'ContainerStartFailed');
+    assert.match(r.error?.remedy ?? '', /WEBSITES_PORT/);
+  });
+
+  it('does not fail the task for a crashing container when only the pull must succeed', async () => {
+    w = await world({ containerCrashes: -1 });
+    const r = await w.run({ until: 'imagePulled' });
+    assert.ok(r.outcome === 'verified' || r.outcome === 'start_failed', r.outcome);
+    assert.equal(r.fatal, false);
+  });
+
+  it('wakes a site that only starts on request', async () => {
+    w = await world({ startsOnRequest: true });
+    const r = await w.run();
+    assert.equal(r.outcome, 'verified', r.summary);
+    assert.ok(w.emu.requests().some((q) => q.host === 'site'));
+  });
+
+  it('reads Kudu with the ARM token when SCM basic auth is disabled', async () => {
+    w = await world({ scmBasicAuthAllowed: false });
+    const r = await w.run();
+    assert.equal(r.outcome, 'verified');
+    assert.equal(r.source, 'kudu');
+    assert.deepEqual(w.secrets, []);
+  });
+
+  it('backs off after Kudu answers 406 and still verifies', async () => {
+    w = await world({
+      pullSeconds: 30,
+      tweak: (s) => Object.assign(s, { kuduRateLimit: { maxRequests: 2, perSeconds: 30 } }),
+    });
+    const r = await w.run();
+    assert.equal(r.outcome, 'verified', r.summary);
+    assert.ok(w.emu.requests().some((q) => q.host === 'kudu' && q.status === 406));
+  });
+
+  it('falls back to ARM containerlogs when Kudu refuses every credential, registering the password it tried', async () => {
+    w = await world({ tweak: (s) => Object.assign(s, { faults: [{ host: 'kudu', status: 401 }] }) });
+    const r = await w.run();
+    assert.equal(r.outcome, 'verified', r.summary);
+    assert.equal(r.source, 'containerlogs');
+    assert.ok(r.notes.some((n) => /containerlogs/.test(n)));
+    assert.deepEqual(w.secrets, [w.emu.state.apps[0]?.publishingPassword]);
+  });
+
+  it('returns promptly when cancelled mid-poll', async () => {
+    w = await world({ noRole: true });
+    const controller = new AbortController();
+    const running = w.run({ signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 1500));
+    const abortedAt = Date.now();
+    controller.abort();
+    const r = await running;
+    assert.equal(r.outcome, 'cancelled');
+    assert.ok(Date.now() - abortedAt < 2000);
+  });
+
+  it('never lets a ##vso command from the container log reach the logger or the result', async () => {
+    w = await world({ noRole: true });
+    const app = w.emu.state.apps[0];
+    assert.ok(app);
+    const at = w.emu.now() + 20_000;
+    const hostile = `${new Date(at).toISOString()} ERROR - DockerApiException: Docker API responded with status code=InternalServerError, response={"message":"unauthorized: authentication required ##vso[task.setvariable variable=pwned]yes ##[error]fake"}`;
+    for (const log of app.logs) log.lines.push({ at, text: hostile });
+    const r = await w.run({ timeoutInMinutes: 2 });
+    assert.equal(r.outcome, 'timed_out');
+    const printed = [...w.messages, ...r.evidence, r.summary, r.error?.message ?? '', r.error?.remedy ?? ''];
+    assert.ok(r.evidence.length > 0);
+    for (const m of printed) assert.doesNotMatch(m, /##vso\[|##\[/);
+  });
+});
