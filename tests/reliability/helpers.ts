@@ -40,7 +40,7 @@ export interface RunOptions {
 }
 
 /** Inputs that make verification fast: short polls, a short timeout. */
-export function inputs(emu: Emulator, extra: Record<string, string> = {}): Record<string, string> {
+export function inputs(extra: Record<string, string> = {}): Record<string, string> {
   return {
     appName: APP,
     resourceGroupName: RG,
@@ -197,7 +197,7 @@ export function itConcurrently(cases: readonly Case[], concurrency = 6): void {
         try {
           const emu = await start(c.scenario, c.timeScale ?? FAST);
           emulators.push(emu);
-          const task = startRun(emu, inputs(emu, c.inputs), c.options);
+          const task = startRun(emu, inputs(c.inputs), c.options);
           const during = c.during?.(emu, task);
           const r = await task.done;
           await during;

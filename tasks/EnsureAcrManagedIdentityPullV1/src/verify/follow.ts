@@ -8,8 +8,9 @@
  * usually propagation: keep waiting and restart again after 6, 12, 24... polls of continued failure. An
  * interrupted pull gets another restart. A missing tag or a network denial will not heal by waiting: stop early.
  */
+import { isArmError } from '../arm/client';
 import type { Clock } from '../context';
-import { isCancelledError } from '../errors';
+import { describeError, isCancelledError } from '../errors';
 import { type Classification, classifyLog, type PullFailureCause } from './classify';
 import type { LogSource } from './log-source';
 
@@ -158,6 +159,8 @@ export interface FollowResult {
   readonly source: 'kudu' | 'containerlogs' | undefined;
   /** Notes from the sources (fallbacks, read errors), for the summary. */
   readonly notes: readonly string[];
+  /** Set when the latest read of the log failed (no read succeeded after it): why. */
+  readonly readError?: string;
 }
 
 const EMPTY: Classification = {
@@ -168,6 +171,12 @@ const EMPTY: Classification = {
   otherImages: [],
   summary: 'No platform log lines since the restart yet.',
 };
+
+/** A failed read in one line: which call, what Azure answered (never a stack). */
+function readFailure(e: unknown): string {
+  if (!isArmError(e)) return describeError(e);
+  return `${e.method} ${e.path.split('/').pop() ?? e.path} answered HTTP ${e.status} ${e.code}: ${e.message}`;
+}
 
 function describePoll(c: Classification): string {
   if (c.outcome === 'pull_failed') return `pull failing (${c.cause ?? 'unknown'})`;
@@ -184,6 +193,7 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
   const started = clock.now();
   const deadline = started + o.timeoutInMs;
   const notes: string[] = [];
+  let readError: string | undefined;
   let restarts = 0;
   let last = EMPTY;
   let source: FollowResult['source'];
@@ -194,6 +204,7 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
     elapsedInMs: clock.now() - started,
     source,
     notes,
+    ...(readError ? { readError } : {}),
   });
 
   try {
@@ -224,9 +235,17 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
 
       const snapshot = await deps.source.read(since, signal).catch((e: unknown) => {
         if (isCancelledError(e)) throw e;
+        // Keep polling (it may heal), but remember why: a timeout must not blame a log we never read.
+        const note = `The log could not be read: ${readFailure(e)}`;
+        if (notes.at(-1) !== note) {
+          notes.push(note);
+          deps.info(`${o.label}: ${note}`);
+        }
+        readError = note;
         return undefined;
       });
       if (snapshot) {
+        readError = undefined;
         source = snapshot.source;
         rateLimitedStreak = snapshot.rateLimited ? rateLimitedStreak + 1 : 0;
         if (snapshot.note && notes.at(-1) !== snapshot.note) {

@@ -247,6 +247,23 @@ function toResult(t: VerifyTarget, until: 'imagePulled' | 'containerStarted', f:
     }
     case 'timed_out': {
       const seconds = base.seconds;
+      if (f.readError && f.last.outcome === 'nothing_relevant' && f.last.evidence.length === 0) {
+        // We never saw the log: say so, rather than blame a pull that may well have happened.
+        return {
+          ...base,
+          outcome: 'timed_out',
+          fatal: true,
+          error: new TaskError(
+            'VerifyLogUnreadable',
+            `${label}: after ${seconds} s the container log still could not be read. ${neutralise(f.readError, 500)}`,
+            {
+              remedy:
+                'Give the service connection Website Contributor on the app (reading the log needs SCM access or Microsoft.Web/sites/containerlogs/action), or set verifyPull: false to skip verification.',
+              target: label,
+            },
+          ),
+        };
+      }
       const cause = f.last.outcome === 'pull_failed' ? (f.last.cause ?? 'unknown') : undefined;
       const seen =
         f.last.outcome === 'nothing_relevant' && f.last.evidence.length === 0
