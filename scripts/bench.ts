@@ -1,0 +1,491 @@
+/**
+ * `npm run bench`: what a run of the task costs, measured side by side in one run against the local emulator
+ * (GitHub issue 9). Every figure comes from the BUILT bundle run the way an agent runs it; counts come from the
+ * emulator's request log, times from this process's clock (the emulator runs at time scale 1 here, so its
+ * timestamps are wall-clock milliseconds too). Medians over repeated trials; ratios where the machine's speed
+ * matters.
+ *
+ *   npm run bench                        # markdown table: figure, target, pass/fail
+ *   npm run bench -- --json out.json     # also the figures as one JSON object
+ *   npm run bench -- --quick             # tiny settings (fewer trials, 0 and 2 slots) for the test
+ *
+ * Exit code 0 whatever the verdicts (a benchmark reports; the table says what missed), 2 when it could not run.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { classifyLog } from '../tasks/EnsureAcrManagedIdentityPullV1/src/verify/classify';
+import {
+  baseScenario,
+  type Emulator,
+  type RequestRecord,
+  type Scenario,
+  startEmulator,
+} from '../tests/emulator/index';
+import { latestLogFiles } from '../tests/emulator/log-files';
+import type { LogLine } from '../tests/emulator/model';
+import { federatedConnection } from '../tests/harness/connections';
+import { BUNDLE, startTask, type TaskRun } from '../tests/harness/run-task';
+
+const ROOT = join(__dirname, '..');
+
+/** The figures, under exactly the names issue 9 uses (plus the context a reader needs to judge them). */
+export interface RunCost {
+  targets: number;
+  requests: number;
+  writes: number;
+  wallMs: number;
+}
+
+export interface Figures {
+  vsixBytes: number;
+  bundleBytes: number;
+  startupMs: number;
+  nodeBaselineMs: number;
+  firstRun: RunCost[];
+  rerun: RunCost[];
+  detectionLatencyMs: number;
+  pollIntervalMs: number;
+  logBytesRead: number;
+  finalLogBytes: number;
+  logPolls: number;
+  peakRssMb: number;
+  armLatencyMs: number;
+  trials: number;
+  machine: { nproc: number; memoryGb: number; cpu: string; node: string; date: string };
+}
+
+interface Settings {
+  trials: number;
+  startupTrials: number;
+  slotCounts: number[];
+  detectionTrials: number;
+}
+
+const FULL: Settings = { trials: 3, startupTrials: 7, slotCounts: [0, 5, 20], detectionTrials: 5 };
+const QUICK: Settings = { trials: 1, startupTrials: 2, slotCounts: [0, 2], detectionTrials: 1 };
+
+/** Latency the emulator adds to every ARM request, so concurrency (or its absence) shows in the wall time. */
+const ARM_LATENCY_MS = 50;
+const POLL_INTERVAL_MS = 1000;
+/** "Plus one request": what one Kudu read may add on top of the poll interval on a local machine. */
+const ONE_REQUEST_ALLOWANCE_MS = 250;
+/** The constant in "N requests per target plus a constant": sign-in, app, slot list, registry, grants, rights. */
+const REQUEST_CONSTANT = 12;
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------------------
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Records peak RSS of the task process at exit, without touching the task: a `--require` preload. */
+function rssProbe(dir: string): { env: (tag: string) => Record<string, string>; peakKb: () => number } {
+  const preload = join(dir, 'rss-probe.cjs');
+  writeFileSync(
+    preload,
+    `process.on('exit', () => { try { require('fs').writeFileSync(process.env.BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)); } catch {} });\n`,
+  );
+  const files: string[] = [];
+  return {
+    env(tag) {
+      const file = join(dir, `rss-${tag}-${files.length}.txt`);
+      files.push(file);
+      return { NODE_OPTIONS: `--require ${preload}`, BENCH_RSS_FILE: file };
+    },
+    peakKb: () => Math.max(0, ...files.filter(existsSync).map((f) => Number(readFileSync(f, 'utf8')) || 0)),
+  };
+}
+
+interface TaskOptions {
+  emulator: Emulator;
+  inputs: Record<string, string>;
+  env?: Record<string, string>;
+  onStdoutLine?: (line: string) => void;
+}
+
+interface Measured {
+  run: TaskRun;
+  startedAt: number;
+  requests: RequestRecord[];
+}
+
+/** Runs the built bundle once against the emulator; returns the run and the requests it made. */
+async function runBundle(o: TaskOptions): Promise<Measured> {
+  const { connection, job } = federatedConnection(o.emulator.info);
+  const before = o.emulator.requests().length;
+  const startedAt = Date.now();
+  const task = startTask({
+    inputs: { azureSubscription: connection.id, ...o.inputs },
+    connection,
+    job,
+    caCertPath: o.emulator.info.caCertPath,
+    ...(o.env ? { env: o.env } : {}),
+    ...(o.onStdoutLine ? { onStdoutLine: o.onStdoutLine } : {}),
+    timeoutInMs: 180_000,
+  });
+  const run = await task.done;
+  if (run.result !== 'Succeeded' && run.result !== 'SucceededWithIssues') {
+    throw new Error(
+      `the task ended ${run.result ?? `without a result (exit ${run.exitCode})`}: ${run.message}\n${run.stderr}\n${run.stdout.slice(-3000)}`,
+    );
+  }
+  return { run, startedAt, requests: o.emulator.requests().slice(before) };
+}
+
+function inputsFor(scenario: Scenario, extra: Record<string, string>): Record<string, string> {
+  return { targets: 'all', identityType: 'system', ...scenario.inputs, ...extra };
+}
+
+function slotNames(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `slot${String(i + 1).padStart(2, '0')}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Measurements
+// ---------------------------------------------------------------------------------------------------------
+
+function sizes(): { vsixBytes: number; bundleBytes: number } {
+  if (!existsSync(BUNDLE))
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+  const out = execFileSync(process.execPath, [join(ROOT, 'scripts', 'package.mjs')], { encoding: 'utf8' });
+  const path = /(\S+\.vsix)/.exec(out)?.[1];
+  if (!path || !existsSync(path)) throw new Error(`package.mjs wrote no .vsix: ${out}`);
+  return { vsixBytes: statSync(path).size, bundleBytes: statSync(BUNDLE).size };
+}
+
+/** Spawn of a bare `node -e 0` until it exits. */
+function nodeBaseline(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('exit', () => resolve(Date.now() - t0));
+  });
+}
+
+/** Spawn of the bundle until the emulator logs its first request (the OIDC assertion, then sign-in). */
+async function startup(emulator: Emulator, probe: ReturnType<typeof rssProbe>, trials: number) {
+  const scenario = baseScenario();
+  const bundle: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < trials; i++) {
+    bare.push(await nodeBaseline());
+    await emulator.seed(scenario);
+    const m = await runBundle({
+      emulator,
+      inputs: inputsFor(scenario, { verifyPull: 'false', dryRun: 'true' }),
+      env: probe.env('startup'),
+    });
+    const first = m.requests[0];
+    if (!first) throw new Error('the task made no request');
+    bundle.push(first.at - m.startedAt);
+  }
+  return { startupMs: median(bundle), nodeBaselineMs: median(bare) };
+}
+
+/** A first run that configures everything (no verification), then a re-run that should write nothing. */
+async function configureRuns(
+  emulator: Emulator,
+  probe: ReturnType<typeof rssProbe>,
+  s: Settings,
+): Promise<{ firstRun: RunCost[]; rerun: RunCost[] }> {
+  const firstRun: RunCost[] = [];
+  const rerun: RunCost[] = [];
+  for (const slots of s.slotCounts) {
+    const scenario = baseScenario({ slots: slotNames(slots), delays: { armLatencyMs: ARM_LATENCY_MS } });
+    const inputs = inputsFor(scenario, { verifyPull: 'false' });
+    const first: RunCost[] = [];
+    const second: RunCost[] = [];
+    for (let i = 0; i < s.trials; i++) {
+      await emulator.seed(scenario);
+      for (const into of [first, second]) {
+        const m = await runBundle({ emulator, inputs, env: probe.env(`configure-${slots}`) });
+        into.push({
+          targets: slots + 1,
+          requests: m.requests.length,
+          writes: m.requests.filter((r) => r.write).length,
+          wallMs: m.run.durationMs,
+        });
+      }
+    }
+    const summarise = (runs: RunCost[]): RunCost => ({
+      targets: slots + 1,
+      requests: median(runs.map((r) => r.requests)),
+      writes: median(runs.map((r) => r.writes)),
+      wallMs: Math.round(median(runs.map((r) => r.wallMs))),
+    });
+    firstRun.push(summarise(first));
+    rerun.push(summarise(second));
+  }
+  return { firstRun, rerun };
+}
+
+/**
+ * The first log line from which the task's own classifier calls the pull done: the line that "proves the pull"
+ * (docker's `Status: Downloaded newer image`, the platform's start line... whatever the log format).
+ */
+function firstPullProof(lines: readonly LogLine[], image: string): LogLine | undefined {
+  for (let i = 0; i < lines.length; i++) {
+    const c = classifyLog(
+      lines.slice(0, i + 1).map((l) => l.text),
+      { image },
+    );
+    if (c.outcome === 'pull_succeeded' || (c.outcome === 'container_started' && c.imagePulled))
+      return lines[i];
+  }
+  return undefined;
+}
+
+/**
+ * From the moment the emulator's log holds the successful-pull line (its emulated timestamp, which is wall time at
+ * time scale 1: a line is served from that instant on) to the moment the task's "verified" line reaches stdout.
+ */
+async function detection(emulator: Emulator, probe: ReturnType<typeof rssProbe>, trials: number) {
+  const scenario = baseScenario({
+    delays: { startDelaySeconds: 1, pullSeconds: 2, containerStartSeconds: 1 },
+  });
+  const inputs = inputsFor(scenario, {
+    verifyPull: 'true',
+    pollIntervalSeconds: String(POLL_INTERVAL_MS / 1000),
+    timeoutMinutes: '2',
+  });
+  const image = scenario.sites?.[0]?.image ?? '';
+  const latencies: number[] = [];
+  for (let i = 0; i < trials; i++) {
+    await emulator.seed(scenario);
+    let verifiedAt: number | undefined;
+    const m = await runBundle({
+      emulator,
+      inputs,
+      env: probe.env('detection'),
+      onStdoutLine: (line) => {
+        if (verifiedAt === undefined && /^production: verified\b/.test(line)) verifiedAt = Date.now();
+      },
+    });
+    const app = emulator.state.apps.find((a) => !a.slot);
+    const lines = (app?.logs ?? [])
+      .filter((l) => l.source === 'platform' && l.machineName === app?.instances[0])
+      .flatMap((l) => l.lines)
+      .filter((l) => l.at >= m.startedAt)
+      .sort((a, b) => a.at - b.at);
+    const success = firstPullProof(lines, image);
+    if (verifiedAt === undefined || !success) {
+      throw new Error(
+        `detection: verified line at ${verifiedAt ?? 'never'}, run started ${m.startedAt}, pull proven at ${success?.at ?? 'never'}:\n${m.run.stdout
+          .split('\n')
+          .filter((l) => !l.startsWith('##'))
+          .join('\n')
+          .slice(-3000)}`,
+      );
+    }
+    latencies.push(verifiedAt - success.at);
+  }
+  return { detectionLatencyMs: Math.round(median(latencies)), pollIntervalMs: POLL_INTERVAL_MS };
+}
+
+/**
+ * A verification that polls many times (the grant takes a while to propagate, so early pulls fail and are
+ * retried) over a log that already holds a day of old lines: how many log bytes the emulator served (Kudu file
+ * reads and ARM containerlogs) against the size of the platform log files at the end.
+ */
+async function logReads(emulator: Emulator, probe: ReturnType<typeof rssProbe>, quick: boolean) {
+  const scenario = baseScenario({
+    delays: {
+      startDelaySeconds: 1,
+      pullSeconds: 1,
+      containerStartSeconds: 1,
+      retryBaseSeconds: 2,
+      roleAssignmentPropagationSeconds: quick ? 4 : 10,
+    },
+  });
+  const site = scenario.sites?.[0];
+  if (site) {
+    site.seedLogLines = Array.from({ length: 1500 }, (_, i) => ({
+      secondsAgo: 7000 - i,
+      text: `${new Date(Date.now() - (7000 - i) * 1000).toISOString()} INFO  - Site heartbeat ${i}: the container answered the health check in 12 ms.`,
+    }));
+  }
+  const inputs = inputsFor(scenario, {
+    verifyPull: 'true',
+    pollIntervalSeconds: String(POLL_INTERVAL_MS / 1000),
+    timeoutMinutes: '3',
+  });
+  await emulator.seed(scenario);
+  const m = await runBundle({ emulator, inputs, env: probe.env('logs') });
+  const logReads = m.requests.filter(
+    (r) =>
+      (r.host === 'kudu' && /\/api\/vfs\/logfiles\/.+/i.test(r.path)) || /\/containerlogs$/i.test(r.path),
+  );
+  const polls = m.requests.filter((r) => r.host === 'kudu' && /\/api\/logs\/docker$/i.test(r.path)).length;
+  const app = emulator.state.apps.find((a) => !a.slot);
+  const finalLogBytes = app
+    ? latestLogFiles(app, emulator.now())
+        .filter((f) => !/_(default|msi|easyauth)$/i.test(f.machineName))
+        .reduce((sum, f) => sum + Buffer.byteLength(f.content), 0)
+    : 0;
+  return {
+    logBytesRead: logReads.reduce((sum, r) => sum + r.bytes, 0),
+    finalLogBytes,
+    logPolls: polls,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------------------
+
+interface Row {
+  figure: string;
+  value: string;
+  target: string;
+  pass: boolean | undefined;
+}
+
+export function verdicts(f: Figures): Row[] {
+  const rows: Row[] = [
+    { figure: 'vsixBytes', value: kb(f.vsixBytes), target: '< 1 MB', pass: f.vsixBytes < 1024 * 1024 },
+    { figure: 'bundleBytes', value: kb(f.bundleBytes), target: '(recorded)', pass: undefined },
+    {
+      figure: 'startupMs',
+      value: `${f.startupMs} ms (${(f.startupMs / f.nodeBaselineMs).toFixed(1)}x)`,
+      target: `< 3x nodeBaselineMs (${f.nodeBaselineMs} ms)`,
+      pass: f.startupMs < 3 * f.nodeBaselineMs,
+    },
+  ];
+  for (const r of f.firstRun) {
+    const limit = 8 * r.targets + REQUEST_CONSTANT;
+    rows.push({
+      figure: `firstRun ${r.targets} target(s)`,
+      value: `${r.requests} requests, ${r.writes} writes, ${r.wallMs} ms`,
+      target: `<= 8/target + ${REQUEST_CONSTANT} = ${limit} requests`,
+      pass: r.requests <= limit && r.writes > 0,
+    });
+  }
+  for (const r of f.rerun) {
+    const limit = 4 * r.targets + REQUEST_CONSTANT;
+    rows.push({
+      figure: `rerun ${r.targets} target(s)`,
+      value: `${r.requests} requests, ${r.writes} writes, ${r.wallMs} ms`,
+      target: `0 writes, <= 4/target + ${REQUEST_CONSTANT} = ${limit} requests`,
+      pass: r.writes === 0 && r.requests <= limit,
+    });
+  }
+  const one = f.firstRun.find((r) => r.targets === 1);
+  const most = f.firstRun.reduce<RunCost | undefined>(
+    (m, r) => (!m || r.targets > m.targets ? r : m),
+    undefined,
+  );
+  if (one && most && most !== one) {
+    const ratio = most.wallMs / one.wallMs;
+    rows.push({
+      figure: `wallMs ${most.targets} vs 1 target (first run)`,
+      value: `${ratio.toFixed(2)}x (${most.wallMs} / ${one.wallMs} ms)`,
+      target: '<= 4x',
+      pass: ratio <= 4,
+    });
+  }
+  rows.push(
+    {
+      figure: 'detectionLatencyMs',
+      value: `${f.detectionLatencyMs} ms`,
+      target: `<= pollIntervalMs (${f.pollIntervalMs}) + one request (${ONE_REQUEST_ALLOWANCE_MS})`,
+      pass: f.detectionLatencyMs <= f.pollIntervalMs + ONE_REQUEST_ALLOWANCE_MS,
+    },
+    {
+      figure: 'logBytesRead',
+      value: `${kb(f.logBytesRead)} over ${f.logPolls} polls`,
+      target: `<= final log size (${kb(f.finalLogBytes)})`,
+      pass: f.logBytesRead <= f.finalLogBytes,
+    },
+    {
+      figure: 'peakRssMb',
+      value: `${f.peakRssMb} MB`,
+      target: '< 150 MB',
+      pass: f.peakRssMb < 150,
+    },
+  );
+  return rows;
+}
+
+function kb(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(2)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+export function markdownTable(f: Figures): string {
+  const lines = ['| Figure | Value | Target | Result |', '|---|---|---|---|'];
+  for (const r of verdicts(f))
+    lines.push(
+      `| ${r.figure} | ${r.value} | ${r.target} | ${r.pass === undefined ? '—' : r.pass ? 'pass' : 'FAIL'} |`,
+    );
+  const m = f.machine;
+  lines.push(
+    '',
+    `Machine: ${m.nproc} CPUs (${m.cpu}), ${m.memoryGb} GB, Node ${m.node}, ${m.date}. ARM latency injected: ${f.armLatencyMs} ms per request; medians of ${f.trials} trial(s).`,
+  );
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const jsonAt = args.indexOf('--json');
+  const jsonPath = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
+  if (jsonAt >= 0 && !jsonPath) throw new Error('--json needs a file name');
+  const s = quick ? QUICK : FULL;
+  const say = (m: string) => process.stderr.write(`bench: ${m}\n`);
+
+  const dir = mkdtempSync(join(tmpdir(), 'bench-'));
+  const probe = rssProbe(dir);
+  say('packaging');
+  const size = sizes();
+  const emulator = await startEmulator({ timeScale: 1 });
+  try {
+    say('startup');
+    const start = await startup(emulator, probe, s.startupTrials);
+    say(`configure runs (${s.slotCounts.join(', ')} slots)`);
+    const runs = await configureRuns(emulator, probe, s);
+    say('detection');
+    const detect = await detection(emulator, probe, s.detectionTrials);
+    say('log reads');
+    const logs = await logReads(emulator, probe, quick);
+    const figures: Figures = {
+      ...size,
+      ...start,
+      ...runs,
+      ...detect,
+      ...logs,
+      peakRssMb: Math.round((probe.peakKb() / 1024) * 10) / 10,
+      armLatencyMs: ARM_LATENCY_MS,
+      trials: s.trials,
+      machine: {
+        nproc: availableParallelism(),
+        memoryGb: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+        cpu: cpus()[0]?.model.trim() ?? 'unknown',
+        node: process.version,
+        date: new Date().toISOString().slice(0, 10),
+      },
+    };
+    console.log(markdownTable(figures));
+    if (jsonPath) writeFileSync(jsonPath, `${JSON.stringify(figures, null, 2)}\n`);
+  } finally {
+    await emulator.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(`bench failed: ${e instanceof Error ? e.stack : String(e)}`);
+    process.exit(2);
+  },
+);
