@@ -163,8 +163,11 @@ export interface Case {
   name: string;
   scenario: Scenario;
   timeScale?: number;
-  inputs?: Record<string, string>;
-  options?: RunOptions;
+  /** Task inputs over the defaults of `inputs()`; a function when they depend on the started emulator. */
+  inputs?: Record<string, string> | ((emu: Emulator) => Record<string, string>);
+  options?: RunOptions | ((emu: Emulator) => RunOptions);
+  /** Changes the started emulator's state before the run (what a scenario file cannot say). */
+  prepare?: (emu: Emulator) => void;
   /** Runs while the task runs (state changes timed against its output); resolves before the checks. */
   during?: (emu: Emulator, task: StartedTask) => Promise<void>;
   check: (r: TaskRun, emu: Emulator) => void;
@@ -197,7 +200,10 @@ export function itConcurrently(cases: readonly Case[], concurrency = 6): void {
         try {
           const emu = await start(c.scenario, c.timeScale ?? FAST);
           emulators.push(emu);
-          const task = startRun(emu, inputs(c.inputs), c.options);
+          c.prepare?.(emu);
+          const extra = typeof c.inputs === 'function' ? c.inputs(emu) : c.inputs;
+          const options = typeof c.options === 'function' ? c.options(emu) : c.options;
+          const task = startRun(emu, inputs(extra), options);
           const during = c.during?.(emu, task);
           const r = await task.done;
           await during;
