@@ -234,6 +234,61 @@ describe('the local Azure emulator through the official SDKs', function () {
     );
   });
 
+  it('rejects an unknown user-assigned identity with 400', async () => {
+    const unknown = `/subscriptions/${emulator.info.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/nope`;
+    await assert.rejects(
+      web.webApps.update(RG, APP, {
+        identity: { type: 'SystemAssigned, UserAssigned', userAssignedIdentities: { [unknown]: {} } },
+      }),
+      (e: { statusCode?: number }) => e.statusCode === 400,
+    );
+  });
+
+  it('validates a Windows image synchronously and serves sidecar containers paged', async () => {
+    const scenario = baseScenario({ appName: 'win-app', platform: 'windows' });
+    const sidecar = baseScenario({ appName: 'side-app', platform: 'sidecar' }).sites?.[0];
+    assert.ok(sidecar);
+    sidecar.siteContainers = [
+      { name: 'main', image: 'contosoacr.azurecr.io/web:1.0.0', isMain: true },
+      { name: 'otel', image: 'mcr.microsoft.com/otel:1' },
+      { name: 'proxy', image: 'mcr.microsoft.com/proxy:1' },
+    ];
+    scenario.sites?.push(sidecar);
+    // The same service principal, so the SDK clients' cached tokens stay valid across the reseed.
+    const { clientId, clientSecret, objectId } = emulator.state.defaultClient;
+    scenario.caller = { clientId, clientSecret, objectId };
+    await emulator.seed(scenario);
+    const bad = await rawRequest(
+      emulator.info,
+      `${emulator.info.armUrl}subscriptions/${emulator.info.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.Web/sites/win-app/config/web?api-version=2016-08-01`,
+      {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${await token()}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ properties: { windowsFxVersion: 'DOCKER|contosoacr.azurecr.io/web:9.9.9' } }),
+      },
+    );
+    assert.equal(bad.status, 400);
+    assert.match(
+      JSON.parse(bad.body).error.message,
+      /^The parameter WindowsFxVersion has an invalid value\./,
+    );
+    const site = await web.webApps.get(RG, 'win-app');
+    assert.equal(site.kind, 'app,container,windows');
+    assert.equal(site.hyperV, true);
+
+    const names: string[] = [];
+    for await (const c of web.webApps.listSiteContainers(RG, 'side-app')) names.push(c.name ?? '');
+    assert.deepEqual(names, ['main', 'otel', 'proxy']);
+    const updated = await web.webApps.createOrUpdateSiteContainer(RG, 'side-app', 'main', {
+      image: 'contosoacr.azurecr.io/web:1.0.0',
+      isMain: true,
+      authType: 'SystemIdentity',
+    });
+    assert.equal(updated.authType, 'SystemIdentity');
+    const config = await web.webApps.getConfiguration(RG, 'side-app');
+    assert.equal(config.linuxFxVersion, 'sitecontainers');
+  });
+
   async function token(): Promise<string> {
     const t = await emulatorCredential(emulator.info, httpClient).getToken(
       'https://management.azure.com/.default',
