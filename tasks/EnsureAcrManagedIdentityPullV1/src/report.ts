@@ -156,7 +156,7 @@ function summaryOf(report: RunReport, appName: string, outcome: TaskOutcome, mes
   const planned = report.dryRun ? (report.plan?.steps ?? []) : [];
   if (applied.length > 0 || planned.length > 0) {
     lines.push(report.dryRun ? '### Planned changes (dry run)' : '### Actions taken', '');
-    for (const s of applied) lines.push(`- **${md(s.step.target)}**: ${md(s.step.what)} ${md(s.result)}`);
+    for (const s of applied) lines.push(`- **${md(s.step.target)}**: ${md(s.step.what)} → ${md(s.result)}`);
     for (const s of planned) lines.push(`- **${md(s.target)}**: ${md(s.what)}`);
     lines.push('');
   } else if (report.plan && !report.error) {

@@ -55,7 +55,7 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
     log.group('Apply');
     if (report.plan.steps.length === 0) log.info('Nothing to change: a re-run writes nothing.');
     report.applied = await apply(ctx, report.plan, report.observed);
-    for (const s of report.applied.steps) log.info(`[${s.step.target}] ${s.step.what} ${s.result}`);
+    for (const s of report.applied.steps) log.info(`[${s.step.target}] ${s.step.what} → ${s.result}`);
     log.endGroup();
 
     phase = 'verify';

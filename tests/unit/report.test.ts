@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { CancelledError, TaskError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/errors';
+import { verdictOf } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/report';
+import type { RunReport } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/run';
+import type { VerifyResult } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/verify/verify';
+
+const target = (label: string) => ({
+  label,
+  slot: label === 'production' ? undefined : label,
+  path: `/x/${label}`,
+});
+const result = (
+  label: string,
+  outcome: VerifyResult['outcome'],
+  extra: Partial<VerifyResult> = {},
+): VerifyResult => ({
+  target: target(label),
+  outcome,
+  fatal: outcome !== 'verified' && outcome !== 'skipped',
+  seconds: 12,
+  restarts: 1,
+  evidence: [],
+  summary: `${label} ${outcome}`,
+  notes: [],
+  ...extra,
+});
+const applied = { steps: [], principals: { production: 'p-1', staging: 'p-2' }, changeCount: 3 };
+
+describe('verdictOf', () => {
+  const cases: [string, RunReport, string, RegExp, Record<string, string>][] = [
+    [
+      'every target verified',
+      { verify: [result('production', 'verified'), result('staging', 'verified')], dryRun: false, applied },
+      'Succeeded',
+      /3 change\(s\) applied; the image pull was verified on 2 of/,
+      {
+        verificationOutcome: 'verified',
+        pullSeconds: '12',
+        changeCount: '3',
+        principalIds: '{"production":"p-1","staging":"p-2"}',
+      },
+    ],
+    [
+      'a tolerated start failure',
+      {
+        verify: [result('production', 'verified'), result('staging', 'start_failed', { fatal: false })],
+        dryRun: false,
+        applied,
+      },
+      'SucceededWithIssues',
+      /\[staging\] staging start_failed/,
+      { verificationOutcome: 'start_failed' },
+    ],
+    [
+      'a pull that failed on one slot',
+      {
+        verify: [
+          result('production', 'verified'),
+          result('staging', 'pull_failed', {
+            cause: 'not_found',
+            error: new TaskError('ImageNotFound', 'Tag 2.0 does not exist.', {
+              remedy: 'Push web:2.0.',
+              target: 'staging',
+            }),
+          }),
+        ],
+        dryRun: false,
+        applied,
+      },
+      'Failed',
+      /\[staging\] Tag 2\.0 does not exist\. \(ImageNotFound\)\nFix: Push web:2\.0\./,
+      { verificationOutcome: 'pull_failed' },
+    ],
+    [
+      'a TaskError before any write',
+      {
+        verify: [],
+        dryRun: false,
+        failedIn: 'plan',
+        error: new TaskError('RoleAssignmentForbidden', 'Cannot grant AcrPull.', {
+          remedy: 'az role assignment create ...',
+        }),
+      },
+      'Failed',
+      /Cannot grant AcrPull\. \(RoleAssignmentForbidden\)\nFix: az role assignment create/,
+      { verificationOutcome: 'skipped', changeCount: '0', principalIds: '{}' },
+    ],
+    [
+      'an unexpected error, which still names the phase and the next step',
+      { verify: [], dryRun: false, failedIn: 'apply', error: new TypeError('x is undefined') },
+      'Failed',
+      /while it tried to apply: x is undefined \(Unexpected\)\nFix: Re-run the task with system\.debug=true/,
+      {},
+    ],
+    [
+      'a cancellation',
+      { verify: [result('production', 'cancelled')], dryRun: false, error: new CancelledError() },
+      'Cancelled',
+      /re-run finishes the job/,
+      { verificationOutcome: 'cancelled' },
+    ],
+    [
+      'verification off',
+      { verify: [], dryRun: false, applied: { ...applied, changeCount: 0 } },
+      'Succeeded',
+      /Everything was already in place \(nothing written\).*verification is off/,
+      { verificationOutcome: 'skipped', pullSeconds: '', changeCount: '0' },
+    ],
+  ];
+  for (const [what, report, outcome, message, outputs] of cases) {
+    it(`reports ${outcome} for ${what}`, () => {
+      const v = verdictOf(report, 'contoso-web');
+      assert.equal(v.outcome, outcome);
+      assert.match(v.message, message);
+      for (const [name, value] of Object.entries(outputs)) assert.equal(v.outputs[name], value, name);
+      assert.match(v.summary, /^## Ensure ACR managed identity pull: contoso-web/);
+    });
+  }
+
+  it('keeps a hostile message from breaking the summary table', () => {
+    const v = verdictOf(
+      { verify: [], dryRun: false, error: new TaskError('X', 'a | b\nc', { remedy: 'r' }) },
+      'contoso-web',
+    );
+    assert.match(v.summary, /a \\\| b c/);
+  });
+});
