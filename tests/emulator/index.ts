@@ -11,7 +11,16 @@ export type {
   Scenario,
   UserAssignedIdentity,
 } from './model';
-export { type BaseScenarioOptions, baseScenario, buildState, loadScenario } from './scenario';
+export {
+  type BaseScenarioOptions,
+  baseScenario,
+  buildState,
+  DEFAULT_DELAYS,
+  DEFAULT_PAGING,
+  DEFAULT_SUBSCRIPTION_ID,
+  DEFAULT_TENANT_ID,
+  loadScenario,
+} from './scenario';
 export {
   type Emulator,
   type EmulatorInfo,
