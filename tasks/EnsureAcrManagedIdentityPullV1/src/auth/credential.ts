@@ -63,6 +63,10 @@ export function createCredential(
   for (const s of secrets) source.setSecret(s);
   // An error thrown inside the assertion callback reaches us wrapped by MSAL; keep the original to rethrow it.
   let assertionError: unknown;
+  // MSAL asks for the client assertion twice while acquiring one token (once for the client configuration, once for
+  // the token request): both get the same one, so a sign-in costs one round trip to Azure DevOps, not two. Reset
+  // for every getToken, so a later sign-in always starts from a fresh assertion.
+  let assertionOfThisSignIn: Promise<string> | undefined;
 
   const inner = innerCredential();
 
@@ -90,16 +94,19 @@ export function createCredential(
         return new ClientAssertionCredential(
           connection.tenantId,
           connection.clientId,
-          async () => {
-            assertionError = undefined;
-            try {
-              const token = await fetchOidcToken(request, source, connection.id, options);
-              secrets.push(token);
-              return token;
-            } catch (e: unknown) {
-              assertionError = e;
-              throw e;
-            }
+          () => {
+            assertionOfThisSignIn ??= (async () => {
+              assertionError = undefined;
+              try {
+                const token = await fetchOidcToken(request, source, connection.id, options);
+                secrets.push(token);
+                return token;
+              } catch (e: unknown) {
+                assertionError = e;
+                throw e;
+              }
+            })();
+            return assertionOfThisSignIn;
           },
           authority,
         );
@@ -117,6 +124,7 @@ export function createCredential(
       getTokenOptions?: GetTokenOptions,
     ): Promise<AccessToken | null> {
       const abortSignal = getTokenOptions?.abortSignal ?? options.signal;
+      assertionOfThisSignIn = undefined;
       try {
         const token = await inner.getToken(scopes, { ...getTokenOptions, abortSignal });
         // MSAL hands out a cached token until it nears expiry: register each value once.
@@ -128,6 +136,8 @@ export function createCredential(
       } catch (e: unknown) {
         if (abortSignal?.aborted) throw abortErrorFrom(abortSignal as AbortSignal);
         throw authFailure(assertionError ?? e, connection, source, secrets);
+      } finally {
+        assertionOfThisSignIn = undefined;
       }
     },
   };
