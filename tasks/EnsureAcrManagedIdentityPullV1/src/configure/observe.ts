@@ -116,6 +116,11 @@ export async function observe(ctx: RunContext): Promise<Observed> {
   const appPath = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Web/sites/${settings.appName}`;
   const app = { name: settings.appName, subscriptionId, resourceGroup, path: appPath };
 
+  // The slot list needs only the app's path: read it alongside the app (one round trip less before the targets).
+  const needSlots = settings.targets.kind !== 'production';
+  const slotsPromise = needSlots ? listSlots(arm, appPath, signal) : Promise.resolve([]);
+  slotsPromise.catch(() => {}); // awaited below; a missing app is reported by the getSite error instead
+
   const production = await getSite(arm, { path: appPath }, signal).catch((e: unknown) => {
     throw isArmError(e) && e.status === 404
       ? new TaskError(
@@ -131,8 +136,7 @@ export async function observe(ctx: RunContext): Promise<Observed> {
       : e;
   });
 
-  const needSlots = settings.targets.kind !== 'production';
-  const slotSites = needSlots ? await listSlots(arm, appPath, signal) : [];
+  const slotSites = await slotsPromise;
   const allSlots = slotSites.map((s) => slotNameOf(s));
   const selected = selectTargets(settings, app, production, slotSites, allSlots);
 
