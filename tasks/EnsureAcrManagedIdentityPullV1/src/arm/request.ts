@@ -164,16 +164,22 @@ interface TokenCache {
 function createTokenCache(credential: TokenCredential, scope: string, now: () => number): TokenCache {
   let cached: AccessToken | undefined;
   let pending: Promise<AccessToken> | undefined;
+  // Set when ARM refused our token as expired or invalid: the credential's own cache (MSAL's) would hand the
+  // same token back, since by the agent's clock it is still good (clock skew, a token revoked early). A claims
+  // request is how Azure SDKs answer such a challenge: MSAL then skips its cache and asks Entra for a new one.
+  let refused = false;
   return {
     async get(signal) {
       if (cached && cached.expiresOnTimestamp - TOKEN_REFRESH_MARGIN_IN_MS > now()) return cached.token;
       if (!pending) {
         // Not tied to one caller's signal: the token is shared, and each caller races its own cancellation below.
+        const options = refused ? { claims: freshTokenClaims(now()) } : undefined;
         pending = credential
-          .getToken(scope)
+          .getToken(scope, options)
           .then((token) => {
             if (!token) throw new Error(`The credential returned no token for scope ${scope}.`);
             cached = token;
+            refused = false;
             return token;
           })
           .finally(() => {
@@ -194,8 +200,15 @@ function createTokenCache(credential: TokenCredential, scope: string, now: () =>
     },
     invalidate() {
       cached = undefined;
+      refused = true;
     },
   };
+}
+
+/** The claims challenge ARM sends for a token issued too early (CAE): a token not valid before `nowInMs`. */
+function freshTokenClaims(nowInMs: number): string {
+  const nbf = String(Math.floor(nowInMs / 1000));
+  return JSON.stringify({ access_token: { nbf: { essential: true, value: nbf } } });
 }
 
 function parseBody(response: HttpResponse): unknown {
