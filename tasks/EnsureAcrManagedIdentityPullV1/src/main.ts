@@ -4,7 +4,7 @@
  * nothing here throws.
  */
 import type { Agent } from './agent';
-import { isArmError } from './arm/client';
+import { type ArmError, isArmError } from './arm/client';
 import { createArmClient } from './arm/request';
 import { subscriptionNotVisible } from './auth/auth-errors';
 import { connect } from './auth/connect';
@@ -67,11 +67,21 @@ function asReportable(e: unknown): unknown {
     'AzureRequestFailed',
     `Azure refused ${e.method} ${e.path}: ${e.status} ${e.code}: ${neutralise(e.message, 500)}`,
     {
-      remedy:
-        e.status === 403
-          ? 'Grant the service connection the rights listed in the README ("Azure permissions") on that resource.'
-          : `Retry the run; if it persists, open an Azure support case with correlation id ${e.correlationId ?? '(none)'}.`,
+      remedy: armRemedy(e),
       cause: e,
     },
   );
+}
+
+/** What to do about an ARM answer nobody anticipated, by its status. */
+function armRemedy(e: ArmError): string {
+  if (e.status === 403)
+    return 'Grant the service connection the rights listed in the README ("Azure permissions") on that resource.';
+  if (e.status === 404)
+    return 'The resource was not found: it was deleted or renamed while the task ran, or the inputs name another one. Check the inputs and run the task again: it picks up what exists now and finishes the job.';
+  if (e.status === 429)
+    return 'Azure throttled the service connection on every attempt. Wait a few minutes and run the task again; run fewer pipelines against this subscription at the same time.';
+  if (e.status >= 500)
+    return `Azure kept failing on every attempt. Run the task again later (it finishes what this run started); if it persists, check https://azure.status.microsoft and open an Azure support case with correlation id ${e.correlationId ?? '(none)'}.`;
+  return `Run the task again; if it persists, open an Azure support case with correlation id ${e.correlationId ?? '(none)'}.`;
 }
