@@ -5,7 +5,7 @@
  * is the fix. Only this file wires the real world (ARM, Kudu, the site host) into the pure follow loop.
  */
 import { createKuduClient } from '../arm/kudu';
-import { restart, WEB_API_VERSION } from '../arm/web-apps';
+import { getSite, restart, WEB_API_VERSION } from '../arm/web-apps';
 import type { RunContext } from '../context';
 import { isCancelledError, TaskError } from '../errors';
 import { send } from '../http/retry';
@@ -120,6 +120,8 @@ async function verifyOne(
     const at = date ? Date.parse(date) : Number.NaN;
     return Number.isNaN(at) ? ctx.clock.now() : at;
   };
+  // A stopped app never pulls: say so at once rather than wait for the timeout.
+  if (await isStopped(ctx, t)) return stoppedResult(t, 0, 0);
   let outcome: FollowResult;
   try {
     outcome = await follow(
@@ -163,9 +165,47 @@ async function verifyOne(
     }
     throw e;
   }
-  const result = toResult(t, v.until, outcome);
+  let result = toResult(t, v.until, outcome);
+  // Stopped while we followed it: that, not the log, is why nothing was pulled.
+  if (result.outcome === 'timed_out' && (await isStopped(ctx, t)))
+    result = stoppedResult(t, result.seconds, result.restarts);
   ctx.log.info(`${label}: ${verdictLine(result)}`);
   return result;
+}
+
+/** Whether ARM reports the target Stopped. A failed check is not a verdict: it answers false. */
+async function isStopped(ctx: RunContext, t: VerifyTarget): Promise<boolean> {
+  try {
+    const site = await getSite(ctx.arm, t.target, ctx.signal);
+    return site.properties?.state?.toLowerCase() === 'stopped';
+  } catch {
+    return false; // a cancellation is seen by the follow loop right after
+  }
+}
+
+function stoppedResult(t: VerifyTarget, seconds: number, restarts: number): VerifyResult {
+  const label = t.target.label;
+  const [, group = '<group>', app = '<app>'] =
+    /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Web\/sites\/([^/]+)/i.exec(t.target.path) ?? [];
+  const slot = t.target.slot ? ` --slot ${t.target.slot}` : '';
+  return {
+    target: t.target,
+    outcome: 'start_failed',
+    fatal: true,
+    seconds,
+    restarts,
+    evidence: [],
+    summary: 'The app is stopped.',
+    notes: [],
+    error: new TaskError(
+      'AppStopped',
+      `${label}: the app is stopped, so it does not pull its image; the pull cannot be verified.`,
+      {
+        remedy: `Start it (az webapp start --name ${app} --resource-group ${group}${slot}) and run the task again, or set verifyPull: false for apps that are meant to stay stopped.`,
+        target: label,
+      },
+    ),
+  };
 }
 
 /** One GET to the site so an app that starts on demand starts. Any status is fine; TLS is always checked. */
