@@ -1,0 +1,143 @@
+/**
+ * The world changes while the task runs: a slot deleted between listing and configuring, an app stopped, a
+ * registry that disappears, an access token that expires. Changes are timed against the running bundle through
+ * the emulator's request log and the task's own output.
+ */
+import assert from 'node:assert/strict';
+import type { Emulator } from '../emulator/index';
+import {
+  assertClean,
+  assertConfigured,
+  assertFailed,
+  assertSucceeded,
+  type Case,
+  describeRun,
+  itConcurrently,
+  twoSlots,
+  until,
+} from './helpers';
+
+const seen = (emu: Emulator, method: string, path: RegExp) =>
+  emu.requests().some((q) => q.method === method && path.test(q.path));
+
+const dropSlot = (emu: Emulator, slot: string) => {
+  emu.state.apps = emu.state.apps.filter((a) => a.slot !== slot);
+};
+
+const stop = (emu: Emulator, slot?: string) => {
+  for (const a of emu.state.apps.filter((x) => x.slot === slot)) {
+    a.state = 'Stopped';
+    a.runtime.phase = 'stopped';
+  }
+};
+
+const cases: Case[] = [
+  {
+    name: 'names a slot deleted between listing and configuring, and says to run again',
+    // The identity PATCH of qa waits a second in the emulator; the slot is deleted meanwhile.
+    scenario: twoSlots({
+      faults: [{ method: 'PATCH', pathRegex: '/slots/qa\\?api-version', latencyMs: 1000 }],
+    }),
+    during: async (emu) => {
+      await until(() => seen(emu, 'PATCH', /\/slots\/qa$/));
+      dropSlot(emu, 'qa');
+    },
+    check: (r) => {
+      assertFailed(r, /qa/);
+      assert.match(r.message, /not found|no longer|deleted/i);
+      assert.match(r.message, /Fix: .*(re-run|run the task again|again)/is);
+      assert.doesNotMatch(r.message, /support case/);
+    },
+  },
+  {
+    name: 'names a slot deleted while it is being observed, before anything is written',
+    scenario: twoSlots({ faults: [{ method: 'GET', pathRegex: '/slots/qa/config/web', latencyMs: 1000 }] }),
+    during: async (emu) => {
+      await until(() => seen(emu, 'GET', /\/slots\/qa\/config\/web$/));
+      dropSlot(emu, 'qa');
+    },
+    check: (r, emu) => {
+      assertFailed(r, /qa/);
+      assert.doesNotMatch(r.message, /support case/);
+      assert.deepEqual(emu.writes(), [], 'nothing written');
+    },
+  },
+  {
+    name: 'configures a stopped app but fails its verification at once, saying to start it',
+    scenario: twoSlots(),
+    prepare: (emu) => stop(emu, 'staging'),
+    inputs: { timeoutMinutes: '0.2' },
+    check: (r, emu) => {
+      assertFailed(r, /staging/);
+      assert.match(r.message, /stopped/i);
+      assert.match(r.message, /az webapp start .*--slot staging/);
+      assertConfigured(emu);
+    },
+  },
+  {
+    name: 'says so when a slot is stopped after its configuration was written, while the task follows it',
+    scenario: twoSlots(),
+    inputs: { timeoutMinutes: '0.1' },
+    during: async (emu) => {
+      await until(() => seen(emu, 'PATCH', /\/slots\/staging\/config\/web$/));
+      await new Promise((r) => setTimeout(r, 30));
+      stop(emu, 'staging');
+    },
+    check: (r, emu) => {
+      assertFailed(r, /staging/);
+      assert.match(r.message, /stopped/i);
+      assert.match(r.message, /az webapp start .*--slot staging/);
+      assert.equal(emu.state.apps.find((a) => a.slot === 'qa')?.siteConfig.acrUseManagedIdentityCreds, true);
+    },
+  },
+  {
+    name: 'names a registry that disappears while the task looks for it, before anything is written',
+    scenario: twoSlots({
+      faults: [{ method: 'GET', pathRegex: 'registries\\?api-version', latencyMs: 800 }],
+    }),
+    during: async (emu) => {
+      await until(() => seen(emu, 'GET', /\/registries$/));
+      emu.state.registries = [];
+    },
+    check: (r, emu) => {
+      assertFailed(r, /contosoacr/);
+      assert.deepEqual(emu.writes(), [], 'nothing written');
+    },
+  },
+  {
+    name: 'renews an access token that expires mid-run instead of failing',
+    // Tokens live 400 emulated seconds; the clock jumps past that while the pulls are followed.
+    scenario: twoSlots({ delays: { tokenLifetimeSeconds: 400, pullSeconds: 30 } }),
+    inputs: { timeoutMinutes: '0.3' },
+    during: async (emu, task) => {
+      await task.waitForOutput(/next check in/);
+      emu.advanceClock(600);
+    },
+    check: (r, emu) => {
+      assertClean(r);
+      assertSucceeded(r);
+      assertConfigured(emu);
+      const expired = emu.requests().filter((q) => q.host === 'arm' && q.status === 401);
+      assert.ok(
+        expired.length > 0,
+        `the emulator refused an expired token at least once:\n${describeRun(r)}`,
+      );
+    },
+  },
+  {
+    name: 'runs through with tokens shorter than the renewal margin (renewed, never failed)',
+    scenario: twoSlots({ delays: { tokenLifetimeSeconds: 60, assertionLifetimeSeconds: 60 } }),
+    check: (r, emu) => {
+      assertSucceeded(r);
+      assertConfigured(emu);
+      assert.ok(
+        emu.requests().filter((q) => /\/oauth2\/v2\.0\/token$/.test(q.path)).length >= 2,
+        'more than one token was issued',
+      );
+    },
+  },
+];
+
+describe('reliability: the world changes mid-run', () => {
+  itConcurrently(cases, 7);
+});
