@@ -45,7 +45,9 @@ export interface Figures {
   nodeBaselineMs: number;
   firstRun: RunCost[];
   rerun: RunCost[];
+  /** Worst of the trials (the target is a bound); the median beside it. */
   detectionLatencyMs: number;
+  detectionLatencyMedianMs: number;
   pollIntervalMs: number;
   logBytesRead: number;
   finalLogBytes: number;
@@ -250,17 +252,23 @@ function firstPullProof(lines: readonly LogLine[], image: string): LogLine | und
  * time scale 1: a line is served from that instant on) to the moment the task's "verified" line reaches stdout.
  */
 async function detection(emulator: Emulator, probe: ReturnType<typeof rssProbe>, trials: number) {
-  const scenario = baseScenario({
-    delays: { startDelaySeconds: 1, pullSeconds: 2, containerStartSeconds: 1 },
-  });
-  const inputs = inputsFor(scenario, {
-    verifyPull: 'true',
-    pollIntervalSeconds: String(POLL_INTERVAL_MS / 1000),
-    timeoutMinutes: '2',
-  });
-  const image = scenario.sites?.[0]?.image ?? '';
   const latencies: number[] = [];
   for (let i = 0; i < trials; i++) {
+    // A pull duration spread over one poll interval puts the proof at every phase of the polling cycle, so the
+    // worst trial approaches the worst case instead of repeating one lucky alignment.
+    const scenario = baseScenario({
+      delays: {
+        startDelaySeconds: 1,
+        pullSeconds: Math.round(1500 + ((i + 0.5) / trials) * POLL_INTERVAL_MS) / 1000,
+        containerStartSeconds: 1,
+      },
+    });
+    const inputs = inputsFor(scenario, {
+      verifyPull: 'true',
+      pollIntervalSeconds: String(POLL_INTERVAL_MS / 1000),
+      timeoutMinutes: '2',
+    });
+    const image = scenario.sites?.[0]?.image ?? '';
     await emulator.seed(scenario);
     let verifiedAt: number | undefined;
     const m = await runBundle({
@@ -289,7 +297,12 @@ async function detection(emulator: Emulator, probe: ReturnType<typeof rssProbe>,
     }
     latencies.push(verifiedAt - success.at);
   }
-  return { detectionLatencyMs: Math.round(median(latencies)), pollIntervalMs: POLL_INTERVAL_MS };
+  // The target is a bound ("within one poll interval plus one request"), so the worst trial is the figure.
+  return {
+    detectionLatencyMs: Math.max(...latencies),
+    detectionLatencyMedianMs: Math.round(median(latencies)),
+    pollIntervalMs: POLL_INTERVAL_MS,
+  };
 }
 
 /**
@@ -396,7 +409,7 @@ export function verdicts(f: Figures): Row[] {
   rows.push(
     {
       figure: 'detectionLatencyMs',
-      value: `${f.detectionLatencyMs} ms`,
+      value: `${f.detectionLatencyMs} ms worst, ${f.detectionLatencyMedianMs} ms median`,
       target: `<= pollIntervalMs (${f.pollIntervalMs}) + one request (${ONE_REQUEST_ALLOWANCE_MS})`,
       pass: f.detectionLatencyMs <= f.pollIntervalMs + ONE_REQUEST_ALLOWANCE_MS,
     },
