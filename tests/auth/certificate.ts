@@ -19,7 +19,7 @@ export function createTestCertificate(commonName = 'emulator-spn'): TestCertific
   const sha256WithRsa = seq(oid('1.2.840.113549.1.1.11'), Buffer.from([0x05, 0x00]));
   const name = seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(commonName, 'utf8')))));
   const serial = randomBytes(8);
-  serial[0] = (serial[0] ?? 0) & 0x7f; // positive INTEGER
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01; // positive, and never a leading zero DER would call padding
   const tbs = seq(
     tlv(0xa0, tlv(0x02, Buffer.from([2]))), // v3
     tlv(0x02, serial),

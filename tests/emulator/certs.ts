@@ -48,7 +48,11 @@ function oid(dotted: string): Buffer {
 }
 
 function integer(bytes: Buffer): Buffer {
-  return tlv(0x02, (bytes[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+  // DER wants the shortest form: a random serial starting 0x00 0x0_ would be refused ("illegal padding").
+  let minimal = bytes;
+  while (minimal.length > 1 && minimal[0] === 0 && ((minimal[1] ?? 0) & 0x80) === 0)
+    minimal = minimal.subarray(1);
+  return tlv(0x02, (minimal[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
 }
 
 function utcTime(d: Date): Buffer {
