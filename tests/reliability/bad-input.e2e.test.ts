@@ -243,7 +243,7 @@ const cases: Case[] = [
   badInput({
     what: 'a service connection id that is not there',
     inputs: { azureSubscription: 'f00dfeed-0000-4000-8000-00000000dead' },
-    names: ['f00dfeed-0000-4000-8000-00000000dead'],
+    names: ["'azureSubscription'", 'f00dfeed-0000-4000-8000-00000000dead', /no service connection/],
   }),
   badInput({
     what: 'an empty service connection',

@@ -115,6 +115,23 @@ export function readServiceConnection(source: EndpointSource, id: string): Azure
   const scheme = (rawScheme || 'ServicePrincipal').toLowerCase();
   const label = connectionLabel(source, id);
 
+  // The agent exports nothing at all for an id that is not a service connection this job may use.
+  if (
+    !rawScheme &&
+    !source.url(id)?.trim() &&
+    !source.authParameter(id, 'tenantid') &&
+    !source.dataParameter(id, 'subscriptionid')
+  ) {
+    throw new TaskError(
+      'AUTH_CONNECTION_NOT_FOUND',
+      `Input 'azureSubscription' is '${neutralise(id, 120)}', but no service connection with that name or id is available to this job.`,
+      {
+        remedy:
+          'Set azureSubscription to an Azure Resource Manager service connection of this project, and allow this pipeline to use it (Project settings > Service connections > the connection > Security > Pipeline permissions).',
+      },
+    );
+  }
+
   if (!['serviceprincipal', 'workloadidentityfederation', 'managedserviceidentity'].includes(scheme)) {
     throw new TaskError(
       'AUTH_SCHEME_NOT_SUPPORTED',
