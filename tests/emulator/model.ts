@@ -535,6 +535,25 @@ export function isGuid(value: string): boolean {
   return guidPattern.test(value);
 }
 
+/** Whether the subscription exists (IDs compare case-insensitively, as ARM does). */
+export function hasSubscription(state: EmulatorState, subscriptionId: string): boolean {
+  const sub = subscriptionId.toLowerCase();
+  return state.subscriptions.some((s) => s.subscriptionId.toLowerCase() === sub);
+}
+
+/** Whether the resource group exists in that subscription (names compare case-insensitively). */
+export function hasResourceGroup(
+  state: EmulatorState,
+  subscriptionId: string,
+  resourceGroup: string,
+): boolean {
+  const sub = subscriptionId.toLowerCase();
+  const rg = resourceGroup.toLowerCase();
+  return state.resourceGroups.some(
+    (g) => g.subscriptionId.toLowerCase() === sub && g.name.toLowerCase() === rg,
+  );
+}
+
 export function findApp(state: EmulatorState, siteId: string): App | undefined {
   return state.apps.find((a) => sameId(a.id, siteId));
 }

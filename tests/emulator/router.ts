@@ -120,6 +120,11 @@ export function subscriptionNotFound(subscriptionId: string): HttpReply {
   return armError(404, 'SubscriptionNotFound', `The subscription '${subscriptionId}' could not be found.`);
 }
 
+/** The caller's object ID; '' when the request carried none (ARM routes are authenticated before routing). */
+export function callerOf(ctx: RouteContext): string {
+  return ctx.caller?.objectId ?? '';
+}
+
 export function json(status: number, body: object, headers?: Record<string, string>): HttpReply {
   return { status, body, ...(headers ? { headers } : {}) };
 }

@@ -3,7 +3,15 @@
  * the caller's effective permissions, with the error bodies Azure really sends (facts doc §3).
  * Any api-version is accepted. Scopes keep the case the client sent; IDs compare case-insensitively.
  */
-import { type EmulatorState, isGuid, type RoleAssignment, sameId, scopeCovers } from '../model';
+import {
+  type EmulatorState,
+  hasResourceGroup,
+  hasSubscription,
+  isGuid,
+  type RoleAssignment,
+  sameId,
+  scopeCovers,
+} from '../model';
 import {
   allRoleDefinitions,
   BUILT_IN_ROLES,
@@ -14,6 +22,7 @@ import {
 } from '../roles';
 import {
   armError,
+  callerOf,
   type HttpReply,
   json,
   page,
@@ -21,6 +30,7 @@ import {
   type Route,
   type RouteContext,
   resourceGroupNotFound,
+  subscriptionNotFound,
 } from '../router';
 
 const PROVIDER = '/providers/Microsoft.Authorization';
@@ -61,20 +71,8 @@ function requireScopeExists(state: EmulatorState, scope: string): void {
   const m = /^\/subscriptions\/([^/]+)(?:\/resourcegroups\/([^/]+))?/i.exec(scope);
   if (!m) return;
   const [, sub = '', rg] = m;
-  if (!state.subscriptions.some((s) => s.subscriptionId.toLowerCase() === sub.toLowerCase())) {
-    throw new ReplyError(
-      armError(404, 'SubscriptionNotFound', `The subscription '${sub}' could not be found.`),
-    );
-  }
-  if (
-    rg &&
-    !state.resourceGroups.some(
-      (g) =>
-        g.subscriptionId.toLowerCase() === sub.toLowerCase() && g.name.toLowerCase() === rg.toLowerCase(),
-    )
-  ) {
-    throw new ReplyError(resourceGroupNotFound(rg));
-  }
+  if (!hasSubscription(state, sub)) throw new ReplyError(subscriptionNotFound(sub));
+  if (rg && !hasResourceGroup(state, sub, rg)) throw new ReplyError(resourceGroupNotFound(rg));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -143,7 +141,7 @@ interface AssignmentBody {
 }
 
 function createRoleAssignment(ctx: RouteContext, scope: string, name: string): HttpReply {
-  const caller = ctx.caller?.objectId ?? '';
+  const caller = callerOf(ctx);
   const id = `${scope}${PROVIDER}/roleAssignments/${name}`;
   requireAction(ctx, 'Microsoft.Authorization/roleAssignments/write', id);
   if (!isGuid(name)) {
@@ -364,7 +362,7 @@ function listRoleDefinitions(ctx: RouteContext, scope: string): HttpReply {
 
 function listPermissions(ctx: RouteContext, scope: string): HttpReply {
   requireScopeExists(ctx.state, scope);
-  const caller = ctx.caller?.objectId ?? '';
+  const caller = callerOf(ctx);
   return json(200, { value: permissionsFor(ctx.state, caller, scope) });
 }
 

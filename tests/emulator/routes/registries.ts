@@ -1,25 +1,21 @@
 /**
  * Microsoft.ContainerRegistry control plane: get a registry, list them per subscription or resource group,
  * and listCredentials. Bodies follow RegistryGet.json (api-version 2025-11-01); any api-version is accepted.
- * Reads answer 403 unless the caller holds a role that can read the registry (at it or above it); lists
- * show only what the caller can read, as ARM filters collection GETs.
+ * Get and lists answer as every tracked resource does (routes/tracked-resources.ts: rights before existence,
+ * lists filtered to what the caller can read).
  */
 import { findRegistry, type Registry } from '../model';
-import { canRead, canSeeSubscription } from '../roles';
 import {
   armError,
   type HttpReply,
   json,
-  page,
   RG,
   type Route,
   type RouteContext,
-  resourceGroupNotFound,
   resourceNotFound,
-  SUB,
-  subscriptionNotFound,
 } from '../router';
-import { authorizationFailed, requireAction } from './authorization';
+import { requireAction } from './authorization';
+import { trackedResourceRoutes } from './tracked-resources';
 
 const TYPE = 'Microsoft.ContainerRegistry/registries';
 
@@ -64,59 +60,9 @@ export function registryBody(r: Registry): object {
   };
 }
 
-function callerOf(ctx: RouteContext): string {
-  return ctx.caller?.objectId ?? '';
-}
-
-function hasSubscription(ctx: RouteContext, sub: string): boolean {
-  return ctx.state.subscriptions.some((s) => s.subscriptionId.toLowerCase() === sub.toLowerCase());
-}
-
-function hasResourceGroup(ctx: RouteContext, sub: string, rg: string): boolean {
-  return ctx.state.resourceGroups.some(
-    (g) => g.subscriptionId.toLowerCase() === sub.toLowerCase() && g.name.toLowerCase() === rg.toLowerCase(),
-  );
-}
-
-/** Original-case values of the path segments the lower-case match captured. */
-function segments(ctx: RouteContext): string[] {
-  return ctx.path.split('/');
-}
-
-function getRegistry(ctx: RouteContext): HttpReply {
-  const parts = segments(ctx);
-  const [sub = '', rg = '', name = ''] = [parts[2], parts[4], parts[8]];
-  const id = parts.slice(0, 9).join('/');
-  // ARM checks rights before existence: a caller without read rights gets 403 even for a missing registry.
-  if (!canRead(ctx.state, callerOf(ctx), id)) {
-    return authorizationFailed(callerOf(ctx), `${TYPE}/read`, id);
-  }
-  if (!hasSubscription(ctx, sub)) return subscriptionNotFound(sub);
-  if (!hasResourceGroup(ctx, sub, rg)) return resourceGroupNotFound(rg);
-  const registry = findRegistry(ctx.state, id);
-  if (!registry) return resourceNotFound(TYPE, name, rg);
-  return json(200, registryBody(registry));
-}
-
-function listRegistries(ctx: RouteContext, sub: string, rg?: string): HttpReply {
-  if (!hasSubscription(ctx, sub)) return subscriptionNotFound(sub);
-  if (!canSeeSubscription(ctx.state, callerOf(ctx), sub)) {
-    return authorizationFailed(callerOf(ctx), `${TYPE}/read`, `/subscriptions/${sub}`);
-  }
-  if (rg !== undefined && !hasResourceGroup(ctx, sub, rg)) return resourceGroupNotFound(rg);
-  const items = ctx.state.registries
-    .filter(
-      (r) =>
-        r.subscriptionId.toLowerCase() === sub.toLowerCase() &&
-        (rg === undefined || r.resourceGroup.toLowerCase() === rg.toLowerCase()) &&
-        canRead(ctx.state, callerOf(ctx), r.id),
-    )
-    .map(registryBody);
-  return page(ctx, items, ctx.state.paging.registries);
-}
-
 function listCredentials(ctx: RouteContext): HttpReply {
-  const parts = segments(ctx);
+  // Original-case segments: the route patterns match the lower-cased path.
+  const parts = ctx.path.split('/');
   const [rg = '', name = ''] = [parts[4], parts[8]];
   const id = parts.slice(0, 9).join('/');
   requireAction(ctx, `${TYPE}/listCredentials/action`, id);
@@ -142,20 +88,13 @@ function listCredentials(ctx: RouteContext): HttpReply {
 const NS = '/providers/microsoft\\.containerregistry/registries';
 
 export const routes: Route[] = [
-  { method: 'GET', pattern: new RegExp(`^${RG}${NS}/([^/]+)$`), handle: (ctx) => getRegistry(ctx) },
-  {
-    method: 'GET',
-    pattern: new RegExp(`^${RG}${NS}$`),
-    handle: (ctx) => {
-      const parts = segments(ctx);
-      return listRegistries(ctx, parts[2] ?? '', parts[4] ?? '');
-    },
-  },
-  {
-    method: 'GET',
-    pattern: new RegExp(`^${SUB}${NS}$`),
-    handle: (ctx) => listRegistries(ctx, segments(ctx)[2] ?? ''),
-  },
+  ...trackedResourceRoutes({
+    type: TYPE,
+    ns: NS,
+    all: (state) => state.registries,
+    body: registryBody,
+    paging: 'registries',
+  }),
   {
     method: 'POST',
     pattern: new RegExp(`^${RG}${NS}/([^/]+)/listcredentials$`),

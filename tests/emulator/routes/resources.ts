@@ -7,6 +7,7 @@ import type { App, EmulatorState } from '../model';
 import { canRead, canSeeSubscription } from '../roles';
 import {
   armError,
+  callerOf,
   type HttpReply,
   json,
   page,
@@ -14,7 +15,7 @@ import {
   type RouteContext,
   subscriptionNotFound,
 } from '../router';
-import { authorizationFailed } from './authorization';
+import { subscriptionGate } from './tracked-resources';
 
 /** One entry of `GET /subscriptions/{s}/resources`. */
 export interface GenericResource {
@@ -119,21 +120,6 @@ function matches(r: GenericResource, f: Partial<Record<ResourceField, string>>):
     eq(r.resourceGroup, f.resourceGroup) &&
     eq(r.location, f.location === undefined ? undefined : locationName(f.location))
   );
-}
-
-function callerOf(ctx: RouteContext): string {
-  return ctx.caller?.objectId ?? '';
-}
-
-/** 404 for a subscription that does not exist, 403 for one the caller cannot see; undefined when visible. */
-function subscriptionGate(ctx: RouteContext, sub: string, action: string): HttpReply | undefined {
-  if (!ctx.state.subscriptions.some((s) => s.subscriptionId.toLowerCase() === sub.toLowerCase())) {
-    return subscriptionNotFound(sub);
-  }
-  if (!canSeeSubscription(ctx.state, callerOf(ctx), sub)) {
-    return authorizationFailed(callerOf(ctx), action, `/subscriptions/${sub}`);
-  }
-  return undefined;
 }
 
 function listResources(ctx: RouteContext, sub: string): HttpReply {

@@ -9,6 +9,8 @@ import { currentPlatformLog, latestLogFiles } from '../log-files';
 import {
   type App,
   findIdentity,
+  hasResourceGroup,
+  hasSubscription,
   type IdentityType,
   isGuid,
   type SiteConfig,
@@ -47,16 +49,10 @@ function typePrefix(app: { slot?: string | undefined }): string {
 function appFor(ctx: RouteContext, m: RegExpMatchArray, action: string): App {
   const [, sub = '', rg = '', site = '', slot] = m;
   const scope = ctx.path.slice(0, m[0].length);
-  const fullAction = `${slot ? 'Microsoft.Web/sites/slots' : 'Microsoft.Web/sites'}/${action}`;
-  if (!ctx.state.subscriptions.some((s) => s.subscriptionId.toLowerCase() === sub)) {
-    throw new ReplyError(subscriptionNotFound(sub));
-  }
+  const fullAction = `${typePrefix({ slot })}/${action}`;
+  if (!hasSubscription(ctx.state, sub)) throw new ReplyError(subscriptionNotFound(sub));
   requireAction(ctx, fullAction, scope);
-  if (
-    !ctx.state.resourceGroups.some(
-      (g) => g.subscriptionId.toLowerCase() === sub && g.name.toLowerCase() === rg,
-    )
-  ) {
+  if (!hasResourceGroup(ctx.state, sub, rg)) {
     throw new ReplyError(resourceGroupNotFound(originalSegment(ctx, 4)));
   }
   const app = ctx.state.apps.find(
@@ -512,9 +508,7 @@ function putContainer(ctx: RouteContext, app: App, name: string): HttpReply {
 // ---------------------------------------------------------------------------------------------------------
 
 function listSites(ctx: RouteContext, sub: string, rg: string | undefined): HttpReply {
-  if (!ctx.state.subscriptions.some((s) => s.subscriptionId.toLowerCase() === sub)) {
-    return subscriptionNotFound(sub);
-  }
+  if (!hasSubscription(ctx.state, sub)) return subscriptionNotFound(sub);
   const scope = ctx.path.replace(/\/providers\/microsoft\.web\/sites$/i, '');
   requireAction(ctx, 'Microsoft.Web/sites/read', scope);
   const apps = ctx.state.apps.filter(
