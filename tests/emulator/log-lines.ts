@@ -8,7 +8,12 @@
  * Deterministic: the same input gives the same lines (container hashes derive from site name and start time).
  */
 
-export type LogFormat = 'classic' | 'platform2024' | 'windows';
+import type { LogFormat, LogLine } from './model';
+
+// The state stores these lines, so the format and line shape are the model's; re-exported for the tests that
+// drive the generator alone. The platform (platform.ts) reuses the input and outcome types below.
+export type { LogFormat };
+
 export type PullOutcome =
   | 'succeeded'
   | 'succeededButStartFailed'
@@ -30,10 +35,8 @@ export interface PullLogInput {
   pullDurationMs: number;
 }
 
-export interface TimedLine {
-  at: number;
-  text: string;
-}
+/** One line of the docker log with its emulated time (the model's `LogLine`). */
+export type TimedLine = LogLine;
 
 type Level = 'INFO' | 'WARN' | 'ERROR';
 

@@ -7,27 +7,11 @@
  * Log text comes from the line generator (helper C's log-lines.ts); this file only decides what happened and
  * when, and files lines under each worker instance.
  */
+import type { PullLogInput, PullOutcome } from './log-lines';
 import type { App, EmulatorState, LogFormat, LogLine, Registry } from './model';
 import { isGuid } from './model';
 import { pullAccess } from './roles';
 import type { PlatformHooks } from './router';
-
-export type PullOutcome =
-  | 'succeeded'
-  | 'succeededButStartFailed'
-  | 'unauthorized'
-  | 'notFound'
-  | 'networkDenied'
-  | 'interrupted';
-
-export interface PullLogInput {
-  format: LogFormat;
-  startAt: number;
-  siteName: string;
-  image: string;
-  outcome: PullOutcome;
-  pullDurationMs: number;
-}
 
 /** The text source (helper C's log-lines.ts satisfies it). */
 export interface LineSource {
