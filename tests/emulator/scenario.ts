@@ -17,6 +17,7 @@ import type {
   Registry,
   RoleAssignment,
   Scenario,
+  ScenarioRoleAssignment,
   ScenarioSite,
   SiteContainer,
   UserAssignedIdentity,
@@ -433,18 +434,7 @@ export function resolveScope(state: EmulatorState, ref: string): string {
   return ref;
 }
 
-function addAssignment(
-  state: EmulatorState,
-  r: {
-    principal: string;
-    role: string;
-    scope: string;
-    createdSecondsAgo?: number;
-    condition?: string;
-    name?: string;
-  },
-  nowMs: number,
-): void {
+function addAssignment(state: EmulatorState, r: ScenarioRoleAssignment, nowMs: number): void {
   const scope = resolveScope(state, r.scope);
   const sub = /^\/subscriptions\/([^/]+)/i.exec(scope)?.[1] ?? state.subscriptions[0]?.subscriptionId ?? '';
   const name = r.name ?? randomUUID();
