@@ -130,24 +130,33 @@ function uamiPrincipal(state: EmulatorState): string {
 const NAME_A = '0b1c2d3e-4f50-4617-8a9b-0c1d2e3f4a5b';
 const NAME_B = '9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a';
 
+/** The role assignment most tests write: on the registry, named NAME_A. */
+function assignmentUrl(state: EmulatorState, name = NAME_A): string {
+  return `${acrOf(state)}/providers/Microsoft.Authorization/roleAssignments/${name}`;
+}
+
+/** AcrPull for the user-assigned identity: the grant the task makes. */
+function pullGrant(state: EmulatorState): { roleDefinitionId: string; principalId: string } {
+  return { roleDefinitionId: acrPull(state), principalId: uamiPrincipal(state) };
+}
+
+/** PUTs a role assignment with these properties at `url` (default: assignmentUrl). */
+function putAssignment(
+  state: EmulatorState,
+  properties: object,
+  options: { url?: string; nowMs?: number } = {},
+): Promise<Sent> {
+  return send(state, 'PUT', options.url ?? assignmentUrl(state), {
+    body: { properties },
+    nowMs: options.nowMs,
+  });
+}
+
 describe('emulator routes (A2): role assignments', () => {
   it('creates an assignment with 201 and the same keys as the official example plus the extra properties', async () => {
     const state = stateOf();
     const acr = acrOf(state);
-    const res = await send(
-      state,
-      'PUT',
-      `${acr}/providers/Microsoft.Authorization/roleAssignments/${NAME_A}`,
-      {
-        body: {
-          properties: {
-            roleDefinitionId: acrPull(state),
-            principalId: uamiPrincipal(state),
-            principalType: 'ServicePrincipal',
-          },
-        },
-      },
-    );
+    const res = await putAssignment(state, { ...pullGrant(state), principalType: 'ServicePrincipal' });
     assert.equal(res.status, 201);
     const ex = example('Microsoft.Authorization/RoleAssignments_CreateForResource.json');
     assert.deepEqual(keysOf(res.body), keysOf(ex));
@@ -160,11 +169,10 @@ describe('emulator routes (A2): role assignments', () => {
 
   it('accepts the same name and body again and keeps one assignment', async () => {
     const state = stateOf();
-    const url = `${acrOf(state)}/providers/Microsoft.Authorization/roleAssignments/${NAME_A}`;
-    const body = { properties: { roleDefinitionId: acrPull(state), principalId: uamiPrincipal(state) } };
-    assert.equal((await send(state, 'PUT', url, { body })).status, 201);
-    const again = await send(state, 'PUT', url.toUpperCase().replace('/SUBSCRIPTIONS/', '/subscriptions/'), {
-      body,
+    const url = assignmentUrl(state);
+    assert.equal((await putAssignment(state, pullGrant(state))).status, 201);
+    const again = await putAssignment(state, pullGrant(state), {
+      url: url.toUpperCase().replace('/SUBSCRIPTIONS/', '/subscriptions/'),
     });
     assert.ok(again.status === 200 || again.status === 201);
     assert.equal(state.roleAssignments.filter((a) => a.principalId === uamiPrincipal(state)).length, 1);
@@ -172,15 +180,8 @@ describe('emulator routes (A2): role assignments', () => {
 
   it('answers 409 RoleAssignmentExists with the existing ID without dashes for a second name', async () => {
     const state = stateOf();
-    const acr = acrOf(state);
-    const body = { properties: { roleDefinitionId: acrPull(state), principalId: uamiPrincipal(state) } };
-    await send(state, 'PUT', `${acr}/providers/Microsoft.Authorization/roleAssignments/${NAME_A}`, { body });
-    const res = await send(
-      state,
-      'PUT',
-      `/${acr}/providers/Microsoft.Authorization/roleAssignments/${NAME_B}`,
-      { body },
-    );
+    await putAssignment(state, pullGrant(state));
+    const res = await putAssignment(state, pullGrant(state), { url: `/${assignmentUrl(state, NAME_B)}` });
     assert.equal(res.status, 409);
     assert.equal(res.body.error.code, 'RoleAssignmentExists');
     assert.match(res.body.error.message, new RegExp(`is ${NAME_A.replace(/-/g, '')}\\.$`));
@@ -188,12 +189,10 @@ describe('emulator routes (A2): role assignments', () => {
 
   it('answers 409 RoleAssignmentUpdateNotPermitted when a name is reused for another principal', async () => {
     const state = stateOf();
-    const url = `${acrOf(state)}/providers/Microsoft.Authorization/roleAssignments/${NAME_A}`;
-    await send(state, 'PUT', url, {
-      body: { properties: { roleDefinitionId: acrPull(state), principalId: uamiPrincipal(state) } },
-    });
-    const res = await send(state, 'PUT', url, {
-      body: { properties: { roleDefinitionId: acrPull(state), principalId: state.defaultClient.objectId } },
+    await putAssignment(state, pullGrant(state));
+    const res = await putAssignment(state, {
+      ...pullGrant(state),
+      principalId: state.defaultClient.objectId,
     });
     assert.equal(res.status, 409);
     assert.equal(res.body.error.code, 'RoleAssignmentUpdateNotPermitted');
@@ -204,11 +203,8 @@ describe('emulator routes (A2): role assignments', () => {
       identities: [{ name: 'id-new', resourceGroup: 'rg-web', createdSecondsAgo: 5 }],
       delays: { directoryReplicationSeconds: 60 },
     });
-    const url = `${acrOf(state)}/providers/Microsoft.Authorization/roleAssignments/${NAME_A}`;
     const principalId = uamiPrincipal(state);
-    const without = await send(state, 'PUT', url, {
-      body: { properties: { roleDefinitionId: acrPull(state), principalId } },
-    });
+    const without = await putAssignment(state, pullGrant(state));
     assert.equal(without.status, 400);
     assert.equal(without.body.error.code, 'PrincipalNotFound');
     assert.ok(
@@ -217,10 +213,7 @@ describe('emulator routes (A2): role assignments', () => {
       ),
     );
     assert.ok(without.body.error.message.endsWith('Group.  See https://aka.ms/docs-principaltype'));
-    const later = await send(state, 'PUT', url, {
-      body: { properties: { roleDefinitionId: acrPull(state), principalId } },
-      nowMs: NOW + 60_000,
-    });
+    const later = await putAssignment(state, pullGrant(state), { nowMs: NOW + 60_000 });
     assert.equal(later.status, 201);
   });
 
@@ -229,61 +222,31 @@ describe('emulator routes (A2): role assignments', () => {
       identities: [{ name: 'id-new', resourceGroup: 'rg-web', createdSecondsAgo: 5 }],
       delays: { directoryReplicationSeconds: 60 },
     });
-    const res = await send(
-      state,
-      'PUT',
-      `${acrOf(state)}/providers/Microsoft.Authorization/roleAssignments/${NAME_A}`,
-      {
-        body: {
-          properties: {
-            roleDefinitionId: acrPull(state),
-            principalId: uamiPrincipal(state),
-            principalType: 'ServicePrincipal',
-          },
-        },
-      },
-    );
+    const res = await putAssignment(state, { ...pullGrant(state), principalType: 'ServicePrincipal' });
     assert.equal(res.status, 201);
   });
 
   it('answers 400 PrincipalNotFound for a principal the directory does not know, even with principalType', async () => {
     const state = stateOf();
-    const res = await send(
-      state,
-      'PUT',
-      `${acrOf(state)}/providers/Microsoft.Authorization/roleAssignments/${NAME_A}`,
-      {
-        body: {
-          properties: {
-            roleDefinitionId: acrPull(state),
-            principalId: OTHER_SP,
-            principalType: 'ServicePrincipal',
-          },
-        },
-      },
-    );
+    const res = await putAssignment(state, {
+      roleDefinitionId: acrPull(state),
+      principalId: OTHER_SP,
+      principalType: 'ServicePrincipal',
+    });
     assert.equal(res.status, 400);
     assert.equal(res.body.error.code, 'PrincipalNotFound');
   });
 
   it('answers 403 AuthorizationFailed from the gateway when a Contributor assigns a role', async () => {
     const state = stateOf({ caller: { roles: [{ role: 'Contributor', scope: 'subscription' }] } });
-    const acr = acrOf(state);
-    const res = await send(
-      state,
-      'PUT',
-      `${acr}/providers/Microsoft.Authorization/roleAssignments/${NAME_A}`,
-      {
-        body: { properties: { roleDefinitionId: acrPull(state), principalId: uamiPrincipal(state) } },
-      },
-    );
+    const res = await putAssignment(state, pullGrant(state));
     assert.equal(res.status, 403);
     assert.equal(res.headers['x-ms-failure-cause'], 'gateway');
     assert.equal(res.body.error.code, 'AuthorizationFailed');
     const caller = state.defaultClient.objectId;
     assert.equal(
       res.body.error.message,
-      `The client '${caller}' with object id '${caller}' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/write' over scope '${acr}/providers/Microsoft.Authorization/roleAssignments/${NAME_A}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+      `The client '${caller}' with object id '${caller}' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/write' over scope '${assignmentUrl(state)}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
     );
     assert.equal(state.roleAssignments.length, 1);
   });
@@ -297,51 +260,25 @@ describe('emulator routes (A2): role assignments', () => {
         ],
       },
     });
-    const res = await send(
-      state,
-      'PUT',
-      `${acrOf(state)}/providers/Microsoft.Authorization/roleAssignments/${NAME_A}`,
-      {
-        body: { properties: { roleDefinitionId: acrPull(state), principalId: uamiPrincipal(state) } },
-      },
-    );
+    const res = await putAssignment(state, pullGrant(state));
     assert.equal(res.status, 201);
   });
 
   it('rejects a role that does not exist and a name that is not a GUID', async () => {
     const state = stateOf();
-    const acr = acrOf(state);
-    const bad = await send(
-      state,
-      'PUT',
-      `${acr}/providers/Microsoft.Authorization/roleAssignments/${NAME_A}`,
-      {
-        body: {
-          properties: {
-            roleDefinitionId: acrPull(state).replace(ROLE_IDS.acrPull, OTHER_SP),
-            principalId: uamiPrincipal(state),
-          },
-        },
-      },
-    );
+    const bad = await putAssignment(state, {
+      ...pullGrant(state),
+      roleDefinitionId: acrPull(state).replace(ROLE_IDS.acrPull, OTHER_SP),
+    });
     assert.equal(bad.body.error.code, 'RoleDefinitionDoesNotExist');
-    const notGuid = await send(
-      state,
-      'PUT',
-      `${acr}/providers/Microsoft.Authorization/roleAssignments/acrpull-1`,
-      {
-        body: { properties: { roleDefinitionId: acrPull(state), principalId: uamiPrincipal(state) } },
-      },
-    );
+    const notGuid = await putAssignment(state, pullGrant(state), { url: assignmentUrl(state, 'acrpull-1') });
     assert.equal(notGuid.body.error.code, 'InvalidRoleAssignmentId');
   });
 
   it('gets and deletes an assignment by name', async () => {
     const state = stateOf();
-    const url = `${acrOf(state)}/providers/Microsoft.Authorization/roleAssignments/${NAME_A}`;
-    await send(state, 'PUT', url, {
-      body: { properties: { roleDefinitionId: acrPull(state), principalId: uamiPrincipal(state) } },
-    });
+    const url = assignmentUrl(state);
+    await putAssignment(state, pullGrant(state));
     const got = await send(state, 'GET', url.toLowerCase());
     assert.equal(got.status, 200);
     assert.deepEqual(keysOf(got.body), keysOf(example('Microsoft.Authorization/RoleAssignments_Get.json')));
