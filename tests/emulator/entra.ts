@@ -243,24 +243,14 @@ export function createEntra(deps: EntraDeps): Entra {
     }
     const clientId = form.get('client_id');
     if (!clientId) {
-      return aadError(
-        400,
-        'invalid_request',
-        900144,
-        "The request body must contain the following parameter: 'client_id'.",
-      );
+      return missingParameter('client_id');
     }
 
     let audience: string;
     if (v2) {
       const scope = (form.get('scope') ?? '').trim();
       if (!scope) {
-        return aadError(
-          400,
-          'invalid_request',
-          900144,
-          "The request body must contain the following parameter: 'scope'.",
-        );
+        return missingParameter('scope');
       }
       if (!scope.endsWith('/.default') || scope.includes(' ')) {
         return aadError(
@@ -274,12 +264,7 @@ export function createEntra(deps: EntraDeps): Entra {
     } else {
       const resource = form.get('resource');
       if (!resource) {
-        return aadError(
-          400,
-          'invalid_request',
-          900144,
-          "The request body must contain the following parameter: 'resource'.",
-        );
+        return missingParameter('resource');
       }
       audience = resource;
     }
@@ -750,6 +735,16 @@ function aadError(status: number, error: string, code: number, description: stri
     correlation_id: correlationId,
     error_uri: `https://login.microsoftonline.com/error?code=${code}`,
   });
+}
+
+/** AADSTS900144: a required form parameter of the token request is absent or empty. */
+function missingParameter(name: string): HttpReply {
+  return aadError(
+    400,
+    'invalid_request',
+    900144,
+    `The request body must contain the following parameter: '${name}'.`,
+  );
 }
 
 function tenantNotFound(tenant: string): HttpReply {
