@@ -550,25 +550,19 @@ export const routes: Route[] = [
     },
   },
   { method: 'GET', pattern: re(''), handle: (ctx, m) => json(200, siteBody(ctx, appFor(ctx, m, 'read'))) },
-  {
-    method: 'PATCH',
-    pattern: re(''),
-    handle: (ctx, m) => {
-      const app = appFor(ctx, m, 'write');
-      applySite(ctx, app, ctx.json<SitePatch>());
-      return json(200, siteBody(ctx, app));
-    },
-  },
-  {
-    method: 'PUT',
-    pattern: re(''),
-    handle: (ctx, m) => {
-      // Updates an existing app (creating new apps is not modelled: their host listeners are made at start).
-      const app = appFor(ctx, m, 'write');
-      applySite(ctx, app, ctx.json<SitePatch>());
-      return json(200, siteBody(ctx, app));
-    },
-  },
+  // PUT updates an existing app like PATCH (creating new apps is not modelled: their host listeners are made at
+  // start).
+  ...(['PATCH', 'PUT'] as const).map(
+    (method): Route => ({
+      method,
+      pattern: re(''),
+      handle: (ctx, m) => {
+        const app = appFor(ctx, m, 'write');
+        applySite(ctx, app, ctx.json<SitePatch>());
+        return json(200, siteBody(ctx, app));
+      },
+    }),
+  ),
   {
     method: 'GET',
     pattern: re('/config/web'),
