@@ -134,6 +134,18 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
     );
     if (!exists) resourceGroups.push({ subscriptionId, name, location });
   };
+  // Where a scenario resource lands: its subscription, its group (default: the first declared one, else
+  // `fallbackRg`) and location; a group the scenario did not declare is created, so resources need no RG list.
+  const place = (
+    r: { subscription?: string; resourceGroup?: string; location?: string },
+    fallbackRg: string,
+  ) => {
+    const subscriptionId = subOf(r.subscription);
+    const resourceGroup = r.resourceGroup ?? resourceGroups[0]?.name ?? fallbackRg;
+    const location = r.location ?? 'westeurope';
+    ensureRg(subscriptionId, resourceGroup, location);
+    return { subscriptionId, resourceGroup, location };
+  };
 
   const principals: Principal[] = [];
   const callerObjectId = scenario.caller?.objectId ?? randomUUID();
@@ -148,10 +160,7 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
   });
 
   const identities: UserAssignedIdentity[] = (scenario.identities ?? []).map((i) => {
-    const subscriptionId = subOf(i.subscription);
-    const resourceGroup = i.resourceGroup ?? resourceGroups[0]?.name ?? 'rg-identities';
-    const location = i.location ?? 'westeurope';
-    ensureRg(subscriptionId, resourceGroup, location);
+    const { subscriptionId, resourceGroup, location } = place(i, 'rg-identities');
     const principalId = i.principalId ?? randomUUID();
     principals.push({
       objectId: principalId,
@@ -172,10 +181,7 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
   });
 
   const registries: Registry[] = (scenario.registries ?? []).map((r) => {
-    const subscriptionId = subOf(r.subscription);
-    const resourceGroup = r.resourceGroup ?? resourceGroups[0]?.name ?? 'rg-registry';
-    const location = r.location ?? 'westeurope';
-    ensureRg(subscriptionId, resourceGroup, location);
+    const { subscriptionId, resourceGroup, location } = place(r, 'rg-registry');
     return {
       id: `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.ContainerRegistry/registries/${r.name}`,
       name: r.name,
@@ -205,9 +211,7 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
 
   const apps: App[] = [];
   for (const s of scenario.sites ?? []) {
-    const subscriptionId = subOf(s.subscription);
-    const resourceGroup = s.resourceGroup ?? resourceGroups[0]?.name ?? 'rg-web';
-    ensureRg(subscriptionId, resourceGroup, s.location ?? 'westeurope');
+    const { subscriptionId, resourceGroup } = place(s, 'rg-web');
     const siteId = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Web/sites/${s.name}`;
     const variants: { slot?: string; spec: ScenarioSite }[] = [{ spec: s }];
     for (const slot of s.slots ?? []) variants.push({ slot, spec: { ...s, ...s.slotOverrides?.[slot] } });
