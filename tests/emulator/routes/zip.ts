@@ -27,6 +27,31 @@ function dosDateTime(at: number): { time: number; date: number } {
   };
 }
 
+interface EntryFields {
+  time: number;
+  date: number;
+  crc: number;
+  size: number;
+  nameLength: number;
+}
+
+/**
+ * The run of fields a local file header and its central-directory entry share, in the same order (the zip
+ * format's APPNOTE §4.3.7 and §4.3.12): version needed 2.0, no flags, stored (no compression), DOS time and
+ * date, CRC-32, compressed and uncompressed size (equal when stored), name length.
+ */
+function writeEntryFields(header: Buffer, at: number, f: EntryFields): void {
+  header.writeUInt16LE(20, at);
+  header.writeUInt16LE(0, at + 2);
+  header.writeUInt16LE(0, at + 4);
+  header.writeUInt16LE(f.time, at + 6);
+  header.writeUInt16LE(f.date, at + 8);
+  header.writeUInt32LE(f.crc, at + 10);
+  header.writeUInt32LE(f.size, at + 14);
+  header.writeUInt32LE(f.size, at + 18);
+  header.writeUInt16LE(f.nameLength, at + 22);
+}
+
 export function zipFiles(files: { name: string; content: string; at: number }[]): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
@@ -34,32 +59,15 @@ export function zipFiles(files: { name: string; content: string; at: number }[])
   for (const f of files) {
     const name = Buffer.from(f.name);
     const data = Buffer.from(f.content);
-    const crc = crc32(data);
-    const { time, date } = dosDateTime(f.at);
+    const fields = { ...dosDateTime(f.at), crc: crc32(data), size: data.length, nameLength: name.length };
+    // Extra-field and comment lengths, disk number and attributes stay zero (Buffer.alloc zero-fills).
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0, 6);
-    local.writeUInt16LE(0, 8);
-    local.writeUInt16LE(time, 10);
-    local.writeUInt16LE(date, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
+    writeEntryFields(local, 4, fields);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0, 8);
-    central.writeUInt16LE(0, 10);
-    central.writeUInt16LE(time, 12);
-    central.writeUInt16LE(date, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(name.length, 28);
+    central.writeUInt16LE(20, 4); // version made by
+    writeEntryFields(central, 6, fields);
     central.writeUInt32LE(offset, 42);
     locals.push(local, name, data);
     centrals.push(central, name);
