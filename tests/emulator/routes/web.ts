@@ -211,26 +211,24 @@ export function siteBody(ctx: RouteContext, app: App): object {
   };
 }
 
-function configBody(app: App): object {
+/** The envelope ARM puts around every `config/{name}` sub-resource of a site or slot. */
+function configResource(app: App, name: string, properties: object): object {
   return {
-    id: `${app.id}/config/web`,
-    name: 'web',
+    id: `${app.id}/config/${name}`,
+    name,
     type: `${typePrefix(app)}/config`,
     location: app.location,
     kind: kindOf(app),
-    properties: siteConfigBody(app, true),
+    properties,
   };
 }
 
+function configBody(app: App): object {
+  return configResource(app, 'web', siteConfigBody(app, true));
+}
+
 function settingsBody(app: App): object {
-  return {
-    id: `${app.id}/config/appsettings`,
-    name: 'appsettings',
-    type: `${typePrefix(app)}/config`,
-    location: app.location,
-    kind: kindOf(app),
-    properties: { ...app.appSettings },
-  };
+  return configResource(app, 'appsettings', { ...app.appSettings });
 }
 
 function touched(ctx: RouteContext, app: App, reason: string): void {
