@@ -26,6 +26,7 @@ import {
   RG,
   type Route,
   type RouteContext,
+  type RouteHandler,
   resourceGroupNotFound,
   resourceNotFound,
   SUB,
@@ -38,6 +39,14 @@ const SITE = `^${RG}/providers/microsoft\\.web/sites/([^/]+)(?:/slots/([^/]+))?`
 
 function re(suffix: string): RegExp {
   return new RegExp(`${SITE}${suffix}$`);
+}
+
+/**
+ * PATCH and PUT of one site path, answered alike: PUT updates what exists, as PATCH does (creating apps is not
+ * modelled: their host listeners are made when the emulator starts).
+ */
+function patchOrPut(suffix: string, handle: RouteHandler): Route[] {
+  return (['PATCH', 'PUT'] as const).map((method) => ({ method, pattern: re(suffix), handle }));
 }
 
 /** `Microsoft.Web/sites/...` or `Microsoft.Web/sites/slots/...` for RBAC actions and types. */
@@ -548,36 +557,22 @@ export const routes: Route[] = [
     },
   },
   { method: 'GET', pattern: re(''), handle: (ctx, m) => json(200, siteBody(ctx, appFor(ctx, m, 'read'))) },
-  // PUT updates an existing app like PATCH (creating new apps is not modelled: their host listeners are made at
-  // start).
-  ...(['PATCH', 'PUT'] as const).map(
-    (method): Route => ({
-      method,
-      pattern: re(''),
-      handle: (ctx, m) => {
-        const app = appFor(ctx, m, 'write');
-        applySite(ctx, app, ctx.json<SitePatch>());
-        return json(200, siteBody(ctx, app));
-      },
-    }),
-  ),
+  ...patchOrPut('', (ctx, m) => {
+    const app = appFor(ctx, m, 'write');
+    applySite(ctx, app, ctx.json<SitePatch>());
+    return json(200, siteBody(ctx, app));
+  }),
   {
     method: 'GET',
     pattern: re('/config/web'),
     handle: (ctx, m) => json(200, configBody(appFor(ctx, m, 'config/read'))),
   },
-  ...(['PATCH', 'PUT'] as const).map(
-    (method): Route => ({
-      method,
-      pattern: re('/config/web'),
-      handle: (ctx, m) => {
-        const app = appFor(ctx, m, 'config/write');
-        const body = ctx.json<{ properties?: Record<string, unknown> }>();
-        if (applyConfig(ctx, app, body.properties ?? {})) touched(ctx, app, 'config/web');
-        return json(200, configBody(app));
-      },
-    }),
-  ),
+  ...patchOrPut('/config/web', (ctx, m) => {
+    const app = appFor(ctx, m, 'config/write');
+    const body = ctx.json<{ properties?: Record<string, unknown> }>();
+    if (applyConfig(ctx, app, body.properties ?? {})) touched(ctx, app, 'config/web');
+    return json(200, configBody(app));
+  }),
   {
     method: 'POST',
     pattern: re('/config/appsettings/list'),
