@@ -1,9 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
-import { Agent, request as httpsRequest } from 'node:https';
 import { AuthorizationManagementClient } from '@azure/arm-authorization';
-import { type PipelinePolicy, RestError } from '@azure/core-rest-pipeline';
-import { ClientSecretCredential } from '@azure/identity';
+import { RestError } from '@azure/core-rest-pipeline';
+import type { ClientSecretCredential } from '@azure/identity';
 import { baseScenario, type Emulator, type RoleAssignment, startEmulator } from './index';
 import {
   actionMatches,
@@ -18,6 +16,7 @@ import {
   roleGuidOf,
   scopeCovers,
 } from './roles';
+import { emulatorCredential, rawRequest, trustingHttpClient } from './sdk-client';
 
 const SUB = '/subscriptions/00000000-0000-0000-0000-000000000001';
 const RG = `${SUB}/resourceGroups/rg1`;
@@ -249,41 +248,12 @@ describe('roles: pullAccess', () => {
 const NAME_A = '3c2b1a09-8f7e-4d6c-9b5a-41302f1e0d9c';
 const NAME_B = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d';
 
-/** A pipeline policy that trusts the emulator's CA (NODE_EXTRA_CA_CERTS is read only at process start). */
-function trustPolicy(caPem: string): PipelinePolicy {
-  const agent = new Agent({ ca: caPem, keepAlive: false });
-  return {
-    name: 'trustEmulatorCa',
-    sendRequest: (request, next) => {
-      request.agent = agent;
-      return next(request);
-    },
-  };
-}
-
 // biome-ignore lint/suspicious/noExplicitAny: replies are JSON to inspect freely in tests
-function rawGet(emu: Emulator, token: string, path: string): Promise<{ status: number; body: any }> {
-  const url = new URL(path, emu.info.armUrl);
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      url,
-      {
-        method: 'GET',
-        ca: readFileSync(emu.info.caCertPath, 'utf8'),
-        headers: { authorization: `Bearer ${token}` },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end();
+async function rawGet(emu: Emulator, token: string, path: string): Promise<{ status: number; body: any }> {
+  const res = await rawRequest(emu.info, new URL(path, emu.info.armUrl).toString(), {
+    headers: { authorization: `Bearer ${token}` },
   });
+  return { status: res.status, body: res.body ? JSON.parse(res.body) : undefined };
 }
 
 async function collect<T>(pages: AsyncIterable<T>): Promise<T[]> {
@@ -325,16 +295,12 @@ describe('emulator authorization surfaces over HTTPS (official SDK)', function (
         delays: { directoryReplicationSeconds: 300 },
       },
     });
-    const policy = trustPolicy(readFileSync(emu.info.caCertPath, 'utf8'));
-    credential = new ClientSecretCredential(emu.info.tenantId, emu.info.clientId, emu.info.clientSecret, {
-      authorityHost: emu.info.authorityUrl,
-      disableInstanceDiscovery: true,
-      additionalPolicies: [{ policy, position: 'perCall' }],
-    });
+    const httpClient = trustingHttpClient(emu.info);
+    credential = emulatorCredential(emu.info, httpClient);
     client = new AuthorizationManagementClient(credential, emu.info.subscriptionId, {
       endpoint: emu.info.armUrl,
       credentialScopes: ['https://management.azure.com/.default'],
-      additionalPolicies: [{ policy, position: 'perCall' }],
+      httpClient,
     });
     const access = await credential.getToken('https://management.azure.com/.default');
     token = access.token;
