@@ -3,7 +3,6 @@ import {
   actionMatches,
   canWriteRoleAssignments,
 } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/permissions';
-import { parseResourceId } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/resources';
 import {
   grantsPull,
   type RoleAssignment,
@@ -19,6 +18,7 @@ import {
   isAcrHost,
   registryHostOf,
 } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/images';
+import { splitResourceId as parseResourceId } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/resource-id';
 
 const REGISTRY = '/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/acr';
 

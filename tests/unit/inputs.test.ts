@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { isTaskError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/errors';
-import { parseResourceId, readSettings } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/inputs';
+import { readSettings } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/inputs';
+import { parseResourceId } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/resource-id';
 
 const SUB = '11111111-2222-3333-4444-555555555555';
 const UAMI = `/subscriptions/${SUB}/resourceGroups/rg-id/providers/Microsoft.ManagedIdentity/userAssignedIdentities/pull-id`;

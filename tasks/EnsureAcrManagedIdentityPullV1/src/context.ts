@@ -1,4 +1,5 @@
 import type { ArmClient } from './arm/client';
+import { abortableSleep } from './http/retry';
 import type { Logger } from './log';
 import type { Settings } from './settings';
 
@@ -21,23 +22,5 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason ?? abortError());
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal?.reason ?? abortError());
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
+  sleep: abortableSleep,
 };
-
-function abortError(): Error {
-  const e = new Error('The operation was aborted.');
-  e.name = 'AbortError';
-  return e;
-}

@@ -4,11 +4,11 @@
  * the expected form; all problems are reported together, before anything is read from or written to Azure.
  */
 import { TaskError } from './errors';
+import { GUID, parseResourceId, RESOURCE_GROUP } from './resource-id';
 import {
   type IdentitySetting,
   PRODUCTION,
   type RegistrySetting,
-  type ResourceRef,
   type Settings,
   type TargetSelection,
   type VerifySetting,
@@ -39,13 +39,10 @@ export const INPUT = {
 export const DEFAULT_TIMEOUT_MINUTES = 15;
 export const DEFAULT_POLL_INTERVAL_SECONDS = 10;
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // App Service: 2-60 characters, letters, digits and hyphens, no hyphen at either end.
 const APP_NAME = /^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])$/i;
 // Slots: letters, digits and hyphens; the portal caps the name so that app-slot stays a valid host label.
 const SLOT_NAME = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/i;
-// Resource groups: 1-90 letters, digits, underscores, hyphens, periods and parentheses; no period at the end.
-const RESOURCE_GROUP = /^[\p{L}\p{N}_().-]{0,89}[\p{L}\p{N}_()-]$/u;
 // ACR login servers: <name>.azurecr.io (or .us / .cn), optionally <name>-<hash> with a domain-name-label scope.
 const LOGIN_SERVER = /^[a-z0-9]{5,50}(?:-[a-z0-9]+)?\.azurecr\.(?:io|us|cn)$/;
 
@@ -289,20 +286,4 @@ function readNumber(text: string, min: number, max: number): number | undefined 
   if (!/^\d+(\.\d+)?$/.test(text)) return undefined;
   const n = Number(text);
   return n >= min && n <= max ? n : undefined;
-}
-
-/**
- * Splits `/subscriptions/{guid}/resourceGroups/{rg}/providers/{namespace}/{type}/{name}`; undefined when the ID
- * is malformed or of another type. Resource IDs are case-insensitive, so the type is compared that way.
- */
-export function parseResourceId(id: string, type: string): ResourceRef | undefined {
-  const parts = id.replace(/\/+$/, '').split('/');
-  // ['', 'subscriptions', sub, 'resourceGroups', rg, 'providers', ns, type, name]
-  if (parts.length !== 9 || parts[0] !== '') return undefined;
-  const [, subs, subscriptionId, groups, resourceGroup, providers, ns, kind, name] = parts as string[];
-  if (subs!.toLowerCase() !== 'subscriptions' || !GUID.test(subscriptionId!)) return undefined;
-  if (groups!.toLowerCase() !== 'resourcegroups' || !RESOURCE_GROUP.test(resourceGroup!)) return undefined;
-  if (providers!.toLowerCase() !== 'providers') return undefined;
-  if (`${ns}/${kind}`.toLowerCase() !== type.toLowerCase() || !name) return undefined;
-  return { id: parts.join('/'), subscriptionId: subscriptionId!, resourceGroup: resourceGroup!, name: name! };
 }

@@ -1,23 +1,12 @@
 /**
- * Generic resource lookups: find which resource group holds the app when the input leaves it empty, and split
- * resource IDs.
+ * Generic resource lookups: find which resource group holds the app when the input leaves it empty.
  */
 
 import { TaskError } from '../errors';
-import type { ResourceRef } from '../settings';
+import { splitResourceId } from '../resource-id';
 import type { ArmClient } from './client';
 
 export const RESOURCES_API_VERSION = '2021-04-01';
-
-/** Splits `/subscriptions/{s}/resourceGroups/{rg}/providers/{ns}/{type}/{name}[/...]`; undefined if it is not one. */
-export function parseResourceId(id: string): ResourceRef | undefined {
-  const match = /^\/*subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/[^/]+\/[^/]+\/([^/]+)/i.exec(
-    id,
-  );
-  if (!match) return undefined;
-  const [, subscriptionId = '', resourceGroup = '', name = ''] = match;
-  return { id, subscriptionId, resourceGroup, name };
-}
 
 /**
  * The resource group of the web app `appName` in `subscriptionId`. Zero matches or several (the same name in two
@@ -41,7 +30,7 @@ export async function findAppResourceGroup(
   const groups = new Map<string, string>();
   for (const resource of found) {
     if (resource.name.toLowerCase() !== appName.toLowerCase()) continue;
-    const group = parseResourceId(resource.id)?.resourceGroup;
+    const group = splitResourceId(resource.id)?.resourceGroup;
     if (group && !groups.has(group.toLowerCase())) groups.set(group.toLowerCase(), group);
   }
   const list = [...groups.values()];

@@ -19,7 +19,7 @@ import {
   publicAccessRestricted,
   type Registry,
 } from '../arm/registries';
-import { findAppResourceGroup, parseResourceId } from '../arm/resources';
+import { findAppResourceGroup } from '../arm/resources';
 import { grantsPull, listRoleAssignments, type RoleAssignment } from '../arm/role-assignments';
 import {
   getSite,
@@ -34,6 +34,7 @@ import {
 } from '../arm/web-apps';
 import type { RunContext } from '../context';
 import { TaskError } from '../errors';
+import { splitResourceId } from '../resource-id';
 import { PRODUCTION, type Settings } from '../settings';
 import type { Target } from '../targets';
 import { imageFromFxVersion, isAcrHost, isSidecarFxVersion, registryHostOf } from './images';
@@ -381,7 +382,7 @@ export function registryFromImages(targets: readonly ObservedTarget[]): string {
 }
 
 function describeRegistry(resource: Registry, source: ObservedRegistry['source']): ObservedRegistry {
-  const ref = parseResourceId(resource.id);
+  const ref = splitResourceId(resource.id);
   return {
     id: resource.id,
     name: resource.name,
