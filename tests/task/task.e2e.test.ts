@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { type Emulator, startEmulator } from '../emulator/index';
+import { baseScenario, type Emulator, startEmulator } from '../emulator/index';
 import { federatedConnection, secretConnection } from '../harness/connections';
 import { runTask, type TaskRunOptions, visibleLog } from '../harness/run-task';
 
@@ -111,5 +111,35 @@ describe('the task, end to end against the emulator (built bundle, agent-style e
       !visibleLog(run).includes(emulator.info.clientSecret),
       'the client secret never reaches the log',
     );
+  });
+});
+
+describe('a verification that outlives the OIDC assertion and the access token', function () {
+  this.timeout(90_000);
+
+  it('signs in again with a fresh assertion and succeeds (no AADSTS700024, no expired-token failure)', async () => {
+    const scenario = baseScenario({
+      slots: ['staging'],
+      // 30 emulated seconds per real second: assertions live 2 s, tokens 4 s, the grant takes 8 s to apply.
+      delays: { assertionLifetimeSeconds: 60, tokenLifetimeSeconds: 120, roleAssignmentPropagationSeconds: 240 },
+    });
+    const emulator = await startEmulator({ scenario, timeScale: 30 });
+    try {
+      const { connection, job } = federatedConnection(emulator.info);
+      const run = await runTask({
+        inputs: { azureSubscription: connection.id, appName: 'contoso-web', pollIntervalSeconds: '0.5', timeoutMinutes: '1' },
+        connection,
+        job,
+        caCertPath: emulator.info.caCertPath,
+      });
+      assert.equal(run.result, 'Succeeded', run.message);
+      assert.equal(run.outputs.verificationOutcome, 'verified');
+      assert.ok(Number(run.outputs.pullSeconds) >= 5, `verification took ${run.outputs.pullSeconds} s`);
+      const signIns = emulator.requests().filter((r) => r.host === 'oidc' && r.status === 200).length;
+      assert.ok(signIns >= 2, `the task asked for ${signIns} assertion(s): one per sign-in, so it must have signed in again`);
+      assert.doesNotMatch(visibleLog(run), /AADSTS700024|ExpiredAuthenticationToken/);
+    } finally {
+      await emulator.close();
+    }
   });
 });
