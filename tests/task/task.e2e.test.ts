@@ -121,13 +121,22 @@ describe('a verification that outlives the OIDC assertion and the access token',
     const scenario = baseScenario({
       slots: ['staging'],
       // 30 emulated seconds per real second: assertions live 2 s, tokens 4 s, the grant takes 8 s to apply.
-      delays: { assertionLifetimeSeconds: 60, tokenLifetimeSeconds: 120, roleAssignmentPropagationSeconds: 240 },
+      delays: {
+        assertionLifetimeSeconds: 60,
+        tokenLifetimeSeconds: 120,
+        roleAssignmentPropagationSeconds: 240,
+      },
     });
     const emulator = await startEmulator({ scenario, timeScale: 30 });
     try {
       const { connection, job } = federatedConnection(emulator.info);
       const run = await runTask({
-        inputs: { azureSubscription: connection.id, appName: 'contoso-web', pollIntervalSeconds: '0.5', timeoutMinutes: '1' },
+        inputs: {
+          azureSubscription: connection.id,
+          appName: 'contoso-web',
+          pollIntervalSeconds: '0.5',
+          timeoutMinutes: '1',
+        },
         connection,
         job,
         caCertPath: emulator.info.caCertPath,
@@ -136,7 +145,10 @@ describe('a verification that outlives the OIDC assertion and the access token',
       assert.equal(run.outputs.verificationOutcome, 'verified');
       assert.ok(Number(run.outputs.pullSeconds) >= 5, `verification took ${run.outputs.pullSeconds} s`);
       const signIns = emulator.requests().filter((r) => r.host === 'oidc' && r.status === 200).length;
-      assert.ok(signIns >= 2, `the task asked for ${signIns} assertion(s): one per sign-in, so it must have signed in again`);
+      assert.ok(
+        signIns >= 2,
+        `the task asked for ${signIns} assertion(s): one per sign-in, so it must have signed in again`,
+      );
       assert.doesNotMatch(visibleLog(run), /AADSTS700024|ExpiredAuthenticationToken/);
     } finally {
       await emulator.close();
