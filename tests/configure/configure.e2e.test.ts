@@ -14,6 +14,7 @@ import { silentLogger } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/log
 import type { Settings } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/settings';
 import { baseScenario, type Emulator, type Scenario, startEmulator } from '../emulator/index';
 import { emulatorCredential } from '../emulator/sdk-client';
+import { testSettings } from '../harness/settings';
 import { trustingFetch } from '../http/trusting-fetch';
 
 const ACR_PULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
@@ -26,19 +27,7 @@ const instantClock: Clock = {
 };
 
 function settingsFor(o: Partial<Settings> = {}): Settings {
-  return {
-    connectedServiceId: 'conn',
-    appName: 'contoso-web',
-    resourceGroup: 'rg-web',
-    targets: { kind: 'all' },
-    identity: { kind: 'system' },
-    registry: { kind: 'fromImage' },
-    removeRegistryCredentials: false,
-    enableIdentityWithoutRoleRights: false,
-    verify: { kind: 'off' },
-    dryRun: false,
-    ...o,
-  };
+  return testSettings(o);
 }
 
 function contextFor(emu: Emulator, settings: Settings): RunContext {

@@ -15,6 +15,7 @@ import { registryFromImages } from '../../tasks/EnsureAcrManagedIdentityPullV1/s
 import { type Plan, plan, type Step } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/plan';
 import { isTaskError, type TaskError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/errors';
 import type { Settings } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/settings';
+import { testSettings } from '../harness/settings';
 
 const SUB = '11111111-1111-1111-1111-111111111111';
 const APP = `/subscriptions/${SUB}/resourceGroups/rg-app/providers/Microsoft.Web/sites/shop`;
@@ -33,19 +34,7 @@ const puller: UserAssignedIdentity = {
 };
 
 function settings(overrides: Partial<Settings> = {}): Settings {
-  return {
-    connectedServiceId: 'conn',
-    appName: 'shop',
-    resourceGroup: 'rg-app',
-    targets: { kind: 'all' },
-    identity: { kind: 'system' },
-    registry: { kind: 'fromImage' },
-    removeRegistryCredentials: false,
-    enableIdentityWithoutRoleRights: false,
-    verify: { kind: 'off' },
-    dryRun: false,
-    ...overrides,
-  };
+  return testSettings({ appName: 'shop', resourceGroup: 'rg-app', ...overrides });
 }
 
 const userSettings = () =>

@@ -17,12 +17,13 @@ import {
   systemClock,
 } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/context';
 import type { Logger } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/log';
-import type { Settings, VerifyUntil } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/settings';
+import type { VerifyUntil } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/settings';
 import {
   type VerifyResult,
   verifyTargets,
 } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/verify/verify';
 import { baseScenario, type Emulator, type Scenario, startEmulator } from '../emulator/index';
+import { testSettings } from '../harness/settings';
 
 const TIME_SCALE = 60;
 const APP = 'contoso-web';
@@ -155,23 +156,17 @@ async function world(story: Story): Promise<World> {
     messages,
     secrets,
     async run(o = {}) {
-      const settings: Settings = {
+      const settings = testSettings({
         connectedServiceId: 'sc',
         appName: APP,
         resourceGroup: RG,
-        targets: { kind: 'all' },
-        identity: { kind: 'system' },
-        registry: { kind: 'fromImage' },
-        removeRegistryCredentials: false,
-        enableIdentityWithoutRoleRights: false,
         verify: {
           kind: 'on',
           timeoutInMs: (o.timeoutInMinutes ?? 15) * 60_000,
           pollIntervalInMs: 10_000,
           until: o.until ?? 'containerStarted',
         },
-        dryRun: false,
-      };
+      });
       const signal = o.signal ?? new AbortController().signal;
       const ctx: RunContext = { settings, arm, log, signal, clock };
       const site = await getSite(arm, target);
