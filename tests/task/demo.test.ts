@@ -18,7 +18,7 @@ describe('npm run demo', function () {
     assert.match(stdout, /▼ Apply/);
     assert.match(stdout, /unauthorized/, 'the first pulls fail while the role propagates');
     for (const target of ['production', 'staging', 'qa'])
-      assert.match(stdout, new RegExp(`\\[${target}\\] verified`));
+      assert.match(stdout, new RegExp(`^${target}: verified in`, 'm'));
     assert.match(stdout, /Run summary/);
     assert.match(stdout, /Result: Succeeded/);
   });

@@ -61,7 +61,7 @@ describe('the task, end to end against the emulator (built bundle, agent-style e
     // The story a user reads: the first pulls fail while the grant propagates, then every target is verified.
     assert.match(run.stdout, /unauthorized/);
     for (const label of ['production', 'staging', 'qa'])
-      assert.match(run.stdout, new RegExp(`\\[${label}\\] verified`));
+      assert.match(run.stdout, new RegExp(`^${label}: verified in`, 'm'));
     assert.match(
       run.summary ?? '',
       /\| production \| `[0-9a-f-]{36}` \| AcrPull at `registry` \| true \| ✅ verified \|/,

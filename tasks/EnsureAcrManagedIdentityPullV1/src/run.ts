@@ -62,10 +62,9 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
     if (settings.verify.kind === 'on') {
       log.group('Verify the pull');
       report.verify = await verifyTargets(ctx, verifyTargetsOf(report.observed, report.applied), options);
-      for (const r of report.verify) {
-        log.info(
-          `[${r.target.label}] ${r.outcome}${r.cause ? ` (${r.cause})` : ''} after ${r.seconds} s: ${r.summary}`,
-        );
+      // Each target's verdict was logged the moment it was known; here, the log lines that decided it.
+      for (const r of report.verify.filter((v) => v.evidence.length > 0)) {
+        log.info(`[${r.target.label}] ${r.outcome}, decided by:`);
         for (const line of r.evidence) log.info(`    | ${neutralise(line)}`);
       }
       log.endGroup();

@@ -320,7 +320,7 @@ function toResult(t: VerifyTarget, until: 'imagePulled' | 'containerStarted', f:
           {
             remedy:
               fix ??
-              'Raise the verification timeout, or check the app in the portal (Deployment Center → Logs) and run `npm run explain-log` on the docker log.',
+              'Raise timeoutMinutes, or read the container log in the portal (the app > Log stream, or Deployment Center > Logs) for the last start attempt.',
             target: label,
           },
         ),
