@@ -46,6 +46,8 @@ export interface TaskRunOptions {
   env?: Record<string, string>;
   /** Kill switch for the test itself (not the agent's cancellation). */
   timeoutInMs?: number;
+  /** The Node binary that runs the bundle (default: this one). The agent's Node24 handler runs Node 24. */
+  nodePath?: string;
   /** Called with every complete stdout line as it arrives (the demo renders them live). */
   onStdoutLine?: (line: string) => void;
 }
@@ -126,7 +128,7 @@ export function startTask(options: TaskRunOptions): StartedTask {
   // A clean environment, like the agent's: only PATH/HOME and what we set.
   const base: Record<string, string> = {};
   for (const k of ['PATH', 'HOME', 'LANG', 'TMPDIR']) if (process.env[k]) base[k] = process.env[k]!;
-  const child = spawn(process.execPath, [BUNDLE], {
+  const child = spawn(options.nodePath ?? process.execPath, [BUNDLE], {
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
