@@ -240,7 +240,7 @@ async function applyConfigStep(
   }
 }
 
-/** The plan as lines for a dry run: one per step, then one per warning. */
+/** The plan as log lines, one per step (warnings are not here: the caller raises them as pipeline warnings). */
 export function describePlan(plan: Plan): string[] {
   const lines: string[] = [];
   if (plan.steps.length === 0 && plan.blockedRoleSteps.length === 0)
@@ -249,7 +249,5 @@ export function describePlan(plan: Plan): string[] {
   for (const s of plan.blockedRoleSteps) {
     lines.push(`[${s.target}] BLOCKED (the service connection cannot write role assignments): ${s.what}`);
   }
-  for (const w of plan.warnings)
-    lines.push(`Warning${w.target ? ` [${w.target}]` : ''} ${w.code}: ${w.message} Fix: ${w.fix}`);
   return lines;
 }
