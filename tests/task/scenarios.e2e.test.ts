@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmulator } from '../emulator/index';
-import { federatedConnection } from '../harness/connections';
-import { runTask, type TaskRun } from '../harness/run-task';
+import { runFederated } from '../harness/connections';
+import type { TaskRun } from '../harness/run-task';
 
 const dir = join(__dirname, '..', 'emulator', 'scenarios');
 
@@ -96,18 +96,11 @@ async function runScenario(file: string, expected: Expectation): Promise<TaskRun
   const scenario = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { inputs: Record<string, string> };
   const emulator = await startEmulator({ scenario: join(dir, file) });
   try {
-    const { connection, job } = federatedConnection(emulator.info);
-    return await runTask({
-      inputs: {
-        ...scenario.inputs,
-        azureSubscription: connection.id,
-        pollIntervalSeconds: '0.5',
-        timeoutMinutes: '1',
-        ...expected.inputs,
-      },
-      connection,
-      job,
-      caCertPath: emulator.info.caCertPath,
+    return await runFederated(emulator, {
+      ...scenario.inputs,
+      pollIntervalSeconds: '0.5',
+      timeoutMinutes: '1',
+      ...expected.inputs,
     });
   } finally {
     await emulator.close();

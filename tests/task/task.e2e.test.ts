@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { baseScenario, type Emulator, startEmulator } from '../emulator/index';
-import { federatedConnection, secretConnection } from '../harness/connections';
+import { federatedConnection, runFederated, secretConnection } from '../harness/connections';
 import { runTask, type TaskRunOptions, visibleLog } from '../harness/run-task';
 
 const DEFAULT_SCENARIO = join(__dirname, '..', 'emulator', 'scenarios', 'default.json');
@@ -129,17 +129,10 @@ describe('a verification that outlives the OIDC assertion and the access token',
     });
     const emulator = await startEmulator({ scenario, timeScale: 30 });
     try {
-      const { connection, job } = federatedConnection(emulator.info);
-      const run = await runTask({
-        inputs: {
-          azureSubscription: connection.id,
-          appName: 'contoso-web',
-          pollIntervalSeconds: '0.5',
-          timeoutMinutes: '1',
-        },
-        connection,
-        job,
-        caCertPath: emulator.info.caCertPath,
+      const run = await runFederated(emulator, {
+        appName: 'contoso-web',
+        pollIntervalSeconds: '0.5',
+        timeoutMinutes: '1',
       });
       assert.equal(run.result, 'Succeeded', run.message);
       assert.equal(run.outputs.verificationOutcome, 'verified');
