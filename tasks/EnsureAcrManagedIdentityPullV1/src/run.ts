@@ -99,7 +99,8 @@ function describeObserved(ctx: RunContext, o: Observed): void {
 
 /**
  * What verification needs per target. A target whose configuration was just written restarts by itself; a
- * second, explicit restart right after it can interrupt the pull (facts §5.4), so we only follow those.
+ * second, explicit restart right after it can interrupt the pull (docs/azure-behaviour.md#restart-races), so we
+ * only follow those.
  */
 function verifyTargetsOf(observed: Observed, applied: Applied): VerifyTarget[] {
   const restartedByWrite = new Set(

@@ -1,5 +1,6 @@
 /**
- * The SCM (Kudu) host of a site or slot: the docker log listing and ranged reads of the log files (facts §2).
+ * The SCM (Kudu) host of a site or slot: the docker log listing and ranged reads of the log files
+ * (docs/azure-behaviour.md#kudu-docker-log-listing).
  *
  * Authentication: the ARM bearer token first (Kudu accepts it, and it works when basic auth is disabled). Only
  * when Kudu refuses it and `basicPublishingCredentialsPolicies/scm` allows basic auth do we fetch the publishing
