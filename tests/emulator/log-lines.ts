@@ -3,7 +3,8 @@
  * three formats the emulator models. Lines are modelled on the labelled real samples
  * (tests/verify/data/container-logs.jsonl, docs/azure-behaviour.md#log-formats); where no real text exists
  * (Windows failures, the 2024+ platform's successful pull) the wording is ours and kept in the same vocabulary.
- * tests/verify/log-lines.test.ts feeds every attempt through the task's classifier, so generator and classifier cannot drift apart.
+ * tests/verify/log-lines.test.ts feeds every attempt through the task's classifier, so generator and classifier
+ * cannot drift apart.
  *
  * Deterministic: the same input gives the same lines (container hashes derive from site name and start time).
  */

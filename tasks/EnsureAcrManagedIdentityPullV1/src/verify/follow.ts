@@ -6,7 +6,8 @@
  * Rules (docs/azure-behaviour.md#polling-rules): only lines at or after the restart minus a clock-skew allowance
  * count, and the last start attempt decides. `unauthorized` (and the 2024+ platform's cause-less failure) early
  * after a grant is usually propagation: keep waiting and restart again after 6, 12, 24... polls of continued
- * failure. An interrupted pull gets another restart. A missing tag or a network denial will not heal by waiting: stop early.
+ * failure. An interrupted pull gets another restart. A missing tag or a network denial will not heal by waiting:
+ * stop early.
  */
 import { isArmError } from '../arm/client';
 import type { Clock } from '../context';
