@@ -217,9 +217,11 @@ describe('task.json rules catch what tfx only warns about', () => {
 describe('dependencies', () => {
   it('hold exactly one copy of azure-pipelines-task-lib', () => {
     // A second copy has its own empty secret vault and fails at run time ("reading 'retrieveSecret'").
+    // npm is a .cmd shim on Windows, which only a shell runs.
     const out = execFileSync('npm', ['ls', 'azure-pipelines-task-lib', '--all', '--parseable'], {
       cwd: root,
       encoding: 'utf8',
+      shell: process.platform === 'win32',
     });
     const copies = out.split('\n').filter((l) => l.includes('node_modules/azure-pipelines-task-lib'));
     assert.equal(copies.length, 1, out);
