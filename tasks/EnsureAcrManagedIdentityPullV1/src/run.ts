@@ -10,6 +10,7 @@ import { type Observed, type ObservedTarget, observe } from './configure/observe
 import { type Plan, plan } from './configure/plan';
 import type { RunContext } from './context';
 import { isCancelledError, isTaskError, TaskError } from './errors';
+import { QUESTIONS_URL } from './help';
 import { neutralise } from './log';
 import { type VerifyResult, type VerifyTarget, verifyTargets } from './verify/verify';
 
@@ -146,8 +147,7 @@ export function unexpected(e: unknown, phase: Phase | undefined): TaskError {
     'Unexpected',
     `The task failed unexpectedly${phase ? ` while it tried to ${phase}` : ''}: ${neutralise(e instanceof Error ? e.message : String(e), 500)}`,
     {
-      remedy:
-        'Re-run the task with system.debug=true and open an issue with the debug log (it contains no secrets).',
+      remedy: `Re-run the task with system.debug=true and report it with the debug log (it contains no secrets) at ${QUESTIONS_URL}`,
       cause: e,
     },
   );
