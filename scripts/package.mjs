@@ -3,6 +3,7 @@
 // third-party notices. Org admins: `npm run package -- --publisher myorg [--extension-id my-id]` packages under
 // their own identity; every link to the Marketplace page (helpUrl, help text, messages in the bundle, the
 // page itself) is rewritten to that identity, and the line printed at the end names what was packaged.
+// `--overrides-file f.json` is merged into the manifest first (so it may set the publisher too);
 // `--output-path <dir>` (default dist/) says where the .vsix goes; other tfx options pass through.
 import { execFileSync } from 'node:child_process';
 import {
@@ -28,13 +29,19 @@ const options = {};
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const name = argv[i].replace(/^--/, '');
-  if (['publisher', 'extension-id', 'output-path'].includes(name) && argv[i + 1] !== undefined) {
+  if (
+    ['publisher', 'extension-id', 'output-path', 'overrides-file'].includes(name) &&
+    argv[i + 1] !== undefined
+  ) {
     options[name] = argv[++i];
   } else passThrough.push(argv[i]);
 }
 
 const manifest = JSON.parse(readFileSync(join(root, 'vss-extension.json'), 'utf8'));
 const original = `${manifest.publisher}.${manifest.id}`;
+// An overrides file is merged here rather than by tfx, so the identity below (and the links) follow it.
+if (options['overrides-file'])
+  Object.assign(manifest, JSON.parse(readFileSync(resolve(options['overrides-file']), 'utf8')));
 manifest.publisher = options.publisher ?? manifest.publisher;
 manifest.id = options['extension-id'] ?? manifest.id;
 const identity = `${manifest.publisher}.${manifest.id}`;
