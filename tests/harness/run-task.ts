@@ -61,6 +61,8 @@ export interface TaskRun {
   stderr: string;
   outputs: Record<string, string>;
   summary: string | undefined;
+  /** The section title the summary gets on the run's summary page. */
+  summaryTitle?: string;
   errors: string[];
   warnings: string[];
   /** Values the task registered with ##vso[task.setsecret]. */
@@ -239,6 +241,14 @@ export function parseRun(
         break;
       case 'task.uploadsummary':
         run.summary = readFileSync(text, 'utf8');
+        run.summaryTitle = text.split(/[\\/]/).pop();
+        break;
+      case 'task.addattachment':
+        // A summary attachment: its name is the section's title on the run's summary page.
+        if (props.type === 'Distributedtask.Core.Summary') {
+          run.summary = readFileSync(text, 'utf8');
+          run.summaryTitle = unescapeData(props.name ?? '');
+        }
         break;
       case 'task.issue':
         (props.type === 'error' ? run.errors : run.warnings).push(text);

@@ -76,6 +76,9 @@ const expectations: Record<string, Expectation> = {
         r.message,
         /az role assignment create --assignee-object-id \S+ --assignee-principal-type ServicePrincipal --role/,
       );
+      // The fix names the connection itself, by the client ID the task read from it.
+      assert.match(r.message, /--assignee [0-9a-f-]{36} --role "Role Based Access Control Administrator"/);
+      assert.doesNotMatch(r.message, /<service connection client ID>/);
       assert.equal(r.outputs.changeCount, '0');
     },
   },

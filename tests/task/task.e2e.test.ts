@@ -67,6 +67,8 @@ describe('the task, end to end against the emulator (built bundle, agent-style e
       /\| production \| `[0-9a-f-]{36}` \| AcrPull at `registry` \| true \| ✅ verified \|/,
     );
     assert.match(run.summary ?? '', /### Actions taken/);
+    // Its section on the run page is titled per app (a fleet run shows one section per app), not `summary.md`.
+    assert.equal(run.summaryTitle, 'ACR managed identity pull: contoso-web');
   });
 
   it('writes nothing on a re-run and says so', async () => {

@@ -17,7 +17,8 @@ export interface Agent {
   log: Logger;
   setSecret(value: string): void;
   setOutput(name: string, value: string): void;
-  uploadSummary(markdown: string): void;
+  /** Adds a section titled `title` to the run's summary page. */
+  uploadSummary(markdown: string, title: string): void;
   complete(outcome: TaskOutcome, message: string): void;
 }
 
@@ -58,11 +59,12 @@ export function createAgent(): Agent {
     log,
     setSecret,
     setOutput: (name, value) => tl.setVariable(name, value, false, true),
-    uploadSummary: (markdown) => {
+    uploadSummary: (markdown, title) => {
       const dir = mkdtempSync(join(endpoints.tempDirectory(), 'acr-mi-pull-'));
       const file = join(dir, 'summary.md');
       writeFileSync(file, markdown);
-      tl.uploadSummary(file);
+      // `uploadsummary` would title the section with the file name; a summary attachment carries its own title.
+      tl.addAttachment('Distributedtask.Core.Summary', title, file);
     },
     complete: (outcome, message) => tl.setResult(tl.TaskResult[outcome], message),
   };

@@ -8,6 +8,8 @@ import { type ArmError, isArmError } from './arm/client';
 import { createArmClient } from './arm/request';
 import { subscriptionNotVisible } from './auth/auth-errors';
 import { connect } from './auth/connect';
+import type { AzureConnection } from './auth/service-connection';
+import { CALLER_CLIENT_ID } from './configure/plan';
 import { systemClock } from './context';
 import { isCancelledError, isTaskError, TaskError } from './errors';
 import { helpLink } from './help';
@@ -41,6 +43,8 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
           ),
       });
       report = await run({ settings, arm, log, signal, clock: systemClock }, { setSecret: agent.setSecret });
+      if (isTaskError(report.error))
+        report = { ...report, error: withCallerClientId(report.error, connection) };
       if (isArmError(report.error) && /^SubscriptionNotFound$/i.test(report.error.code)) {
         report = {
           ...report,
@@ -57,8 +61,21 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
     report = { ...report, error: asReportable(report.error) };
   const verdict = verdictOf(report, appName);
   for (const [name, value] of Object.entries(verdict.outputs)) agent.setOutput(name, value);
-  agent.uploadSummary(verdict.summary);
+  agent.uploadSummary(verdict.summary, `ACR managed identity pull: ${neutralise(appName || 'no app', 100)}`);
   agent.complete(verdict.outcome, verdict.message);
+}
+
+/** Puts the connection's own client ID into a remedy that tells an admin whom to grant a role. */
+function withCallerClientId(e: TaskError, connection: AzureConnection): TaskError {
+  if (!e.remedy.includes(CALLER_CLIENT_ID)) return e;
+  const id =
+    connection.clientId ??
+    "<object ID of the agent VM's managed identity (az vm identity show --query principalId)>";
+  return new TaskError(e.code, e.message, {
+    remedy: e.remedy.replaceAll(CALLER_CLIENT_ID, id),
+    cause: e.cause,
+    target: e.target,
+  });
 }
 
 /** TaskErrors and cancellations pass; an ARM failure nobody anticipated still names the call and the fix. */

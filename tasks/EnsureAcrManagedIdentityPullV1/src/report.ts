@@ -44,7 +44,7 @@ export function verdictOf(report: RunReport, appName: string): Verdict {
     if (fatal.length > 0) {
       outcome = 'Failed';
       message = fatal
-        .map((r) => (r.error ? failureMessage(r.error, r.target.label) : `[${r.target.label}] ${r.summary}`))
+        .map((r) => (r.error ? failureMessage(r.error, r.target.label) : labelled(r.target.label, r.summary)))
         .join('\n');
     } else if (tolerated.length > 0) {
       outcome = 'SucceededWithIssues';
@@ -63,7 +63,14 @@ export function verdictOf(report: RunReport, appName: string): Verdict {
 }
 
 function failureMessage(e: TaskError, target = e.target): string {
-  return `${target ? `[${target}] ` : ''}${e.message} (${e.code})\nFix: ${e.remedy}`;
+  return `${labelled(target, e.message)} (${e.code})\nFix: ${e.remedy}`;
+}
+
+/** `[target] text`, naming the target once even when the text already starts with `target: `. */
+export function labelled(target: string | undefined, text: string): string {
+  if (!target) return text;
+  const own = `${target}: `;
+  return `[${target}] ${text.startsWith(own) ? text.slice(own.length) : text}`;
 }
 
 function successMessage(report: RunReport): string {

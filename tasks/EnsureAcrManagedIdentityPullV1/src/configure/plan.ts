@@ -424,6 +424,9 @@ function legacyGrantOnAbac(observed: Observed, principalId: string, registryId: 
   return legacy?.properties.roleDefinitionId.split('/').pop()?.toLowerCase();
 }
 
+/** Stands for the connection's client ID in the remedy below; main.ts, which knows the connection, fills it in. */
+export const CALLER_CLIENT_ID = '<service connection client ID>';
+
 /** The TaskError for a caller that cannot grant roles: every command an admin needs, per target. */
 export function roleAssignmentForbidden(
   observed: Observed,
@@ -457,7 +460,7 @@ export function roleAssignmentForbidden(
     ...lines,
     'Or give the service connection a role that can write role assignments on the registry (Role Based Access Control',
     'Administrator or User Access Administrator on the registry, or Owner), e.g.:',
-    `  az role assignment create --assignee <service connection client ID> --role "Role Based Access Control Administrator" --scope ${r.id}`,
+    `  az role assignment create --assignee ${CALLER_CLIENT_ID} --role "Role Based Access Control Administrator" --scope ${r.id}`,
     'then run the task again.',
   ].join('\n');
   return new TaskError(

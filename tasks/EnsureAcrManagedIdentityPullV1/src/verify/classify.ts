@@ -19,6 +19,15 @@ export type Outcome =
 
 export type PullFailureCause = 'unauthorized' | 'not_found' | 'network' | 'interrupted' | 'unknown';
 
+/** How each cause reads in a sentence; the code itself stays in error codes and output variables. */
+export const CAUSE_IN_WORDS: Record<PullFailureCause, string> = {
+  unauthorized: 'the registry refused the credentials (unauthorized)',
+  not_found: 'the image or tag does not exist in the registry',
+  network: 'the registry could not be reached from the app (firewall, private endpoint or DNS)',
+  interrupted: 'a restart interrupted it',
+  unknown: 'the log does not say why',
+};
+
 /** One log entry: a physical line, or a headed line plus its continuation lines (Windows blocks, split JSON). */
 export interface LogLine {
   /** Position of the entry's first physical line in the input (0-based). */
@@ -463,7 +472,8 @@ export function classifyLines(lines: readonly LogLine[], options: ClassifyOption
   if (last.pull === 'failed') {
     const cause = last.cause ?? 'unknown';
     const started = last.start === 'started' ? ' (an older local copy may have started instead)' : '';
-    return { ...base, outcome: 'pull_failed', cause, summary: `Pulling ${what} failed: ${cause}${started}.` };
+    const summary = `Pulling ${what} failed: ${CAUSE_IN_WORDS[cause]}${started}.`;
+    return { ...base, outcome: 'pull_failed', cause, summary };
   }
   if (last.start === 'failed')
     return {
@@ -538,7 +548,7 @@ function pullFix(cause: PullFailureCause): string {
         'The registry refused the identity. In order:',
         '(1) a fresh AcrPull role assignment can take minutes (up to 30) to apply: restart again later;',
         '(2) the identity the site pulls with has AcrPull (or Container Registry Repository Reader on an ABAC registry) on the registry;',
-        '(3) config/web has acrUseManagedIdentityCreds=true and, for a user-assigned identity, acrUserManagedIdentityID = its client ID (not its resource ID);',
+        '(3) config/web has acrUseManagedIdentityCreds=true (az webapp config set --name <app> --resource-group <group> --generic-configurations \'{"acrUseManagedIdentityCreds": true}\') and, for a user-assigned identity, acrUserManagedIdentityID = its client ID (not its resource ID);',
         '(4) the registry policy azureADAuthenticationAsArmPolicy is enabled (az acr config authentication-as-arm update --status enabled).',
       ].join(' ');
     case 'not_found':
