@@ -196,7 +196,16 @@ const cases: Case[] = [
   badInput({
     what: 'an ACR login server no registry in the subscription has',
     inputs: { registry: 'nosuchacr.azurecr.io' },
-    names: ['nosuchacr.azurecr.io'],
+    names: ['nosuchacr.azurecr.io', /^(?![\s\S]*Did you mean)/],
+  }),
+  badInput({
+    what: 'a mistyped login server, suggesting the spelling',
+    inputs: { registry: 'contosoarc.azurecr.io' },
+    names: [
+      'contosoarc.azurecr.io',
+      "Did you mean 'contosoacr.azurecr.io'?",
+      /Fix: If you meant contosoacr\.azurecr\.io, set the registry input to contosoacr\.azurecr\.io/,
+    ],
   }),
   // verification timing
   badInput({

@@ -96,7 +96,12 @@ export function readSettings(get: InputGetter): Settings {
 
   if (problems.length > 0) {
     const list = problems.map((p) => p.message);
-    throw new TaskError('InvalidInput', list.length === 1 ? list[0]! : list.map((m) => `- ${m}`).join('\n'), {
+    // Numbered, not bulleted: the run summary lists errors as bullets already ("- - Input ..." read badly).
+    const message =
+      list.length === 1
+        ? list[0]!
+        : [`${list.length} task inputs need fixing:`, ...list.map((m, i) => `${i + 1}. ${m}`)].join('\n');
+    throw new TaskError('InvalidInput', message, {
       remedy: `Fix the task input${list.length === 1 ? '' : 's'} named above in the pipeline (YAML inputs or the classic editor).`,
     });
   }

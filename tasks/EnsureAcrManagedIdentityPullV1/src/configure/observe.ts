@@ -16,6 +16,7 @@ import {
   findRegistryByLoginServer,
   getRegistry,
   isAbacRegistry,
+  listRegistries,
   publicAccessRestricted,
   type Registry,
 } from '../arm/registries';
@@ -36,6 +37,7 @@ import type { RunContext } from '../context';
 import { TaskError } from '../errors';
 import { splitResourceId } from '../resource-id';
 import { PRODUCTION, type Settings } from '../settings';
+import { closestSpelling } from '../spelling';
 import type { Target } from '../targets';
 import { imageFromFxVersion, isAcrHost, isSidecarFxVersion, registryHostOf } from './images';
 import { mapWithLimit } from './limit';
@@ -327,12 +329,22 @@ async function resolveRegistry(
   }
   const resource = await findRegistryByLoginServer(arm, loginServer, signal);
   if (!resource) {
+    // A typo is the likeliest cause: offer the closest login server the connection can see (one more list call,
+    // on this failure path only).
+    const visible = await listRegistries(arm, arm.subscriptionId, signal).then(
+      (list) => list.map((r) => r.properties?.loginServer ?? '').filter(Boolean),
+      () => [] as string[],
+    );
+    const guess = closestSpelling(loginServer, visible);
     throw new TaskError(
       'RegistryNotFound',
-      `No container registry with login server '${loginServer}' is visible to the service connection (searched subscription ${arm.subscriptionId} and every other subscription it can list).`,
+      `No container registry with login server '${loginServer}' is visible to the service connection (searched subscription ${arm.subscriptionId} and every other subscription it can list).${guess ? ` Did you mean '${guess}'?` : ''}`,
       {
         remedy:
-          "Give the service connection Reader on the registry, or set the registry input to the registry's resource ID " +
+          (guess
+            ? `If you meant ${guess}, set the registry input to ${guess}${source === 'image' ? " (or fix the image name in the app's container settings)" : ''}. Otherwise give`
+            : 'Give') +
+          " the service connection Reader on the registry, or set the registry input to the registry's resource ID " +
           '(/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>).',
       },
     );
