@@ -83,14 +83,15 @@ describe('verdictOf', () => {
       },
       'Failed',
       /Cannot grant AcrPull\. \(RoleAssignmentForbidden\)\nFix: az role assignment create/,
-      { verificationOutcome: 'skipped', changeCount: '0', principalIds: '{}' },
+      // Not 'skipped': verification was never reached, which a later stage must not read as "turned off".
+      { verificationOutcome: 'not_run', changeCount: '0', principalIds: '{}' },
     ],
     [
       'an unexpected error, which still names the phase and the next step',
       { verify: [], dryRun: false, failedIn: 'apply', error: new TypeError('x is undefined') },
       'Failed',
       /while it tried to apply: x is undefined \(Unexpected\)\nFix: Re-run the task with system\.debug=true/,
-      {},
+      { verificationOutcome: 'not_run' },
     ],
     [
       'a cancellation',

@@ -22,6 +22,7 @@ export type VerificationOutcome =
   | 'start_failed'
   | 'timed_out'
   | 'skipped'
+  | 'not_run'
   | 'cancelled';
 
 export function verdictOf(report: RunReport, appName: string): Verdict {
@@ -90,6 +91,8 @@ function successMessage(report: RunReport): string {
 function overallVerification(report: RunReport): VerificationOutcome {
   const outcomes = report.verify.map((r) => r.outcome);
   if (isCancelledError(report.error) || outcomes.includes('cancelled')) return 'cancelled';
+  // Failed before verification started: nothing was verified, and nothing was skipped on purpose either.
+  if (report.error !== undefined && outcomes.length === 0) return 'not_run';
   for (const worst of ['pull_failed', 'timed_out', 'start_failed'] as const)
     if (outcomes.includes(worst)) return worst;
   if (outcomes.length > 0 && outcomes.every((o) => o === 'verified')) return 'verified';

@@ -546,7 +546,7 @@ function pullFix(cause: PullFailureCause): string {
     case 'unauthorized':
       return [
         'The registry refused the identity. In order:',
-        '(1) a fresh AcrPull role assignment can take minutes (up to 30) to apply: restart again later;',
+        '(1) a fresh AcrPull role assignment usually applies within minutes but can take up to 30: run the task again, or raise timeoutMinutes (default 15) to 30;',
         '(2) the identity the site pulls with has AcrPull (or Container Registry Repository Reader on an ABAC registry) on the registry;',
         '(3) config/web has acrUseManagedIdentityCreds=true (az webapp config set --name <app> --resource-group <group> --generic-configurations \'{"acrUseManagedIdentityCreds": true}\') and, for a user-assigned identity, acrUserManagedIdentityID = its client ID (not its resource ID);',
         '(4) the registry policy azureADAuthenticationAsArmPolicy is enabled (az acr config authentication-as-arm update --status enabled).',

@@ -180,6 +180,8 @@ function readFailure(e: unknown): string {
 }
 
 function describePoll(c: Classification): string {
+  if (c.outcome === 'pull_failed' && c.cause === 'unauthorized')
+    return 'pull failing (unauthorized), which is expected for a few minutes after a new role assignment';
   if (c.outcome === 'pull_failed') return `pull failing (${c.cause ?? 'unknown'})`;
   if (c.outcome === 'pull_succeeded') return 'image pulled, container starting';
   if (c.outcome === 'in_progress') return 'pulling or starting';
