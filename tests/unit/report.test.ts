@@ -126,3 +126,29 @@ describe('verdictOf', () => {
     assert.match(v.summary, /a \\\| b c/);
   });
 });
+
+describe('messages name each target once', () => {
+  it('in the result message and in the summary, even when the error text starts with the target', () => {
+    const report: RunReport = {
+      verify: [
+        result('production', 'timed_out', {
+          error: new TaskError(
+            'PullTimedOut',
+            'production: after 120 s the log last showed a refused pull.',
+            {
+              remedy: 'Run the task again.',
+              target: 'production',
+            },
+          ),
+        }),
+      ],
+      dryRun: false,
+      applied,
+    };
+    const v = verdictOf(report, 'contoso-web');
+    assert.match(v.message, /^\[production\] after 120 s/m);
+    assert.doesNotMatch(v.message, /\[production\] production:/);
+    assert.match(v.summary, /\*\*production\*\*: after 120 s/);
+    assert.doesNotMatch(v.summary, /\*\*production\*\*: production:/);
+  });
+});

@@ -69,9 +69,12 @@ function failureMessage(e: TaskError, target = e.target): string {
 
 /** `[target] text`, naming the target once even when the text already starts with `target: `. */
 export function labelled(target: string | undefined, text: string): string {
-  if (!target) return text;
+  return target ? `[${target}] ${withoutLabel(target, text)}` : text;
+}
+
+function withoutLabel(target: string, text: string): string {
   const own = `${target}: `;
-  return `[${target}] ${text.startsWith(own) ? text.slice(own.length) : text}`;
+  return text.startsWith(own) ? text.slice(own.length) : text;
 }
 
 function successMessage(report: RunReport): string {
@@ -191,7 +194,10 @@ function remediesOf(report: RunReport): string[] {
     );
   }
   for (const r of report.verify)
-    if (r.error) out.push(`**${md(r.target.label)}**: ${md(r.error.message)} Fix: ${md(r.error.remedy)}`);
+    if (r.error)
+      out.push(
+        `**${md(r.target.label)}**: ${md(withoutLabel(r.target.label, r.error.message))} Fix: ${md(r.error.remedy)}`,
+      );
   for (const w of report.plan?.warnings ?? [])
     out.push(`${w.target ? `**${md(w.target)}**: ` : ''}${md(w.message)} Fix: \`${w.fix}\``);
   return out;
