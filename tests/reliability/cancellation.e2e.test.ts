@@ -18,6 +18,15 @@ import {
 
 describe('reliability: cancellation by the agent', function () {
   this.timeout(60_000);
+  before(function () {
+    // Node's child.kill() cannot deliver SIGINT/SIGTERM on Windows (it ends the process at once); the agent there
+    // sends Ctrl+C, which a test cannot. The same code path runs on Linux and macOS.
+    if (process.platform !== 'win32') return;
+    console.log(
+      '      note: cancellation tests skipped on Windows (child processes cannot be sent SIGINT/SIGTERM).',
+    );
+    this.skip();
+  });
   let emu: Emulator | undefined;
   afterEach(async () => {
     await emu?.close();
