@@ -158,10 +158,18 @@ function slotNames(n: number): string[] {
 function sizes(): { vsixBytes: number; bundleBytes: number } {
   if (!existsSync(BUNDLE))
     execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit' });
-  const out = execFileSync(process.execPath, [join(ROOT, 'scripts', 'package.mjs')], { encoding: 'utf8' });
-  const path = /(\S+\.vsix)/.exec(out)?.[1];
-  if (!path || !existsSync(path)) throw new Error(`package.mjs wrote no .vsix: ${out}`);
-  return { vsixBytes: statSync(path).size, bundleBytes: statSync(BUNDLE).size };
+  // Packaged into a temporary folder: measuring must not leave a .vsix in the checkout.
+  const dir = mkdtempSync(join(tmpdir(), 'bench-vsix-'));
+  try {
+    const out = execFileSync(process.execPath, [join(ROOT, 'scripts', 'package.mjs'), '--output-path', dir], {
+      encoding: 'utf8',
+    });
+    const path = /(\S+\.vsix)/.exec(out)?.[1];
+    if (!path || !existsSync(path)) throw new Error(`package.mjs wrote no .vsix: ${out}`);
+    return { vsixBytes: statSync(path).size, bundleBytes: statSync(BUNDLE).size };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Spawn of a bare `node -e 0` until it exits. */
