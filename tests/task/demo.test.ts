@@ -54,5 +54,11 @@ describe('npm run demo', function () {
     assert.ok(failure, 'the demo exits with the task result');
     assert.equal(failure.code, 1);
     assert.match(failure.stdout, /not_found/);
+    // One messages style: each target named once, causes in words, a next step after every "Fix:".
+    assert.doesNotMatch(failure.stdout, /\[(\w+)\] \1:|\*\*(\w+)\*\*: \2:/, 'a target named twice');
+    assert.doesNotMatch(failure.stdout, /failed: (not_found|unauthorized|network|interrupted|unknown)\b/);
+    assert.match(failure.stdout, /failed: the image or tag does not exist in the registry/);
+    for (const fix of failure.stdout.matchAll(/Fix: (.*)/g))
+      assert.ok((fix[1] ?? '').trim().length > 10, fix[0]);
   });
 });
