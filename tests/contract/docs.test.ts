@@ -114,6 +114,14 @@ describe('the docs', () => {
     for (const anchor of linked) assert.ok(anchors.has(anchor), `no heading for #${anchor} in overview.md`);
   });
 
+  it('state the prerequisites and the publishing steps a first publisher needs', () => {
+    assert.match(readme, /\*\*Prerequisites\.\*\* Node\.js 20 or newer/);
+    assert.match(readme, /Linux, macOS or Windows, x64 or arm64/);
+    assert.match(readme, /\*\*Create the publisher first\*\*/);
+    assert.match(readme, /\*\*All\s+accessible organizations\*\*/);
+    assert.match(readme, /Marketplace > Publish/);
+  });
+
   it('show a YAML example that runs before AzureWebAppContainer@1 and keeps the flag on', () => {
     assert.match(overview, /task: EnsureAcrManagedIdentityPull@1[\s\S]*task: AzureWebAppContainer@1/);
     assert.ok(overview.includes('configurationStrings: -acrUseManagedIdentityCreds true'));

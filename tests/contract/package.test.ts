@@ -81,6 +81,20 @@ describe('npm run package', function () {
     const notices = packDefault().vsix.get(`${TASK}/THIRD-PARTY-NOTICES.txt`)?.toString('utf8') ?? '';
     for (const name of ['azure-pipelines-task-lib', '@azure/identity', '@azure/msal-node', 'jsonwebtoken'])
       assert.match(notices, new RegExp(`^- ${name.replace('/', '\\/')} \\d`, 'm'), `${name} is listed`);
+    // Every package esbuild put into the bundle (its metafile) is listed.
+    const meta = JSON.parse(
+      readFileSync(join(root, 'dist', 'EnsureAcrManagedIdentityPullV1.meta.json'), 'utf8'),
+    );
+    const bundled = new Set(
+      Object.keys(meta.inputs as Record<string, unknown>)
+        .map(
+          (p) =>
+            /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(p.replaceAll('\\', '/'))?.[1],
+        )
+        .filter((n): n is string => !!n),
+    );
+    assert.ok(bundled.size > 10, [...bundled].join(', '));
+    for (const name of bundled) assert.ok(notices.includes(`\n- ${name} `), `${name} is not in the notices`);
     assert.match(notices, /Permission is hereby granted, free of charge/, 'MIT text included');
     assert.match(notices, /Apache License/, 'Apache text included (ecdsa-sig-formatter)');
   });
