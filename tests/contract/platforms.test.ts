@@ -8,8 +8,9 @@
  * substitute: npm applies --os/--cpu only to optional packages and checks required ones against the real machine.)
  */
 import assert from 'node:assert/strict';
-import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 
 const root = join(__dirname, '..', '..');
 const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
@@ -42,6 +43,26 @@ function accepts(list: string | string[] | undefined, value: string): boolean {
 
 const installed = Object.entries(lock.packages).filter(([path]) => path.startsWith('node_modules/'));
 
+type CheckPlatform = (pkg: object, force: boolean, env: { os: string; cpu: string; libc?: string }) => void;
+
+/** npm's own platform check (npm-install-checks inside the npm that runs the tests), when it can be found. */
+function npmsOwnCheck(): CheckPlatform | undefined {
+  const candidates: string[] = [];
+  if (process.env.npm_execpath)
+    candidates.push(join(dirname(dirname(process.env.npm_execpath)), 'node_modules'));
+  try {
+    const globalRoot = execFileSync('npm', ['root', '-g'], {
+      encoding: 'utf8',
+      shell: process.platform === 'win32',
+    }).trim();
+    candidates.push(join(globalRoot, 'npm', 'node_modules'));
+  } catch {
+    // no npm on PATH: the project's reading of the rule below still runs
+  }
+  const dir = candidates.map((c) => join(c, 'npm-install-checks')).find((d) => existsSync(d));
+  return dir ? (require(dir) as { checkPlatform: CheckPlatform }).checkPlatform : undefined;
+}
+
 describe('npm ci on every platform', () => {
   it('reads os/cpu lists as npm does', () => {
     assert.equal(accepts('linux', 'linux'), true);
@@ -50,6 +71,31 @@ describe('npm ci on every platform', () => {
     assert.equal(accepts(['!win32'], 'win32'), false);
     assert.equal(accepts(['darwin', 'linux'], 'win32'), false);
     assert.equal(accepts(undefined, 'win32'), true);
+  });
+
+  it("agrees with npm's own check on every package and platform, when npm's module is found", function () {
+    const checkPlatform = npmsOwnCheck();
+    if (!checkPlatform) {
+      console.log(
+        "      note: npm's npm-install-checks not found; the project's reading of the rule ran alone.",
+      );
+      this.skip();
+    }
+    for (const { os, cpu } of PLATFORMS) {
+      for (const [path, p] of installed) {
+        let npmAccepts = true;
+        try {
+          checkPlatform({ os: p.os, cpu: p.cpu }, false, {
+            os,
+            cpu,
+            libc: os === 'linux' ? 'glibc' : undefined,
+          });
+        } catch {
+          npmAccepts = false;
+        }
+        assert.equal(accepts(p.os, os) && accepts(p.cpu, cpu), npmAccepts, `${path} on ${os}/${cpu}`);
+      }
+    }
   });
 
   for (const { os, cpu } of PLATFORMS) {
