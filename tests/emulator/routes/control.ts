@@ -1,7 +1,7 @@
 /**
  * The control API under /_emulator (JSON, no authentication; the emulator only listens on 127.0.0.1):
  * GET /state, GET /requests, GET /info, POST /faults, POST /clock/advance {seconds}, POST /seed (a
- * scenario), POST /reset-requests.
+ * scenario), POST /reset-requests, POST /runs/begin {run} (the task's run N starts: its beforeRun events).
  */
 import type { Fault, Scenario } from '../model';
 import { json, type Route } from '../router';
@@ -61,6 +61,18 @@ export function createControlRoutes(deps: ControlDeps): Route[] {
       handle: async (ctx) => {
         await emulator.seed(ctx.json<Scenario>());
         return json(200, emulator.info);
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/_emulator\/runs\/begin$/,
+      handle: (ctx) => {
+        const run = Number(ctx.json<{ run?: number }>().run);
+        if (!Number.isInteger(run) || run < 1) {
+          return json(400, { error: { code: 'BadRequest', message: 'run must be a run number >= 1' } });
+        }
+        emulator.beginRun(run);
+        return json(200, { run, events: emulator.state.events });
       },
     },
     {
