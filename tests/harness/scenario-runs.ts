@@ -80,7 +80,9 @@ export async function runScenario(
       ...(scenario.variables ? { variables: scenario.variables } : {}),
       caCertPath: emulator.info.caCertPath,
       ...(options.onStdoutLine ? { onStdoutLine: options.onStdoutLine } : {}),
-      ...(options.timeoutInMs ? { timeoutInMs: options.timeoutInMs } : {}),
+      // The kill switch must outlast the task's own timeout, or a run that ends by timing out has no result.
+      timeoutInMs:
+        options.timeoutInMs ?? Math.max(120_000, Number(inputs.timeoutMinutes ?? 15) * 60_000 + 60_000),
     }).done;
     results.push({ run, task, inputs, ...countRun(emulator.requests().slice(from)) });
   }
