@@ -19,6 +19,7 @@ interface World {
   t0: number;
   /** Moves the clock to t0 + seconds. */
   at(seconds: number): void;
+  // biome-ignore lint/suspicious/noExplicitAny: ARM bodies are read field by field in the assertions.
   arm(method: string, path: string, apiVersion?: string): Promise<{ status: number; body: any }>;
   site(slot?: string): Promise<number>;
   dockerLog(slot?: string): Promise<string>;
