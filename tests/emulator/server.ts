@@ -83,7 +83,8 @@ export interface Emulator {
   seed(scenario: Scenario): Promise<void>;
   /**
    * The task's run N is about to start (the demo's `--runs`): applies the `beforeRun: N` events, and the run's
-   * first request becomes the zero of its `atSeconds` events. Run 1 needs no call.
+   * first request becomes the zero of its `atSeconds` events. Run 1 needs no call, unless requests a test made
+   * for its own setup came first (then `beginRun(1)` right before the task makes the task's first request the zero).
    */
   beginRun(run: number): void;
   /** Every secret the emulator's Entra issued (tokens, assertions) plus the seeded client secret. */
@@ -400,6 +401,8 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     const onWrite = () => {
       record.write = true;
     };
+    // Again here: a fault's latency may have let an event come due since the request arrived.
+    if (host !== 'control') fireDue();
     if (host === 'site' && app) return handleSite(app, platform, method);
     if (host === 'kudu' && app) {
       const limited = kuduRateLimited(app);

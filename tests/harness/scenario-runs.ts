@@ -62,7 +62,8 @@ export async function runScenario(
   const results: ScenarioRun[] = [];
   const total = runCount(scenario, options.runs);
   for (let run = 1; run <= total; run += 1) {
-    if (run > 1) emulator.beginRun(run);
+    // Also for run 1: its atSeconds count from the task's first request, not from a test's setup calls.
+    emulator.beginRun(run);
     const inputs: Record<string, string> = {
       ...options.defaults,
       ...scenario.inputs,
