@@ -326,6 +326,27 @@ describe('scenario events: the world changes at the emulated second the scenario
       /exactly one of atSeconds .* or beforeRun/,
     );
   });
+
+  it('the control API refuses such a scenario or fault with 400 and keeps the running state', async () => {
+    const w = await world(withEvents([]));
+    const post = (path: string, body: unknown) =>
+      rawRequest(w.emu.info, `${w.emu.info.controlUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const seeded = await post(
+      '/seed',
+      withEvents([{ atSeconds: 1, kind: 'nope' } as unknown as ScenarioEvent]),
+    );
+    assert.equal(seeded.status, 400);
+    assert.match(seeded.body, /unknown kind/);
+    assert.equal(w.emu.state.apps.length, 2, 'the running scenario stays');
+    assert.equal(await w.site(), 200, 'and keeps serving');
+    const faults = await post('/faults', [{ host: 'kudu', app: 'contoso-web/nope', status: 500 }]);
+    assert.equal(faults.status, 400);
+    assert.match(faults.body, /unknown app 'contoso-web\/nope'/);
+  });
 });
 
 describe('scenario faults aimed at one app host, relative seeded log lines, createdSecondsAgo', () => {

@@ -230,18 +230,18 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
   }
 
   /** Checks the scenario's events and fault targets, and applies what happens before the first run. */
-  function prepareScenario(): void {
-    checkEvents(state);
-    for (const f of state.faults) resolveFaultTarget(f);
-    beginRun(1);
+  /** Refuses a scenario whose events or fault targets name what it does not hold (before anything changes). */
+  function checkScenario(candidate: EmulatorState): void {
+    checkEvents(candidate);
+    for (const f of candidate.faults) checkFaultTarget(candidate, f);
   }
 
-  function resolveFaultTarget(f: Fault): void {
-    if (f.app === undefined) return;
-    if (!findAppRef(state, f.app))
+  function checkFaultTarget(candidate: EmulatorState, f: Fault): void {
+    if (f.app !== undefined && !findAppRef(candidate, f.app))
       throw new Error(`scenario: fault targets unknown app '${f.app}' (use "<site>" or "<site>/<slot>")`);
   }
-  prepareScenario();
+  checkScenario(state);
+  beginRun(1);
 
   const appUrl = (app: App, which: 'site' | 'scm') =>
     `https://127.0.0.1:${which === 'site' ? app.sitePort : app.scmPort}`;
@@ -605,8 +605,8 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     requests: () => records.slice(),
     writes: () => records.filter((r) => r.write),
     setFaults(faults) {
+      for (const f of faults) checkFaultTarget(state, f);
       state.faults = faults.map((f) => ({ ...f, matched: 0 }));
-      for (const f of state.faults) resolveFaultTarget(f);
     },
     advanceClock(seconds) {
       offsetMs += seconds * 1000;
@@ -616,12 +616,13 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     beginRun,
     now,
     async seed(next) {
-      await closeAppListeners();
       const fresh = buildState(next, now());
+      checkScenario(fresh);
+      await closeAppListeners();
       for (const key of Object.keys(state)) delete (state as unknown as Record<string, unknown>)[key];
       Object.assign(state, fresh);
       kuduHits.clear();
-      prepareScenario();
+      beginRun(1);
       await openAppListeners();
       refreshInfo();
     },

@@ -14,6 +14,20 @@ export interface ControlDeps {
   clearRecords(): void;
 }
 
+/** A scenario the emulator refuses (unknown event kind, fault aimed at an app that does not exist...): 400. */
+function badRequest(e: unknown) {
+  return json(400, { error: { code: 'BadRequest', message: e instanceof Error ? e.message : String(e) } });
+}
+
+function attempt(action: () => void) {
+  try {
+    action();
+    return undefined;
+  } catch (e: unknown) {
+    return badRequest(e);
+  }
+}
+
 export function createControlRoutes(deps: ControlDeps): Route[] {
   const { emulator } = deps;
   return [
@@ -37,7 +51,8 @@ export function createControlRoutes(deps: ControlDeps): Route[] {
       handle: (ctx) => {
         const body = ctx.json<Fault[] | { faults?: Fault[] }>();
         const faults = Array.isArray(body) ? body : (body.faults ?? []);
-        emulator.setFaults(faults);
+        const refused = attempt(() => emulator.setFaults(faults));
+        if (refused) return refused;
         return json(200, { faults: emulator.state.faults });
       },
     },
@@ -59,8 +74,12 @@ export function createControlRoutes(deps: ControlDeps): Route[] {
       method: 'POST',
       pattern: /^\/_emulator\/seed$/,
       handle: async (ctx) => {
-        await emulator.seed(ctx.json<Scenario>());
-        return json(200, emulator.info);
+        const scenario = ctx.json<Scenario>();
+        let refused: ReturnType<typeof badRequest> | undefined;
+        await emulator.seed(scenario).catch((e: unknown) => {
+          refused = badRequest(e);
+        });
+        return refused ?? json(200, emulator.info);
       },
     },
     {
