@@ -449,6 +449,21 @@ describe('externalImages: private images on registries outside the scenario', ()
     assert.equal((await startAndLook(w)).status, 200);
   });
 
+  it('in a sidecar app, the private sidecar image is the one the log shows failing', async () => {
+    const s = privateImage('contosoacr.azurecr.io/web:1.0.0');
+    s.sites![0]!.platform = 'sidecar';
+    s.registries![0]!.anonymousPullEnabled = true;
+    s.sites![0]!.siteContainers = [
+      { name: 'main', image: 'contosoacr.azurecr.io/web:1.0.0', isMain: true },
+      { name: 'otel', image: 'ghcr.io/contoso/api:1', isMain: false },
+    ];
+    const w = await world(s);
+    const { status, log } = await startAndLook(w);
+    assert.equal(status, 503);
+    assert.match(log, /Pulling image: ghcr\.io\/contoso\/api:1/);
+    assert.match(log, /ghcr\.io\/v2\/contoso\/api\/manifests\/1\\": unauthorized/);
+  });
+
   it('a private GHCR image answers unauthorized; an undeclared public image still pulls', async () => {
     const ghcr = await world(privateImage('ghcr.io/contoso/api:1'));
     const { status, log } = await startAndLook(ghcr);

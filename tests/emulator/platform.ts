@@ -211,7 +211,8 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     const main = configuredImage(app);
     for (const img of images) {
       const v = evaluateImage(state, app, img, at);
-      if (v.outcome !== 'succeeded') return { ...v, image: main || img };
+      // The failing container's own image: its registry's answer is what the log shows.
+      if (v.outcome !== 'succeeded') return v;
     }
     return { outcome: 'succeeded', image: main, reason: 'ok' };
   }
