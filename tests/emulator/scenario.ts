@@ -130,7 +130,7 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
     const s = secondsAgo ?? fallback;
     if (!Number.isFinite(s) || s < 0)
       throw new Error(
-        `scenario: ${what}.createdSecondsAgo must be >= 0 (seconds in the past), got ${secondsAgo}; for a later grant use an addRoleAssignment event`,
+        `scenario: ${what}: createdSecondsAgo must be >= 0 (seconds before the emulator started), got ${secondsAgo}`,
       );
     return nowMs - s * 1000;
   };

@@ -229,7 +229,6 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
         fire(record, at);
   }
 
-  /** Checks the scenario's events and fault targets, and applies what happens before the first run. */
   /** Refuses a scenario whose events or fault targets name what it does not hold (before anything changes). */
   function checkScenario(candidate: EmulatorState): void {
     checkEvents(candidate);
