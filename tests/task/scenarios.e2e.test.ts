@@ -107,6 +107,8 @@ const expectations: Record<string, Expectation> = {
     checkRuns: (runs, state) => {
       eventsFired(state);
       assert.equal(runs.length, 2);
+      assert.equal(runs[1]?.inputs.verifyUntil, 'containerStarted', "run 2's own inputs");
+      assert.equal(runs[0]?.inputs.verifyUntil, undefined);
       assert.equal(runs[0]?.task.result, 'Succeeded');
       assert.ok((runs[1]?.writes ?? 0) >= 1, 'run 2 repaired staging');
       assert.ok((runs[1]?.writes ?? 0) < (runs[0]?.writes ?? 0), 'run 2 wrote less than run 1');
