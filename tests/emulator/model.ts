@@ -319,6 +319,11 @@ export interface Delays {
   failuresBeforeBlock: number;
   /** Added to every ARM request (real milliseconds). */
   armLatencyMs: number;
+  /**
+   * Emulated seconds a site PATCH/PUT that changes the identity runs as an async operation (202 +
+   * `Azure-AsyncOperation`); a new system identity's principal exists only once it has completed.
+   */
+  siteOperationSeconds: number;
 }
 
 export interface Paging {
@@ -358,6 +363,22 @@ export interface Fault {
 }
 
 /** SCM rate limit: more than `maxRequests` within `perSeconds` (emulated) per SCM host → 406. */
+/**
+ * A site PATCH/PUT that changed the identity, answered 202 + `Azure-AsyncOperation` (official example
+ * UpdateWebApp.json in Azure/azure-rest-api-specs, Microsoft.Web 2025-05-01). Until `completesAt` the status
+ * is `InProgress` and a newly enabled system identity has no principal yet.
+ */
+export interface SiteOperation {
+  /** GUID in the operation URL. */
+  id: string;
+  appId: string;
+  startedAt: number;
+  completesAt: number;
+  status: 'InProgress' | 'Succeeded';
+  /** The system identity was turned on by this operation: its principal is created on completion. */
+  createsSystemPrincipal: boolean;
+}
+
 export interface KuduRateLimit {
   maxRequests: number;
   perSeconds: number;
@@ -389,6 +410,8 @@ export interface EmulatorState {
   paging: Paging;
   faults: Fault[];
   kuduRateLimit: KuduRateLimit | null;
+  /** Site updates running as async operations (see SiteOperation). */
+  siteOperations: SiteOperation[];
   /** Free-form task inputs a scenario suggests (the demo reads them). */
   inputs: Record<string, string>;
 }

@@ -39,6 +39,7 @@ export const DEFAULT_DELAYS: Delays = {
   retryBaseSeconds: 150,
   failuresBeforeBlock: 3,
   armLatencyMs: 0,
+  siteOperationSeconds: 3,
 };
 
 export const DEFAULT_PAGING: Paging = {
@@ -372,6 +373,7 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
     paging: { ...DEFAULT_PAGING, ...scenario.paging },
     faults: (scenario.faults ?? []).map((f) => ({ ...f, matched: 0 })),
     kuduRateLimit: scenario.kuduRateLimit ?? null,
+    siteOperations: [],
     inputs: { ...scenario.inputs },
   };
 

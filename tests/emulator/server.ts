@@ -30,7 +30,7 @@ import { createControlRoutes } from './routes/control';
 import { routes as identityRoutes } from './routes/identities';
 import { routes as registryRoutes } from './routes/registries';
 import { routes as resourceRoutes } from './routes/resources';
-import { routes as webRoutes } from './routes/web';
+import { settleSiteOperations, routes as webRoutes } from './routes/web';
 import { buildState, loadScenario } from './scenario';
 
 export interface EmulatorInfo {
@@ -378,6 +378,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     }
     if (found.route.write || ['PUT', 'PATCH', 'DELETE'].includes(method)) record.write = true;
     platform.advanceAll();
+    settleSiteOperations(state, now());
     return found.route.handle(
       makeContext(host, method, path, query, headers, body, caller, undefined, onWrite),
       found.match,
