@@ -9,6 +9,7 @@
  * - Resource IDs are stored as ARM prints them (`/subscriptions/.../resourceGroups/...`); compare them with
  *   `sameId()` (case-insensitive, `//` collapsed), never with `===`.
  */
+import type { CloudName } from './clouds';
 
 /** Which listener (or which part of the main server) a request reached. */
 export type HostKind = 'arm' | 'entra' | 'oidc' | 'imds' | 'kudu' | 'site' | 'control';
@@ -390,6 +391,10 @@ export interface KuduRateLimit {
 
 export interface EmulatorState {
   scenarioName: string;
+  /** The cloud the emulator plays (token audiences, api-versions): clouds.ts. */
+  cloud: CloudName;
+  /** Kudu takes an ARM-audience bearer token (default: only in AzureCloud); otherwise it answers 403. */
+  kuduAcceptsArmAudience: boolean;
   tenantId: string;
   /** The first subscription is the service connection's. */
   subscriptions: Subscription[];
@@ -497,6 +502,10 @@ export interface ScenarioIdentity {
 
 export interface Scenario {
   name?: string;
+  /** Default `AzureCloud`. */
+  cloud?: CloudName;
+  /** Default: the cloud's (clouds.ts): true in AzureCloud, false in sovereign clouds. */
+  kuduAcceptsArmAudience?: boolean;
   description?: string;
   /** Emulated seconds per real second the demo runs this scenario at (startEmulator's `timeScale` wins). */
   timeScale?: number;

@@ -5,6 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { CLOUDS } from './clouds';
 import { federatedCredentialFor } from './entra';
 import { pullAttemptLines } from './log-lines';
 import type {
@@ -356,6 +357,9 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
 
   const state: EmulatorState = {
     scenarioName: scenario.name ?? 'unnamed',
+    cloud: scenario.cloud ?? 'AzureCloud',
+    kuduAcceptsArmAudience:
+      scenario.kuduAcceptsArmAudience ?? CLOUDS[scenario.cloud ?? 'AzureCloud'].kuduAcceptsArmAudience,
     tenantId,
     subscriptions: subs,
     resourceGroups,
