@@ -64,3 +64,33 @@ describe('emulator strictness: Kudu checks the token audience per cloud', functi
     });
   });
 });
+
+describe('emulator strictness: config/web acrUserManagedIdentityID, null vs ""', function () {
+  this.timeout(30_000);
+
+  it('null leaves the client ID unchanged; "" clears it', async () => {
+    await withEmulator(baseScenario(), async (emu) => {
+      const url = `${emu.info.armUrl}subscriptions/${emu.info.subscriptionId}/resourceGroups/rg-web/providers/Microsoft.Web/sites/contoso-web/config/web?api-version=2024-11-01`;
+      const headers = {
+        authorization: `Bearer ${await tokenFor(emu, 'https://management.azure.com')}`,
+        'content-type': 'application/json',
+      };
+      const patch = async (value: unknown) => {
+        const res = await rawRequest(emu.info, url, {
+          method: 'PATCH',
+          headers,
+          body: JSON.stringify({
+            properties: { acrUseManagedIdentityCreds: true, acrUserManagedIdentityID: value },
+          }),
+        });
+        assert.equal(res.status, 200);
+        return (JSON.parse(res.body) as { properties: { acrUserManagedIdentityID: string | null } })
+          .properties.acrUserManagedIdentityID;
+      };
+      const clientId = '0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9';
+      assert.equal(await patch(clientId), clientId);
+      assert.equal(await patch(null), clientId, 'null is "not specified": the stale client ID stays');
+      assert.equal(await patch(''), null, '"" clears it');
+    });
+  });
+});

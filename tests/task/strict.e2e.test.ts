@@ -31,4 +31,30 @@ describe('the task against the strict emulator (built bundle)', function () {
       await emu.close();
     }
   });
+
+  it('a target switched from a user-assigned identity to the system identity gets its client ID cleared ("" not null)', async () => {
+    const clientId = '3f2e1d0c-9b8a-4765-8432-10fedcba9876';
+    const base = baseScenario({ delays: { siteOperationSeconds: 0 } });
+    const scenario: Scenario = {
+      ...base,
+      identities: [{ name: 'id-pull', resourceGroup: 'rg-web', clientId }],
+      sites: (base.sites ?? []).map((s) => ({
+        ...s,
+        identity: { type: 'UserAssigned' as const, userAssigned: ['id-pull'] },
+        acrUseManagedIdentityCreds: true,
+        acrUserManagedIdentityID: clientId,
+      })),
+    };
+    const emu = await start(scenario);
+    try {
+      const r = await run(emu, inputs({ identityType: 'system' }));
+      assertSucceeded(r);
+      const app = emu.state.apps.find((a) => !a.slot);
+      assert.equal(app?.siteConfig.acrUserManagedIdentityID ?? null, null, 'the stale client ID is gone');
+      assert.match(app?.identity.type ?? '', /SystemAssigned/);
+      assert.doesNotMatch(r.stdout, /AcrFlagNotApplied/);
+    } finally {
+      await emu.close();
+    }
+  });
 });

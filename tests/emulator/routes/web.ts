@@ -466,7 +466,11 @@ function applyConfig(ctx: RouteContext, app: App, props: Record<string, unknown>
         c.acrUseManagedIdentityCreds = value === true || value === 'true' || value === 'True';
         break;
       case 'acrUserManagedIdentityID':
-        // Azure keeps only a client ID here; a resource ID (or anything else) silently becomes null (facts §1.4).
+        // A JSON null is "not specified" in an App Service PATCH: the value stays. Only "" clears it, which is
+        // what Azure CLI sends for the system identity (azure-cli appservice custom.py, update_site_configs).
+        if (value === null || value === undefined) break;
+        // Azure keeps only a client ID here; a resource ID (or anything else) silently becomes null
+        // (terraform-provider-azurerm #20344; Azure/app-service-linux-docs PR #170).
         c.acrUserManagedIdentityID = typeof value === 'string' && isGuid(value) ? value : null;
         break;
       case 'alwaysOn':
