@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { baseScenario, type Emulator, type Scenario, startEmulator } from './index';
+import { pullAccess } from './roles';
 import { emulatorCredential, rawRequest } from './sdk-client';
 
 async function tokenFor(emu: Emulator, audience: string): Promise<string> {
@@ -92,5 +93,86 @@ describe('emulator strictness: config/web acrUserManagedIdentityID, null vs ""',
       assert.equal(await patch(null), clientId, 'null is "not specified": the stale client ID stays');
       assert.equal(await patch(''), null, '"" clears it');
     });
+  });
+});
+
+describe('emulator strictness: role assignments as ARM returns and honours them', function () {
+  this.timeout(30_000);
+  const ACR_PULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
+  const REPO_READER = 'b93aa761-3e63-49ed-ac28-beffa264f7ac';
+  const OTHER_PRINCIPAL = '5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d';
+
+  async function listAtRegistry(emu: Emulator, filter = 'atScope()') {
+    const registry = emu.state.registries[0];
+    const url = `${emu.info.armUrl}${registry?.id.slice(1)}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=${encodeURIComponent(filter)}`;
+    const res = await rawRequest(emu.info, url, {
+      headers: { authorization: `Bearer ${await tokenFor(emu, 'https://management.azure.com')}` },
+    });
+    assert.equal(res.status, 200, res.body);
+    return (
+      JSON.parse(res.body) as {
+        value: { properties: { scope: string; roleDefinitionId: string; principalId: string } }[];
+      }
+    ).value.map((v) => v.properties);
+  }
+
+  it('returns management-group assignments above the registry with atScope(), and the pull honours them', async () => {
+    await withEmulator(
+      {
+        ...baseScenario(),
+        managementGroups: [{ name: 'mg-platform' }],
+        roleAssignments: [{ principal: OTHER_PRINCIPAL, role: 'AcrPull', scope: 'mg:mg-platform' }],
+      },
+      async (emu) => {
+        const listed = await listAtRegistry(emu);
+        const mg = listed.find((a) => a.principalId === OTHER_PRINCIPAL);
+        assert.equal(mg?.scope, '/providers/Microsoft.Management/managementGroups/mg-platform');
+        assert.equal(mg?.roleDefinitionId, `/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL}`);
+        const registryId = emu.state.registries[0]?.id ?? '';
+        assert.equal(pullAccess(emu.state, OTHER_PRINCIPAL, registryId, emu.now(), 'web'), 'granted');
+      },
+    );
+  });
+
+  it('returns built-in role definition IDs in the tenant form, whatever form the PUT sent', async () => {
+    await withEmulator(baseScenario(), async (emu) => {
+      const listed = await listAtRegistry(emu, '');
+      assert.ok(listed.length > 0);
+      for (const a of listed)
+        assert.match(
+          a.roleDefinitionId,
+          /^\/providers\/Microsoft\.Authorization\/roleDefinitions\/[0-9a-f-]{36}$/,
+        );
+    });
+  });
+
+  it('evaluates an ABAC condition on the pull: a grant limited to other repositories does not pull this image', async () => {
+    const onlyOther =
+      "((!(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/content/read'}) AND !(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/metadata/read'})) OR (@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringEqualsIgnoreCase 'other'))";
+    const scenario = baseScenario();
+    const registries = (scenario.registries ?? []).map((r) => ({
+      ...r,
+      roleAssignmentMode: 'AbacRepositoryPermissions' as const,
+    }));
+    await withEmulator(
+      {
+        ...scenario,
+        registries,
+        roleAssignments: [
+          {
+            principal: OTHER_PRINCIPAL,
+            role: REPO_READER,
+            scope: 'registry:contosoacr',
+            condition: onlyOther,
+          },
+        ],
+      },
+      async (emu) => {
+        const registryId = emu.state.registries[0]?.id ?? '';
+        assert.equal(pullAccess(emu.state, OTHER_PRINCIPAL, registryId, emu.now(), 'web'), 'none');
+        assert.equal(pullAccess(emu.state, OTHER_PRINCIPAL, registryId, emu.now(), 'other'), 'granted');
+        assert.equal(pullAccess(emu.state, OTHER_PRINCIPAL, registryId, emu.now(), 'OTHER'), 'granted');
+      },
+    );
   });
 });
