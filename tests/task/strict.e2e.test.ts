@@ -57,4 +57,79 @@ describe('the task against the strict emulator (built bundle)', function () {
       await emu.close();
     }
   });
+
+  it('a pull grant inherited from a management group counts: no duplicate grant, no false "missing rights"', async () => {
+    const base = baseScenario();
+    const scenario: Scenario = {
+      ...base,
+      managementGroups: [{ name: 'mg-platform' }],
+      sites: (base.sites ?? []).map((s) => ({
+        ...s,
+        identity: { type: 'SystemAssigned' as const },
+        acrUseManagedIdentityCreds: true,
+      })),
+      // Contributor cannot write role assignments: a grant planned again would fail RoleAssignmentForbidden.
+      caller: { roles: [{ role: 'Contributor', scope: 'subscription' }] },
+      roleAssignments: [{ principal: 'site:contoso-web', role: 'AcrPull', scope: 'mg:mg-platform' }],
+    };
+    const emu = await start(scenario);
+    try {
+      const before = emu.state.roleAssignments.length;
+      const r = await run(emu, inputs());
+      assertSucceeded(r);
+      assert.equal(emu.state.roleAssignments.length, before, 'no role assignment was added');
+      assert.ok(!emu.writes().some((w) => /roleassignments/i.test(w.path)), 'no role assignment write');
+      assert.match(r.stdout, /managementGroups\/mg-platform/, 'the inherited grant is named');
+    } finally {
+      await emu.close();
+    }
+  });
+
+  it('a Repository Reader grant whose ABAC condition names other repositories does not count: warn, grant without condition', async () => {
+    const onlyOther =
+      "((!(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/content/read'}) AND !(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/metadata/read'})) OR (@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringEqualsIgnoreCase 'other'))";
+    const base = baseScenario();
+    const scenario: Scenario = {
+      ...base,
+      registries: (base.registries ?? []).map((g) => ({
+        ...g,
+        roleAssignmentMode: 'AbacRepositoryPermissions' as const,
+      })),
+      sites: (base.sites ?? []).map((s) => ({
+        ...s,
+        identity: { type: 'SystemAssigned' as const },
+        acrUseManagedIdentityCreds: true,
+        running: false,
+      })),
+      roleAssignments: [
+        {
+          principal: 'site:contoso-web',
+          role: 'Container Registry Repository Reader',
+          scope: 'rg:rg-web',
+          condition: onlyOther,
+        },
+      ],
+    };
+    const emu = await start(scenario);
+    try {
+      const r = await run(emu, inputs());
+      assertSucceeded(r);
+      const app = emu.state.apps.find((a) => !a.slot);
+      const registryId = emu.state.registries[0]?.id.toLowerCase();
+      const unconditioned = emu.state.roleAssignments.filter(
+        (a) =>
+          a.principalId === app?.identity.principalId &&
+          a.scope.toLowerCase() === registryId &&
+          a.roleDefinitionId.toLowerCase().endsWith('b93aa761-3e63-49ed-ac28-beffa264f7ac') &&
+          !a.condition,
+      );
+      assert.equal(unconditioned.length, 1, describeRun(r));
+      assert.ok(
+        r.warnings.some((w) => /only under a condition/.test(w)),
+        describeRun(r),
+      );
+    } finally {
+      await emu.close();
+    }
+  });
 });
