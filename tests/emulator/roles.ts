@@ -35,7 +35,10 @@ export interface RoleDefinition {
 
 /** The parts of the emulator state this module reads; `EmulatorState` satisfies it, and tests can build a small one. */
 export interface RbacState {
-  roleAssignments: readonly (Pick<RoleAssignment, 'principalId' | 'scope' | 'roleDefinitionId' | 'createdAt'> &
+  roleAssignments: readonly (Pick<
+    RoleAssignment,
+    'principalId' | 'scope' | 'roleDefinitionId' | 'createdAt'
+  > &
     Partial<Pick<RoleAssignment, 'condition'>>)[];
   /** Management groups above the subscriptions: assignments at a group apply below it. */
   managementGroups?: readonly ManagementGroup[];

@@ -462,9 +462,7 @@ function addAssignment(state: EmulatorState, r: ScenarioRoleAssignment, nowMs: n
     name,
     scope,
     // Outside a subscription (a management group) a role definition has the tenant form.
-    roleDefinitionId: sub
-      ? roleId(sub, r.role)
-      : roleId('', r.role).replace(/^\/subscriptions\/\/?/, '/'),
+    roleDefinitionId: sub ? roleId(sub, r.role) : roleId('', r.role).replace(/^\/subscriptions\/\/?/, '/'),
     principalId,
     principalType:
       state.principals.find((p) => p.objectId === principalId)?.principalType ?? 'ServicePrincipal',

@@ -326,9 +326,12 @@ function listRoleAssignments(ctx: RouteContext, scope: string): HttpReply {
       `The filter '${raw}' is not supported. Supported filters are either 'atScope()' or 'principalId eq '{value}' or assignedTo('{value}')'.`,
     );
   }
-  const items = selectAssignments(ctx.state.roleAssignments, scope || '/', filter, ctx.state.managementGroups).map((a) =>
-    roleAssignmentBody(a, ctx.state),
-  );
+  const items = selectAssignments(
+    ctx.state.roleAssignments,
+    scope || '/',
+    filter,
+    ctx.state.managementGroups,
+  ).map((a) => roleAssignmentBody(a, ctx.state));
   return page(ctx, items, ctx.state.paging.roleAssignments);
 }
 
