@@ -406,6 +406,8 @@ export interface EmulatorState {
   cloud: CloudName;
   /** Kudu takes an ARM-audience bearer token (default: only in AzureCloud); otherwise it answers 403. */
   kuduAcceptsArmAudience: boolean;
+  /** Per provider namespace (`Microsoft.Web`...), the only api-versions it answers (api-versions.ts). */
+  apiVersions: Record<string, string[]>;
   tenantId: string;
   /** The first subscription is the service connection's. */
   subscriptions: Subscription[];
@@ -519,6 +521,8 @@ export interface Scenario {
   cloud?: CloudName;
   /** Default: the cloud's (clouds.ts): true in AzureCloud, false in sovereign clouds. */
   kuduAcceptsArmAudience?: boolean;
+  /** Replaces a provider's api-version list (a lagging sovereign cloud, an Azure Stack Hub profile). */
+  apiVersions?: Record<string, string[]>;
   description?: string;
   /** Emulated seconds per real second the demo runs this scenario at (startEmulator's `timeScale` wins). */
   timeScale?: number;

@@ -358,6 +358,7 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
   const state: EmulatorState = {
     scenarioName: scenario.name ?? 'unnamed',
     cloud: scenario.cloud ?? 'AzureCloud',
+    apiVersions: { ...scenario.apiVersions },
     kuduAcceptsArmAudience:
       scenario.kuduAcceptsArmAudience ?? CLOUDS[scenario.cloud ?? 'AzureCloud'].kuduAcceptsArmAudience,
     tenantId,

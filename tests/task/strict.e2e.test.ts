@@ -4,6 +4,7 @@
  * result. Each case failed on the task as it was before its fix.
  */
 import assert from 'node:assert/strict';
+import { apiVersionsFor, providerOf } from '../emulator/api-versions';
 import { baseScenario, type Scenario } from '../emulator/index';
 import { federatedConnection } from '../harness/connections';
 import { assertSucceeded, describeRun, inputs, run, start } from '../reliability/helpers';
@@ -128,6 +129,46 @@ describe('the task against the strict emulator (built bundle)', function () {
         r.warnings.some((w) => /only under a condition/.test(w)),
         describeRun(r),
       );
+    } finally {
+      await emu.close();
+    }
+  });
+
+  it('every api-version the task sends is one the emulated providers answer', async () => {
+    const emu = await start(baseScenario({ delays: { siteOperationSeconds: 0 } }));
+    try {
+      const r = await run(emu, inputs());
+      assertSucceeded(r);
+      const arm = emu.requests().filter((q) => q.host === 'arm');
+      assert.ok(arm.length > 0);
+      for (const q of arm) {
+        const owner = providerOf(q.path);
+        if (!owner) continue;
+        assert.ok(
+          apiVersionsFor('AzureCloud', owner.provider, {}).includes(q.apiVersion ?? ''),
+          `${q.method} ${q.path} api-version=${q.apiVersion} (${owner.provider})`,
+        );
+      }
+    } finally {
+      await emu.close();
+    }
+  });
+
+  it('a cloud whose Microsoft.Web lags behind: the failure names the api-version and the cloud', async () => {
+    const older = ['2023-12-01', '2023-01-01', '2022-09-01', '2022-03-01', '2018-02-01'];
+    const emu = await start({
+      ...baseScenario({ delays: { siteOperationSeconds: 0 } }),
+      cloud: 'AzureUSGovernment',
+      apiVersions: { 'Microsoft.Web': older },
+    });
+    try {
+      const { connection } = federatedConnection(emu.info);
+      connection.data.environment = 'AzureUSGovernment';
+      const r = await run(emu, inputs(), { connection });
+      assert.equal(r.result, 'Failed', describeRun(r));
+      assert.match(r.message, /2024-11-01|2025-05-01/, describeRun(r));
+      assert.match(r.message, /AzureUSGovernment/, describeRun(r));
+      assert.equal(emu.writes().length, 0, 'nothing was written');
     } finally {
       await emu.close();
     }

@@ -1,7 +1,7 @@
 /**
  * Microsoft.Authorization: role assignments (create / get / delete / list with $filter), role definitions and
  * the caller's effective permissions, with the error bodies Azure really sends (facts doc §3).
- * Any api-version is accepted. Scopes keep the case the client sent; IDs compare case-insensitively.
+ * The api-version is checked before routing (api-versions.ts). Scopes keep the case the client sent; IDs compare case-insensitively.
  */
 import {
   type EmulatorState,
