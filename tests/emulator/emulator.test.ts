@@ -32,7 +32,7 @@ describe('the local Azure emulator through the official SDKs', function () {
   before(async () => {
     const scenario = baseScenario({
       slots: ['staging', 'qa', 'dev'],
-      delays: { roleAssignmentPropagationSeconds: 120 },
+      delays: { roleAssignmentPropagationSeconds: 120, siteOperationSeconds: 3 },
     });
     emulator = await startEmulator({ scenario });
     httpClient = trustingHttpClient(emulator.info);
