@@ -75,6 +75,8 @@ export interface Transport {
   usesProxy(url: URL): boolean;
   /** The connection agent for `url`: the proxy's (with the agent's TLS settings for the target) or a direct one. */
   agentFor(url: URL): HttpAgent;
+  /** Node TLS options for the target (CA, client certificate); empty when the agent sets none. */
+  readonly tlsOptions: Readonly<Record<string, unknown>>;
 }
 
 /** `EnsureAcrManagedIdentityPull/1.2.3` plus `AZURE_HTTP_USER_AGENT` when the agent sets it. */
@@ -106,6 +108,7 @@ export function createTransport(settings: TransportSettings = {}): Transport {
     settings,
     guard: createOutboundGuard(),
     httpClient: createDefaultHttpClient(),
+    tlsOptions: tls,
     userAgent: userAgentOf(settings),
     usesProxy,
     agentFor(url) {
@@ -223,6 +226,10 @@ export function connectionPolicy(transport: Transport): PipelinePolicy {
       const url = new URL(request.url);
       const agent = transport.agentFor(url);
       if (agent) request.agent = agent;
+      // A tunnelling agent does not pass its own options to the target's TLS handshake (https-proxy-agent resets
+      // them), so the CA and client certificate go with the request.
+      if (url.protocol === 'https:' && transport.usesProxy(url))
+        request.requestOverrides = { ...request.requestOverrides, ...transport.tlsOptions };
       return next(request);
     },
   };
