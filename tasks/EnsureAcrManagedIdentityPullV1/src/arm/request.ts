@@ -6,6 +6,7 @@
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { abortErrorFrom, type FetchLike, type HttpResponse, type RetryOptions, send } from '../http/retry';
 import { type ArmClient, ArmError, type ArmRequestOptions, type ArmResponse } from './client';
+import { pipelineOverFetch } from './clients';
 
 export interface ArmResponseInfo {
   readonly method: string;
@@ -152,6 +153,13 @@ export function createArmClient(options: CreateArmClientOptions): ArmClient {
       return items;
     },
     getToken: (signal) => tokens.get(signal ?? options.retry?.signal),
+    invalidateToken: () => tokens.invalidate(),
+    // The SDK clients (clients.ts) send through the same transport, retry rules and debug log.
+    sdkPipeline: pipelineOverFetch({
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.onResponse ? { onAttempt: options.onResponse } : {}),
+    }),
   };
 }
 
