@@ -276,13 +276,56 @@ export function taskRetryPolicy(options: PipelineOverFetchOptions): PipelinePoli
 // ---------------------------------------------------------------------------------------------------------------
 // Errors
 
-/** Runs one SDK call; a RestError becomes an ArmError (status, ARM error code, correlation id). */
-export async function sdkCall<T>(method: string, path: string, call: () => Promise<T>): Promise<T> {
+/** What an SDK's `onResponse` callback receives (the parts we read). */
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: { get(name: string): string | undefined };
+  readonly bodyAsText?: string | null;
+  readonly parsedBody?: unknown;
+}
+
+/** Options every SDK operation accepts: `onResponse` lets sdkCall see the raw answer. */
+export interface SdkCallOptions {
+  readonly onResponse: (raw: RawResponse, error?: unknown) => void;
+}
+
+/**
+ * Runs one SDK call (pass the given options into the operation's options); a RestError becomes an ArmError
+ * (status, ARM error code, correlation id). Some generated deserialisers throw a TypeError on an error answer
+ * without a body (a bare 503): the raw answer seen through `onResponse` still makes it an ArmError.
+ */
+export async function sdkCall<T>(
+  method: string,
+  path: string,
+  call: (options: SdkCallOptions) => Promise<T>,
+): Promise<T> {
+  let last: RawResponse | undefined;
   try {
-    return await call();
+    return await call({
+      onResponse: (raw) => {
+        last = raw;
+      },
+    });
   } catch (e: unknown) {
-    throw toArmError(e, method, path);
+    const mapped = toArmError(e, method, path);
+    if (mapped !== e || !last || last.status < 400) throw mapped;
+    if (e instanceof Error && (e.name === 'AbortError' || e.name === 'CancelledError')) throw e;
+    throw armErrorOf(last, method, path);
   }
+}
+
+function armErrorOf(response: RawResponse, method: string, path: string): ArmError {
+  const text =
+    response.bodyAsText ?? (response.parsedBody !== undefined ? JSON.stringify(response.parsedBody) : '');
+  const fields = armErrorFields(text ?? '');
+  return new ArmError({
+    status: response.status,
+    code: fields.code || `Http${response.status}`,
+    message: fields.message || `${method} ${path} answered HTTP ${response.status}.`,
+    method,
+    path,
+    correlationId: response.headers.get('x-ms-correlation-request-id') ?? undefined,
+  });
 }
 
 /** A RestError as the ArmError the callers classify; anything else (cancellation, network) unchanged. */

@@ -103,11 +103,12 @@ export function listRoleAssignments(
   signal?: AbortSignal,
 ): Promise<RoleAssignment[]> {
   const path = `${scope}/providers/Microsoft.Authorization/roleAssignments`;
-  return sdkCall('GET', path, async () => {
+  return sdkCall('GET', path, async (o) => {
     const out: RoleAssignment[] = [];
     const pages = sdkClientsFor(arm).roleAssignments.listForScope(scopeParameter(scope), {
       ...(filter ? { filter } : {}),
       abortSignal: signal,
+      ...o,
     });
     for await (const a of pages) out.push(roleAssignmentFromSdk(a));
     return out;
@@ -195,9 +196,10 @@ export async function createRoleAssignment(
       principalNotFoundRetries = attempt - 1;
       try {
         const path = `${input.scope}/providers/Microsoft.Authorization/roleAssignments/${name}`;
-        await sdkCall('PUT', path, () =>
+        await sdkCall('PUT', path, (o) =>
           sdkClientsFor(arm).roleAssignments.create(scopeParameter(input.scope), name, body, {
             abortSignal: signal,
+            ...o,
           }),
         );
         return { outcome: 'created' as const, name, principalNotFoundRetries };

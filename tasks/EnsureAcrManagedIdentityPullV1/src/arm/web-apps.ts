@@ -20,7 +20,7 @@ import {
 import { abortableSleep, parseRetryAfterInMs } from '../http/retry';
 import type { Target } from '../targets';
 import { type ArmClient, ArmError, armErrorFields } from './client';
-import { sdkCall, sdkClientsFor, toArmError, WEB_API_VERSION } from './clients';
+import { type RawResponse, sdkCall, sdkClientsFor, toArmError, WEB_API_VERSION } from './clients';
 
 export { WEB_API_VERSION };
 
@@ -142,10 +142,10 @@ function siteRef(arm: ArmClient, target: PathRef): SiteRef {
 
 export async function getSite(arm: ArmClient, target: PathRef, signal?: AbortSignal): Promise<Site> {
   const r = siteRef(arm, target);
-  const site = await sdkCall('GET', r.path, () =>
+  const site = await sdkCall('GET', r.path, (o) =>
     r.slot === undefined
-      ? webApps.get(r.web, r.resourceGroup, r.name, { abortSignal: signal })
-      : webApps.getSlot(r.web, r.resourceGroup, r.name, r.slot, { abortSignal: signal }),
+      ? webApps.get(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o })
+      : webApps.getSlot(r.web, r.resourceGroup, r.name, r.slot, { abortSignal: signal, ...o }),
   );
   return siteFromSdk(site);
 }
@@ -153,16 +153,16 @@ export async function getSite(arm: ArmClient, target: PathRef, signal?: AbortSig
 /** Every slot of a site (paged). */
 export async function listSlots(arm: ArmClient, sitePath: string, signal?: AbortSignal): Promise<Site[]> {
   const r = siteRef(arm, { path: sitePath });
-  return sdkCall('GET', `${sitePath}/slots`, async () => {
+  return sdkCall('GET', `${sitePath}/slots`, async (o) => {
     const out: Site[] = [];
-    for await (const slot of webApps.listSlots(r.web, r.resourceGroup, r.name, { abortSignal: signal }))
+    for await (const slot of webApps.listSlots(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o }))
       out.push(siteFromSdk(slot));
     return out;
   });
 }
 
-/** Polls of one long-running site PATCH before we give up (with the interval below, about two minutes). */
-const MAX_IDENTITY_POLLS = 60;
+/** How long we wait (in total, between polls) for one long-running site PATCH before we give up. */
+const MAX_OPERATION_WAIT_IN_MS = 5 * 60_000;
 const DEFAULT_POLL_INTERVAL_IN_MS = 2000;
 const MAX_POLL_INTERVAL_IN_MS = 10_000;
 
@@ -190,6 +190,7 @@ export async function updateIdentity(
     response: Awaited<ReturnType<ReturnType<WebSiteManagementContext['pathUnchecked']>['get']>>,
     method: string,
     path: string,
+    requestUrl: string,
   ): OperationResponse<unknown> => {
     const status = Number.parseInt(response.status, 10);
     const headers: Record<string, string> = {};
@@ -208,7 +209,7 @@ export async function updateIdentity(
     retryAfterInMs = parseRetryAfterInMs(new Headers(headers));
     return {
       flatResponse: response.body,
-      rawResponse: { statusCode: status, headers, body: response.body, request: { method, url: path } },
+      rawResponse: { statusCode: status, headers, body: response.body, request: { method, url: requestUrl } },
     };
   };
 
@@ -220,6 +221,7 @@ export async function updateIdentity(
           .patch({ body: { identity }, contentType: 'application/json', abortSignal: signal }),
         'PATCH',
         r.path,
+        `${origin}${url}`,
       ),
     sendPollRequest: async (pollUrl) => {
       // The operation URL comes from a response header: our bearer token goes only to the ARM endpoint.
@@ -233,6 +235,7 @@ export async function updateIdentity(
         await r.web.pathUnchecked(absolute.toString()).get({ abortSignal: signal }),
         'GET',
         absolute.pathname,
+        absolute.toString(),
       );
     },
   };
@@ -245,12 +248,13 @@ export async function updateIdentity(
           : undefined,
     });
     await poller.submitted();
-    for (let poll = 0; !poller.isDone; poll++) {
-      if (poll >= MAX_IDENTITY_POLLS) {
+    // Bounded by the time we spent waiting (our own sleeps), so an emulated clock makes it exact in tests.
+    for (let waited = 0; !poller.isDone; ) {
+      if (waited >= MAX_OPERATION_WAIT_IN_MS) {
         throw new ArmError({
           status: 504,
           code: 'OperationTimedOut',
-          message: `The identity change of ${r.path} was still running after ${MAX_IDENTITY_POLLS} polls.`,
+          message: `The identity change of ${r.path} was still running after ${MAX_OPERATION_WAIT_IN_MS / 1000} s.`,
           method: 'PATCH',
           path: r.path,
         });
@@ -260,6 +264,7 @@ export async function updateIdentity(
         Math.max(1000, retryAfterInMs ?? DEFAULT_POLL_INTERVAL_IN_MS),
       );
       await sleep(wait, signal);
+      waited += wait;
       await poller.poll({ abortSignal: signal });
     }
     return poller.result;
@@ -296,10 +301,10 @@ export async function getSiteConfig(
   signal?: AbortSignal,
 ): Promise<SiteConfig> {
   const r = siteRef(arm, target);
-  const config = await sdkCall('GET', `${r.path}/config/web`, () =>
+  const config = await sdkCall('GET', `${r.path}/config/web`, (o) =>
     r.slot === undefined
-      ? webApps.getConfiguration(r.web, r.resourceGroup, r.name, { abortSignal: signal })
-      : webApps.getConfigurationSlot(r.web, r.resourceGroup, r.name, r.slot, { abortSignal: signal }),
+      ? webApps.getConfiguration(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o })
+      : webApps.getConfigurationSlot(r.web, r.resourceGroup, r.name, r.slot, { abortSignal: signal, ...o }),
   );
   return siteConfigFromSdk(config);
 }
@@ -314,11 +319,12 @@ export async function updateSiteConfig(
   const r = siteRef(arm, target);
   // The SDK serialises only the properties set; `null` and "" go on the wire as given.
   const resource = { ...properties } as Parameters<typeof webApps.updateConfiguration>[3];
-  const config = await sdkCall('PATCH', `${r.path}/config/web`, () =>
+  const config = await sdkCall('PATCH', `${r.path}/config/web`, (o) =>
     r.slot === undefined
-      ? webApps.updateConfiguration(r.web, r.resourceGroup, r.name, resource, { abortSignal: signal })
+      ? webApps.updateConfiguration(r.web, r.resourceGroup, r.name, resource, { abortSignal: signal, ...o })
       : webApps.updateConfigurationSlot(r.web, r.resourceGroup, r.name, r.slot, resource, {
           abortSignal: signal,
+          ...o,
         }),
   );
   return siteConfigFromSdk(config);
@@ -330,10 +336,13 @@ export async function listAppSettings(
   signal?: AbortSignal,
 ): Promise<Record<string, string>> {
   const r = siteRef(arm, target);
-  const settings = await sdkCall('POST', `${r.path}/config/appsettings/list`, () =>
+  const settings = await sdkCall('POST', `${r.path}/config/appsettings/list`, (o) =>
     r.slot === undefined
-      ? webApps.listApplicationSettings(r.web, r.resourceGroup, r.name, { abortSignal: signal })
-      : webApps.listApplicationSettingsSlot(r.web, r.resourceGroup, r.name, r.slot, { abortSignal: signal }),
+      ? webApps.listApplicationSettings(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o })
+      : webApps.listApplicationSettingsSlot(r.web, r.resourceGroup, r.name, r.slot, {
+          abortSignal: signal,
+          ...o,
+        }),
   );
   return { ...(settings.properties ?? {}) };
 }
@@ -347,11 +356,12 @@ export async function replaceAppSettings(
 ): Promise<Record<string, string>> {
   const r = siteRef(arm, target);
   const body = { properties: { ...settings } };
-  const result = await sdkCall('PUT', `${r.path}/config/appsettings`, () =>
+  const result = await sdkCall('PUT', `${r.path}/config/appsettings`, (o) =>
     r.slot === undefined
-      ? webApps.updateApplicationSettings(r.web, r.resourceGroup, r.name, body, { abortSignal: signal })
+      ? webApps.updateApplicationSettings(r.web, r.resourceGroup, r.name, body, { abortSignal: signal, ...o })
       : webApps.updateApplicationSettingsSlot(r.web, r.resourceGroup, r.name, r.slot, body, {
           abortSignal: signal,
+          ...o,
         }),
   );
   return { ...(result.properties ?? {}) };
@@ -363,11 +373,14 @@ export async function listSiteContainers(
   signal?: AbortSignal,
 ): Promise<SiteContainer[]> {
   const r = siteRef(arm, target);
-  return sdkCall('GET', `${r.path}/sitecontainers`, async () => {
+  return sdkCall('GET', `${r.path}/sitecontainers`, async (o) => {
     const pages =
       r.slot === undefined
-        ? webApps.listSiteContainers(r.web, r.resourceGroup, r.name, { abortSignal: signal })
-        : webApps.listSiteContainersSlot(r.web, r.resourceGroup, r.name, r.slot, { abortSignal: signal });
+        ? webApps.listSiteContainers(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o })
+        : webApps.listSiteContainersSlot(r.web, r.resourceGroup, r.name, r.slot, {
+            abortSignal: signal,
+            ...o,
+          });
     const out: SiteContainer[] = [];
     for await (const c of pages) out.push(siteContainerFromSdk(c));
     return out;
@@ -384,13 +397,15 @@ export async function putSiteContainer(
 ): Promise<SiteContainer> {
   const r = siteRef(arm, target);
   const request = { ...properties } as SdkSiteContainer;
-  const container = await sdkCall('PUT', `${r.path}/sitecontainers/${name}`, () =>
+  const container = await sdkCall('PUT', `${r.path}/sitecontainers/${name}`, (o) =>
     r.slot === undefined
       ? webApps.createOrUpdateSiteContainer(r.web, r.resourceGroup, r.name, name, request, {
           abortSignal: signal,
+          ...o,
         })
       : webApps.createOrUpdateSiteContainerSlot(r.web, r.resourceGroup, r.name, r.slot, name, request, {
           abortSignal: signal,
+          ...o,
         }),
   );
   return siteContainerFromSdk(container);
@@ -412,13 +427,13 @@ export async function listPublishingCredentials(
 ): Promise<PublishingCredentials> {
   const r = siteRef(arm, target);
   const path = `${r.path}/config/publishingcredentials/list`;
-  const user = await sdkCall('POST', path, () => {
-    const options = { abortSignal: signal, updateIntervalInMs: 1000 };
+  const user = await sdkCall('POST', path, (o) => {
+    const options = { abortSignal: signal, updateIntervalInMs: 1000, ...o };
     const poller =
       r.slot === undefined
         ? webApps.listPublishingCredentials(r.web, r.resourceGroup, r.name, options)
         : webApps.listPublishingCredentialsSlot(r.web, r.resourceGroup, r.name, r.slot, options);
-    return poller.pollUntilDone({ abortSignal: signal });
+    return poller.pollUntilDone({ abortSignal: signal, ...o });
   });
   if (!user?.publishingUserName || typeof user.publishingPassword !== 'string') {
     throw new Error(`The publishing credentials of ${r.path} came back empty.`);
@@ -437,10 +452,10 @@ export async function getScmBasicAuthAllowed(
   signal?: AbortSignal,
 ): Promise<boolean> {
   const r = siteRef(arm, target);
-  const policy = await sdkCall('GET', `${r.path}/basicPublishingCredentialsPolicies/scm`, () =>
+  const policy = await sdkCall('GET', `${r.path}/basicPublishingCredentialsPolicies/scm`, (o) =>
     r.slot === undefined
-      ? webApps.getScmAllowed(r.web, r.resourceGroup, r.name, { abortSignal: signal })
-      : webApps.getScmAllowedSlot(r.web, r.resourceGroup, r.name, r.slot, { abortSignal: signal }),
+      ? webApps.getScmAllowed(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o })
+      : webApps.getScmAllowedSlot(r.web, r.resourceGroup, r.name, r.slot, { abortSignal: signal, ...o }),
   );
   return policy.allow === true;
 }
@@ -456,21 +471,26 @@ export async function restart(
   options: { softRestart?: boolean; synchronous?: boolean } = {},
 ): Promise<string | undefined> {
   const r = siteRef(arm, target);
-  let date: string | undefined;
-  const o = {
-    abortSignal: signal,
+  const query = {
     ...(options.softRestart !== undefined ? { softRestart: options.softRestart } : {}),
     ...(options.synchronous !== undefined ? { synchronous: options.synchronous } : {}),
-    onResponse: (response: { headers: { get(name: string): string | undefined } }) => {
-      date = response.headers.get('date') ?? undefined;
-    },
   };
-  await sdkCall('POST', `${r.path}/restart`, () =>
-    r.slot === undefined
-      ? webApps.restart(r.web, r.resourceGroup, r.name, o)
-      : webApps.restartSlot(r.web, r.resourceGroup, r.name, r.slot, o),
-  );
-  return date;
+  const response = await sdkCall('POST', `${r.path}/restart`, async (o) => {
+    let date: string | undefined;
+    const restartOptions = {
+      ...query,
+      abortSignal: signal,
+      onResponse: (raw: RawResponse, error?: unknown) => {
+        date = raw.headers.get('date') ?? undefined;
+        o.onResponse(raw, error);
+      },
+    };
+    await (r.slot === undefined
+      ? webApps.restart(r.web, r.resourceGroup, r.name, restartOptions)
+      : webApps.restartSlot(r.web, r.resourceGroup, r.name, r.slot, restartOptions));
+    return date;
+  });
+  return response;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
