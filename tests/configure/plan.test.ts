@@ -174,7 +174,7 @@ describe('plan', () => {
       assert.ok(roles.every((r) => r.roleGuid === ACR_PULL && r.scope === REGISTRY));
       assert.deepEqual(stepsOf(p, 'setAcrFlags')[0]?.properties, {
         acrUseManagedIdentityCreds: true,
-        acrUserManagedIdentityID: null,
+        acrUserManagedIdentityID: '',
       });
       assert.deepEqual(stepsOf(p, 'enableIdentity')[0]?.identity, { type: 'SystemAssigned' });
     });
@@ -224,7 +224,8 @@ describe('plan', () => {
       });
       const p = plan(o, settings());
       assert.deepEqual(kinds(p), ['production:setAcrFlags']);
-      assert.equal(stepsOf(p, 'setAcrFlags')[0]?.properties.acrUserManagedIdentityID, null);
+      // "" and not null: in a PATCH null leaves the stale client ID in place.
+      assert.equal(stepsOf(p, 'setAcrFlags')[0]?.properties.acrUserManagedIdentityID, '');
     });
 
     it('configures a Windows container app through the same site flags', () => {

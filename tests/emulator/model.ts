@@ -9,6 +9,7 @@
  * - Resource IDs are stored as ARM prints them (`/subscriptions/.../resourceGroups/...`); compare them with
  *   `sameId()` (case-insensitive, `//` collapsed), never with `===`.
  */
+import type { CloudName } from './clouds';
 
 /** Which listener (or which part of the main server) a request reached. */
 export type HostKind = 'arm' | 'entra' | 'oidc' | 'imds' | 'kudu' | 'site' | 'control';
@@ -319,6 +320,11 @@ export interface Delays {
   failuresBeforeBlock: number;
   /** Added to every ARM request (real milliseconds). */
   armLatencyMs: number;
+  /**
+   * Emulated seconds a site PATCH/PUT that changes the identity runs as an async operation (202 +
+   * `Azure-AsyncOperation`); a new system identity's principal exists only once it has completed.
+   */
+  siteOperationSeconds: number;
 }
 
 export interface Paging {
@@ -358,6 +364,22 @@ export interface Fault {
 }
 
 /** SCM rate limit: more than `maxRequests` within `perSeconds` (emulated) per SCM host → 406. */
+/**
+ * A site PATCH/PUT that changed the identity, answered 202 + `Azure-AsyncOperation` (official example
+ * UpdateWebApp.json in Azure/azure-rest-api-specs, Microsoft.Web 2025-05-01). Until `completesAt` the status
+ * is `InProgress` and a newly enabled system identity has no principal yet.
+ */
+export interface SiteOperation {
+  /** GUID in the operation URL. */
+  id: string;
+  appId: string;
+  startedAt: number;
+  completesAt: number;
+  status: 'InProgress' | 'Succeeded';
+  /** The system identity was turned on by this operation: its principal is created on completion. */
+  createsSystemPrincipal: boolean;
+}
+
 export interface KuduRateLimit {
   maxRequests: number;
   perSeconds: number;
@@ -369,6 +391,10 @@ export interface KuduRateLimit {
 
 export interface EmulatorState {
   scenarioName: string;
+  /** The cloud the emulator plays (token audiences, api-versions): clouds.ts. */
+  cloud: CloudName;
+  /** Kudu takes an ARM-audience bearer token (default: only in AzureCloud); otherwise it answers 403. */
+  kuduAcceptsArmAudience: boolean;
   tenantId: string;
   /** The first subscription is the service connection's. */
   subscriptions: Subscription[];
@@ -389,6 +415,8 @@ export interface EmulatorState {
   paging: Paging;
   faults: Fault[];
   kuduRateLimit: KuduRateLimit | null;
+  /** Site updates running as async operations (see SiteOperation). */
+  siteOperations: SiteOperation[];
   /** Free-form task inputs a scenario suggests (the demo reads them). */
   inputs: Record<string, string>;
 }
@@ -474,6 +502,10 @@ export interface ScenarioIdentity {
 
 export interface Scenario {
   name?: string;
+  /** Default `AzureCloud`. */
+  cloud?: CloudName;
+  /** Default: the cloud's (clouds.ts): true in AzureCloud, false in sovereign clouds. */
+  kuduAcceptsArmAudience?: boolean;
   description?: string;
   /** Emulated seconds per real second the demo runs this scenario at (startEmulator's `timeScale` wins). */
   timeScale?: number;

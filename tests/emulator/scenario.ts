@@ -5,6 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { CLOUDS } from './clouds';
 import { federatedCredentialFor } from './entra';
 import { pullAttemptLines } from './log-lines';
 import type {
@@ -39,6 +40,7 @@ export const DEFAULT_DELAYS: Delays = {
   retryBaseSeconds: 150,
   failuresBeforeBlock: 3,
   armLatencyMs: 0,
+  siteOperationSeconds: 3,
 };
 
 export const DEFAULT_PAGING: Paging = {
@@ -355,6 +357,9 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
 
   const state: EmulatorState = {
     scenarioName: scenario.name ?? 'unnamed',
+    cloud: scenario.cloud ?? 'AzureCloud',
+    kuduAcceptsArmAudience:
+      scenario.kuduAcceptsArmAudience ?? CLOUDS[scenario.cloud ?? 'AzureCloud'].kuduAcceptsArmAudience,
     tenantId,
     subscriptions: subs,
     resourceGroups,
@@ -372,6 +377,7 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
     paging: { ...DEFAULT_PAGING, ...scenario.paging },
     faults: (scenario.faults ?? []).map((f) => ({ ...f, matched: 0 })),
     kuduRateLimit: scenario.kuduRateLimit ?? null,
+    siteOperations: [],
     inputs: { ...scenario.inputs },
   };
 

@@ -7,6 +7,7 @@ import type { AccessToken, TokenCredential } from '@azure/identity';
 import type { Transport } from '../http/pipeline';
 import { defaultTransport } from '../http/pipeline';
 import { abortErrorFrom, type HttpResponse, type RetryOptions, send } from '../http/retry';
+import { sdkPipelineOf } from '../http/sdk-pipeline';
 import { type ArmClient, ArmError, type ArmRequestOptions, type ArmResponse } from './client';
 
 export interface ArmResponseInfo {
@@ -177,6 +178,12 @@ export function createArmClient(options: CreateArmClientOptions): ArmClient {
     transport,
     credential: options.credential,
     kuduScopes: options.kuduScopes ?? [],
+    invalidateToken: () => tokens.invalidate(),
+    // The SDK clients (clients.ts) send through the same transport: proxy, CA, guard, retry rules, debug log.
+    sdkPipeline: sdkPipelineOf(transport, base.host, {
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.onResponse ? { onAttempt: options.onResponse } : {}),
+    }),
   };
 }
 

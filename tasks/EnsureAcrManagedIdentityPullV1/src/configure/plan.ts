@@ -67,10 +67,14 @@ export interface AssignRoleStep extends StepBase {
 export interface SetAcrFlagsStep extends StepBase {
   readonly kind: 'setAcrFlags';
   readonly path: string;
-  /** The PATCH body's properties. acrUserManagedIdentityID: the client ID, or null for the system identity. */
+  /**
+   * The PATCH body's properties. acrUserManagedIdentityID: the client ID, or "" for the system identity: in a
+   * PATCH, null means "leave unchanged", so only "" clears a stale client ID (Azure CLI sends "" too: azure-cli
+   * appservice custom.py, update_site_configs).
+   */
   readonly properties: {
     readonly acrUseManagedIdentityCreds: true;
-    readonly acrUserManagedIdentityID: string | null;
+    readonly acrUserManagedIdentityID: string;
   };
 }
 
@@ -324,13 +328,13 @@ function planPullAuth(
     }
     return steps;
   }
-  const wantedId = user ? user.clientId : null;
+  const wantedId = user ? user.clientId : '';
   const currentId = t.config.acrUserManagedIdentityID ?? null;
   const idOk = user ? (currentId ?? '').toLowerCase() === user.clientId.toLowerCase() : !currentId;
   if (t.config.acrUseManagedIdentityCreds === true && idOk) return [];
   const changes: string[] = [];
   if (t.config.acrUseManagedIdentityCreds !== true) changes.push('acrUseManagedIdentityCreds = true');
-  if (!idOk) changes.push(`acrUserManagedIdentityID = ${wantedId ?? 'empty (system identity)'}`);
+  if (!idOk) changes.push(`acrUserManagedIdentityID = ${wantedId || 'empty (system identity)'}`);
   return [
     {
       kind: 'setAcrFlags',
