@@ -227,10 +227,12 @@ export function toArmError(e: unknown, method: string, path: string): unknown {
       ? JSON.stringify((response as { parsedBody?: unknown }).parsedBody)
       : '');
   const fields = armErrorFields(text ?? '');
+  // The modular clients keep no body on the error's response, only the ARM message in the error itself.
+  const restMessage = rest.message && !/^Unexpected status code/i.test(rest.message) ? rest.message : '';
   return new ArmError({
     status,
     code: fields.code || (typeof rest.code === 'string' && rest.code) || `Http${status}`,
-    message: fields.message || `${method} ${path} answered HTTP ${status}.`,
+    message: fields.message || restMessage || `${method} ${path} answered HTTP ${status}.`,
     method,
     path,
     correlationId: response?.headers.get('x-ms-correlation-request-id') ?? undefined,
