@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RoleAssignment as SdkRoleAssignment } from '@azure/arm-authorization';
+import { withDeadline } from '../http/pipeline';
 import { type RetryOptions, withRetry } from '../http/retry';
 import { type ArmClient, isArmError } from './client';
 import { sdkCall, sdkClientsFor } from './clients';
@@ -171,6 +172,8 @@ export interface CreateRoleAssignmentResult {
 
 /** Back-off for PrincipalNotFound: about two minutes in all by default (replication usually takes seconds). */
 const PRINCIPAL_NOT_FOUND_RETRY: RetryOptions = { maxAttempts: 8, baseDelayInMs: 5000, maxDelayInMs: 30_000 };
+/** The whole grant, PrincipalNotFound waits and transport retries together, ends within this. */
+const PRINCIPAL_NOT_FOUND_BUDGET_IN_MS = 5 * 60_000;
 
 /**
  * PUTs the assignment under its deterministic name with `principalType: ServicePrincipal`. 409 RoleAssignmentExists
@@ -212,10 +215,13 @@ export async function createRoleAssignment(
     },
     {
       ...PRINCIPAL_NOT_FOUND_RETRY,
+      // Each PUT is bounded by the transport (its attempts and timeouts); this loop does not cut it short, and
+      // both share one budget: the waits here and the retries inside end by the same deadline, never nested.
+      attemptTimeoutInMs: 2 ** 31 - 1,
       ...options.retry,
       // The inner ArmClient already retried transient failures; here only PrincipalNotFound earns another try.
       classifyError: (e) => ({ retry: isArmError(e) && e.code === 'PrincipalNotFound' }),
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: withDeadline(options.signal, Date.now() + PRINCIPAL_NOT_FOUND_BUDGET_IN_MS),
     },
   );
 }
