@@ -285,30 +285,4 @@ describe('transport: proxy, CA, outbound guard and bounds (built bundle)', funct
     // 15 s of verification, plus at most one Kudu request timeout (30 s), plus sign-in and configuration.
     assert.ok(seconds < 15 + 30, `the run took ${seconds.toFixed(1)} s`);
   });
-
-  it('names the api-version, the provider and the cloud when the cloud does not serve them', async () => {
-    emulator.setFaults([
-      {
-        host: 'arm',
-        method: 'GET',
-        pathRegex: '/providers/microsoft\\.web/sites/contoso-web\\?',
-        status: 400,
-        headers: { 'content-type': 'application/json' },
-        body: {
-          error: {
-            code: 'InvalidApiVersionParameter',
-            message:
-              "The api-version '2024-11-01' is invalid. The supported versions are '2023-01-01,2022-09-01'.",
-          },
-        },
-      },
-    ]);
-    const result = await run({}, { AGENT_CAINFO: caFile() });
-    assert.equal(result.result, 'Failed');
-    assert.match(result.message, /ApiVersionNotSupported/);
-    assert.match(
-      result.message,
-      /AzureCloud \(https:\/\/127\.0\.0\.1:\d+\/\) does not serve Microsoft\.Web\/sites at api-version 2024-11-01/,
-    );
-  });
 });
