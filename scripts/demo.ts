@@ -7,13 +7,15 @@
  *   npm run demo                          # tests/emulator/scenarios/default.json
  *   npm run demo -- --scenario FILE       # any scenario; task inputs come from its "inputs"
  *   npm run demo -- --dry-run             # the plan only
+ *   AGENT_PROXYURL=http://127.0.0.1:3128 npm run demo   # through a proxy: the agent's variables found in this
+ *                                         # environment (AGENT_PROXY*, AGENT_CAINFO, AGENT_CLIENTCERT*) reach the task
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startEmulator } from '../tests/emulator/index';
 import { federatedConnection } from '../tests/harness/connections';
 import { renderAgentLine } from '../tests/harness/render';
-import { startTask } from '../tests/harness/run-task';
+import { agentHttpVariables, startTask } from '../tests/harness/run-task';
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -48,6 +50,7 @@ async function main(): Promise<number> {
       connection,
       job,
       caCertPath: emulator.info.caCertPath,
+      env: agentHttpVariables(process.env),
       onStdoutLine: (line) => {
         const shown = renderAgentLine(line, { color });
         if (shown !== undefined) console.log(shown);

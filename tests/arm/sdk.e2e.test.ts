@@ -4,6 +4,7 @@
  * become ArmErrors and then the task's stable error codes with remedies; the task's retry policy is the only one.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { isArmError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/client';
 import { createArmClient } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
 import { createRoleAssignment } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/role-assignments';
@@ -17,12 +18,12 @@ import { observe } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configur
 import { plan } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/plan';
 import type { Clock, RunContext } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/context';
 import { isTaskError, type TaskError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/errors';
+import { createTransport } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/http/pipeline';
 import { silentLogger } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/log';
 import type { Settings } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/settings';
 import { baseScenario, type Emulator, startEmulator } from '../emulator/index';
 import { emulatorCredential } from '../emulator/sdk-client';
 import { testSettings } from '../harness/settings';
-import { trustingFetch } from '../http/trusting-fetch';
 
 const ACR_PULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
 
@@ -48,7 +49,7 @@ function armFor(emu: Emulator, retry: { maxAttempts?: number } = {}) {
     subscriptionId: emu.info.subscriptionId,
     credential: emulatorCredential(emu.info),
     scope: 'https://management.azure.com/.default',
-    fetch: trustingFetch(emu.info.caCertPath),
+    transport: createTransport({ tls: { ca: [readFileSync(emu.info.caCertPath, 'utf8')] } }),
     retry: { sleep: frozenSleep, baseDelayInMs: 1, ...retry },
   });
 }

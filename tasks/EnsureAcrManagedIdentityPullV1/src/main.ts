@@ -5,11 +5,13 @@
  */
 import type { Agent } from './agent';
 import { type ArmError, isArmError } from './arm/client';
+import { appServiceScope } from './arm/kudu';
 import { createArmClient } from './arm/request';
 import { subscriptionNotVisible } from './auth/auth-errors';
 import { connect } from './auth/connect';
 import { systemClock } from './context';
 import { isCancelledError, isTaskError, TaskError } from './errors';
+import { createTransport, setDefaultTransport } from './http/pipeline';
 import { readSettings } from './inputs';
 import { neutralise } from './log';
 import { verdictOf } from './report';
@@ -19,9 +21,13 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
   const log = agent.log;
   let appName = agent.input('appName') ?? '';
   let report: RunReport;
+  let cloud: { environment: string; armUrl: string } | undefined;
   try {
     const settings = readSettings((name) => agent.input(name));
     appName = settings.appName;
+    // One transport for the whole run: the agent's proxy and certificates, and the outbound guard.
+    const transport = createTransport(agent.transport());
+    setDefaultTransport(transport);
     const session = await connect(agent.endpoints, settings.connectedServiceId, { signal });
     try {
       const { connection } = session;
@@ -34,11 +40,14 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
         credential: session.credential,
         scope: connection.scope,
         retry: { signal },
+        transport,
+        kuduScopes: [appServiceScope(connection.environment)].filter((s): s is string => s !== undefined),
         onResponse: (r) =>
           log.debug(
             `${r.method} ${r.path} -> ${r.status} in ${r.ms} ms${r.correlationId ? ` (correlation ${r.correlationId})` : ''}`,
           ),
       });
+      cloud = connection;
       report = await run({ settings, arm, log, signal, clock: systemClock }, { setSecret: agent.setSecret });
       if (isArmError(report.error) && /^SubscriptionNotFound$/i.test(report.error.code)) {
         report = {
@@ -50,19 +59,43 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
       await session.dispose();
     }
   } catch (e: unknown) {
-    report = { verify: [], dryRun: false, error: asReportable(e) };
+    report = { verify: [], dryRun: false, error: asReportable(e, cloud) };
   }
   if (report.error !== undefined && isArmError(report.error))
-    report = { ...report, error: asReportable(report.error) };
+    report = { ...report, error: asReportable(report.error, cloud) };
   const verdict = verdictOf(report, appName);
   for (const [name, value] of Object.entries(verdict.outputs)) agent.setOutput(name, value);
   agent.uploadSummary(verdict.summary);
   agent.complete(verdict.outcome, verdict.message);
 }
 
+/** ARM's answers when a cloud does not serve the api-version (or the provider) a call names. */
+function isApiVersionRefusal(e: ArmError): boolean {
+  return /^(InvalidApiVersionParameter|NoRegisteredProviderFound|InvalidResourceType)$/i.test(e.code);
+}
+
+/**
+ * Which api-version, which provider and which cloud: sovereign and private clouds lag behind the public one, and
+ * ARM's message names the versions it does serve.
+ */
+function apiVersionRefused(e: ArmError, connection: { environment: string; armUrl: string }): TaskError {
+  const apiVersion = /api-version '([^']+)'|api version '([^']+)'/i.exec(e.message);
+  const version = apiVersion?.[1] ?? apiVersion?.[2];
+  const provider = /\/providers\/([^/]+\/[^/]+)/i.exec(e.path)?.[1] ?? 'the resource provider';
+  return new TaskError(
+    'ApiVersionNotSupported',
+    `${connection.environment} (${connection.armUrl}) does not serve ${provider}${version ? ` at api-version ${version}` : ' at the api-version this task uses'} (${e.method} ${e.path}: ${e.code}: ${neutralise(e.message, 400)})`,
+    {
+      remedy: `This task needs ${provider} at that api-version or later. Check which versions the cloud serves (az provider show --namespace ${provider.split('/')[0]} --query "resourceTypes[].apiVersions"); if the cloud lags behind Azure, open an issue naming the cloud and the versions it lists.`,
+      cause: e,
+    },
+  );
+}
+
 /** TaskErrors and cancellations pass; an ARM failure nobody anticipated still names the call and the fix. */
-function asReportable(e: unknown): unknown {
+function asReportable(e: unknown, cloud?: { environment: string; armUrl: string }): unknown {
   if (isTaskError(e) || isCancelledError(e) || !isArmError(e)) return e;
+  if (cloud && isApiVersionRefusal(e)) return apiVersionRefused(e, cloud);
   return new TaskError(
     'AzureRequestFailed',
     `Azure refused ${e.method} ${e.path}: ${e.status} ${e.code}: ${neutralise(e.message, 500)}`,

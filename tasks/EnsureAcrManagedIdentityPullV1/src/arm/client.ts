@@ -4,6 +4,8 @@
  * paths and bodies, call it, and return plain data. Nothing here logs.
  */
 import type { HttpClient, PipelinePolicy } from '@azure/core-rest-pipeline';
+import type { TokenCredential } from '@azure/identity';
+import type { Transport } from '../http/pipeline';
 
 export interface ArmRequestOptions {
   /** Every ARM call names its api-version; the surface modules keep theirs as constants. */
@@ -50,6 +52,14 @@ export interface ArmClient {
   listAll<T>(path: string, options: ArmRequestOptions): Promise<T[]>;
   /** A bearer token for the ARM audience; Kudu accepts it too. Never log it. */
   getToken(signal?: AbortSignal): Promise<string>;
+  /** A bearer token for another audience (Kudu's App Service audience). Never log it. */
+  getTokenFor?(scope: string, signal?: AbortSignal): Promise<string>;
+  /** Bearer scopes Kudu is tried with before the ARM token (the cloud's App Service audience). */
+  readonly kuduScopes?: readonly string[];
+  /** The HTTP transport (proxy, CA, outbound guard) every request of the run uses; SDK clients get it too. */
+  readonly transport?: Transport;
+  /** The service connection's credential (for SDK clients built on the same transport). */
+  readonly credential?: TokenCredential;
   /** Drops the cached token after ARM refused it as expired or invalid: the next one is fresh. */
   invalidateToken?(): void;
   /** The pipeline the SDK clients send through; when absent they send through global fetch with our retry. */

@@ -5,8 +5,8 @@
  * token, retry policy and debug log as the task's other ARM calls:
  *
  * - `ArmClient.sdkPipeline` is the ONE place pipeline options are injected (transport, proxy/CA, User-Agent,
- *   outbound guard). When an ArmClient carries none, `pipelineOverFetch()` sends through global fetch.
- * - The SDK's own retry policy is removed from every client: our retry policy (`../http/retry.ts`) is the only
+ *   outbound guard: `../http/sdk-pipeline.ts`); an ArmClient without one gets the run's default transport.
+ * - The SDK's own retry policy is removed from every client: the task pipeline's retry strategy is the only
  *   one, so attempts never multiply.
  * - The bearer token comes from the ArmClient (one cache shared by every request of the run).
  * - SDK failures (RestError) become ArmError (`toArmError`), so callers keep their stable error codes.
@@ -19,21 +19,13 @@ import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { ServiceClient } from '@azure/core-client';
 import {
   bearerTokenAuthenticationPolicyName,
-  createHttpHeaders,
   type HttpClient,
   type Pipeline,
   type PipelinePolicy,
-  type PipelineRequest,
-  type PipelineResponse,
   RestError,
 } from '@azure/core-rest-pipeline';
-import {
-  classifyStatus,
-  type FetchLike,
-  isTransientNetworkError,
-  type RetryOptions,
-  withRetry,
-} from '../http/retry';
+import { defaultTransport } from '../http/pipeline';
+import { sdkPipelineOf } from '../http/sdk-pipeline';
 import { type ArmClient, ArmError, armErrorFields, type SdkPipeline } from './client';
 
 export interface SdkClients {
@@ -62,7 +54,7 @@ export function sdkClientsFor(arm: ArmClient): SdkClients {
 }
 
 function createSdkClients(arm: ArmClient): SdkClients {
-  const pipeline = arm.sdkPipeline ?? pipelineOverFetch({});
+  const pipeline = arm.sdkPipeline ?? sdkPipelineOf(defaultTransport(), new URL(arm.armUrl).host);
   const endpoint = arm.armUrl.replace(/\/+$/, '');
   const credential = credentialOf(arm);
   // Whatever scope the SDK asks for, the ArmClient's token (the connection's cloud audience) is the one sent.
@@ -173,112 +165,6 @@ function credentialOf(arm: ArmClient): TokenCredential {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The default pipeline: global fetch (or an injected FetchLike) and the task's retry policy.
-
-export interface PipelineOverFetchOptions {
-  readonly fetch?: FetchLike;
-  readonly retry?: RetryOptions;
-  /** Called after every attempt (debug log: method, path, status, correlation id; never a token). */
-  readonly onAttempt?: (info: {
-    method: string;
-    path: string;
-    status: number;
-    correlationId: string | undefined;
-    attempt: number;
-    ms: number;
-  }) => void;
-}
-
-/** SDK pipeline options that send through `fetch` with the task's retry policy. */
-export function pipelineOverFetch(options: PipelineOverFetchOptions): SdkPipeline {
-  return {
-    httpClient: httpClientOverFetch(options.fetch ?? ((url, init) => fetch(url, init))),
-    policies: [{ policy: taskRetryPolicy(options), position: 'perCall' }],
-  };
-}
-
-/** An SDK HttpClient on a fetch function: one exchange, body read in full, redirects not followed. */
-export function httpClientOverFetch(fetchImpl: FetchLike): HttpClient {
-  return {
-    async sendRequest(request: PipelineRequest): Promise<PipelineResponse> {
-      const body = request.body;
-      if (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) {
-        throw new Error('Only string and byte request bodies are supported.');
-      }
-      const response = await fetchImpl(request.url, {
-        method: request.method,
-        headers: Object.fromEntries(request.headers),
-        ...(body !== undefined && body !== null ? { body } : {}),
-        ...(request.abortSignal ? { signal: request.abortSignal as AbortSignal } : {}),
-        redirect: 'manual',
-      });
-      const headers = createHttpHeaders();
-      response.headers.forEach((value, name) => {
-        headers.set(name, value);
-      });
-      const text = await response.text();
-      return { request, status: response.status, headers, bodyAsText: text };
-    },
-  };
-}
-
-/**
- * The task's retry rules as a pipeline policy: the same `withRetry` loop, statuses and Retry-After handling as
- * every other request (see ../http/retry.ts), with a fresh attempt signal (per-attempt timeout) each time.
- */
-export function taskRetryPolicy(options: PipelineOverFetchOptions): PipelinePolicy {
-  const now = options.retry?.now ?? Date.now;
-  return {
-    name: 'taskRetryPolicy',
-    async sendRequest(request, next) {
-      const outer = (request.abortSignal as AbortSignal | undefined) ?? options.retry?.signal;
-      const path = new URL(request.url).pathname;
-      return withRetry<PipelineResponse>(
-        async ({ attempt, signal }) => {
-          const started = Date.now();
-          request.abortSignal = signal;
-          try {
-            const response = await next(request);
-            options.onAttempt?.({
-              method: request.method,
-              path,
-              status: response.status,
-              correlationId: response.headers.get('x-ms-correlation-request-id') ?? undefined,
-              attempt,
-              ms: Date.now() - started,
-            });
-            return response;
-          } catch (e: unknown) {
-            const status = e instanceof RestError ? (e.statusCode ?? 0) : 0;
-            options.onAttempt?.({
-              method: request.method,
-              path,
-              status,
-              correlationId: undefined,
-              attempt,
-              ms: Date.now() - started,
-            });
-            throw e;
-          }
-        },
-        {
-          ...options.retry,
-          ...(outer ? { signal: outer } : {}),
-          classifyResult: (r) => classifyStatus(r.status, new Headers(r.headers.toJSON()), now),
-          // A classic (core-client) operation throws a RestError for an unexpected status inside the pipeline.
-          classifyError: (e) =>
-            e instanceof RestError && e.statusCode && e.response
-              ? classifyStatus(e.statusCode, new Headers(e.response.headers.toJSON()), now)
-              : { retry: isTransientNetworkError(e) },
-        },
-      ).finally(() => {
-        request.abortSignal = outer;
-      });
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // Errors
 
 /** What an SDK's `onResponse` callback receives (the parts we read). */
@@ -346,10 +232,12 @@ export function toArmError(e: unknown, method: string, path: string): unknown {
       ? JSON.stringify((response as { parsedBody?: unknown }).parsedBody)
       : '');
   const fields = armErrorFields(text ?? '');
+  // The modular clients keep no body on the error's response, only the ARM message in the error itself.
+  const restMessage = rest.message && !/^Unexpected status code/i.test(rest.message) ? rest.message : '';
   return new ArmError({
     status,
     code: fields.code || (typeof rest.code === 'string' && rest.code) || `Http${status}`,
-    message: fields.message || `${method} ${path} answered HTTP ${status}.`,
+    message: fields.message || restMessage || `${method} ${path} answered HTTP ${status}.`,
     method,
     path,
     correlationId: response?.headers.get('x-ms-correlation-request-id') ?? undefined,
