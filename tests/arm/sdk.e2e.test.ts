@@ -8,7 +8,11 @@ import { readFileSync } from 'node:fs';
 import { isArmError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/client';
 import { createArmClient } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
 import { createRoleAssignment } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/role-assignments';
-import { getSite, updateIdentity } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/web-apps';
+import {
+  getSite,
+  listSlots,
+  updateIdentity,
+} from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/web-apps';
 import { apply } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/apply';
 import { observe } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/observe';
 import { plan } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/plan';
@@ -225,5 +229,24 @@ describe('Azure SDK clients against the emulator', function () {
       .slice(before)
       .filter((q) => q.host === 'arm' && q.method === 'GET' && /\/sites\/contoso-web$/i.test(q.path));
     assert.equal(attempts.length, 3, 'no second retry policy multiplies the attempts');
+  });
+
+  it('refuses a nextLink to another host: the ARM token never leaves the ARM endpoint', async () => {
+    const e = await startEmulator({ scenario: baseScenario({ slots: ['staging'] }) });
+    emu = e;
+    e.setFaults([
+      {
+        host: 'arm',
+        method: 'GET',
+        pathRegex: '/sites/contoso-web/slots\\?',
+        status: 200,
+        body: { value: [], nextLink: 'https://attacker.example/subscriptions/x/slots?page=2' },
+      },
+    ]);
+    const error = await listSlots(armFor(e), appPath(e)).then(
+      () => assert.fail('expected the link to be refused'),
+      (err: unknown) => err,
+    );
+    assert.match(String(error), /Refusing to send the ARM token to https:\/\/attacker\.example/);
   });
 });

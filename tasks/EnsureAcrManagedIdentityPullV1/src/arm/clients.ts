@@ -124,13 +124,18 @@ function adopt(pipeline: Pipeline, arm: ArmClient): void {
 /** 401 codes after which one fresh token is worth a second try (as the ArmClient does). */
 const STALE_TOKEN_CODES = new Set(['expiredauthenticationtoken', 'invalidauthenticationtoken']);
 
-/** The ArmClient's bearer token on every attempt; after a stale-token 401, one retry with a fresh token. */
+/**
+ * The ArmClient's bearer token on every attempt; after a stale-token 401, one retry with a fresh token. The token
+ * goes only to the ARM endpoint over HTTPS: a `nextLink` or operation URL naming another host is refused.
+ */
 function armBearerPolicy(arm: ArmClient): PipelinePolicy {
+  const armOrigin = new URL(arm.armUrl).origin;
   return {
     name: 'armBearerPolicy',
     async sendRequest(request, next) {
-      if (!request.url.toLowerCase().startsWith('https://')) {
-        throw new Error('Refusing to send a bearer token over a connection that is not HTTPS.');
+      const url = new URL(request.url);
+      if (url.protocol !== 'https:' || url.origin !== armOrigin) {
+        throw new Error(`Refusing to send the ARM token to ${url.origin}: the ARM endpoint is ${armOrigin}.`);
       }
       const signal = request.abortSignal as AbortSignal | undefined;
       request.headers.set('authorization', `Bearer ${await arm.getToken(signal)}`);
