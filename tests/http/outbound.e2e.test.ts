@@ -16,7 +16,7 @@ import { createServerCertificate } from '../emulator/certs';
 import { type Emulator, startEmulator } from '../emulator/index';
 import { startProxy, type TestProxy } from '../emulator/proxy';
 import { emulatorCredential, rawRequest } from '../emulator/sdk-client';
-import { federatedConnection } from '../harness/connections';
+import { federatedConnection, pipelineJob, secretConnection } from '../harness/connections';
 import { runTask, type TaskRun } from '../harness/run-task';
 
 const DEFAULT_SCENARIO = join(__dirname, '..', 'emulator', 'scenarios', 'default.json');
@@ -161,6 +161,25 @@ describe('transport: proxy, CA, outbound guard and bounds (built bundle)', funct
     assert.equal(result.result, 'Failed');
     assert.equal(emulator.requests().length, 0, 'no request reached the emulator');
     assert.ok(proxy.log().length > 0 && proxy.log().every((r) => r.status === 407));
+  });
+
+  it('signs in through the proxy too (a client-secret connection: Entra is the first host)', async () => {
+    proxy = await startProxy({ credentials: { username: 'build', password: 'right' } });
+    const connection = secretConnection(emulator.info);
+    const refused = await runTask({
+      inputs: { azureSubscription: connection.id, appName: 'contoso-web', verifyPull: 'false' },
+      connection,
+      job: pipelineJob(emulator.info),
+      env: {
+        AGENT_PROXYURL: proxy.url,
+        AGENT_PROXYUSERNAME: 'build',
+        SECRET_AGENT_PROXYPASSWORD: 'wrong',
+        AGENT_CAINFO: caFile(),
+      },
+    });
+    assert.equal(refused.result, 'Failed');
+    assert.equal(emulator.requests().length, 0, '@azure/identity did not go around the proxy');
+    assert.ok(proxy.log().length > 0);
   });
 
   describe('no credential reaches a host that a response names', () => {
