@@ -375,7 +375,9 @@ export function attemptPolicy(options: AttemptOptions): PipelinePolicy {
         clearTimeout(timer);
         outer?.removeEventListener('abort', onOuter);
         request.abortSignal = outer;
-        request.headers.delete('authorization');
+        // Only the credential this policy attached is taken off again: an Azure SDK client signs above this
+        // pipeline (arm/clients.ts), once per call, and its retries here must keep that header.
+        if (options.credential) request.headers.delete('authorization');
       }
     },
   };
