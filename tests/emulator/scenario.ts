@@ -358,10 +358,18 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
   const state: EmulatorState = {
     scenarioName: scenario.name ?? 'unnamed',
     cloud: scenario.cloud ?? 'AzureCloud',
+    apiVersions: { ...scenario.apiVersions },
     kuduAcceptsArmAudience:
       scenario.kuduAcceptsArmAudience ?? CLOUDS[scenario.cloud ?? 'AzureCloud'].kuduAcceptsArmAudience,
     tenantId,
     subscriptions: subs,
+    managementGroups: (scenario.managementGroups ?? []).map((g, i, all) => ({
+      name: g.name,
+      ...(g.parent ? { parent: g.parent } : {}),
+      // No group lists a subscription: the first subscription sits under the first group.
+      subscriptions:
+        g.subscriptions ?? (i === 0 && !all.some((x) => x.subscriptions?.length) ? [defaultSub] : []),
+    })),
     resourceGroups,
     apps,
     identities,
@@ -434,6 +442,7 @@ export function resolvePrincipal(state: EmulatorState, ref: string): string {
 export function resolveScope(state: EmulatorState, ref: string): string {
   const sub = state.subscriptions[0]?.subscriptionId ?? DEFAULT_SUBSCRIPTION_ID;
   if (ref === 'subscription') return `/subscriptions/${sub}`;
+  if (ref.startsWith('mg:')) return `/providers/Microsoft.Management/managementGroups/${ref.slice(3)}`;
   if (ref.startsWith('subscription:')) return `/subscriptions/${ref.slice(13)}`;
   if (ref.startsWith('rg:')) return `/subscriptions/${sub}/resourceGroups/${ref.slice(3)}`;
   if (ref.startsWith('registry:')) {
@@ -446,14 +455,15 @@ export function resolveScope(state: EmulatorState, ref: string): string {
 
 function addAssignment(state: EmulatorState, r: ScenarioRoleAssignment, nowMs: number): void {
   const scope = resolveScope(state, r.scope);
-  const sub = /^\/subscriptions\/([^/]+)/i.exec(scope)?.[1] ?? state.subscriptions[0]?.subscriptionId ?? '';
+  const sub = /^\/subscriptions\/([^/]+)/i.exec(scope)?.[1];
   const name = r.name ?? randomUUID();
   const principalId = resolvePrincipal(state, r.principal);
   const assignment: RoleAssignment = {
     id: `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`,
     name,
     scope,
-    roleDefinitionId: roleId(sub, r.role),
+    // Outside a subscription (a management group) a role definition has the tenant form.
+    roleDefinitionId: sub ? roleId(sub, r.role) : roleId('', r.role).replace(/^\/subscriptions\/\/?/, '/'),
     principalId,
     principalType:
       state.principals.find((p) => p.objectId === principalId)?.principalType ?? 'ServicePrincipal',

@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
+import { checkApiVersion } from './api-versions';
 import { createServerCertificate } from './certs';
 import { CLOUDS, isArmAudience, kuduAudienceVerdict } from './clouds';
 import { createEntra, type Entra } from './entra';
@@ -385,6 +386,14 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
         `The resource type could not be found for ${method} '${path}' (not emulated).`,
       );
     }
+    const wrongVersion = checkApiVersion(
+      state.cloud,
+      state.apiVersions,
+      path,
+      query.get('api-version') ?? '',
+      state.resourceGroups[0]?.location ?? 'westeurope',
+    );
+    if (wrongVersion) return wrongVersion;
     if (found.route.write || ['PUT', 'PATCH', 'DELETE'].includes(method)) record.write = true;
     platform.advanceAll();
     settleSiteOperations(state, now());

@@ -131,7 +131,7 @@ async function world(story: Story): Promise<World> {
     subscriptionId: emu.info.subscriptionId,
     credential,
     scope: 'https://management.azure.com/.default',
-    // The SDK clients send through the ArmClient's transport: it must trust the emulator's CA too.
+    // The task's pipeline trusts the emulator's CA the way it trusts the agent's CA file.
     transport: createTransport({ tls: { ca: [caPem] } }),
   });
   const messages: string[] = [];

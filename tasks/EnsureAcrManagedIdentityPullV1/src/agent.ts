@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tl from 'azure-pipelines-task-lib/task';
 import type { EndpointSource } from './auth/endpoint-source';
+import { TaskError } from './errors';
 import type { TransportSettings } from './http/pipeline';
 import type { Logger } from './log';
 
@@ -34,7 +35,21 @@ export function agentTransportSettings(setSecret: (value: string) => void): Tran
   const cert = tl.getHttpCertConfiguration();
   if (proxy?.proxyPassword) setSecret(proxy.proxyPassword);
   if (cert?.passphrase) setSecret(cert.passphrase);
-  const read = (path: string | undefined) => (path ? readFileSync(path) : undefined);
+  const read = (path: string | undefined) => {
+    if (!path) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (e: unknown) {
+      throw new TaskError(
+        'AgentCertificateUnreadable',
+        `The agent's certificate settings name ${path}, which cannot be read (${e instanceof Error ? e.message : String(e)}).`,
+        {
+          remedy:
+            'Check the agent configuration (.cacert / .clientcert files, or the --sslcacert / --sslclientcert options of config.sh) and that the file is readable by the agent user.',
+        },
+      );
+    }
+  };
   const ca = read(cert?.caFile)?.toString('utf8');
   const clientCert = read(cert?.certFile)?.toString('utf8');
   const key = read(cert?.keyFile)?.toString('utf8');

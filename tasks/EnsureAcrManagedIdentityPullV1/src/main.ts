@@ -21,7 +21,7 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
   const log = agent.log;
   let appName = agent.input('appName') ?? '';
   let report: RunReport;
-  let cloud: { environment: string; armUrl: string } | undefined;
+  let cloud: CloudOfConnection | undefined;
   try {
     const settings = readSettings((name) => agent.input(name));
     appName = settings.appName;
@@ -31,6 +31,7 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
     const session = await connect(agent.endpoints, settings.connectedServiceId, { signal });
     try {
       const { connection } = session;
+      cloud = connection;
       log.info(
         `Service connection ${connection.id}: ${connection.scheme}, ${connection.environment}, subscription ${connection.subscriptionId}.`,
       );
@@ -47,7 +48,6 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
             `${r.method} ${r.path} -> ${r.status} in ${r.ms} ms${r.correlationId ? ` (correlation ${r.correlationId})` : ''}`,
           ),
       });
-      cloud = connection;
       report = await run({ settings, arm, log, signal, clock: systemClock }, { setSecret: agent.setSecret });
       if (isArmError(report.error) && /^SubscriptionNotFound$/i.test(report.error.code)) {
         report = {
@@ -69,33 +69,39 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
   agent.complete(verdict.outcome, verdict.message);
 }
 
-/** ARM's answers when a cloud does not serve the api-version (or the provider) a call names. */
-function isApiVersionRefusal(e: ArmError): boolean {
-  return /^(InvalidApiVersionParameter|NoRegisteredProviderFound|InvalidResourceType)$/i.test(e.code);
+/**
+ * ARM's answers to an api-version the cloud does not offer: `InvalidApiVersionParameter` (ARM's own types) and
+ * `NoRegisteredProviderFound` (a provider's types), e.g. a sovereign cloud that lags behind
+ * (Azure/azure-cli#23985) or an Azure Stack Hub profile.
+ */
+const API_VERSION_REFUSED = /^(InvalidApiVersionParameter|NoRegisteredProviderFound)$/i;
+
+/** Names the api-version, the resource type and the cloud, instead of a generic Azure failure. */
+interface CloudOfConnection {
+  readonly environment: string;
+  readonly armUrl: string;
 }
 
-/**
- * Which api-version, which provider and which cloud: sovereign and private clouds lag behind the public one, and
- * ARM's message names the versions it does serve.
- */
-function apiVersionRefused(e: ArmError, connection: { environment: string; armUrl: string }): TaskError {
-  const apiVersion = /api-version '([^']+)'|api version '([^']+)'/i.exec(e.message);
-  const version = apiVersion?.[1] ?? apiVersion?.[2];
-  const provider = /\/providers\/([^/]+\/[^/]+)/i.exec(e.path)?.[1] ?? 'the resource provider';
+function apiVersionNotOffered(e: ArmError, connection: CloudOfConnection): TaskError {
+  const version = /api[- ]version '([^']+)'/i.exec(e.message)?.[1] ?? 'the api-version it uses';
+  const type = /for type '([^']+)'/i.exec(e.message)?.[1];
+  const supported = /supported (?:api-)?versions are '([^']*)'/i.exec(e.message)?.[1];
   return new TaskError(
-    'ApiVersionNotSupported',
-    `${connection.environment} (${connection.armUrl}) does not serve ${provider}${version ? ` at api-version ${version}` : ' at the api-version this task uses'} (${e.method} ${e.path}: ${e.code}: ${neutralise(e.message, 400)})`,
+    'ApiVersionNotOffered',
+    `The ${neutralise(connection.environment, 80)} cloud (${connection.armUrl}) does not offer api-version ${neutralise(version, 40)}${type ? ` for ${neutralise(type, 80)}` : ''}, which the task needs (${e.method} ${e.path}).${supported ? ` It offers: ${neutralise(supported, 300)}.` : ''}`,
     {
-      remedy: `This task needs ${provider} at that api-version or later. Check which versions the cloud serves (az provider show --namespace ${provider.split('/')[0]} --query "resourceTypes[].apiVersions"); if the cloud lags behind Azure, open an issue naming the cloud and the versions it lists.`,
+      remedy:
+        'This cloud has not rolled out the api-version yet (sovereign clouds and Azure Stack Hub lag behind the public cloud). ' +
+        'Run the task against a cloud that offers it, or configure the app in the portal or with the Azure CLI of that cloud.',
       cause: e,
     },
   );
 }
 
 /** TaskErrors and cancellations pass; an ARM failure nobody anticipated still names the call and the fix. */
-function asReportable(e: unknown, cloud?: { environment: string; armUrl: string }): unknown {
+function asReportable(e: unknown, cloud: CloudOfConnection | undefined): unknown {
   if (isTaskError(e) || isCancelledError(e) || !isArmError(e)) return e;
-  if (cloud && isApiVersionRefusal(e)) return apiVersionRefused(e, cloud);
+  if (cloud && API_VERSION_REFUSED.test(e.code)) return apiVersionNotOffered(e, cloud);
   return new TaskError(
     'AzureRequestFailed',
     `Azure refused ${e.method} ${e.path}: ${e.status} ${e.code}: ${neutralise(e.message, 500)}`,

@@ -1,7 +1,8 @@
 /**
  * Microsoft.Web: sites and slots, config/web, app settings, restart/start/stop, container logs, publishing
  * credentials, the SCM basic-auth policy and sitecontainers. Shapes follow the official examples
- * (GetWebApp.json, GetSiteConfig.json, ListAppSettings.json...) and the facts doc §1; any api-version works.
+ * (GetWebApp.json, GetSiteConfig.json, ListAppSettings.json...) and the facts doc §1; the api-version is checked
+ * before routing (api-versions.ts).
  * Changes that restart the site in Azure (config, app settings, identity, containers) restart it here too.
  */
 import { randomUUID } from 'node:crypto';

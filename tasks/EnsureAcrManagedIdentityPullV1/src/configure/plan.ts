@@ -6,11 +6,13 @@
  * sidecar containers' auth) → optional removal of the old registry password settings.
  */
 import {
+  conditionalPullGrant,
   grantsPull,
   normaliseId,
   ROLE_NAMES,
   ROLES,
   type RoleAssignment,
+  roleGuidOf,
   scopeCovers,
 } from '../arm/role-assignments';
 import type { SiteContainerProperties } from '../arm/web-apps';
@@ -108,6 +110,7 @@ export type WarningCode =
   | 'StaleRegistryCredentials'
   | 'WiderScopeGrant'
   | 'AbacIgnoresLegacyRole'
+  | 'ConditionalPullGrant'
   | 'NoContainerImage';
 
 export interface PlanWarning {
@@ -186,6 +189,15 @@ export function plan(observed: Observed, settings: Settings): Plan {
       if (!atRegistry)
         warnings.push(widerScopeWarning(existing[0] as RoleAssignment, who, user ? undefined : label));
       continue;
+    }
+    if (principalId) {
+      const conditional = (observed.roleAssignments ?? []).find(
+        (g) =>
+          g.properties.principalId.toLowerCase() === principalId.toLowerCase() &&
+          conditionalPullGrant(g, registry.id, registry.abac),
+      );
+      if (conditional)
+        warnings.push(conditionalGrantWarning(conditional, who, user ? undefined : label, role.name));
     }
     if (registry.abac && principalId) {
       const legacy = legacyGrantOnAbac(observed, principalId, registry.id);
@@ -406,9 +418,24 @@ function registryWarnings(observed: Observed): PlanWarning[] {
   return out;
 }
 
+/** A pull role with an ABAC condition: not counted, so an unconditioned grant is added at the registry. */
+function conditionalGrantWarning(
+  grant: RoleAssignment,
+  who: string,
+  target: string | undefined,
+  roleName: string,
+): PlanWarning {
+  const held = ROLE_NAMES[roleGuidOf(grant.properties.roleDefinitionId)] ?? 'a pull role';
+  return {
+    target,
+    code: 'ConditionalPullGrant',
+    message: `${who} holds ${held} at ${grant.properties.scope} only under a condition (assignment ${grant.id}), which may limit it to other repositories; the task does not count it as a pull grant and grants ${roleName} on the registry without a condition.`,
+    fix: `Nothing is required. To keep repository-level limits instead, make the condition of assignment ${grant.id} include the app's repository, and remove the unconditioned grant.`,
+  };
+}
+
 function widerScopeWarning(grant: RoleAssignment, who: string, target: string | undefined): PlanWarning {
-  const roleName =
-    ROLE_NAMES[grant.properties.roleDefinitionId.split('/').pop()?.toLowerCase() ?? ''] ?? 'a pull role';
+  const roleName = ROLE_NAMES[roleGuidOf(grant.properties.roleDefinitionId)] ?? 'a pull role';
   return {
     target,
     code: 'WiderScopeGrant',
@@ -425,7 +452,7 @@ function legacyGrantOnAbac(observed: Observed, principalId: string, registryId: 
       !grantsPull(g, registryId, true) &&
       scopeCovers(g.properties.scope, registryId),
   );
-  return legacy?.properties.roleDefinitionId.split('/').pop()?.toLowerCase();
+  return legacy ? roleGuidOf(legacy.properties.roleDefinitionId) : undefined;
 }
 
 /** The TaskError for a caller that cannot grant roles: every command an admin needs, per target. */
