@@ -282,11 +282,13 @@ function lroFailure(e: unknown, path: string): unknown {
     return e;
   const mapped = toArmError(e, 'PATCH', path);
   if (mapped !== e) return mapped;
-  if (e instanceof Error && /operation (failed|was canceled)/i.test(e.message)) {
-    const code = (e as { code?: unknown }).code;
+  // core-lro reports a `Failed` operation as "The long-running operation has failed. <code>. <message>".
+  const failed =
+    e instanceof Error ? /long-running operation has failed(?:\. ([^.\s]+)\.)?/i.exec(e.message) : null;
+  if (e instanceof Error && failed) {
     return new ArmError({
       status: 500,
-      code: typeof code === 'string' && code ? code : 'OperationFailed',
+      code: failed[1] || 'OperationFailed',
       message: e.message,
       method: 'PATCH',
       path,
