@@ -46,6 +46,7 @@ async function main(): Promise<number> {
       defaults: { pollIntervalSeconds: '1', timeoutMinutes: '2' },
       env: agentHttpVariables(process.env),
       overrides: args.includes('--dry-run') ? { dryRun: 'true' } : {},
+      env: agentHttpVariables(process.env),
       onRunStart: (run, inputs) => {
         if (total > 1) console.log(`\n════ Run ${run} of ${total} ════`);
         const shown = Object.fromEntries(Object.entries(inputs).filter(([k]) => k !== 'azureSubscription'));

@@ -253,4 +253,54 @@ describe('Azure SDK clients against the emulator', function () {
       /Refus\w+ to send (a request|the ARM token) to (https:\/\/)?attacker\.example/,
     );
   });
+
+  it('an identity operation that ends Failed is an ArmError with the operation error code', async () => {
+    const e = await startEmulator({ scenario: baseScenario() });
+    emu = e;
+    e.setFaults([
+      {
+        host: 'arm',
+        method: 'GET',
+        path: '/operationresults/',
+        status: 200,
+        body: {
+          status: 'Failed',
+          error: { code: 'SiteIdentityUpdateFailed', message: 'Identity could not be set.' },
+        },
+      },
+    ]);
+    const error = await updateIdentity(
+      armFor(e),
+      { path: appPath(e) },
+      { type: 'SystemAssigned' },
+      undefined,
+      emulatedClock(e).sleep,
+    ).then(
+      () => assert.fail('expected the operation to fail'),
+      (err: unknown) => err,
+    );
+    assert.ok(isArmError(error), String(error));
+    assert.equal(error.code, 'SiteIdentityUpdateFailed');
+  });
+
+  it('a 403 on the identity PATCH becomes IdentityWriteForbidden with the role to grant', async () => {
+    const e = await startEmulator({ scenario: baseScenario() });
+    emu = e;
+    e.setFaults([
+      {
+        host: 'arm',
+        method: 'PATCH',
+        pathRegex: '/sites/contoso-web(\\?|$)',
+        status: 403,
+        body: { error: { code: 'AuthorizationFailed', message: 'The client does not have authorization.' } },
+      },
+    ]);
+    const settings = testSettings();
+    const ctx = contextFor(e, settings);
+    const observed = await observe(ctx);
+    const error = await taskErrorOf(apply(ctx, plan(observed, settings), observed));
+    assert.equal(error.code, 'IdentityWriteForbidden');
+    assert.match(error.remedy, /Website Contributor/);
+    assert.ok(isArmError(error.cause) && error.cause.code === 'AuthorizationFailed');
+  });
 });

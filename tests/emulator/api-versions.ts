@@ -112,6 +112,21 @@ const PUBLIC: Readonly<Record<ProviderNamespace, readonly string[]>> = {
   ],
 };
 
+/**
+ * Scenario `apiVersions` for an Azure Stack Hub on the 2020-09-01-hybrid profile: Microsoft.Web 2018-02-01 (no
+ * `acrUseManagedIdentityCreds` yet), Microsoft.Resources 2016-06-01, Microsoft.Authorization 2015-07-01 for role
+ * assignments and 2016-09-01 for policy (MicrosoftDocs/azure-stack-docs,
+ * azure-stack/user/azure-stack-profiles-azure-resource-manager-versions.md; role assignments at 2015-07-01 in
+ * the hybrid profile definitions of Azure/azure-rest-api-specs, profiles/). No ACR or user-assigned identities.
+ */
+export const AZURE_STACK_HUB_2020_09_01_HYBRID: Readonly<Record<ProviderNamespace, string[]>> = {
+  'Microsoft.Resources': ['2016-06-01'],
+  'Microsoft.Web': ['2018-02-01'],
+  'Microsoft.Authorization': ['2015-07-01', '2016-09-01'],
+  'Microsoft.ContainerRegistry': [],
+  'Microsoft.ManagedIdentity': [],
+};
+
 /** The versions a provider answers in a cloud (a scenario's override wins). */
 export function apiVersionsFor(
   _cloud: CloudName,

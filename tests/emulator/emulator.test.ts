@@ -32,7 +32,7 @@ describe('the local Azure emulator through the official SDKs', function () {
   before(async () => {
     const scenario = baseScenario({
       slots: ['staging', 'qa', 'dev'],
-      delays: { roleAssignmentPropagationSeconds: 120 },
+      delays: { roleAssignmentPropagationSeconds: 120, siteOperationSeconds: 3 },
     });
     emulator = await startEmulator({ scenario });
     httpClient = trustingHttpClient(emulator.info);
@@ -106,7 +106,14 @@ describe('the local Azure emulator through the official SDKs', function () {
     assert.equal(JSON.parse(running.body).status, 'InProgress');
     assert.equal((await web.webApps.get(RG, APP)).identity?.principalId, undefined);
 
-    // The same PATCH again while it runs is no second operation; the slot gets its own.
+    // The same PATCH again while it runs joins that operation (202, same URL); the slot gets its own.
+    const joined = await rawRequest(emulator.info, `${base}?api-version=2024-11-01`, {
+      method: 'PATCH',
+      headers,
+      body,
+    });
+    assert.equal(joined.status, 202);
+    assert.equal(joined.headers['azure-asyncoperation'], operation);
     const slotPatch = await rawRequest(emulator.info, `${base}/slots/staging?api-version=2024-11-01`, {
       method: 'PATCH',
       headers,

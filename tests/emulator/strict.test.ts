@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { apiVersionsFor } from './api-versions';
+import { AZURE_STACK_HUB_2020_09_01_HYBRID, apiVersionsFor } from './api-versions';
 import { baseScenario, type Emulator, type Scenario, startEmulator } from './index';
 import { pullAccess } from './roles';
 import { emulatorCredential, rawRequest } from './sdk-client';
@@ -226,6 +226,20 @@ describe('emulator strictness: api-versions per provider and cloud', function ()
         const refused = await get(emu, site, '2024-11-01');
         assert.equal(refused.error?.code, 'NoRegisteredProviderFound');
         assert.match(refused.error?.message ?? '', /supported api-versions are '2023-12-01'/);
+      },
+    );
+  });
+
+  it('an Azure Stack Hub profile (2020-09-01-hybrid) refuses the versions the task needs', async () => {
+    await withEmulator(
+      { ...baseScenario(), apiVersions: { ...AZURE_STACK_HUB_2020_09_01_HYBRID } },
+      async (emu) => {
+        const sub = `/subscriptions/${emu.info.subscriptionId}`;
+        const site = `${sub}/resourceGroups/rg-web/providers/Microsoft.Web/sites/contoso-web`;
+        assert.equal((await get(emu, site, '2018-02-01')).status, 200);
+        assert.equal((await get(emu, site, '2024-11-01')).error?.code, 'NoRegisteredProviderFound');
+        assert.equal((await get(emu, sub, '2022-12-01')).error?.code, 'InvalidApiVersionParameter');
+        assert.equal((await get(emu, sub, '2016-06-01')).status, 200);
       },
     );
   });

@@ -29,6 +29,8 @@ export interface ScenarioRunOptions {
   /** Inputs over the scenario's and the run's (a test's shorter timeout, dryRun...). */
   overrides?: Record<string, string>;
   onStdoutLine?: (line: string) => void;
+  /** Extra environment for the task (the demo passes the agent's proxy and CA variables it finds). */
+  env?: Record<string, string>;
   /** Called before each run starts (the demo prints a heading). */
   onRunStart?: (run: number, inputs: Record<string, string>) => void;
   timeoutInMs?: number;

@@ -173,4 +173,29 @@ describe('the task against the strict emulator (built bundle)', function () {
       await emu.close();
     }
   });
+
+  it('turning the system identity on follows the async operation (202 + Azure-AsyncOperation) and grants the new principal', async () => {
+    // siteOperationSeconds 3 (the default): the principal exists only once the operation has completed.
+    const emu = await start(baseScenario({ slots: ['staging'], delays: { siteOperationSeconds: 3 } }));
+    try {
+      const r = await run(emu, inputs());
+      assertSucceeded(r);
+      assert.ok(
+        emu.requests().some((q) => q.method === 'PATCH' && q.status === 202),
+        'the identity PATCH was answered 202',
+      );
+      const registryId = emu.state.registries[0]?.id.toLowerCase();
+      for (const app of emu.state.apps) {
+        assert.ok(app.identity.principalId, `${app.slot ?? 'production'} has its principal`);
+        assert.ok(
+          emu.state.roleAssignments.some(
+            (a) => a.principalId === app.identity.principalId && a.scope.toLowerCase() === registryId,
+          ),
+          `${app.slot ?? 'production'}: the grant names the principal the operation created`,
+        );
+      }
+    } finally {
+      await emu.close();
+    }
+  });
 });

@@ -76,12 +76,13 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
  */
 const API_VERSION_REFUSED = /^(InvalidApiVersionParameter|NoRegisteredProviderFound)$/i;
 
-/** Names the api-version, the resource type and the cloud, instead of a generic Azure failure. */
+/** The part of the service connection that names the cloud. */
 interface CloudOfConnection {
   readonly environment: string;
   readonly armUrl: string;
 }
 
+/** Names the api-version, the resource type and the cloud, instead of a generic Azure failure. */
 function apiVersionNotOffered(e: ArmError, connection: CloudOfConnection): TaskError {
   const version = /api[- ]version '([^']+)'/i.exec(e.message)?.[1] ?? 'the api-version it uses';
   const type = /for type '([^']+)'/i.exec(e.message)?.[1];

@@ -273,7 +273,7 @@ function applyIdentity(
   ctx: RouteContext,
   app: App,
   patch: IdentityPatch,
-): { changed: boolean; createsSystemPrincipal: boolean } {
+): { changed: boolean; createsSystemPrincipal: boolean; joinsPending: boolean } {
   const before = JSON.stringify(app.identity);
   const systemPending = ctx.state.siteOperations.some(
     (o) => o.status === 'InProgress' && o.createsSystemPrincipal && sameAppId(o.appId, app.id),
@@ -336,6 +336,8 @@ function applyIdentity(
   return {
     changed: createsSystemPrincipal || JSON.stringify(app.identity) !== before,
     createsSystemPrincipal,
+    // A PATCH that asks again for a system identity whose principal is still being made joins that operation.
+    joinsPending: systemPending && type.includes('SystemAssigned'),
   };
 }
 
@@ -382,16 +384,24 @@ export function settleSiteOperations(state: EmulatorState, now: number): void {
  * `/subscriptions/{s}/providers/Microsoft.Web/sites/{name}/operationResults/{guid}?api-version=...`.
  */
 function acceptedSiteOperation(ctx: RouteContext, app: App, createsSystemPrincipal: boolean): HttpReply {
-  const id = ctx.newGuid();
   const now = ctx.now();
-  ctx.state.siteOperations.push({
-    id,
-    appId: app.id,
-    startedAt: now,
-    completesAt: now + ctx.state.delays.siteOperationSeconds * 1000,
-    status: 'InProgress',
-    createsSystemPrincipal,
-  });
+  // The identity is still being made by an earlier update: this one completes with it.
+  const running = createsSystemPrincipal
+    ? undefined
+    : ctx.state.siteOperations.find(
+        (o) => o.status === 'InProgress' && o.createsSystemPrincipal && sameAppId(o.appId, app.id),
+      );
+  const id = running?.id ?? ctx.newGuid();
+  if (!running) {
+    ctx.state.siteOperations.push({
+      id,
+      appId: app.id,
+      startedAt: now,
+      completesAt: now + ctx.state.delays.siteOperationSeconds * 1000,
+      status: 'InProgress',
+      createsSystemPrincipal,
+    });
+  }
   const site = app.slot ? `${app.siteName}/slots/${app.slot}` : app.siteName;
   const url = `${ctx.baseUrl}subscriptions/${app.subscriptionId}/providers/Microsoft.Web/sites/${site}/operationResults/${id}?api-version=${encodeURIComponent(ctx.apiVersion ?? '')}`;
   return json(202, siteBody(ctx, app), { 'azure-asyncoperation': url });
@@ -515,7 +525,7 @@ function applySite(
   let restart = false;
   const identity = body.identity
     ? applyIdentity(ctx, app, body.identity)
-    : { changed: false, createsSystemPrincipal: false };
+    : { changed: false, createsSystemPrincipal: false, joinsPending: false };
   restart = identity.changed;
   const p = body.properties ?? {};
   if (p.siteConfig) restart = applyConfig(ctx, app, p.siteConfig) || restart;
@@ -530,7 +540,10 @@ function applySite(
   if (p.virtualNetworkSubnetId !== undefined) app.virtualNetworkSubnetId = p.virtualNetworkSubnetId;
   if (restart) touched(ctx, app, 'site update');
   else app.lastModifiedAt = ctx.now();
-  return { identityChanged: identity.changed, createsSystemPrincipal: identity.createsSystemPrincipal };
+  return {
+    identityChanged: identity.changed || identity.joinsPending,
+    createsSystemPrincipal: identity.createsSystemPrincipal,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------

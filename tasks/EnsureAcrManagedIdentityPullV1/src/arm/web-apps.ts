@@ -282,11 +282,13 @@ function lroFailure(e: unknown, path: string): unknown {
     return e;
   const mapped = toArmError(e, 'PATCH', path);
   if (mapped !== e) return mapped;
-  if (e instanceof Error && /operation (failed|was canceled)/i.test(e.message)) {
-    const code = (e as { code?: unknown }).code;
+  // core-lro reports a `Failed` operation as "The long-running operation has failed. <code>. <message>".
+  const failed =
+    e instanceof Error ? /long-running operation has failed(?:\. ([^.\s]+)\.)?/i.exec(e.message) : null;
+  if (e instanceof Error && failed) {
     return new ArmError({
       status: 500,
-      code: typeof code === 'string' && code ? code : 'OperationFailed',
+      code: failed[1] || 'OperationFailed',
       message: e.message,
       method: 'PATCH',
       path,
@@ -427,13 +429,18 @@ export async function listPublishingCredentials(
 ): Promise<PublishingCredentials> {
   const r = siteRef(arm, target);
   const path = `${r.path}/config/publishingcredentials/list`;
+  // The SDK's poller waits with its own timer: bound the whole operation, so a 202 that never ends cannot park us.
+  const bounded = AbortSignal.any([
+    ...(signal ? [signal] : []),
+    AbortSignal.timeout(MAX_OPERATION_WAIT_IN_MS),
+  ]);
   const user = await sdkCall('POST', path, (o) => {
-    const options = { abortSignal: signal, updateIntervalInMs: 1000, ...o };
+    const options = { abortSignal: bounded, updateIntervalInMs: 1000, ...o };
     const poller =
       r.slot === undefined
         ? webApps.listPublishingCredentials(r.web, r.resourceGroup, r.name, options)
         : webApps.listPublishingCredentialsSlot(r.web, r.resourceGroup, r.name, r.slot, options);
-    return poller.pollUntilDone({ abortSignal: signal, ...o });
+    return poller.pollUntilDone({ abortSignal: bounded });
   });
   if (!user?.publishingUserName || typeof user.publishingPassword !== 'string') {
     throw new Error(`The publishing credentials of ${r.path} came back empty.`);

@@ -197,7 +197,7 @@ export function plan(observed: Observed, settings: Settings): Plan {
           conditionalPullGrant(g, registry.id, registry.abac),
       );
       if (conditional)
-        warnings.push(conditionalGrantWarning(conditional, who, user ? undefined : label, role.name));
+        warnings.push(conditionalGrantWarning(conditional, who, user ? undefined : label, role, registry.id));
     }
     if (registry.abac && principalId) {
       const legacy = legacyGrantOnAbac(observed, principalId, registry.id);
@@ -423,14 +423,20 @@ function conditionalGrantWarning(
   grant: RoleAssignment,
   who: string,
   target: string | undefined,
-  roleName: string,
+  role: { readonly guid: string; readonly name: string },
+  registryId: string,
 ): PlanWarning {
-  const held = ROLE_NAMES[roleGuidOf(grant.properties.roleDefinitionId)] ?? 'a pull role';
+  const heldGuid = roleGuidOf(grant.properties.roleDefinitionId);
+  const held = ROLE_NAMES[heldGuid] ?? 'a pull role';
+  // The new grant has the same principal, role and scope: Azure may answer that it exists already.
+  const sameSlot = heldGuid === role.guid && normaliseId(grant.properties.scope) === normaliseId(registryId);
   return {
     target,
     code: 'ConditionalPullGrant',
-    message: `${who} holds ${held} at ${grant.properties.scope} only under a condition (assignment ${grant.id}), which may limit it to other repositories; the task does not count it as a pull grant and grants ${roleName} on the registry without a condition.`,
-    fix: `Nothing is required. To keep repository-level limits instead, make the condition of assignment ${grant.id} include the app's repository, and remove the unconditioned grant.`,
+    message: `${who} holds ${held} at ${grant.properties.scope} only under a condition (assignment ${grant.id}), which may limit it to other repositories; the task does not count it as a pull grant and grants ${role.name} on the registry without a condition.`,
+    fix: sameSlot
+      ? `If the pull still fails because Azure reports that assignment as already existing, remove its condition or delete it (az role assignment delete --ids ${grant.id}) and run the task again.`
+      : `Nothing is required. To keep repository-level limits instead, make the condition of assignment ${grant.id} include the app's repository, and remove the unconditioned grant.`,
   };
 }
 
