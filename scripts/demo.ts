@@ -44,7 +44,6 @@ async function main(): Promise<number> {
     const results = await runScenario(emulator, scenario, {
       ...(runs !== undefined ? { runs } : {}),
       defaults: { pollIntervalSeconds: '1', timeoutMinutes: '2' },
-      env: agentHttpVariables(process.env),
       overrides: args.includes('--dry-run') ? { dryRun: 'true' } : {},
       env: agentHttpVariables(process.env),
       onRunStart: (run, inputs) => {

@@ -34,8 +34,6 @@ export interface ScenarioRunOptions {
   /** Called before each run starts (the demo prints a heading). */
   onRunStart?: (run: number, inputs: Record<string, string>) => void;
   timeoutInMs?: number;
-  /** Extra agent environment for every run (the demo passes the agent's proxy and CA variables). */
-  env?: Record<string, string>;
 }
 
 const RESTART = /\/(restart|start|stop)$/i;
