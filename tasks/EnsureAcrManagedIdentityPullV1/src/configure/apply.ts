@@ -130,7 +130,7 @@ async function enableIdentity(
   };
   let site: Site | undefined;
   try {
-    site = await updateIdentity(ctx.arm, { path: step.path }, identity, ctx.signal);
+    site = await updateIdentity(ctx.arm, { path: step.path }, identity, ctx.signal, ctx.clock.sleep);
   } catch (e: unknown) {
     if (isArmError(e) && e.status === 403) {
       throw new TaskError(
