@@ -99,7 +99,7 @@ const hostileTextCase = (name: string, c: Omit<Case, 'name' | 'check'>, summaryS
 function hostileLog(emu: Emulator): string {
   return pullAttemptLines({
     format: 'classic',
-    startAt: emu.now() + 20_000,
+    startAt: emu.now() + 1000,
     siteName: APP,
     image: 'contosoacr.azurecr.io/web:1.0.0',
     outcome: 'notFound',
@@ -163,10 +163,13 @@ const outputGuard: Case[] = [
       scenario: twoSlots(),
       timeScale: 10,
       inputs: { timeoutMinutes: '0.2' },
-      prepare: (emu) =>
+      // Served once every target's pull settings were written, stamped after that: the verifier reads them.
+      during: async (emu) => {
+        await until(() => requestsTo(emu, '/config/web', 'PATCH').length >= 3);
         emu.setFaults([
           { host: 'kudu', method: 'GET', path: '/api/vfs/logfiles/', status: 200, body: hostileLog(emu) },
-        ]),
+        ]);
+      },
     },
     false,
   ),
