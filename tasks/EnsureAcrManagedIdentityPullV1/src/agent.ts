@@ -24,14 +24,16 @@ export interface Agent {
 
 export function createAgent(): Agent {
   // The output guard, in one place: task-lib writes every command (debug, issues, variables, result) through
-  // its std stream, and the logger below writes the rest; each line passes `guardLine` on its way to stdout.
-  const emit = (line: string) => process.stdout.write(`${guardLine(line)}\n`);
+  // its std stream, which passes each line through `guardLine`; the logger below neutralises the rest.
   tl.setStdStream({
     write: (text: string) => {
-      for (const line of text.replace(/\r?\n$/, '').split(/\r?\n/)) emit(line);
+      for (const line of text.replace(/\r?\n$/, '').split(/\r?\n/))
+        process.stdout.write(`${guardLine(line)}\n`);
       return true;
     },
   } as unknown as NodeJS.WritableStream);
+  // A plain log line is text from its first character: even a leading `##vso[` or `##[` is broken.
+  const emit = (line: string) => process.stdout.write(`${neutralise(line, LINE_LIMIT)}\n`);
   /** Our own text may hold remote parts anywhere: neutralised before task-lib formats it. */
   const clean = (text: string) => neutralise(text, LINE_LIMIT);
   const setSecret = (value: string) => {

@@ -33,13 +33,13 @@ export function neutralise(text: string, maxLength = 2000): string {
 export const LINE_LIMIT = 16_000;
 
 /**
- * The output guard: every line the task writes to stdout passes here (the agent adapter calls it for the logger
- * and for task-lib's own command stream). A line task-lib formatted as a command keeps its `##vso[command props]`
- * prefix (the props are ours: names and types, never remote text) and its data is neutralised; any other line is
- * neutralised whole, so remote text can neither start with `##[` nor carry `##vso[`.
+ * The output guard for task-lib's command stream (the agent adapter routes task-lib's writes through it; the
+ * logger's own lines get `neutralise` whole). task-lib writes every line as a command it formatted itself, in
+ * lower case: such a line keeps its `##vso[command props]` prefix (the props are ours: names and types, never
+ * remote text) and its data is neutralised; any other line is neutralised whole.
  */
 export function guardLine(line: string): string {
-  const command = /^##vso\[[a-z0-9.]+(?:\s[^\]]*)?\]/i.exec(line);
+  const command = /^##vso\[[a-z0-9.]+(?:\s[^\]]*)?\]/.exec(line);
   if (!command) return neutralise(line, LINE_LIMIT);
   const prefix = command[0];
   // The mask registration must carry the exact secret, and the agent consumes it without printing it.
