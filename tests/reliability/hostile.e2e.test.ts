@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Emulator, loadScenario } from '../emulator/index';
+import { baseScenario, type Emulator, loadScenario } from '../emulator/index';
 import { pullAttemptLines } from '../emulator/log-lines';
 import { federatedConnection } from '../harness/connections';
 import { runTask, type TaskRun, visibleLog } from '../harness/run-task';
@@ -321,6 +321,34 @@ const trustNothing: Case[] = [
       };
     },
     check: (r, emu) => assertRefusedBeforeWrite(r, emu, /not a GUID/),
+  },
+  {
+    name: 'grants nothing when turning on an identity answers with a principal ID that is not a GUID',
+    scenario: baseScenario(),
+    prepare: (emu) =>
+      emu.setFaults([
+        {
+          method: 'PATCH',
+          pathRegex: `/sites/${APP}\\?`,
+          status: 200,
+          body: {
+            id: `${groupId(emu)}/providers/Microsoft.Web/sites/${APP}`,
+            name: APP,
+            type: 'Microsoft.Web/sites',
+            identity: {
+              type: 'SystemAssigned',
+              principalId: '../../providers/x',
+              tenantId: emu.info.tenantId,
+            },
+          },
+        },
+      ]),
+    check: (r, emu) => {
+      assertFailed(r, /not a GUID/);
+      assert.match(r.message, /UntrustedResponse/, describeRun(r));
+      assert.equal(requestsTo(emu, 'roleAssignments/', 'PUT').length, 0, 'no grant anywhere');
+      assert.equal(emu.state.roleAssignments.filter((a) => a.principalId.includes('/')).length, 0);
+    },
   },
   {
     name: 'keeps an app setting added while the task runs when it removes the registry password settings',
