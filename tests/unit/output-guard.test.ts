@@ -1,10 +1,12 @@
 /**
  * The output guard and the summary's escaping, as pure tables: `guardLine` (every stdout line passes it),
- * `md` (remote text as inert Markdown) and `code` (remote text as a code span that cannot be closed early).
+ * `md` (remote text as inert Markdown), `code` (remote text as a code span that cannot be closed early), and
+ * `armPath` (names as ARM path segments that cannot add a segment, a query or a fragment).
  */
 import assert from 'node:assert/strict';
 import { guardLine } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/log';
 import { code, md } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/report';
+import { armPath } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/resource-id';
 
 describe('guardLine (every line the task writes)', () => {
   const cases: [string, string, string][] = [
@@ -69,4 +71,16 @@ describe('code (remote text in a code span)', () => {
   });
   it('pads text that starts or ends with a backtick', () => assert.equal(code('`x'), '`` `x ``'));
   it('keeps a table cell intact', () => assert.equal(code('a|b\nc'), '`a\\|b c`'));
+});
+
+describe('armPath (ARM paths from names)', () => {
+  it('encodes every segment, so a name adds no segment, query or fragment', () => {
+    assert.equal(
+      armPath('subscriptions', 's', 'resourceGroups', 'a/b?c#d%2e'),
+      '/subscriptions/s/resourceGroups/a%2Fb%3Fc%23d%252e',
+    );
+  });
+  it('refuses dot and empty segments, which encoding cannot make inert', () => {
+    for (const bad of ['.', '..', '']) assert.throws(() => armPath('subscriptions', bad), /may not be/);
+  });
 });

@@ -71,6 +71,9 @@ export function parseResourceId(id: string, type: ResourceType): ResourceRef | u
  * (`..`, `?`, `#`, `/` are inert). `armPath('subscriptions', s, 'resourceGroups', g, ...)`.
  */
 export function armPath(...segments: readonly string[]): string {
+  // `.` and `..` survive percent-encoding and a URL parser would resolve them: no segment may be one (or empty).
+  const bad = segments.find((s) => s === '' || s === '.' || s === '..');
+  if (bad !== undefined) throw new Error(`An ARM path segment may not be '${bad}'.`);
   return `/${segments.map((s) => encodeURIComponent(s)).join('/')}`;
 }
 
