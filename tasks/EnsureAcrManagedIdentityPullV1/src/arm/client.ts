@@ -14,6 +14,11 @@ export interface ArmRequestOptions {
   /** Statuses returned as data instead of thrown as ArmError (e.g. 404 when absence is an answer). */
   readonly allowStatuses?: readonly number[];
   readonly signal?: AbortSignal;
+  /**
+   * For calls that are not idempotent (a restart interrupts the pull the previous one started): retried only when
+   * the request provably never reached the service (connection refused, or 429/503 with Retry-After).
+   */
+  readonly retryOnlyUndelivered?: boolean;
 }
 
 export interface ArmResponse<T> {

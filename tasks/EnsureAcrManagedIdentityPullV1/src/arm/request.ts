@@ -4,7 +4,14 @@
  * caller log each exchange at debug level (method, path, status, correlation id: never a token).
  */
 import type { AccessToken, TokenCredential } from '@azure/identity';
-import { abortErrorFrom, type FetchLike, type HttpResponse, type RetryOptions, send } from '../http/retry';
+import {
+  abortErrorFrom,
+  type FetchLike,
+  type HttpResponse,
+  type RetryOptions,
+  send,
+  undeliveredOnly,
+} from '../http/retry';
 import { type ArmClient, ArmError, type ArmRequestOptions, type ArmResponse } from './client';
 
 export interface ArmResponseInfo {
@@ -65,6 +72,12 @@ export function createArmClient(options: CreateArmClientOptions): ArmClient {
         {
           ...options.retry,
           ...(options.fetch ? { fetch: options.fetch } : {}),
+          ...(o.retryOnlyUndelivered
+            ? {
+                classifyError: undeliveredOnly.classifyError,
+                classifyResponse: (r: HttpResponse) => undeliveredOnly.classifyResponse(r, options.retry?.now),
+              }
+            : {}),
           signal,
           onAttempt: (info) =>
             options.onResponse?.({

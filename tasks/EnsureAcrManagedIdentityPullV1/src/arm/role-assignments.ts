@@ -62,6 +62,9 @@ export interface RoleAssignment {
     readonly principalType?: string;
     readonly scope: string;
     readonly condition?: string | null;
+    /** ISO 8601; how old the grant is decides whether an unauthorized pull can still be propagation. */
+    readonly createdOn?: string;
+    readonly updatedOn?: string;
   };
 }
 

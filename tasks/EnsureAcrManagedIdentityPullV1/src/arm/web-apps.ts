@@ -59,6 +59,8 @@ export interface Site {
   readonly properties?: {
     readonly state?: string;
     readonly enabled?: boolean;
+    /** When the app's configuration last changed (ISO 8601, UTC). */
+    readonly lastModifiedTimeUtc?: string;
     readonly defaultHostName?: string;
     readonly hostNames?: readonly string[];
     readonly enabledHostNames?: readonly string[];
@@ -276,7 +278,12 @@ export async function restart(
   const query: Record<string, string> = {};
   if (options.softRestart !== undefined) query.softRestart = String(options.softRestart);
   if (options.synchronous !== undefined) query.synchronous = String(options.synchronous);
-  const response = await arm.request('POST', `${target.path}/restart`, { ...opts(signal), query });
+  // Sent once: a second restart would interrupt the pull the first one started.
+  const response = await arm.request('POST', `${target.path}/restart`, {
+    ...opts(signal),
+    query,
+    retryOnlyUndelivered: true,
+  });
   return response.headers.get('date') ?? undefined;
 }
 

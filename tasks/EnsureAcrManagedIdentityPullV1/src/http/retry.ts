@@ -252,6 +252,8 @@ export interface SendOptions extends RetryOptions {
   }) => void;
   /** Override which responses retry (default: `classifyStatus`). */
   readonly classifyResponse?: (response: HttpResponse) => RetryDecision;
+  /** Override which thrown errors retry (default: `isTransientNetworkError`). */
+  readonly classifyError?: (error: unknown) => RetryDecision;
   /** The transport (default: global fetch). Tests inject one that trusts the emulator's CA. */
   readonly fetch?: FetchLike;
 }
@@ -305,6 +307,30 @@ export function send(request: HttpRequest, options: SendOptions = {}): Promise<H
       classifyResult: options.classifyResponse ?? ((r) => classifyStatus(r.status, r.headers, now)),
     },
   );
+}
+
+/**
+ * For requests that must not run twice: only answers that prove the service did not act are retried. A refused
+ * connection never carried the request; 429 and 503 with Retry-After are the service declining it. A reset or a
+ * timeout may come after the service acted, so they are not retried.
+ */
+export const undeliveredOnly = {
+  classifyError: (e: unknown): RetryDecision => ({ retry: hasErrorCode(e, 'ECONNREFUSED') }),
+  classifyResponse: (r: HttpResponse, now?: () => number): RetryDecision => {
+    if (r.status !== 429 && r.status !== 503) return { retry: false };
+    const retryAfterInMs = parseRetryAfterInMs(r.headers, now);
+    return retryAfterInMs === undefined ? { retry: false } : { retry: true, retryAfterInMs };
+  },
+};
+
+function hasErrorCode(e: unknown, wanted: string): boolean {
+  for (let current: unknown = e, depth = 0; current && depth < 5; depth++) {
+    if (typeof current !== 'object') return false;
+    const { code, cause } = current as { code?: unknown; cause?: unknown };
+    if (code === wanted) return true;
+    current = cause;
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
