@@ -76,7 +76,10 @@ describe('do no harm: restarts only where they buy evidence', function () {
     const always = await runFederated(emu, { ...DEFAULT_INPUTS, ...FAST, restart: 'always' });
     assert.equal(always.result, 'Succeeded', `${always.message}\n${always.stdout}`);
     assert.equal(restarts(emu, mark).length, 3, 'production, staging and qa each restarted once');
-    assert.deepEqual(armWrites(emu, mark).filter((w) => !/\/restart$/.test(w)), []);
+    assert.deepEqual(
+      armWrites(emu, mark).filter((w) => !/\/restart$/.test(w)),
+      [],
+    );
 
     // A target with no pull in its log since its last change: change the app's settings out of band.
     const qa = emu.state.apps.find((a) => a.slot === 'qa');
@@ -90,7 +93,10 @@ describe('do no harm: restarts only where they buy evidence', function () {
     const r = results(never);
     assert.equal(r.qa?.outcome, 'unverified');
     assert.equal(r.production?.outcome, 'verified');
-    assert.match(never.summary ?? '', /PullNotVerified|az webapp restart --name contoso-web --resource-group rg-web --slot qa/);
+    assert.match(
+      never.summary ?? '',
+      /PullNotVerified|az webapp restart --name contoso-web --resource-group rg-web --slot qa/,
+    );
 
     // whenNeeded restarts only that target, once.
     mark = emu.requests().length;

@@ -83,7 +83,8 @@ describe('verdictOf', () => {
       },
       'Failed',
       /Cannot grant AcrPull\. \(RoleAssignmentForbidden\)\nFix: az role assignment create/,
-      { verificationOutcome: 'skipped', changeCount: '0', principalIds: '{}' },
+      // The run failed before it could verify: not_run, not skipped (which means verification is off).
+      { verificationOutcome: 'not_run', changeCount: '0', principalIds: '{}' },
     ],
     [
       'an unexpected error, which still names the phase and the next step',

@@ -140,9 +140,10 @@ function targetResultsOf(report: RunReport, verification: VerificationOutcome): 
       outcome: v?.outcome ?? (verification === 'not_run' ? 'not_run' : 'skipped'),
       ...(v?.cause ? { cause: v.cause } : {}),
       configured: steps.some((s) => s.kind !== 'assignRole' && s.target === label),
-      granted: report.applied?.steps.some(
-        (s) => s.step.kind === 'assignRole' && s.step.forTargets.includes(label) && s.changed !== false,
-      ) === true,
+      granted:
+        report.applied?.steps.some(
+          (s) => s.step.kind === 'assignRole' && s.step.forTargets.includes(label) && s.changed !== false,
+        ) === true,
       restarts: v?.restarts ?? 0,
       restart: v?.restartReason
         ? describeRestart(v.restartReason, v.restarts)

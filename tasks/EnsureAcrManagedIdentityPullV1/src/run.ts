@@ -5,7 +5,14 @@
  */
 import { grantsPull, type RoleAssignment } from './arm/role-assignments';
 import { scmHostName } from './arm/web-apps';
-import { type Applied, type ApplyProgress, apply, appliedOf, describePlan, startApply } from './configure/apply';
+import {
+  type Applied,
+  type ApplyProgress,
+  appliedOf,
+  apply,
+  describePlan,
+  startApply,
+} from './configure/apply';
 import { type Observed, type ObservedTarget, observe } from './configure/observe';
 import { type Plan, type PlanWarning, plan, type Step } from './configure/plan';
 import type { RunContext } from './context';
@@ -166,7 +173,8 @@ function verifyTargetsOf(
   const r = observed.registry;
   return observed.targets.map((t) => {
     const label = t.target.label;
-    const principalId = observed.userIdentity?.principalId ?? principals[label] ?? t.site.identity?.principalId;
+    const principalId =
+      observed.userIdentity?.principalId ?? principals[label] ?? t.site.identity?.principalId;
     const grants = (observed.roleAssignments ?? []).filter(
       (a) =>
         !!principalId &&
@@ -193,7 +201,9 @@ function verifyTargetsOf(
       ...(lastChangeAt !== undefined ? { lastChangeAt } : {}),
       grantedThisRun: granted.has(label),
       // The oldest grant decides: once one is past the propagation window, the identity can pull.
-      ...(created.length > 0 && created.length === grants.length ? { grantCreatedAt: Math.min(...created) } : {}),
+      ...(created.length > 0 && created.length === grants.length
+        ? { grantCreatedAt: Math.min(...created) }
+        : {}),
       expected: {
         principalId,
         clientId: observed.userIdentity?.clientId ?? null,
@@ -201,7 +211,9 @@ function verifyTargetsOf(
         registryId: r.id,
         abac: r.abac,
       },
-      ...(blocker ? { knownBlocker: { code: blocker.code, message: blocker.message, fix: blocker.fix } } : {}),
+      ...(blocker
+        ? { knownBlocker: { code: blocker.code, message: blocker.message, fix: blocker.fix } }
+        : {}),
     };
   });
 }

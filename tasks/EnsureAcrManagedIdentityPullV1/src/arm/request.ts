@@ -75,7 +75,8 @@ export function createArmClient(options: CreateArmClientOptions): ArmClient {
           ...(o.retryOnlyUndelivered
             ? {
                 classifyError: undeliveredOnly.classifyError,
-                classifyResponse: (r: HttpResponse) => undeliveredOnly.classifyResponse(r, options.retry?.now),
+                classifyResponse: (r: HttpResponse) =>
+                  undeliveredOnly.classifyResponse(r, options.retry?.now),
               }
             : {}),
           signal,

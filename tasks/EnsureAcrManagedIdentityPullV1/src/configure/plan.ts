@@ -421,7 +421,10 @@ function registryWarnings(observed: Observed): PlanWarning[] {
 function networkClosedToEveryone(r: Observed['registry']): boolean {
   const p = r.resource.properties;
   if (p?.publicNetworkAccess?.toLowerCase() === 'disabled') return true;
-  return p?.networkRuleSet?.defaultAction?.toLowerCase() === 'deny' && (p.networkRuleSet.ipRules ?? []).length === 0;
+  return (
+    p?.networkRuleSet?.defaultAction?.toLowerCase() === 'deny' &&
+    (p.networkRuleSet.ipRules ?? []).length === 0
+  );
 }
 
 /**

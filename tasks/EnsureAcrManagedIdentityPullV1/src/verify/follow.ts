@@ -285,7 +285,8 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
       if (last.outcome === 'pull_failed') lastFailure = last;
       const propagation = o.propagationUntil === undefined || clock.now() < o.propagationUntil;
       let decision = decide(last, o.until, state, propagation);
-      const unauthorized = last.outcome === 'pull_failed' && ['unauthorized', 'unknown'].includes(last.cause ?? 'unknown');
+      const unauthorized =
+        last.outcome === 'pull_failed' && ['unauthorized', 'unknown'].includes(last.cause ?? 'unknown');
       // Pulls keep failing unauthorized: once, check nobody changed the settings under us before blaming the grant.
       if (
         unauthorized &&

@@ -138,7 +138,9 @@ export async function verifyTargets(
   ctx.signal.addEventListener('abort', abortAll, { once: true });
   try {
     return await Promise.all(
-      targets.map((t, i) => verifyOne({ ...ctx, signal: (children[i] as AbortController).signal }, t, v, options)),
+      targets.map((t, i) =>
+        verifyOne({ ...ctx, signal: (children[i] as AbortController).signal }, t, v, options),
+      ),
     );
   } finally {
     ctx.signal.removeEventListener('abort', abortAll);
@@ -555,7 +557,7 @@ function toResult(
           fatal: true,
           error: new TaskError(driftCode, neutralise(f.drift, 500), {
             remedy:
-              'Run this task after any step that rewrites the app\'s container settings (or keep acrUseManagedIdentityCreds in that step: AzureWebAppContainer@1 configurationStrings: -acrUseManagedIdentityCreds true), then run it again.',
+              "Run this task after any step that rewrites the app's container settings (or keep acrUseManagedIdentityCreds in that step: AzureWebAppContainer@1 configurationStrings: -acrUseManagedIdentityCreds true), then run it again.",
             target: label,
           }),
         };
@@ -652,7 +654,7 @@ export function remedyFor(cause: PullFailureCause, facts: RemedyFacts): string {
   }).fix as string;
   if (cause !== 'unauthorized' && cause !== 'unknown') return fix;
   const checks =
-    'Check: the identity the site pulls with holds AcrPull (Container Registry Repository Reader on an ABAC registry) on the registry; config/web has acrUseManagedIdentityCreds=true and, for a user-assigned identity, acrUserManagedIdentityID = its client ID; the registry accepts ARM-audience tokens (az acr config authentication-as-arm show); the registry allows the app\'s network.';
+    "Check: the identity the site pulls with holds AcrPull (Container Registry Repository Reader on an ABAC registry) on the registry; config/web has acrUseManagedIdentityCreds=true and, for a user-assigned identity, acrUserManagedIdentityID = its client ID; the registry accepts ARM-audience tokens (az acr config authentication-as-arm show); the registry allows the app's network.";
   if (facts.grantedThisRun)
     return `This run granted the pull role, and a new role assignment can take up to 30 minutes to apply: run the task again in a few minutes (it writes nothing and reads the log first). If it still fails: ${checks}`;
   if (facts.propagationPossible)
