@@ -49,6 +49,12 @@ describe('decideRestart', () => {
       'logEvidence',
     ],
     [
+      'whenNeeded with a start under way',
+      { policy: 'whenNeeded', restartedByWrite: false, stopped: false, evidence: false, underWay: true },
+      false,
+      'startUnderWay',
+    ],
+    [
       'never without evidence',
       { policy: 'never', restartedByWrite: false, stopped: false, evidence: false },
       false,

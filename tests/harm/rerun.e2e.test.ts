@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { type Emulator, startEmulator } from '../emulator/index';
+import { baseScenario, type Emulator, startEmulator } from '../emulator/index';
+import { emulatorCredential, rawRequest } from '../emulator/sdk-client';
 import { runFederated } from '../harness/connections';
 import type { TaskRun } from '../harness/run-task';
 
@@ -117,5 +118,51 @@ describe('do no harm: restarts only where they buy evidence', function () {
     assert.deepEqual(armWrites(emu, mark), []);
     assert.match(dry.stdout, /\[production\] Restart: will restart by itself when its settings are written/);
     assert.match(dry.summary ?? '', /will restart by itself/);
+  });
+});
+
+describe('do no harm: a start under way is followed, not cut by a restart', function () {
+  this.timeout(180_000);
+  let emu: Emulator | undefined;
+  after(async () => {
+    await emu?.close();
+  });
+
+  it('after a deploy step changed the image, a re-run follows the pull it started and restarts nothing', async () => {
+    emu = await startEmulator({
+      scenario: {
+        ...baseScenario({
+          registryTags: ['1.0.0', '2.0.0'],
+          delays: { roleAssignmentPropagationSeconds: 5, pullSeconds: 150 },
+        }),
+        timeScale: 30,
+      },
+      timeScale: 30,
+    });
+    const inputs = { appName: 'contoso-web', resourceGroupName: 'rg-web', ...FAST };
+    const first = await runFederated(emu, inputs);
+    assert.equal(first.result, 'Succeeded', first.message);
+
+    // The deploy step: a new image in config/web (which restarts the app), then a request that starts it.
+    const { info } = emu;
+    const token = await emulatorCredential(info).getToken('https://management.azure.com/.default');
+    const site = `${info.armUrl.replace(/\/$/, '')}/subscriptions/${info.subscriptionId}/resourceGroups/rg-web/providers/Microsoft.Web/sites/contoso-web`;
+    const patch = await rawRequest(info, `${site}/config/web?api-version=2024-11-01`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${token?.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ properties: { linuxFxVersion: 'DOCKER|contosoacr.azurecr.io/web:2.0.0' } }),
+    });
+    assert.equal(patch.status, 200, patch.body);
+    const app = emu.state.apps.find((a) => !a.slot);
+    assert.ok(app);
+    await rawRequest(info, `https://127.0.0.1:${app.sitePort}/`).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 1500)); // the pull of 2.0.0 is now under way (150 emulated s = 5 s)
+
+    const mark = emu.requests().length;
+    const second = await runFederated(emu, inputs);
+    assert.equal(second.result, 'Succeeded', `${second.message}\n${second.stdout}`);
+    assert.deepEqual(restarts(emu, mark), [], 'the pull the deploy started was not cut by a restart');
+    assert.deepEqual(armWrites(emu, mark), []);
+    assert.match(results(second).production?.restart ?? '', /a start after the last change was under way/);
   });
 });

@@ -154,6 +154,11 @@ export interface FollowOptions {
   readonly timeoutInMs: number;
   readonly pollIntervalInMs: number;
   readonly restartNeeded: boolean;
+  /**
+   * Server epoch ms from which log lines count when no restart is made first (a start under way since then);
+   * default: now minus the skew allowance.
+   */
+  readonly notBefore?: number;
   /** False under `restart: never`: the loop then only waits, never restarts (default true). */
   readonly mayRestart?: boolean;
   /**
@@ -243,7 +248,10 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
     } else {
       restartAt = await deps.serverNow(signal);
     }
-    let since = restartAt - skew;
+    let since =
+      !o.restartNeeded && o.notBefore !== undefined
+        ? Math.min(o.notBefore, restartAt - skew)
+        : restartAt - skew;
     await deps.warmUp(signal);
     let state: FollowState = initialFollowState;
     let rateLimitedStreak = 0;

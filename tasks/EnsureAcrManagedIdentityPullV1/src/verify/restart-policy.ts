@@ -9,6 +9,8 @@ export type RestartReason =
   | 'configWrite'
   /** The log already shows the configured image pulled after the last configuration change: no restart. */
   | 'logEvidence'
+  /** A start after the last change is under way (e.g. a deploy step's): followed, a restart would cut it. */
+  | 'startUnderWay'
   /** No such pull in the log: restarted once to get the evidence. */
   | 'noEvidence'
   /** `restart: always`. */
@@ -24,6 +26,8 @@ export interface RestartFacts {
   readonly stopped: boolean;
   /** The log shows the configured image pulled after the last configuration change. */
   readonly evidence: boolean;
+  /** The log shows a pull or start after the last change still under way. */
+  readonly underWay?: boolean;
 }
 
 export interface RestartDecision {
@@ -36,6 +40,7 @@ export function decideRestart(f: RestartFacts): RestartDecision {
   if (f.restartedByWrite) return { restart: false, reason: 'configWrite' };
   if (f.policy === 'always') return { restart: true, reason: 'always' };
   if (f.evidence) return { restart: false, reason: 'logEvidence' };
+  if (f.underWay) return { restart: false, reason: 'startUnderWay' };
   if (f.policy === 'never') return { restart: false, reason: 'never' };
   return { restart: true, reason: 'noEvidence' };
 }
@@ -50,6 +55,10 @@ export function describeRestart(reason: RestartReason, restarts: number): string
         : 'not restarted: its configuration change restarted it';
     case 'logEvidence':
       return 'not restarted: the log shows the pull since the last change';
+    case 'startUnderWay':
+      return restarts > 0
+        ? `a start was under way; restarted ${restarts} time(s) while the new pull role propagated`
+        : 'not restarted: a start after the last change was under way';
     case 'noEvidence':
       return `restarted: no pull since the last change in the log${extra}`;
     case 'always':
@@ -68,6 +77,8 @@ export function describePlannedRestart(reason: RestartReason): string {
       return 'will restart by itself when its settings are written; followed, not restarted again';
     case 'logEvidence':
       return 'would not restart: the log shows the configured image pulled since the last change';
+    case 'startUnderWay':
+      return 'would not restart: a start after the last change is under way; it would be followed';
     case 'noEvidence':
       return 'would restart once: the log shows no pull of the configured image since the last change';
     case 'always':

@@ -160,7 +160,7 @@ export async function previewRestarts(
       const stopped = await isStopped(ctx, t);
       const evidence =
         stopped || t.restartedByWrite || ctx.settings.restart === 'always'
-          ? undefined
+          ? { underWay: false }
           : await readEvidence(ctx, sourceFor(ctx, t, options), t, v.until);
       return {
         target: t,
@@ -168,7 +168,8 @@ export async function previewRestarts(
           policy: ctx.settings.restart,
           restartedByWrite: t.restartedByWrite,
           stopped,
-          evidence: evidence !== undefined,
+          evidence: evidence.proof !== undefined,
+          underWay: evidence.underWay,
         }),
       };
     }),
@@ -196,16 +197,16 @@ function sourceFor(ctx: RunContext, t: VerifyTarget, options: VerifyOptions): Lo
 
 /**
  * The log's evidence that the target pulls with today's settings: the newest start after the last change pulled
- * the configured image (and started it, with `containerStarted`). Undefined when there is none, or no change time
- * to judge by, or the log could not be read.
+ * the configured image (and started it, with `containerStarted`). `proof` is undefined when there is none, or no
+ * change time to judge by, or the log could not be read; `underWay` when that start is still pulling or starting.
  */
 async function readEvidence(
   ctx: RunContext,
   source: LogSource,
   t: VerifyTarget,
   until: 'imagePulled' | 'containerStarted',
-): Promise<Classification | undefined> {
-  if (t.lastChangeAt === undefined) return undefined;
+): Promise<{ proof?: Classification; underWay: boolean }> {
+  if (t.lastChangeAt === undefined) return { underWay: false };
   const since = t.lastChangeAt;
   try {
     const snapshot = await source.read(since, ctx.signal);
@@ -213,10 +214,14 @@ async function readEvidence(
     const proves =
       c.imagePulled &&
       (c.outcome === 'container_started' || (until === 'imagePulled' && c.outcome === 'pull_succeeded'));
-    return proves ? c : undefined;
+    if (proves) return { proof: c, underWay: false };
+    return {
+      underWay:
+        c.outcome === 'in_progress' || (until === 'containerStarted' && c.outcome === 'pull_succeeded'),
+    };
   } catch (e: unknown) {
     if (isCancelledError(e) || ctx.signal.aborted) throw e;
-    return undefined; // no evidence: the follow loop reads (and reports) the log again
+    return { underWay: false }; // no evidence: the follow loop reads (and reports) the log again
   }
 }
 
@@ -235,13 +240,17 @@ async function verifyOne(
   const policy = ctx.settings.restart;
   // A stopped app never pulls, and starting it is not ours to do: say so at once rather than wait for the timeout.
   if (await isStopped(ctx, t)) return stoppedResult(t, v.until, 0, 0);
-  const evidence =
-    t.restartedByWrite || policy === 'always' ? undefined : await readEvidence(ctx, source, t, v.until);
+  const found =
+    t.restartedByWrite || policy === 'always'
+      ? { underWay: false }
+      : await readEvidence(ctx, source, t, v.until);
+  const evidence = found.proof;
   const decision = decideRestart({
     policy,
     restartedByWrite: t.restartedByWrite,
     stopped: false,
     evidence: evidence !== undefined,
+    underWay: found.underWay,
   });
   if (decision.reason === 'logEvidence' && evidence) {
     const result: VerifyResult = {
@@ -311,6 +320,9 @@ async function verifyOne(
         timeoutInMs: v.timeoutInMs,
         pollIntervalInMs: v.pollIntervalInMs,
         restartNeeded: decision.restart,
+        ...(decision.reason === 'startUnderWay' && t.lastChangeAt !== undefined
+          ? { notBefore: t.lastChangeAt }
+          : {}),
         mayRestart: policy !== 'never',
         ...(propagationUntil !== undefined ? { propagationUntil } : {}),
         ...(options.skewInMs !== undefined ? { skewInMs: options.skewInMs } : {}),
