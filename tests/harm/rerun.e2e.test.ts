@@ -59,6 +59,7 @@ describe('do no harm: restarts only where they buy evidence', function () {
     assert.deepEqual(armWrites(emu, mark), [], 'no ARM write on the re-run');
     assert.deepEqual(restarts(emu, mark), [], 'no restart, start or stop on the re-run');
     assert.equal(second.outputs.changeCount, '0');
+    assert.match(second.message, /nothing written, nothing restarted/);
     assert.equal(second.outputs.verificationOutcome, 'verified');
     for (const [target, r] of Object.entries(results(second))) {
       assert.equal(r.outcome, 'verified', target);

@@ -77,8 +77,11 @@ function successMessage(report: RunReport): string {
     return `Dry run: ${report.plan?.steps.length ?? 0} change(s) planned for ${targets} target(s); nothing was changed.`;
   }
   const verified = report.verify.filter((r) => r.outcome === 'verified').length;
+  const restarted = report.verify.reduce((n, r) => n + r.restarts, 0);
   const what =
-    changes === 0 ? 'Everything was already in place (nothing written)' : `${changes} change(s) applied`;
+    changes === 0
+      ? `Everything was already in place (nothing written${report.verify.length > 0 && restarted === 0 ? ', nothing restarted' : ''})`
+      : `${changes} change(s) applied`;
   return report.verify.length === 0
     ? `${what} on ${targets} target(s); verification is off.`
     : `${what}; the image pull was verified on ${verified} of ${targets} target(s).`;
