@@ -243,7 +243,12 @@ async function restartRuns(
 ): Promise<{ restarts: Figures['restarts'] }> {
   const scenario = baseScenario({
     slots: ['staging', 'qa'],
-    delays: { roleAssignmentPropagationSeconds: 3, pullSeconds: 1, containerStartSeconds: 1, startDelaySeconds: 1 },
+    delays: {
+      roleAssignmentPropagationSeconds: 3,
+      pullSeconds: 1,
+      containerStartSeconds: 1,
+      startDelaySeconds: 1,
+    },
   });
   await emulator.seed(scenario);
   const inputs = inputsFor(scenario, { pollIntervalSeconds: '0.5', timeoutMinutes: '2' });
