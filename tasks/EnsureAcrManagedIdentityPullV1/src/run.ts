@@ -183,6 +183,8 @@ function verifyTargetsOf(
     );
     const times = (f: (a: RoleAssignment) => string | undefined) =>
       grants.map((a) => Date.parse(f(a) ?? '')).filter((n) => !Number.isNaN(n));
+    // `lastModifiedTimeUtc`: "Last time the app was modified, in UTC" (Site properties in
+    // Azure/azure-rest-api-specs specification/web/resource-manager/Microsoft.Web/AppService/stable/2024-11-01/WebApps.json).
     const siteChanged = Date.parse(t.site.properties?.lastModifiedTimeUtc ?? '');
     const grantChanged = times((a) => a.properties.updatedOn ?? a.properties.createdOn);
     // Anything this run wrote for the target is newer than every log line: the log then proves nothing.
