@@ -142,6 +142,39 @@ describe('do no harm, through the built task', function () {
       assert.doesNotMatch(run.message, /Wait and read the log again/);
     });
 
+    it('an unauthorized pull with a grant older than the propagation window ends at once, after one restart', async () => {
+      const emu = await start(join(scenarios, 'default.json'));
+      const first = await runFederated(emu, { ...INPUTS, ...FAST });
+      assert.equal(first.result, 'Succeeded', first.message);
+      // Forty minutes on, the registry refuses the identity for a reason the plan cannot see (the emulator's grant
+      // stops counting), and production's settings changed since its last pull (so the log proves nothing).
+      emu.advanceClock(40 * 60);
+      emu.state.delays.roleAssignmentPropagationSeconds = 10 * 3600;
+      const production = emu.state.apps.find((a) => !a.slot);
+      assert.ok(production);
+      production.lastModifiedAt = emu.now();
+      const mark = emu.requests().length;
+      const run = await runFederated(emu, { ...INPUTS, pollIntervalSeconds: '0.5', timeoutMinutes: '2' });
+      assert.equal(run.result, 'Failed', run.message);
+      assert.equal(
+        restartPosts(emu, mark).length,
+        1,
+        'restarted once for evidence, never again for propagation',
+      );
+      assert.match(
+        run.message,
+        /\[production\] production: pulling .* failed \(unauthorized\)\. \(PullUnauthorized\)/,
+      );
+      assert.match(fixFor(run, 'production'), /older than the propagation window, so waiting will not help/);
+      assert.doesNotMatch(fixFor(run, 'production'), /can take up to 30 minutes|granted recently/);
+      assert.ok(run.durationMs < 60_000, `ended early, in ${run.durationMs} ms of a 2-minute timeout`);
+      assert.deepEqual(Object.fromEntries(Object.entries(results(run)).map(([t, r]) => [t, r.outcome])), {
+        production: 'pull_failed',
+        staging: 'verified',
+        qa: 'verified',
+      });
+    });
+
     it('says so with its own code when a parallel step turns the flag off during the run', async () => {
       const emu = await start(join(scenarios, 'default.json'));
       const { connection, job } = federatedConnection(emu.info);

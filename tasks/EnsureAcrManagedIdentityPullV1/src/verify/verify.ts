@@ -8,7 +8,7 @@
 import { isArmError } from '../arm/client';
 import { createKuduClient } from '../arm/kudu';
 import { grantsPull, listRoleAssignments } from '../arm/role-assignments';
-import { getSite, getSiteConfig, restart, WEB_API_VERSION } from '../arm/web-apps';
+import { getSite, getSiteConfig, restart, type Site, WEB_API_VERSION } from '../arm/web-apps';
 import type { RunContext } from '../context';
 import { isCancelledError, TaskError } from '../errors';
 import { send } from '../http/retry';
@@ -239,7 +239,10 @@ async function verifyOne(
   };
   const policy = ctx.settings.restart;
   // A stopped app never pulls, and starting it is not ours to do: say so at once rather than wait for the timeout.
-  if (await isStopped(ctx, t)) return stoppedResult(t, v.until, 0, 0);
+  const state = await siteState(ctx, t);
+  if (state.stopped) return stoppedResult(t, v.until, 0, 0);
+  // The agent's clock and ARM's differ: the grant's age is measured on ARM's, the deadline kept on ours.
+  const serverOffset = state.serverNow === undefined ? 0 : state.serverNow - ctx.clock.now();
   const found =
     t.restartedByWrite || policy === 'always'
       ? { underWay: false }
@@ -274,7 +277,7 @@ async function verifyOne(
     : t.grantedThisRun
       ? ctx.clock.now() + PROPAGATION_WINDOW_MS
       : t.grantCreatedAt !== undefined
-        ? t.grantCreatedAt + PROPAGATION_WINDOW_MS
+        ? t.grantCreatedAt + PROPAGATION_WINDOW_MS - serverOffset
         : undefined;
   let driftCode: string | undefined;
   let outcome: FollowResult;
@@ -348,7 +351,13 @@ async function verifyOne(
     throw e;
   }
   let result: VerifyResult = {
-    ...toResult(t, v.until, outcome, driftCode, propagationUntil),
+    ...toResult(
+      t,
+      v.until,
+      outcome,
+      driftCode,
+      propagationUntil === undefined || propagationUntil > ctx.clock.now(),
+    ),
     restartReason: decision.reason,
   };
   // Stopped while we followed it: that, not the log, is why nothing was pulled.
@@ -360,11 +369,29 @@ async function verifyOne(
 
 /** Whether ARM reports the target Stopped. A failed check is not a verdict: it answers false. */
 async function isStopped(ctx: RunContext, t: VerifyTarget): Promise<boolean> {
+  return (await siteState(ctx, t)).stopped;
+}
+
+/**
+ * Whether ARM reports the target Stopped, and the server's clock (the `Date` header) to judge grant ages by: the
+ * grant's `createdOn` is on that clock, not the agent's. A failed check is not a verdict: not stopped, no clock.
+ */
+async function siteState(
+  ctx: RunContext,
+  t: VerifyTarget,
+): Promise<{ stopped: boolean; serverNow: number | undefined }> {
   try {
-    const site = await getSite(ctx.arm, t.target, ctx.signal);
-    return site.properties?.state?.toLowerCase() === 'stopped';
+    const r = await ctx.arm.request<Site>('GET', t.target.path, {
+      apiVersion: WEB_API_VERSION,
+      signal: ctx.signal,
+    });
+    const date = Date.parse(r.headers.get('date') ?? '');
+    return {
+      stopped: r.body?.properties?.state?.toLowerCase() === 'stopped',
+      serverNow: Number.isNaN(date) ? undefined : date,
+    };
   } catch {
-    return false; // a cancellation is seen by the follow loop right after
+    return { stopped: false, serverNow: undefined }; // a cancellation is seen by the follow loop right after
   }
 }
 
@@ -519,7 +546,8 @@ function toResult(
   until: 'imagePulled' | 'containerStarted',
   f: FollowResult,
   driftCode: string | undefined,
-  propagationUntil: number | undefined,
+  /** Whether role propagation could still explain an unauthorized pull when the verdict was reached. */
+  propagationPossible: boolean,
 ): VerifyResult {
   const label = t.target.label;
   const base = {
@@ -538,7 +566,7 @@ function toResult(
   const cause = failure ? (failure.cause ?? 'unknown') : undefined;
   const facts: RemedyFacts = {
     grantedThisRun: t.grantedThisRun === true,
-    propagationPossible: propagationUntil === undefined || propagationUntil > 0,
+    propagationPossible,
     knownBlocker: t.knownBlocker,
   };
   switch (f.outcome) {
