@@ -205,7 +205,7 @@ async function readEvidence(
   source: LogSource,
   t: VerifyTarget,
   until: 'imagePulled' | 'containerStarted',
-): Promise<{ proof?: Classification; underWay: boolean }> {
+): Promise<{ proof?: Classification; underWay: boolean; failed?: boolean }> {
   if (t.lastChangeAt === undefined) return { underWay: false };
   const since = t.lastChangeAt;
   try {
@@ -218,6 +218,7 @@ async function readEvidence(
     return {
       underWay:
         c.outcome === 'in_progress' || (until === 'containerStarted' && c.outcome === 'pull_succeeded'),
+      failed: c.outcome === 'pull_failed',
     };
   } catch (e: unknown) {
     if (isCancelledError(e) || ctx.signal.aborted) throw e;
@@ -270,7 +271,8 @@ async function verifyOne(
     ctx.log.info(`${label}: verified from the log, no restart (${result.summary})`);
     return result;
   }
-  if (decision.reason === 'never') return unverifiedResult(t);
+  // restart: never. A failure in the log since the last change is evidence too: follow it to its verdict.
+  if (decision.reason === 'never' && !found.failed) return unverifiedResult(t);
   // Role propagation explains an unauthorized pull only while the grant is young (or made by this run).
   const propagationUntil = t.knownBlocker
     ? 0
@@ -323,7 +325,8 @@ async function verifyOne(
         timeoutInMs: v.timeoutInMs,
         pollIntervalInMs: v.pollIntervalInMs,
         restartNeeded: decision.restart,
-        ...(decision.reason === 'startUnderWay' && t.lastChangeAt !== undefined
+        ...((decision.reason === 'startUnderWay' || decision.reason === 'never') &&
+        t.lastChangeAt !== undefined
           ? { notBefore: t.lastChangeAt }
           : {}),
         mayRestart: policy !== 'never',
