@@ -241,7 +241,11 @@ async function verifyOne(
   const policy = ctx.settings.restart;
   // A stopped app never pulls, and starting it is not ours to do: say so at once rather than wait for the timeout.
   const state = await siteState(ctx, t);
-  if (state.stopped) return stoppedResult(t, v.until, 0, 0);
+  if (state.stopped) {
+    const stopped = stoppedResult(t, v.until, 0, 0);
+    ctx.log.info(`${label}: ${stopped.summary}`);
+    return stopped;
+  }
   // The agent's clock and ARM's differ: the grant's age is measured on ARM's, the deadline kept on ours.
   const serverOffset = state.serverNow === undefined ? 0 : state.serverNow - ctx.clock.now();
   const found =
@@ -272,7 +276,11 @@ async function verifyOne(
     return result;
   }
   // restart: never. A failure in the log since the last change is evidence too: follow it to its verdict.
-  if (decision.reason === 'never' && !found.failed) return unverifiedResult(t);
+  if (decision.reason === 'never' && !found.failed) {
+    const unverified = unverifiedResult(t);
+    ctx.log.info(`${label}: ${unverified.summary}`);
+    return unverified;
+  }
   // Role propagation explains an unauthorized pull only while the grant is young (or made by this run).
   const propagationUntil = t.knownBlocker
     ? 0
