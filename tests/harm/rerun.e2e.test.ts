@@ -111,6 +111,17 @@ describe('do no harm: restarts only where they buy evidence', function () {
     assert.match(results(needed).qa?.restart ?? '', /restarted: no pull since the last change/);
   });
 
+  it('restart: never on a first run configures, restarts nothing itself, and follows the restarts the writes caused', async () => {
+    emu = await startEmulator({ scenario: join(scenarios, 'default.json') });
+    const run = await runFederated(emu, { ...DEFAULT_INPUTS, ...FAST, restart: 'never' });
+    assert.equal(run.result, 'Succeeded', `${run.message}\n${run.stdout}`);
+    assert.deepEqual(restarts(emu), [], 'no restart POST: the config writes restarted the targets');
+    for (const [target, r] of Object.entries(results(run))) {
+      assert.equal(r.outcome, 'verified', target);
+      assert.match(r.restart, /not restarted: its configuration change restarted it/, target);
+    }
+  });
+
   it('a dry run says which targets would restart and why, and writes nothing', async () => {
     emu = await startEmulator({ scenario: join(scenarios, 'default.json') });
     const mark = emu.requests().length;
