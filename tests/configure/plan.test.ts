@@ -459,7 +459,10 @@ describe('plan', () => {
       const o = observed([done()], { ...base, registry: { armTokenAuthDisabled: true } });
       const e = catchTaskError(() => plan(o, settings()));
       assert.equal(e.code, 'ArmTokenAuthDisabled');
-      assert.match(e.message, /Nothing was changed.*\n.*azureADAuthenticationAsArmPolicy is disabled/);
+      assert.match(
+        e.message,
+        /^The managed identity cannot pull the image \(nothing needed changing, and nothing was changed\)\.\n.*azureADAuthenticationAsArmPolicy is disabled/,
+      );
       assert.match(
         e.remedy,
         /^az acr config authentication-as-arm update -r shopacr --status enabled\n.*configureAnyway: true/,

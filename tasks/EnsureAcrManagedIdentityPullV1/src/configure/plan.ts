@@ -241,7 +241,8 @@ export function plan(observed: Observed, settings: Settings): Plan {
   warnings.push(...registryWarnings(observed));
 
   const blocking = warnings.filter((w) => w.blocking);
-  if (blocking.length > 0 && !settings.configureAnyway) throw pullCannotWork(blocking);
+  if (blocking.length > 0 && !settings.configureAnyway)
+    throw pullCannotWork(blocking, identitySteps.length + roleSteps.length + configSteps.length > 0);
 
   if (roleSteps.length > 0 && observed.callerCanWriteRoleAssignments === false) {
     if (!settings.enableIdentityWithoutRoleRights) {
@@ -431,13 +432,15 @@ function networkClosedToEveryone(r: Observed['registry']): boolean {
  * The plan knows at least one target would not pull with the identity: fail before any write, naming each
  * registry or policy and its fix, and the input that configures anyway.
  */
-export function pullCannotWork(blocking: readonly PlanWarning[]): TaskError {
+export function pullCannotWork(blocking: readonly PlanWarning[], wouldWrite = true): TaskError {
   const first = blocking[0] as PlanWarning;
   const lines = blocking.map((w) => `${w.target ? `[${w.target}] ` : ''}${w.message}`);
   const fixes = [...new Set(blocking.map((w) => w.fix))];
   return new TaskError(
     first.code,
-    `Nothing was changed: the managed identity could not pull the image, so switching to it would break a pull that may work today.\n${lines.join('\n')}`,
+    wouldWrite
+      ? `Nothing was changed: the managed identity could not pull the image, so switching to it would break a pull that may work today.\n${lines.join('\n')}`
+      : `The managed identity cannot pull the image (nothing needed changing, and nothing was changed).\n${lines.join('\n')}`,
     {
       remedy: [
         ...fixes,
