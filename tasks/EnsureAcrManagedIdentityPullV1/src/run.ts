@@ -148,8 +148,8 @@ function describeObserved(ctx: RunContext, o: Observed): void {
 }
 
 /**
- * What verification needs per target: whether this run's config write restarted it (a second, explicit restart
- * right after it can interrupt the pull), when its pull settings last changed, and how young its grant is.
+ * What verification needs per target: whether this run's write restarted it (config/web, app settings, sidecars
+ * and identity changes all restart the app; a second, explicit restart right after one can interrupt the pull), when its pull settings last changed, and how young its grant is.
  * `written` are the steps carried out (or, for a dry run, planned).
  */
 function verifyTargetsOf(
@@ -161,7 +161,7 @@ function verifyTargetsOf(
 ): VerifyTarget[] {
   const restartedByWrite = new Set(
     written
-      .filter((s) => ['setAcrFlags', 'setSidecarAuth', 'removeRegistryCredentials'].includes(s.kind))
+      .filter((s) => ['enableIdentity', 'setAcrFlags', 'setSidecarAuth', 'removeRegistryCredentials'].includes(s.kind))
       .map((s) => s.target),
   );
   const touched = new Set<string>();
