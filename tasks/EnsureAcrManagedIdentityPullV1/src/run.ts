@@ -161,7 +161,9 @@ function verifyTargetsOf(
 ): VerifyTarget[] {
   const restartedByWrite = new Set(
     written
-      .filter((s) => ['enableIdentity', 'setAcrFlags', 'setSidecarAuth', 'removeRegistryCredentials'].includes(s.kind))
+      .filter((s) =>
+        ['enableIdentity', 'setAcrFlags', 'setSidecarAuth', 'removeRegistryCredentials'].includes(s.kind),
+      )
       .map((s) => s.target),
   );
   const touched = new Set<string>();
