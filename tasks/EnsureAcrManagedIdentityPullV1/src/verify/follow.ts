@@ -14,7 +14,7 @@
 import { isArmError } from '../arm/client';
 import type { Clock } from '../context';
 import { describeError, isCancelledError } from '../errors';
-import { type Classification, classifyLog, type PullFailureCause } from './classify';
+import { type Classification, classifyLog, type PullFailureCause, sameImage } from './classify';
 import type { LogSource } from './log-source';
 
 export type FollowOutcome = 'verified' | 'pull_failed' | 'start_failed' | 'timed_out' | 'cancelled';
@@ -145,6 +145,11 @@ export interface FollowDeps {
    * (undefined: nothing). Called at most once, when pulls keep failing unauthorized.
    */
   readonly recheck?: (signal: AbortSignal) => Promise<string | undefined>;
+  /**
+   * The image the target is configured with now (undefined: unknown). Asked when the log pulls another image: a
+   * deploy step may have switched the app to a new tag while we follow it.
+   */
+  readonly currentImage?: (signal: AbortSignal) => Promise<string | undefined>;
 }
 
 export interface FollowOptions {
@@ -228,6 +233,8 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
   let drift: string | undefined;
   let rechecked = false;
   const mayRestart = o.mayRestart ?? true;
+  let image = o.image;
+  const askedAbout = new Set<string>();
   const result = (outcome: FollowOutcome): FollowResult => ({
     outcome,
     last,
@@ -288,7 +295,18 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
           notes.push(snapshot.note);
           deps.info(`${o.label}: ${snapshot.note}`);
         }
-        last = combine(snapshot.files.map((f) => classifyLog(f.text, { image: o.image, since })));
+        last = combine(snapshot.files.map((f) => classifyLog(f.text, { image, since })));
+        // The log pulls an image we have not asked about: was the app switched to it (a deploy during the run)?
+        const fresh = last.otherImages.filter((i) => !askedAbout.has(i));
+        if (fresh.length > 0 && deps.currentImage) {
+          for (const i of fresh) askedAbout.add(i);
+          const now = await deps.currentImage(signal);
+          if (now && !sameImage(now, image) && fresh.some((i) => sameImage(i, now))) {
+            deps.info(`${o.label}: the app was switched to ${now} during the run; verifying that image.`);
+            image = now;
+            last = combine(snapshot.files.map((f) => classifyLog(f.text, { image, since })));
+          }
+        }
       }
       if (last.outcome === 'pull_failed') lastFailure = last;
       const propagation = o.propagationUntil === undefined || clock.now() < o.propagationUntil;

@@ -9,6 +9,7 @@ import { isArmError } from '../arm/client';
 import { createKuduClient } from '../arm/kudu';
 import { grantsPull, listRoleAssignments } from '../arm/role-assignments';
 import { getSite, getSiteConfig, restart, type Site, WEB_API_VERSION } from '../arm/web-apps';
+import { imageFromFxVersion } from '../configure/images';
 import type { RunContext } from '../context';
 import { isCancelledError, TaskError } from '../errors';
 import { send } from '../http/retry';
@@ -316,6 +317,16 @@ async function verifyOne(
         },
         warmUp: (signal) => warmUp(t.defaultHostName, signal, options.warmUpTimeoutInMs ?? 10_000),
         info: (m) => ctx.log.info(m),
+        currentImage: async (signal: AbortSignal) => {
+          if (t.expected?.sidecar) return undefined;
+          try {
+            const config = await getSiteConfig(ctx.arm, t.target, signal);
+            return imageFromFxVersion(config.linuxFxVersion) ?? imageFromFxVersion(config.windowsFxVersion);
+          } catch (e: unknown) {
+            if (isCancelledError(e) || signal.aborted) throw e;
+            return undefined;
+          }
+        },
         ...(t.expected
           ? {
               recheck: async (signal: AbortSignal) => {
