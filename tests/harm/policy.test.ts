@@ -3,7 +3,6 @@
  * which inputs a visibleRule hides, and which restart answers may be retried.
  */
 import assert from 'node:assert/strict';
-import { undeliveredOnly } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/http/retry';
 import { hiddenInputWarnings } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/inputs';
 import type { Classification } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/verify/classify';
 import { decide, initialFollowState } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/verify/follow';
@@ -169,28 +168,5 @@ describe('hiddenInputWarnings (from task.json visibleRules)', () => {
       ['both'],
     );
     assert.match(w[0] ?? '', /because 'b' is 'y'/);
-  });
-});
-
-describe('undeliveredOnly: which restart answers may be sent again', () => {
-  const response = (status: number, headers: Record<string, string> = {}) => ({
-    status,
-    headers: new Headers(headers),
-    text: '',
-    attempt: 1,
-  });
-  it('retries a refused connection and 429/503 with Retry-After only', () => {
-    const refused = Object.assign(new Error('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
-    const reset = Object.assign(new Error('fetch failed'), { cause: { code: 'ECONNRESET' } });
-    assert.equal(undeliveredOnly.classifyError(refused).retry, true);
-    assert.equal(undeliveredOnly.classifyError(reset).retry, false);
-    assert.deepEqual(undeliveredOnly.classifyResponse(response(503, { 'retry-after': '2' })), {
-      retry: true,
-      retryAfterInMs: 2000,
-    });
-    assert.equal(undeliveredOnly.classifyResponse(response(429, { 'retry-after': '1' })).retry, true);
-    assert.equal(undeliveredOnly.classifyResponse(response(503)).retry, false);
-    assert.equal(undeliveredOnly.classifyResponse(response(500)).retry, false);
-    assert.equal(undeliveredOnly.classifyResponse(response(504)).retry, false);
   });
 });

@@ -29,6 +29,8 @@ export interface ScenarioRunOptions {
   /** Inputs over the scenario's and the run's (a test's shorter timeout, dryRun...). */
   overrides?: Record<string, string>;
   onStdoutLine?: (line: string) => void;
+  /** Extra environment for the task (the demo passes the agent's proxy and CA variables it finds). */
+  env?: Record<string, string>;
   /** Called before each run starts (the demo prints a heading). */
   onRunStart?: (run: number, inputs: Record<string, string>) => void;
   timeoutInMs?: number;
@@ -77,7 +79,7 @@ export async function runScenario(
       inputs,
       connection,
       ...(job ? { job } : {}),
-      ...(env ? { env } : {}),
+      ...(env || options.env ? { env: { ...env, ...options.env } } : {}),
       ...(scenario.variables ? { variables: scenario.variables } : {}),
       caCertPath: emulator.info.caCertPath,
       ...(options.onStdoutLine ? { onStdoutLine: options.onStdoutLine } : {}),

@@ -12,6 +12,8 @@ import { getSite, getSiteConfig, restart, type Site, WEB_API_VERSION } from '../
 import { imageFromFxVersion } from '../configure/images';
 import type { RunContext } from '../context';
 import { isCancelledError, TaskError } from '../errors';
+import { appServiceHosts } from '../http/guard';
+import { defaultTransport, withDeadline } from '../http/pipeline';
 import { send } from '../http/retry';
 import { neutralise } from '../log';
 import type { Target } from '../targets';
@@ -178,21 +180,21 @@ export async function previewRestarts(
 }
 
 function sourceFor(ctx: RunContext, t: VerifyTarget, options: VerifyOptions): LogSource {
-  const kudu =
-    t.scmHostName === undefined
-      ? undefined
-      : createKuduClient({
-          arm: ctx.arm,
-          target: t.target,
-          scmHostName: t.scmHostName,
-          // Without a way to register the password we never fetch it: a refused bearer falls back to containerlogs.
-          setSecret:
-            options.setSecret ??
-            (() => {
-              throw new Error('basic credentials are not used without setSecret');
-            }),
-          retry: { signal: ctx.signal },
-        });
+  const kudu = kuduFor(() =>
+    createKuduClient({
+      arm: ctx.arm,
+      target: t.target,
+      defaultHostName: t.defaultHostName,
+      scmHostName: t.scmHostName,
+      // Without a way to register the password we never fetch it: a refused bearer falls back to containerlogs.
+      setSecret:
+        options.setSecret ??
+        (() => {
+          throw new Error('basic credentials are not used without setSecret');
+        }),
+      retry: { signal: ctx.signal },
+    }),
+  );
   return createLogSource({ arm: ctx.arm, target: t.target, kudu });
 }
 
@@ -233,6 +235,9 @@ async function verifyOne(
   v: { timeoutInMs: number; pollIntervalInMs: number; until: 'imagePulled' | 'containerStarted' },
   options: VerifyOptions,
 ): Promise<VerifyResult> {
+  // One deadline for everything this target does: every request and retry wait below is clamped to it, so the
+  // run ends within timeoutMinutes plus at most one request timeout.
+  ctx = { ...ctx, signal: withDeadline(ctx.signal, Date.now() + v.timeoutInMs) };
   const label = t.target.label;
   const source = sourceFor(ctx, t, options);
   const serverTime = (date: string | null | undefined) => {
@@ -315,7 +320,7 @@ async function verifyOne(
           const r = await ctx.arm.request('GET', t.target.path, { apiVersion: WEB_API_VERSION, signal });
           return serverTime(r.headers.get('date'));
         },
-        warmUp: (signal) => warmUp(t.defaultHostName, signal, options.warmUpTimeoutInMs ?? 10_000),
+        warmUp: (signal) => warmUp(ctx, t.defaultHostName, signal, options.warmUpTimeoutInMs ?? 10_000),
         info: (m) => ctx.log.info(m),
         currentImage: async (signal: AbortSignal) => {
           if (t.expected?.sidecar) return undefined;
@@ -534,16 +539,41 @@ async function recheck(
   }
 }
 
-/** One GET to the site so an app that starts on demand starts. Any status is fine; TLS is always checked. */
-async function warmUp(host: string, signal: AbortSignal, timeoutInMs: number): Promise<void> {
+/** The Kudu client, or none (ARM containerlogs) when the SCM host cannot be trusted or is not listed. */
+function kuduFor(
+  create: () => ReturnType<typeof createKuduClient>,
+): ReturnType<typeof createKuduClient> | undefined {
+  try {
+    return create();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One GET to the site so an app that starts on demand starts. Any status is fine; TLS is always checked. The body
+ * is never read (`accept-encoding: identity`, 0 bytes kept), and the host must be the app's, derived from its
+ * default host name in this cloud: anything else is not woken.
+ */
+async function warmUp(
+  ctx: RunContext,
+  host: string,
+  signal: AbortSignal,
+  timeoutInMs: number,
+): Promise<void> {
+  const hosts =
+    appServiceHosts(ctx.arm.armUrl, host, undefined) ?? appServiceHosts(ctx.arm.armUrl, host, host);
+  if (!hosts) return;
+  const transport = ctx.arm.transport ?? defaultTransport();
+  transport.guard.trust(hosts.site, "the app's default host name");
   try {
     await send(
       {
         method: 'GET',
-        url: `https://${host}/`,
-        headers: { 'user-agent': 'EnsureAcrManagedIdentityPull-warmup' },
+        url: `https://${hosts.site}/`,
+        headers: { 'accept-encoding': 'identity' },
       },
-      { maxAttempts: 1, attemptTimeoutInMs: timeoutInMs, signal },
+      { maxAttempts: 1, attemptTimeoutInMs: timeoutInMs, signal, transport, maxBodyBytes: 0 },
     );
   } catch (e: unknown) {
     if (isCancelledError(e) || signal.aborted) throw e;
