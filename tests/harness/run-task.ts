@@ -306,10 +306,14 @@ export function parseRun(
 }
 
 function unescapeData(s: string): string {
-  return s
-    .replace(/%0D/g, '\r')
-    .replace(/%0A/g, '\n')
-    .replace(/%5D/g, ']')
-    .replace(/%3B/g, ';')
-    .replace(/%25/g, '%');
+  return (
+    s
+      .replace(/%0D/g, '\r')
+      .replace(/%0A/g, '\n')
+      .replace(/%5D/g, ']')
+      .replace(/%3B/g, ';')
+      .replace(/%25/g, '%')
+      // task-lib 5 escapes `%` as `%AZP25` in command data and properties.
+      .replace(/%AZP25/g, '%')
+  );
 }

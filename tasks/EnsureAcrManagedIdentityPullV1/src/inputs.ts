@@ -5,7 +5,7 @@
  */
 import taskJson from '../task.json';
 import { TaskError } from './errors';
-import { GUID, parseResourceId, RESOURCE_GROUP } from './resource-id';
+import { GUID, parseResourceId, RESOURCE_GROUP, resourceIdProblem, SLOT_NAME } from './resource-id';
 import {
   type IdentitySetting,
   PRODUCTION,
@@ -45,8 +45,6 @@ export const DEFAULT_POLL_INTERVAL_SECONDS = 10;
 
 // App Service: 2-60 characters, letters, digits and hyphens, no hyphen at either end.
 const APP_NAME = /^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])$/i;
-// Slots: letters, digits and hyphens; the portal caps the name so that app-slot stays a valid host label.
-const SLOT_NAME = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/i;
 // ACR login servers: <name>.azurecr.io (or .us / .cn), optionally <name>-<hash> with a domain-name-label scope.
 const LOGIN_SERVER = /^[a-z0-9]{5,50}(?:-[a-z0-9]+)?\.azurecr\.(?:io|us|cn)$/;
 
@@ -257,7 +255,7 @@ function readIdentity(kind: string, resourceId: string, fail: Fail): IdentitySet
           resourceId,
           GUID.test(resourceId)
             ? "That looks like a client ID. Expected the identity's resource ID, like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name> (the task looks up the client ID itself)."
-            : 'Expected a resource ID like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>.',
+            : `${resourceIdProblem(resourceId, 'Microsoft.ManagedIdentity/userAssignedIdentities') ?? ''} Expected a resource ID like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>.`.trim(),
         );
       }
       return { kind: 'user', identity: ref };
@@ -279,7 +277,7 @@ function readRegistry(value: string, fail: Fail): RegistrySetting | undefined {
     return fail(
       INPUT.registry,
       value,
-      'Expected a registry resource ID like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>, a login server like myregistry.azurecr.io, or empty to use the registry of the image the app runs.',
+      `${resourceIdProblem(value, 'Microsoft.ContainerRegistry/registries')} Expected a registry resource ID like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>, a login server like myregistry.azurecr.io, or empty to use the registry of the image the app runs.`,
     );
   }
   const loginServer = value
