@@ -45,6 +45,11 @@ export interface Figures {
   nodeBaselineMs: number;
   firstRun: RunCost[];
   rerun: RunCost[];
+  /**
+   * Restarts the task made per target (POST restart/start/stop), with verification on: a first run that
+   * configures, then a re-run of the verified setup (which must restart nothing).
+   */
+  restarts: { firstRun: Record<string, number>; rerun: Record<string, number> };
   /** Worst of the trials (the target is a bound); the median beside it. */
   detectionLatencyMs: number;
   detectionLatencyMedianMs: number;
@@ -239,6 +244,37 @@ async function configureRuns(
   return { firstRun, rerun };
 }
 
+/** Restarts per target with verification on: the first run configures and verifies, the re-run only verifies. */
+async function restartRuns(
+  emulator: Emulator,
+  probe: ReturnType<typeof rssProbe>,
+): Promise<{ restarts: Figures['restarts'] }> {
+  const scenario = baseScenario({
+    slots: ['staging', 'qa'],
+    delays: {
+      roleAssignmentPropagationSeconds: 3,
+      pullSeconds: 1,
+      containerStartSeconds: 1,
+      startDelaySeconds: 1,
+    },
+  });
+  await emulator.seed(scenario);
+  const inputs = inputsFor(scenario, { pollIntervalSeconds: '0.5', timeoutMinutes: '2' });
+  const perTarget = (m: Measured): Record<string, number> => {
+    const out: Record<string, number> = { production: 0, staging: 0, qa: 0 };
+    for (const r of m.requests) {
+      if (r.method !== 'POST' || !/\/(restart|start|stop)$/i.test(r.path)) continue;
+      const slot = /\/slots\/([^/]+)\//i.exec(r.path)?.[1];
+      const label = slot ?? 'production';
+      out[label] = (out[label] ?? 0) + 1;
+    }
+    return out;
+  };
+  const first = await runBundle({ emulator, inputs, env: probe.env('restarts-first') });
+  const second = await runBundle({ emulator, inputs, env: probe.env('restarts-rerun') });
+  return { restarts: { firstRun: perTarget(first), rerun: perTarget(second) } };
+}
+
 /**
  * The first log line from which the task's own classifier calls the pull done: the line that "proves the pull"
  * (docker's `Status: Downloaded newer image`, the platform's start line... whatever the log format).
@@ -400,6 +436,24 @@ export function verdicts(f: Figures): Row[] {
       pass: r.writes === 0 && r.requests <= limit,
     });
   }
+  const list = (r: Record<string, number>) =>
+    Object.entries(r)
+      .map(([t, n]) => `${t} ${n}`)
+      .join(', ');
+  rows.push(
+    {
+      figure: 'restarts per target, first run',
+      value: list(f.restarts.firstRun),
+      target: 'config writes restart by themselves; extra restarts only while a new grant propagates',
+      pass: undefined,
+    },
+    {
+      figure: 'restarts per target, re-run',
+      value: list(f.restarts.rerun),
+      target: '0 (a verified setup is verified from the log)',
+      pass: Object.values(f.restarts.rerun).every((n) => n === 0),
+    },
+  );
   const one = f.firstRun.find((r) => r.targets === 1);
   const most = f.firstRun.reduce<RunCost | undefined>(
     (m, r) => (!m || r.targets > m.targets ? r : m),
@@ -474,6 +528,8 @@ async function main(): Promise<void> {
     const start = await startup(emulator, probe, s.startupTrials);
     say(`configure runs (${s.slotCounts.join(', ')} slots)`);
     const runs = await configureRuns(emulator, probe, s);
+    say('restarts (first run and re-run, verification on)');
+    const restarts = await restartRuns(emulator, probe);
     say('detection');
     const detect = await detection(emulator, probe, s.detectionTrials);
     say('log reads');
@@ -482,6 +538,7 @@ async function main(): Promise<void> {
       ...size,
       ...start,
       ...runs,
+      ...restarts,
       ...detect,
       ...logs,
       peakRssMb: Math.round((probe.peakKb() / 1024) * 10) / 10,

@@ -517,8 +517,25 @@ describe('plan', () => {
     const done = () => target({ identity: system('p1'), config: configured() });
     const base = { roleAssignments: [grant('p1', REGISTRY)] };
 
-    it('warns when the registry refuses ARM-audience tokens', () => {
-      const p = plan(observed([done()], { ...base, registry: { armTokenAuthDisabled: true } }), settings());
+    it('fails before any write when the registry refuses ARM-audience tokens, naming the policy and the fix', () => {
+      const o = observed([done()], { ...base, registry: { armTokenAuthDisabled: true } });
+      const e = catchTaskError(() => plan(o, settings()));
+      assert.equal(e.code, 'ArmTokenAuthDisabled');
+      assert.match(
+        e.message,
+        /^The managed identity cannot pull the image \(nothing needed changing, and nothing was changed\)\.\n.*azureADAuthenticationAsArmPolicy is disabled/,
+      );
+      assert.match(
+        e.remedy,
+        /^az acr config authentication-as-arm update -r shopacr --status enabled\n.*configureAnyway: true/,
+      );
+    });
+
+    it('with configureAnyway, only warns when the registry refuses ARM-audience tokens', () => {
+      const p = plan(
+        observed([done()], { ...base, registry: { armTokenAuthDisabled: true } }),
+        settings({ configureAnyway: true }),
+      );
       assert.deepEqual(codes(p), ['-:ArmTokenAuthDisabled']);
       assert.equal(
         p.warnings[0]?.fix,
@@ -550,6 +567,19 @@ describe('plan', () => {
         identity: system('p1'),
         config: configured(),
         images: ['otheracr.azurecr.io/shop:1'],
+      });
+      const o = observed([t], { ...base, registry: { source: 'input' } });
+      // Another ACR needs its own grant: switching the target to the identity would break its pull.
+      assert.equal(catchTaskError(() => plan(o, settings())).code, 'ImageOnOtherRegistry');
+      const p = plan(o, settings({ configureAnyway: true }));
+      assert.deepEqual(codes(p), ['production:ImageOnOtherRegistry']);
+    });
+
+    it('only warns for a public image on another host, which still pulls anonymously', () => {
+      const t = target({
+        identity: system('p1'),
+        config: configured(),
+        images: ['mcr.microsoft.com/appsvc/staticsite:latest'],
       });
       const p = plan(observed([t], { ...base, registry: { source: 'input' } }), settings());
       assert.deepEqual(codes(p), ['production:ImageOnOtherRegistry']);

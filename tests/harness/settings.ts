@@ -13,6 +13,9 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
     enableIdentityWithoutRoleRights: false,
     verify: { kind: 'off' },
     dryRun: false,
+    restart: 'whenNeeded',
+    configureAnyway: false,
+    inputWarnings: [],
     ...overrides,
   };
 }

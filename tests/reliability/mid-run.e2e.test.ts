@@ -66,10 +66,28 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'configures a stopped app but fails its verification at once, saying to start it',
+    name: 'configures a stopped slot, reports it stopped (not a failure) at once, and does not start it',
     scenario: twoSlots(),
     prepare: (emu) => stop(emu, 'staging'),
     inputs: { timeoutMinutes: '0.2' },
+    check: (r, emu) => {
+      assert.equal(r.result, 'SucceededWithIssues', r.message);
+      assert.match(r.message, /\[staging\] The app is stopped/);
+      assert.match(r.summary ?? '', /az webapp start .*--slot staging/);
+      assert.equal(r.outputs.verificationOutcome, 'stopped');
+      assert.equal(JSON.parse(r.outputs.targetResults ?? '{}').staging?.outcome, 'stopped');
+      assert.ok(
+        !seen(emu, 'POST', /\/slots\/staging\/(restart|start)$/),
+        'a stopped slot is neither restarted nor started',
+      );
+      assertConfigured(emu);
+    },
+  },
+  {
+    name: 'fails a stopped slot when the container must have started (verifyUntil: containerStarted)',
+    scenario: twoSlots(),
+    prepare: (emu) => stop(emu, 'staging'),
+    inputs: { timeoutMinutes: '0.2', verifyUntil: 'containerStarted' },
     check: (r, emu) => {
       assertFailed(r, /staging/);
       assert.match(r.message, /stopped/i);
@@ -87,9 +105,9 @@ const cases: Case[] = [
       stop(emu, 'staging');
     },
     check: (r, emu) => {
-      assertFailed(r, /staging/);
-      assert.match(r.message, /stopped/i);
-      assert.match(r.message, /az webapp start .*--slot staging/);
+      assert.equal(r.result, 'SucceededWithIssues', r.message);
+      assert.match(r.message, /\[staging\] The app is stopped/);
+      assert.match(r.summary ?? '', /az webapp start .*--slot staging/);
       assert.equal(emu.state.apps.find((a) => a.slot === 'qa')?.siteConfig.acrUseManagedIdentityCreds, true);
     },
   },

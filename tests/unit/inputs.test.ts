@@ -34,6 +34,9 @@ describe('readSettings', () => {
       enableIdentityWithoutRoleRights: false,
       verify: { kind: 'on', timeoutInMs: 15 * 60_000, pollIntervalInMs: 10_000, until: 'imagePulled' },
       dryRun: false,
+      restart: 'whenNeeded',
+      configureAnyway: false,
+      inputWarnings: [],
     });
   });
 

@@ -41,6 +41,21 @@ describe('verdictOf', () => {
       },
     ],
     [
+      'a slot stopped on purpose and one left unverified (restart: never): warnings, the worst named',
+      {
+        verify: [
+          result('production', 'verified', { restarts: 0, restartReason: 'logEvidence' }),
+          result('staging', 'stopped', { fatal: false, restarts: 0, restartReason: 'stopped' }),
+          result('qa', 'unverified', { fatal: false, restarts: 0, restartReason: 'never' }),
+        ],
+        dryRun: false,
+        applied: { ...applied, changeCount: 0 },
+      },
+      'SucceededWithIssues',
+      /^Configured; \[staging\] staging stopped \[qa\] qa unverified$/,
+      { verificationOutcome: 'unverified', changeCount: '0' },
+    ],
+    [
       'a tolerated start failure',
       {
         verify: [result('production', 'verified'), result('staging', 'start_failed', { fatal: false })],

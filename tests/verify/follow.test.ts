@@ -162,7 +162,7 @@ describe('follow (scripted platform, injected clock)', () => {
     const r = await promise;
     assert.equal(r.outcome, 'verified');
     assert.ok(r.restarts >= 2, `restarts ${r.restarts}`);
-    assert.ok(messages.some((m) => /can take minutes to apply/.test(m)));
+    assert.ok(messages.some((m) => /still propagating, so restarting again/.test(m)));
   });
 
   it('stops early on a missing tag', async () => {

@@ -181,7 +181,7 @@ async function world(story: Story): Promise<World> {
             image: 'contosoacr.azurecr.io/web:1.0.0',
             defaultHostName: site.properties?.defaultHostName ?? '',
             scmHostName: scmHostName(site),
-            restartNeeded: o.restartNeeded ?? true,
+            restartedByWrite: !(o.restartNeeded ?? true),
           },
         ],
         { setSecret: (s) => secrets.push(s) },

@@ -3,12 +3,14 @@
  * task.json, whose names are a public contract). Every problem names the input, echoes the value and states
  * the expected form; all problems are reported together, before anything is read from or written to Azure.
  */
+import taskJson from '../task.json';
 import { TaskError } from './errors';
 import { GUID, parseResourceId, RESOURCE_GROUP, resourceIdProblem, SLOT_NAME } from './resource-id';
 import {
   type IdentitySetting,
   PRODUCTION,
   type RegistrySetting,
+  type RestartPolicy,
   type Settings,
   type TargetSelection,
   type VerifySetting,
@@ -34,6 +36,8 @@ export const INPUT = {
   timeoutMinutes: 'timeoutMinutes',
   pollIntervalSeconds: 'pollIntervalSeconds',
   dryRun: 'dryRun',
+  restart: 'restart',
+  configureAnyway: 'configureAnyway',
 } as const;
 
 export const DEFAULT_TIMEOUT_MINUTES = 15;
@@ -91,6 +95,8 @@ export function readSettings(get: InputGetter): Settings {
   );
   const dryRun = readBoolean(INPUT.dryRun, raw, false, fail);
   const verify = readVerify(raw, fail);
+  const restart = readRestart(raw(INPUT.restart) || 'whenNeeded', fail);
+  const configureAnyway = readBoolean(INPUT.configureAnyway, raw, false, fail);
 
   if (problems.length > 0) {
     const list = problems.map((p) => p.message);
@@ -115,7 +121,78 @@ export function readSettings(get: InputGetter): Settings {
     enableIdentityWithoutRoleRights: enableIdentityWithoutRoleRights!,
     verify: verify!,
     dryRun: dryRun!,
+    restart: restart!,
+    configureAnyway: configureAnyway!,
+    inputWarnings: hiddenInputWarnings(raw),
   };
+}
+
+function readRestart(value: string, fail: Fail): RestartPolicy | undefined {
+  const policies: readonly RestartPolicy[] = ['whenNeeded', 'always', 'never'];
+  const policy = policies.find((p) => p.toLowerCase() === value.toLowerCase());
+  return (
+    policy ??
+    fail(
+      INPUT.restart,
+      value,
+      "Expected 'whenNeeded' (restart only a target whose log has no pull since its last change), 'always', or 'never'.",
+    )
+  );
+}
+
+interface TaskInput {
+  readonly name: string;
+  readonly defaultValue?: string;
+  readonly visibleRule?: string;
+}
+
+/**
+ * A value set for an input that its `visibleRule` hides is ignored by the task: the classic editor keeps hidden
+ * values, and YAML can set anything. Say so, naming both inputs, instead of ignoring it silently. The rules come
+ * from task.json itself, so a new rule is covered without code.
+ */
+export function hiddenInputWarnings(
+  raw: (name: string) => string,
+  inputs: readonly TaskInput[] = taskJson.inputs,
+): string[] {
+  const byName = new Map(inputs.map((i) => [i.name.toLowerCase(), i]));
+  const effective = (name: string) => raw(name) || byName.get(name.toLowerCase())?.defaultValue || '';
+  const warnings: string[] = [];
+  for (const input of inputs) {
+    if (!input.visibleRule) continue;
+    const value = raw(input.name);
+    if (!value || value.toLowerCase() === (input.defaultValue ?? '').toLowerCase()) continue;
+    const failed = failingClauses(input.visibleRule, effective);
+    if (failed.length === 0) continue;
+    const why = failed.map((c) => `'${c.input}' is '${effective(c.input)}'`).join(' and ');
+    warnings.push(
+      `Input '${input.name}' is set to '${value}' but is ignored, because ${why} (it applies only when ${input.visibleRule}). Remove '${input.name}', or change ${failed.map((c) => `'${c.input}'`).join(' and ')}.`,
+    );
+  }
+  return warnings;
+}
+
+interface Clause {
+  readonly input: string;
+  readonly op: '=' | '!=';
+  readonly value: string;
+}
+
+/**
+ * The clauses that make a visibleRule false (empty when it holds). The rule language of task.json: clauses
+ * `name = value` / `name != value` joined by `&&` or by `||` (not mixed). Unknown shapes count as visible.
+ */
+function failingClauses(rule: string, value: (name: string) => string): Clause[] {
+  const any = rule.includes('||');
+  const clauses: Clause[] = [];
+  for (const part of rule.split(any ? '||' : '&&')) {
+    const m = /^\s*([\w.]+)\s*(!=|=)\s*(.*?)\s*$/.exec(part);
+    if (!m) return [];
+    clauses.push({ input: m[1] as string, op: m[2] as Clause['op'], value: m[3] as string });
+  }
+  const holds = (c: Clause) => (value(c.input).toLowerCase() === c.value.toLowerCase()) === (c.op === '=');
+  const failing = clauses.filter((c) => !holds(c));
+  return any ? (failing.length === clauses.length ? failing : []) : failing;
 }
 
 type Fail = (input: string, value: string, expected: string) => undefined;

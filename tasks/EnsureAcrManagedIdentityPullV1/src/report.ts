@@ -6,6 +6,7 @@
 import { isCancelledError, isTaskError, type TaskError } from './errors';
 import { neutralise } from './log';
 import { grantScopeOf, type RunReport, unexpected } from './run';
+import { describePlannedRestart, describeRestart } from './verify/restart-policy';
 import type { VerifyResult } from './verify/verify';
 
 export type TaskOutcome = 'Succeeded' | 'SucceededWithIssues' | 'Failed' | 'Cancelled';
@@ -19,11 +20,13 @@ export interface Verdict {
 
 export type VerificationOutcome =
   | 'verified'
+  | 'unverified'
+  | 'stopped'
   | 'pull_failed'
   | 'start_failed'
   | 'timed_out'
-  | 'skipped'
   | 'not_run'
+  | 'skipped'
   | 'cancelled';
 
 export function verdictOf(report: RunReport, appName: string): Verdict {
@@ -50,7 +53,7 @@ export function verdictOf(report: RunReport, appName: string): Verdict {
         .join('\n');
     } else if (tolerated.length > 0) {
       outcome = 'SucceededWithIssues';
-      message = `Configured and pulled; ${tolerated.map((r) => `[${r.target.label}] ${r.summary}`).join(' ')}`;
+      message = `Configured; ${tolerated.map((r) => `[${r.target.label}] ${r.summary}`).join(' ')}`;
     } else {
       outcome = 'Succeeded';
       message = successMessage(report);
@@ -85,8 +88,11 @@ function successMessage(report: RunReport): string {
     return `Dry run: ${report.plan?.steps.length ?? 0} change(s) planned for ${targets} target(s); nothing was changed.`;
   }
   const verified = report.verify.filter((r) => r.outcome === 'verified').length;
+  const restarted = report.verify.reduce((n, r) => n + r.restarts, 0);
   const what =
-    changes === 0 ? 'Everything was already in place (nothing written)' : `${changes} change(s) applied`;
+    changes === 0
+      ? `Everything was already in place (nothing written${report.verify.length > 0 && restarted === 0 ? ', nothing restarted' : ''})`
+      : `${changes} change(s) applied`;
   return report.verify.length === 0
     ? `${what} on ${targets} target(s); verification is off.`
     : `${what}; the image pull was verified on ${verified} of ${targets} target(s).`;
@@ -95,10 +101,11 @@ function successMessage(report: RunReport): string {
 function overallVerification(report: RunReport): VerificationOutcome {
   const outcomes = report.verify.map((r) => r.outcome);
   if (isCancelledError(report.error) || outcomes.includes('cancelled')) return 'cancelled';
-  // Failed before verification started: nothing was verified, and nothing was skipped on purpose either.
-  if (report.error !== undefined && outcomes.length === 0) return 'not_run';
-  for (const worst of ['pull_failed', 'timed_out', 'start_failed'] as const)
+  for (const worst of ['pull_failed', 'timed_out', 'start_failed', 'unverified', 'stopped'] as const)
     if (outcomes.includes(worst)) return worst;
+  // The run failed before it could verify anything: not the same as verification turned off.
+  if (report.error !== undefined && outcomes.length === 0 && !report.dryRun && report.verifyOn !== false)
+    return 'not_run';
   if (outcomes.length > 0 && outcomes.every((o) => o === 'verified')) return 'verified';
   return 'skipped';
 }
@@ -118,7 +125,48 @@ function outputsOf(report: RunReport, verification: VerificationOutcome): Record
     verificationOutcome: verification,
     pullSeconds: verified.length > 0 ? String(Math.max(...verified.map((r) => r.seconds))) : '',
     changeCount: String(report.applied?.changeCount ?? 0),
+    targetResults: JSON.stringify(targetResultsOf(report, verification)),
   };
+}
+
+interface TargetResult {
+  outcome: string;
+  cause?: string;
+  /** This run wrote the target's identity or pull settings. */
+  configured: boolean;
+  /** This run created the pull grant the target uses. */
+  granted: boolean;
+  /** Restarts the task made (a config write's own restart not counted). */
+  restarts: number;
+  /** Why it was (or would be) restarted or not. */
+  restart: string;
+}
+
+/** One verdict per target: outcome, cause, what this run did, and the restart with its reason. */
+function targetResultsOf(report: RunReport, verification: VerificationOutcome): Record<string, TargetResult> {
+  const out: Record<string, TargetResult> = {};
+  for (const t of report.observed?.targets ?? []) {
+    const label = t.target.label;
+    const steps = report.applied?.steps.map((s) => s.step) ?? [];
+    const v = report.verify.find((r) => r.target.label === label);
+    const preview = report.restartPreview?.find((p) => p.target === label);
+    out[label] = {
+      outcome: v?.outcome ?? (verification === 'not_run' ? 'not_run' : 'skipped'),
+      ...(v?.cause ? { cause: v.cause } : {}),
+      configured: steps.some((s) => s.kind !== 'assignRole' && s.target === label),
+      granted:
+        report.applied?.steps.some(
+          (s) => s.step.kind === 'assignRole' && s.step.forTargets.includes(label) && s.changed !== false,
+        ) === true,
+      restarts: v?.restarts ?? 0,
+      restart: v?.restartReason
+        ? describeRestart(v.restartReason, v.restarts)
+        : preview
+          ? describePlannedRestart(preview.decision.reason)
+          : 'not restarted: not verified',
+    };
+  }
+  return out;
 }
 
 const ICON: Record<TaskOutcome, string> = {
@@ -140,9 +188,9 @@ function summaryOf(report: RunReport, appName: string, outcome: TaskOutcome, mes
       '',
     );
     lines.push(
-      '| Target | Pulls as (principal) | Role and scope | acrUseManagedIdentityCreds | Verification | Time |',
+      '| Target | Pulls as (principal) | Role and scope | acrUseManagedIdentityCreds | Verification | Restart | Time |',
     );
-    lines.push('|---|---|---|---|---|---|');
+    lines.push('|---|---|---|---|---|---|---|');
     const principals = principalsOf(report);
     for (const t of o.targets) {
       const label = t.target.label;
@@ -160,8 +208,14 @@ function summaryOf(report: RunReport, appName: string, outcome: TaskOutcome, mes
             ? 'false (the plan sets it)'
             : 'false';
       const v = report.verify.find((r) => r.target.label === label);
+      const preview = report.restartPreview?.find((p) => p.target === label);
+      const restart = v?.restartReason
+        ? describeRestart(v.restartReason, v.restarts)
+        : preview
+          ? describePlannedRestart(preview.decision.reason)
+          : '';
       lines.push(
-        `| ${md(label)} | ${principal ? code(principal) : '(not yet)'} | ${scope ? `${md(role)} at ${code(scopeLabel(scope, o.registry.id))}` : '(none)'} | ${flag} | ${verifyCell(v)} | ${v && v.outcome !== 'skipped' ? `${v.seconds} s` : ''} |`,
+        `| ${md(label)} | ${principal ? code(principal) : '(not yet)'} | ${scope ? `${md(role)} at ${code(scopeLabel(scope, o.registry.id))}` : '(none)'} | ${flag} | ${verifyCell(v, report)} | ${md(restart)} | ${v && v.outcome !== 'skipped' ? `${v.seconds} s` : ''} |`,
       );
     }
     lines.push('');
@@ -202,8 +256,8 @@ function remediesOf(report: RunReport): string[] {
   return out;
 }
 
-function verifyCell(v: VerifyResult | undefined): string {
-  if (!v) return 'not run';
+function verifyCell(v: VerifyResult | undefined, report: RunReport): string {
+  if (!v) return report.error !== undefined && !report.dryRun ? 'not_run' : 'skipped';
   const icon = v.outcome === 'verified' ? '✅ ' : v.outcome === 'skipped' ? '' : v.fatal ? '❌ ' : '⚠️ ';
   return `${icon}${v.outcome}${v.cause ? ` (${md(v.cause)})` : ''}`;
 }

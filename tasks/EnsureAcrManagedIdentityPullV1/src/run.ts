@@ -5,14 +5,22 @@
  */
 import { grantsPull, type RoleAssignment } from './arm/role-assignments';
 import { scmHostName } from './arm/web-apps';
-import { type Applied, apply, describePlan } from './configure/apply';
+import {
+  type Applied,
+  type ApplyProgress,
+  appliedOf,
+  apply,
+  describePlan,
+  startApply,
+} from './configure/apply';
 import { type Observed, type ObservedTarget, observe } from './configure/observe';
-import { type Plan, plan } from './configure/plan';
+import { type Plan, type PlanWarning, plan, type Step } from './configure/plan';
 import type { RunContext } from './context';
 import { isCancelledError, isTaskError, TaskError } from './errors';
 import { QUESTIONS_URL } from './help';
 import { neutralise } from './log';
-import { type VerifyResult, type VerifyTarget, verifyTargets } from './verify/verify';
+import { describePlannedRestart, type RestartDecision } from './verify/restart-policy';
+import { previewRestarts, type VerifyResult, type VerifyTarget, verifyTargets } from './verify/verify';
 
 export type Phase = 'observe' | 'plan' | 'apply' | 'verify';
 
@@ -26,6 +34,10 @@ export interface RunReport {
   /** A TaskError (or cancellation) that stopped the run. */
   readonly error?: unknown;
   readonly dryRun: boolean;
+  /** Whether verification was asked for (false when the inputs could not even be read). */
+  readonly verifyOn?: boolean;
+  /** Dry run: per target, whether verification would restart it and why. */
+  readonly restartPreview?: readonly { readonly target: string; readonly decision: RestartDecision }[];
 }
 
 export interface RunOptions {
@@ -35,8 +47,14 @@ export interface RunOptions {
 
 export async function run(ctx: RunContext, options: RunOptions): Promise<RunReport> {
   const { log, settings } = ctx;
-  const report: { -readonly [K in keyof RunReport]: RunReport[K] } = { verify: [], dryRun: settings.dryRun };
+  const report: { -readonly [K in keyof RunReport]: RunReport[K] } = {
+    verify: [],
+    dryRun: settings.dryRun,
+    verifyOn: settings.verify.kind === 'on',
+  };
+  for (const w of settings.inputWarnings) log.warn(w);
   let phase: Phase = 'observe';
+  let progress: ApplyProgress | undefined;
   try {
     log.group(`Observe ${settings.appName}`);
     report.observed = await observe(ctx);
@@ -47,6 +65,22 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
     log.group(settings.dryRun ? 'Plan (dry run: nothing will be changed)' : 'Plan');
     report.plan = plan(report.observed, settings);
     for (const line of describePlan(report.plan)) log.info(line);
+    if (settings.dryRun && settings.verify.kind === 'on') {
+      const preview = await previewRestarts(
+        ctx,
+        verifyTargetsOf(
+          report.observed,
+          report.plan,
+          report.plan.steps,
+          report.plan.principals,
+          settings.configureAnyway,
+        ),
+        options,
+      );
+      report.restartPreview = preview.map((p) => ({ target: p.target.target.label, decision: p.decision }));
+      for (const p of report.restartPreview)
+        log.info(`[${p.target}] Restart: ${describePlannedRestart(p.decision.reason)}.`);
+    }
     log.endGroup();
     for (const w of report.plan.warnings)
       log.warn(`${w.target ? `[${w.target}] ` : ''}${w.message} Fix: ${w.fix}`);
@@ -55,14 +89,25 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
     phase = 'apply';
     log.group('Apply');
     if (report.plan.steps.length === 0) log.info('Nothing to change: a re-run writes nothing.');
-    report.applied = await apply(ctx, report.plan, report.observed);
+    progress = startApply(report.plan);
+    report.applied = await apply(ctx, report.plan, report.observed, progress);
     for (const s of report.applied.steps) log.info(`[${s.step.target}] ${s.step.what} → ${s.result}`);
     log.endGroup();
 
     phase = 'verify';
     if (settings.verify.kind === 'on') {
       log.group('Verify the pull');
-      report.verify = await verifyTargets(ctx, verifyTargetsOf(report.observed, report.applied), options);
+      report.verify = await verifyTargets(
+        ctx,
+        verifyTargetsOf(
+          report.observed,
+          report.plan,
+          report.applied.steps.map((s) => s.step),
+          report.applied.principals,
+          settings.configureAnyway,
+        ),
+        options,
+      );
       // Each target's verdict was logged the moment it was known; here, the log lines that decided it.
       for (const r of report.verify.filter((v) => v.evidence.length > 0)) {
         log.info(`[${r.target.label}] ${r.outcome}, decided by:`);
@@ -71,6 +116,11 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
       log.endGroup();
     }
   } catch (e: unknown) {
+    // Writes made before the failure are still the run's writes: report every one of them.
+    if (phase === 'apply' && progress && report.plan) {
+      report.applied = appliedOf(report.plan, progress);
+      for (const s of report.applied.steps) log.info(`[${s.step.target}] ${s.step.what} → ${s.result}`);
+    }
     log.endGroup();
     report.failedIn = phase;
     report.error = e;
@@ -99,23 +149,84 @@ function describeObserved(ctx: RunContext, o: Observed): void {
 }
 
 /**
- * What verification needs per target. A target whose configuration was just written restarts by itself; a
- * second, explicit restart right after it can interrupt the pull (docs/azure-behaviour.md#restart-races), so we
- * only follow those.
+ * What verification needs per target: whether this run's write restarted it (config/web, app settings, sidecars
+ * and identity changes all restart the app; a second, explicit restart right after one can interrupt the pull:
+ * docs/azure-behaviour.md#restart-races), when its pull settings last changed, and how young its grant is.
+ * `written` are the steps carried out (or, for a dry run, planned).
  */
-function verifyTargetsOf(observed: Observed, applied: Applied): VerifyTarget[] {
+function verifyTargetsOf(
+  observed: Observed,
+  p: Plan,
+  written: readonly Step[],
+  principals: Readonly<Record<string, string | undefined>>,
+  configureAnyway: boolean,
+): VerifyTarget[] {
   const restartedByWrite = new Set(
-    applied.steps
-      .filter((s) => ['setAcrFlags', 'setSidecarAuth', 'removeRegistryCredentials'].includes(s.step.kind))
-      .map((s) => s.step.target),
+    written
+      .filter((s) =>
+        ['enableIdentity', 'setAcrFlags', 'setSidecarAuth', 'removeRegistryCredentials'].includes(s.kind),
+      )
+      .map((s) => s.target),
   );
-  return observed.targets.map((t) => ({
-    target: t.target,
-    image: mainImage(t),
-    defaultHostName: t.site.properties?.defaultHostName ?? '',
-    scmHostName: scmHostName(t.site),
-    restartNeeded: !restartedByWrite.has(t.target.label),
-  }));
+  const touched = new Set<string>();
+  const granted = new Set<string>();
+  for (const s of written) {
+    if (s.kind === 'assignRole') for (const t of s.forTargets) granted.add(t);
+    else touched.add(s.target);
+  }
+  const r = observed.registry;
+  return observed.targets.map((t) => {
+    const label = t.target.label;
+    const principalId =
+      observed.userIdentity?.principalId ?? principals[label] ?? t.site.identity?.principalId;
+    const grants = (observed.roleAssignments ?? []).filter(
+      (a) =>
+        !!principalId &&
+        a.properties.principalId.toLowerCase() === principalId.toLowerCase() &&
+        grantsPull(a, r.id, r.abac),
+    );
+    const times = (f: (a: RoleAssignment) => string | undefined) =>
+      grants.map((a) => Date.parse(f(a) ?? '')).filter((n) => !Number.isNaN(n));
+    // `lastModifiedTimeUtc`: "Last time the app was modified, in UTC" (Site properties in
+    // Azure/azure-rest-api-specs specification/web/resource-manager/Microsoft.Web/AppService/stable/2024-11-01/WebApps.json).
+    const siteChanged = Date.parse(t.site.properties?.lastModifiedTimeUtc ?? '');
+    const grantChanged = times((a) => a.properties.updatedOn ?? a.properties.createdOn);
+    // Anything this run wrote for the target is newer than every log line: the log then proves nothing.
+    const lastChangeAt =
+      touched.has(label) || granted.has(label) || Number.isNaN(siteChanged) || grants.length === 0
+        ? undefined
+        : Math.max(siteChanged, ...grantChanged);
+    const created = times((a) => a.properties.createdOn);
+    const blocker = configureAnyway ? blockerFor(p.warnings, label) : undefined;
+    return {
+      target: t.target,
+      image: mainImage(t),
+      defaultHostName: t.site.properties?.defaultHostName ?? '',
+      scmHostName: scmHostName(t.site),
+      restartedByWrite: restartedByWrite.has(label),
+      ...(lastChangeAt !== undefined ? { lastChangeAt } : {}),
+      grantedThisRun: granted.has(label),
+      // The oldest grant decides: once one is past the propagation window, the identity can pull.
+      ...(created.length > 0 && created.length === grants.length
+        ? { grantCreatedAt: Math.min(...created) }
+        : {}),
+      expected: {
+        principalId,
+        clientId: observed.userIdentity?.clientId ?? null,
+        sidecar: t.sidecar,
+        registryId: r.id,
+        abac: r.abac,
+      },
+      ...(blocker
+        ? { knownBlocker: { code: blocker.code, message: blocker.message, fix: blocker.fix } }
+        : {}),
+    };
+  });
+}
+
+/** The blocking warning that applies to a target (its own, or the registry's), when configured anyway. */
+function blockerFor(warnings: readonly PlanWarning[], label: string): PlanWarning | undefined {
+  return warnings.find((w) => w.blocking && (w.target === undefined || w.target === label));
 }
 
 function mainImage(t: ObservedTarget): string {

@@ -45,6 +45,14 @@ export type VerifySetting =
       readonly until: VerifyUntil;
     };
 
+/**
+ * When the verifier restarts a target. `whenNeeded`: a target this run wrote restarted by itself and is only
+ * followed; an unchanged target is verified from its log when the newest start since its last configuration change
+ * pulled the configured image, and restarted once only without that evidence. `always`: every target not just
+ * restarted by a write is restarted. `never`: no restart; a target without evidence ends `unverified`.
+ */
+export type RestartPolicy = 'whenNeeded' | 'always' | 'never';
+
 export interface Settings {
   /** The AzureRM service connection id (the GUID the agent puts in the input). */
   readonly connectedServiceId: string;
@@ -64,6 +72,14 @@ export interface Settings {
   readonly verify: VerifySetting;
   /** Print the plan and change nothing. */
   readonly dryRun: boolean;
+  readonly restart: RestartPolicy;
+  /**
+   * Configure even when the plan knows the image will not pull with the identity (a registry the grant does not
+   * cover, ARM-audience tokens refused, the network closed to the app). Off: fail before any write.
+   */
+  readonly configureAnyway: boolean;
+  /** Inputs that contradict each other (a value the classic editor keeps for a hidden input...), as warnings. */
+  readonly inputWarnings: readonly string[];
 }
 
 /** The label of the production target in logs, summaries and the targets input. */

@@ -66,6 +66,9 @@ export interface RoleAssignment {
     readonly principalType?: string;
     readonly scope: string;
     readonly condition?: string | null;
+    /** ISO 8601; how old the grant is decides whether an unauthorized pull can still be propagation. */
+    readonly createdOn?: string;
+    readonly updatedOn?: string;
   };
 }
 
@@ -162,6 +165,9 @@ function roleAssignmentFromSdk(a: SdkRoleAssignment): RoleAssignment {
       ...(a.principalType !== undefined ? { principalType: a.principalType } : {}),
       scope: a.scope ?? '',
       ...(a.condition !== undefined ? { condition: a.condition } : {}),
+      // How old the grant is decides whether an unauthorized pull can still be propagation.
+      ...(a.createdOn ? { createdOn: new Date(a.createdOn).toISOString() } : {}),
+      ...(a.updatedOn ? { updatedOn: new Date(a.updatedOn).toISOString() } : {}),
     },
   };
 }

@@ -70,6 +70,8 @@ export interface Site {
   readonly properties?: {
     readonly state?: string;
     readonly enabled?: boolean;
+    /** When the app's configuration last changed (ISO 8601, UTC). */
+    readonly lastModifiedTimeUtc?: string;
     readonly defaultHostName?: string;
     readonly hostNames?: readonly string[];
     readonly enabledHostNames?: readonly string[];
@@ -513,6 +515,9 @@ function siteFromSdk(s: SdkSite): Site {
     ...(s.identity ? { identity: s.identity as ManagedServiceIdentity } : {}),
     properties: {
       ...(s.state !== undefined ? { state: s.state } : {}),
+      ...(s.lastModifiedTimeUtc !== undefined
+        ? { lastModifiedTimeUtc: new Date(s.lastModifiedTimeUtc).toISOString() }
+        : {}),
       ...(s.enabled !== undefined ? { enabled: s.enabled } : {}),
       ...(s.defaultHostName !== undefined ? { defaultHostName: s.defaultHostName } : {}),
       ...(s.hostNames ? { hostNames: s.hostNames } : {}),

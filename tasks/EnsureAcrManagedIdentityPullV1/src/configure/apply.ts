@@ -16,7 +16,7 @@ import {
   updateSiteConfig,
 } from '../arm/web-apps';
 import type { RunContext } from '../context';
-import { TaskError } from '../errors';
+import { isTaskError, TaskError } from '../errors';
 import { parseResourceId } from '../resource-id';
 import { mapWithLimit } from './limit';
 import type { Observed } from './observe';
@@ -36,6 +36,8 @@ export interface AppliedStep {
   readonly step: Step;
   /** What happened, in words (e.g. `created`, `already existed`, `principal 1234…`). */
   readonly result: string;
+  /** False when the write found the change already made (a grant under another name); counts otherwise. */
+  readonly changed?: boolean;
 }
 
 export interface Applied {
@@ -46,18 +48,46 @@ export interface Applied {
   readonly changeCount: number;
 }
 
-export async function apply(ctx: RunContext, plan: Plan, observed: Observed): Promise<Applied> {
-  const principals: Record<string, string | undefined> = { ...plan.principals };
-  const done: AppliedStep[] = [];
+/**
+ * What has been written so far. `apply` fills it as each write completes, so a run that fails half-way still
+ * reports (changeCount, principalIds, the Apply group, the summary) every write it made before the failure.
+ */
+export interface ApplyProgress {
+  readonly steps: AppliedStep[];
+  readonly principals: Record<string, string | undefined>;
+}
+
+export function startApply(plan: Plan): ApplyProgress {
+  return { steps: [], principals: { ...plan.principals } };
+}
+
+/** The progress as the Applied result, steps in plan order (concurrent writes complete in any order). */
+export function appliedOf(plan: Plan, progress: ApplyProgress): Applied {
+  const order = new Map(plan.steps.map((s, i) => [s, i]));
+  const steps = [...progress.steps].sort(
+    (a, b) => (order.get(a.step) ?? Number.MAX_SAFE_INTEGER) - (order.get(b.step) ?? Number.MAX_SAFE_INTEGER),
+  );
+  return {
+    steps,
+    principals: { ...progress.principals },
+    changeCount: steps.filter((s) => s.changed !== false).length,
+  };
+}
+
+export async function apply(
+  ctx: RunContext,
+  plan: Plan,
+  observed: Observed,
+  progress: ApplyProgress = startApply(plan),
+): Promise<Applied> {
+  const { principals } = progress;
+  const done = progress.steps;
   const steps = plan.steps;
 
   // 1. Identities.
   const identitySteps = steps.filter((s): s is EnableIdentityStep => s.kind === 'enableIdentity');
-  const identityResults = await mapWithLimit(identitySteps, TARGET_CONCURRENCY, (step) =>
-    enableIdentity(ctx, step, observed),
-  );
-  identityResults.forEach((r, i) => {
-    const step = identitySteps[i] as EnableIdentityStep;
+  await mapWithLimit(identitySteps, TARGET_CONCURRENCY, async (step) => {
+    const r = await enableIdentity(ctx, step, observed);
     if (r.systemPrincipalId && principals[step.target] === undefined)
       principals[step.target] = r.systemPrincipalId;
     done.push({ step, result: r.systemPrincipalId ? `principal ${r.systemPrincipalId}` : 'identity set' });
@@ -71,13 +101,14 @@ export async function apply(ctx: RunContext, plan: Plan, observed: Observed): Pr
   // 2. Pull grants.
   const roleSteps = steps.filter((s): s is AssignRoleStep => s.kind === 'assignRole');
   const forbidden: { step: AssignRoleStep; error: unknown }[] = [];
-  const roleResults = await mapWithLimit(roleSteps, TARGET_CONCURRENCY, async (step) => {
+  await mapWithLimit(roleSteps, TARGET_CONCURRENCY, async (step) => {
     try {
-      return await assignRole(ctx, step, principals);
+      const r = await assignRole(ctx, step, principals);
+      done.push({ step, result: r.text, changed: r.created });
     } catch (e: unknown) {
       if (isArmError(e) && e.status === 403) {
         forbidden.push({ step, error: e });
-        return undefined;
+        return;
       }
       throw e;
     }
@@ -90,9 +121,6 @@ export async function apply(ctx: RunContext, plan: Plan, observed: Observed): Pr
       forbidden[0]?.error,
     );
   }
-  roleResults.forEach((result, i) => {
-    if (result) done.push({ step: roleSteps[i] as AssignRoleStep, result });
-  });
 
   // 3. Pull settings, per target in order (flags, sidecars, app settings), targets concurrently.
   const configSteps = steps.filter(
@@ -104,19 +132,20 @@ export async function apply(ctx: RunContext, plan: Plan, observed: Observed): Pr
     (SetAcrFlagsStep | SetSidecarAuthStep | RemoveRegistryCredentialsStep)[]
   >();
   for (const s of configSteps) byTarget.set(s.target, [...(byTarget.get(s.target) ?? []), s]);
-  const configResults = await mapWithLimit(
-    [...byTarget.values()],
-    TARGET_CONCURRENCY,
-    async (targetSteps) => {
-      const results: AppliedStep[] = [];
-      for (const step of targetSteps)
-        results.push({ step, result: await applyConfigStep(ctx, step, observed) });
-      return results;
-    },
-  );
-  for (const r of configResults) done.push(...r);
+  await mapWithLimit([...byTarget.values()], TARGET_CONCURRENCY, async (targetSteps) => {
+    for (const step of targetSteps) {
+      try {
+        done.push({ step, result: await applyConfigStep(ctx, step, observed) });
+      } catch (e: unknown) {
+        // The flags were written but did not stick: the write still happened (and restarted the target).
+        if (isTaskError(e) && e.code === 'AcrFlagNotApplied')
+          done.push({ step, result: 'written, but did not stick' });
+        throw e;
+      }
+    }
+  });
 
-  return { steps: done, principals, changeCount: done.length };
+  return appliedOf(plan, progress);
 }
 
 async function enableIdentity(
@@ -175,7 +204,7 @@ async function assignRole(
   ctx: RunContext,
   step: AssignRoleStep,
   principals: Readonly<Record<string, string | undefined>>,
-): Promise<string> {
+): Promise<{ text: string; created: boolean }> {
   const principalId =
     step.principal.kind === 'known' ? step.principal.principalId : principals[step.principal.target];
   if (!principalId) {
@@ -202,8 +231,8 @@ async function assignRole(
       ? ` after waiting out ${result.principalNotFoundRetries} PrincipalNotFound`
       : '';
   return result.outcome === 'created'
-    ? `granted to ${principalId} (assignment ${result.name})${waited}`
-    : `already granted to ${principalId} under another assignment name${waited}`;
+    ? { text: `granted to ${principalId} (assignment ${result.name})${waited}`, created: true }
+    : { text: `already granted to ${principalId} under another assignment name${waited}`, created: false };
 }
 
 async function applyConfigStep(

@@ -120,6 +120,11 @@ export interface PlanWarning {
   readonly message: string;
   /** The exact fix (a command or an input to change). */
   readonly fix: string;
+  /**
+   * The plan knows the image will not pull with the identity: configuring would switch a target onto a credential
+   * that cannot pull. The run fails before any write unless `configureAnyway` is on.
+   */
+  readonly blocking?: boolean;
 }
 
 export interface Plan {
@@ -251,6 +256,10 @@ export function plan(observed: Observed, settings: Settings): Plan {
 
   warnings.push(...registryWarnings(observed));
 
+  const blocking = warnings.filter((w) => w.blocking);
+  if (blocking.length > 0 && !settings.configureAnyway)
+    throw pullCannotWork(blocking, identitySteps.length + roleSteps.length + configSteps.length > 0);
+
   if (roleSteps.length > 0 && observed.callerCanWriteRoleAssignments === false) {
     if (!settings.enableIdentityWithoutRoleRights) {
       throw roleAssignmentForbidden(observed, roleSteps, principals);
@@ -370,6 +379,7 @@ function registryWarnings(observed: Observed): PlanWarning[] {
       code: 'ArmTokenAuthDisabled',
       message: `Registry ${r.name} refuses ARM-audience Entra tokens (azureADAuthenticationAsArmPolicy is disabled); App Service managed-identity pulls use them and will fail with UNAUTHORIZED.`,
       fix: `az acr config authentication-as-arm update -r ${r.name} --status enabled`,
+      blocking: true,
     });
   }
   if (r.adminUserEnabled) {
@@ -386,6 +396,9 @@ function registryWarnings(observed: Observed): PlanWarning[] {
       out.push({
         target: label,
         code: 'RegistryNetworkRestricted',
+        // With IP rules the app's outbound addresses may be allowed: only a registry shut to every public
+        // address is known to refuse it.
+        blocking: networkClosedToEveryone(r),
         message: `Registry ${r.name} blocks public network access (or denies by default), and ${label} does not pull its image over its virtual network: the pull will be denied.`,
         fix:
           `Integrate the app with a virtual network that reaches the registry's private endpoint, then run: ` +
@@ -405,10 +418,14 @@ function registryWarnings(observed: Observed): PlanWarning[] {
       const other = t.images
         .map(registryHostOf)
         .filter((h) => h !== r.loginServer && (!t.sidecar || isAcrHost(h)));
+      const password = REGISTRY_CREDENTIAL_KEYS.some((k) => hasKey(t.appSettings, k));
       for (const host of new Set(other)) {
         out.push({
           target: label,
           code: 'ImageOnOtherRegistry',
+          // Another ACR needs its own grant; a private registry reached with a password today would lose it. A
+          // public image without credentials still pulls anonymously.
+          blocking: isAcrHost(host) || password,
           message: `${label} runs an image from ${host}, not from the registry the task configures (${r.loginServer}); that image will not pull with this grant.`,
           fix: `Set the registry input to ${host}, or point ${label} at an image in ${r.loginServer}.`,
         });
@@ -416,6 +433,38 @@ function registryWarnings(observed: Observed): PlanWarning[] {
     }
   }
   return out;
+}
+
+function networkClosedToEveryone(r: Observed['registry']): boolean {
+  const p = r.resource.properties;
+  if (p?.publicNetworkAccess?.toLowerCase() === 'disabled') return true;
+  return (
+    p?.networkRuleSet?.defaultAction?.toLowerCase() === 'deny' &&
+    (p.networkRuleSet.ipRules ?? []).length === 0
+  );
+}
+
+/**
+ * The plan knows at least one target would not pull with the identity: fail before any write, naming each
+ * registry or policy and its fix, and the input that configures anyway.
+ */
+export function pullCannotWork(blocking: readonly PlanWarning[], wouldWrite = true): TaskError {
+  const first = blocking[0] as PlanWarning;
+  const lines = blocking.map((w) => `${w.target ? `[${w.target}] ` : ''}${w.message}`);
+  const fixes = [...new Set(blocking.map((w) => w.fix))];
+  return new TaskError(
+    first.code,
+    wouldWrite
+      ? `Nothing was changed: the managed identity could not pull the image, so switching to it would break a pull that may work today.\n${lines.join('\n')}`
+      : `The managed identity cannot pull the image (nothing needed changing, and nothing was changed).\n${lines.join('\n')}`,
+    {
+      remedy: [
+        ...fixes,
+        'Then run the task again. If a later step fixes this (the deploy step points the app at the granted registry), set configureAnyway: true.',
+      ].join('\n'),
+      ...(first.target ? { target: first.target } : {}),
+    },
+  );
 }
 
 /** A pull role with an ABAC condition: not counted, so an unconditioned grant is added at the registry. */

@@ -254,6 +254,30 @@ const starts = new WeakMap<PipelineRequest, number>();
  * (its signal's deadline, or `totalBudgetInMs` from the first attempt): a wait that would end after it returns
  * the last answer instead.
  */
+/** POST .../restart (site or slot): the one call the task must never repeat blindly. */
+function isSendOnce(request: { method: string; url: string }): boolean {
+  return request.method.toUpperCase() === 'POST' && /\/restart$/i.test(new URL(request.url).pathname);
+}
+
+function sendOnceDecision(
+  response: PipelineResponse | undefined,
+  error: RestError | undefined,
+): { retry: boolean; retryAfterInMs?: number } {
+  if (!response) {
+    for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+      if ((e as { code?: unknown }).code === 'ECONNREFUSED') return { retry: true };
+      e = (e as { cause?: unknown }).cause;
+    }
+    return { retry: false };
+  }
+  if (response.status !== 429 && response.status !== 503) return { retry: false };
+  const after = response.headers.get('retry-after');
+  if (!after) return { retry: false };
+  const seconds = Number(after);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(after) - Date.now();
+  return Number.isNaN(ms) ? { retry: false } : { retry: true, retryAfterInMs: Math.max(0, ms) };
+}
+
 export function budgetedRetryPolicy(
   strategies: readonly RetryStrategy[],
   budget: RetryBudget,
@@ -281,7 +305,12 @@ export function budgetedRetryPolicy(
         }
         if (request.abortSignal?.aborted) throw abortError(request.abortSignal as AbortSignal);
         let delayInMs: number | undefined;
-        if (retryCount + 1 < maxAttempts) {
+        if (retryCount + 1 < maxAttempts && isSendOnce(request)) {
+          // A restart is not idempotent (a second one interrupts the pull the first started): sent again only when
+          // it provably never reached the service (connection refused, or 429/503 with Retry-After).
+          const decision = sendOnceDecision(response, responseError);
+          if (decision.retry) delayInMs = Math.max(decision.retryAfterInMs ?? 0, 1000);
+        } else if (retryCount + 1 < maxAttempts) {
           for (const strategy of strategies) {
             const m = strategy.retry({ retryCount, response, responseError });
             if (m.skipStrategy) continue;

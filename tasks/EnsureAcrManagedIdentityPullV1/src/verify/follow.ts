@@ -3,16 +3,18 @@
  * decision (`decide`) is pure; the loop gets everything with side effects injected (clock, log source, restart,
  * warm-up), so unit tests script a log and run without real time.
  *
- * Rules (docs/azure-behaviour.md#polling-rules): only lines at or after the restart minus a clock-skew allowance
- * count, and the last start attempt decides. `unauthorized` (and the 2024+ platform's cause-less failure) early
- * after a grant is usually propagation: keep waiting and restart again after 6, 12, 24... polls of continued
- * failure. An interrupted pull gets another restart. A missing tag or a network denial will not heal by waiting:
- * stop early.
+ * Rules (docs/azure-behaviour.md#polling-rules): only lines at or after the restart minus a clock-skew allowance count, and the last
+ * start attempt decides. `unauthorized` (and the 2024+ platform's cause-less failure) early after a grant is
+ * usually propagation: keep waiting and restart again after 6, 12, 24... polls of continued failure. An
+ * interrupted pull gets another restart. A missing tag or a network denial will not heal by waiting: stop early.
+ * An unauthorized pull is only waited out (and restarted for) while role propagation can explain it: a grant this
+ * run made, or one younger than the propagation window. Otherwise it is the verdict at once, after one re-read of
+ * the target's settings (a parallel deploy step may have turned the flag off or changed the identity).
  */
 import { isArmError } from '../arm/client';
 import type { Clock } from '../context';
 import { describeError, isCancelledError } from '../errors';
-import { type Classification, classifyLog, type PullFailureCause } from './classify';
+import { type Classification, classifyLog, type PullFailureCause, sameImage } from './classify';
 import type { LogSource } from './log-source';
 
 export type FollowOutcome = 'verified' | 'pull_failed' | 'start_failed' | 'timed_out' | 'cancelled';
@@ -56,6 +58,7 @@ export function decide(
   c: Classification,
   until: 'imagePulled' | 'containerStarted',
   s: FollowState,
+  propagationPossible = true,
 ): Decision {
   const wait = (state: FollowState = s): Decision => ({ kind: 'wait', state });
   switch (c.outcome) {
@@ -76,6 +79,8 @@ export function decide(
       if (s.freshAfter !== undefined && at !== undefined && at < s.freshAfter) return wait();
       const cause: PullFailureCause = c.cause ?? 'unknown';
       if (cause === 'not_found' || cause === 'network') return { kind: 'done', outcome: 'pull_failed' };
+      // Without a young grant, an unauthorized (or cause-less) failure will not heal by waiting.
+      if (!propagationPossible && cause !== 'interrupted') return { kind: 'done', outcome: 'pull_failed' };
       if (cause === 'interrupted' && s.interruptedRestarts < MAX_INTERRUPTED_RESTARTS)
         return {
           kind: 'restart',
@@ -135,6 +140,16 @@ export interface FollowDeps {
   readonly warmUp: (signal: AbortSignal) => Promise<void>;
   /** One line per poll and per decision; remote text reaches it only neutralised. */
   readonly info: (message: string) => void;
+  /**
+   * Re-reads the target's pull settings, identity and grant; says what changed since the run configured them
+   * (undefined: nothing). Called at most once, when pulls keep failing unauthorized.
+   */
+  readonly recheck?: (signal: AbortSignal) => Promise<string | undefined>;
+  /**
+   * The image the target is configured with now (undefined: unknown). Asked when the log pulls another image: a
+   * deploy step may have switched the app to a new tag while we follow it.
+   */
+  readonly currentImage?: (signal: AbortSignal) => Promise<string | undefined>;
 }
 
 export interface FollowOptions {
@@ -144,6 +159,18 @@ export interface FollowOptions {
   readonly timeoutInMs: number;
   readonly pollIntervalInMs: number;
   readonly restartNeeded: boolean;
+  /**
+   * Server epoch ms from which log lines count when no restart is made first (a start under way since then);
+   * default: now minus the skew allowance.
+   */
+  readonly notBefore?: number;
+  /** False under `restart: never`: the loop then only waits, never restarts (default true). */
+  readonly mayRestart?: boolean;
+  /**
+   * Until when (clock ms) an unauthorized pull may still be role propagation: a grant this run made or a young one.
+   * Undefined: always possible (nothing is known about the grant).
+   */
+  readonly propagationUntil?: number;
   /** Allowance for the log writer's clock running behind ARM's (default 60 s). */
   readonly skewInMs?: number;
   /** Wait at least this long after a Kudu 406 (default 5 s). */
@@ -162,6 +189,10 @@ export interface FollowResult {
   readonly notes: readonly string[];
   /** Set when the latest read of the log failed (no read succeeded after it): why. */
   readonly readError?: string;
+  /** The newest failed attempt seen during the whole follow (the verdict's basis when time runs out later). */
+  readonly lastFailure?: Classification;
+  /** What the re-read found changed during the run (the flag turned off, another identity...). */
+  readonly drift?: string;
 }
 
 const EMPTY: Classification = {
@@ -200,6 +231,12 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
   let restarts = 0;
   let last = EMPTY;
   let source: FollowResult['source'];
+  let lastFailure: Classification | undefined;
+  let drift: string | undefined;
+  let rechecked = false;
+  const mayRestart = o.mayRestart ?? true;
+  let image = o.image;
+  const askedAbout = new Set<string>();
   const result = (outcome: FollowOutcome): FollowResult => ({
     outcome,
     last,
@@ -208,6 +245,8 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
     source,
     notes,
     ...(readError ? { readError } : {}),
+    ...(lastFailure ? { lastFailure } : {}),
+    ...(drift ? { drift } : {}),
   });
 
   try {
@@ -218,7 +257,10 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
     } else {
       restartAt = await deps.serverNow(signal);
     }
-    let since = restartAt - skew;
+    let since =
+      !o.restartNeeded && o.notBefore !== undefined
+        ? Math.min(o.notBefore, restartAt - skew)
+        : restartAt - skew;
     await deps.warmUp(signal);
     let state: FollowState = initialFollowState;
     let rateLimitedStreak = 0;
@@ -255,16 +297,43 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
           notes.push(snapshot.note);
           deps.info(`${o.label}: ${snapshot.note}`);
         }
-        last = combine(snapshot.files.map((f) => classifyLog(f.text, { image: o.image, since })));
+        last = combine(snapshot.files.map((f) => classifyLog(f.text, { image, since })));
+        // The log pulls an image we have not asked about: was the app switched to it (a deploy during the run)?
+        const fresh = last.otherImages.filter((i) => !askedAbout.has(i));
+        if (fresh.length > 0 && deps.currentImage) {
+          for (const i of fresh) askedAbout.add(i);
+          const now = await deps.currentImage(signal);
+          if (now && !sameImage(now, image) && fresh.some((i) => sameImage(i, now))) {
+            deps.info(`${o.label}: the app was switched to ${now} during the run; verifying that image.`);
+            image = now;
+            last = combine(snapshot.files.map((f) => classifyLog(f.text, { image, since })));
+          }
+        }
       }
-      const decision = decide(last, o.until, state);
+      if (last.outcome === 'pull_failed') lastFailure = last;
+      const propagation = o.propagationUntil === undefined || clock.now() < o.propagationUntil;
+      let decision = decide(last, o.until, state, propagation);
+      const unauthorized =
+        last.outcome === 'pull_failed' && ['unauthorized', 'unknown'].includes(last.cause ?? 'unknown');
+      // Pulls keep failing unauthorized: once, check nobody changed the settings under us before blaming the grant.
+      if (
+        unauthorized &&
+        !rechecked &&
+        deps.recheck &&
+        (decision.kind === 'done' || (decision.kind === 'restart' && decision.reason === 'propagation'))
+      ) {
+        rechecked = true;
+        drift = await deps.recheck(signal);
+        if (drift) return result('pull_failed');
+      }
+      if (decision.kind === 'restart' && !mayRestart) decision = { kind: 'wait', state: decision.state };
       if (decision.kind === 'done') return result(decision.outcome);
       state = decision.state;
       if (decision.kind === 'restart') {
         deps.info(
           decision.reason === 'interrupted'
             ? `${o.label}: the pull was interrupted by a restart; restarting once more.`
-            : `${o.label}: the pull still fails (${last.cause ?? 'unknown'}); a new role assignment can take minutes to apply, so restarting again.`,
+            : `${o.label}: the pull still fails (${last.cause ?? 'unknown'}); the pull role is young enough to be still propagating, so restarting again.`,
         );
         restartAt = await deps.restart(signal);
         restarts++;

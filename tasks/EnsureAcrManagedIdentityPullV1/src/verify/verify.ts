@@ -1,11 +1,15 @@
 /**
- * Proves the pull for every target, concurrently: restart (unless a config write already did), wake the site,
+ * Proves the pull for every target, concurrently: decide whether a restart buys evidence (`restart-policy.ts`),
+ * read the evidence already in the log, restart only when needed, wake the site,
  * follow the platform docker log until the configured image was pulled (and, with `until: containerStarted`, the
  * container started), and turn the verdict into a result with evidence and, on failure, a TaskError whose remedy
  * is the fix. Only this file wires the real world (ARM, Kudu, the site host) into the pure follow loop.
  */
+import { isArmError } from '../arm/client';
 import { createKuduClient } from '../arm/kudu';
-import { getSite, restart, WEB_API_VERSION } from '../arm/web-apps';
+import { grantsPull, listRoleAssignments } from '../arm/role-assignments';
+import { getSite, getSiteConfig, restart, type Site, WEB_API_VERSION } from '../arm/web-apps';
+import { imageFromFxVersion } from '../configure/images';
 import type { RunContext } from '../context';
 import { isCancelledError, TaskError } from '../errors';
 import { appServiceHosts } from '../http/guard';
@@ -13,9 +17,16 @@ import { defaultTransport, withDeadline } from '../http/pipeline';
 import { send } from '../http/retry';
 import { neutralise } from '../log';
 import type { Target } from '../targets';
-import { type Classification, explain, type PullFailureCause } from './classify';
-import { type FollowResult, follow } from './follow';
-import { createLogSource } from './log-source';
+import { type Classification, classifyLog, explain, type PullFailureCause } from './classify';
+import { combine, type FollowResult, follow } from './follow';
+import { createLogSource, type LogSource } from './log-source';
+import { decideRestart, type RestartDecision, type RestartReason } from './restart-policy';
+
+/**
+ * How long a new role assignment may take to reach the registry. Azure RBAC: "it can take up to 30 minutes for
+ * changes to take effect" (https://learn.microsoft.com/azure/role-based-access-control/troubleshooting).
+ */
+export const PROPAGATION_WINDOW_MS = 30 * 60_000;
 
 export interface VerifyTarget {
   readonly target: Target;
@@ -25,12 +36,38 @@ export interface VerifyTarget {
   readonly defaultHostName: string;
   /** From `hostNameSslStates[hostType=Repository]` (web-apps `scmHostName`); undefined → ARM containerlogs. */
   readonly scmHostName: string | undefined;
-  /** False when a config write just restarted the target: then we only follow, so a pull under way is not cut. */
-  readonly restartNeeded: boolean;
+  /** A config write of this run just restarted the target: we only follow it, so a pull under way is not cut. */
+  readonly restartedByWrite: boolean;
+  /**
+   * Server epoch ms of the last change that decides the pull (the site's lastModifiedTimeUtc, the newest pull
+   * grant). A pull logged after it was made with today's settings. Undefined: unknown, so the log proves nothing.
+   */
+  readonly lastChangeAt?: number;
+  /** This run created the pull grant the target uses. */
+  readonly grantedThisRun?: boolean;
+  /** Server epoch ms when the target's oldest pull grant was created (undefined: unknown). */
+  readonly grantCreatedAt?: number;
+  /** What the run left in place, re-read once when pulls keep failing unauthorized. */
+  readonly expected?: ExpectedPull;
+  /** A cause the plan knew and the user configured anyway (`configureAnyway`): the verdict when the pull fails. */
+  readonly knownBlocker?: { readonly code: string; readonly message: string; readonly fix: string };
+}
+
+/** The pull settings the run left on a target. */
+export interface ExpectedPull {
+  /** The principal that must hold the grant (undefined when unknown). */
+  readonly principalId: string | undefined;
+  /** `acrUserManagedIdentityID`: a client ID, or null for the system identity. Unused for sidecars. */
+  readonly clientId: string | null;
+  readonly sidecar: boolean;
+  readonly registryId: string;
+  readonly abac: boolean;
 }
 
 export type VerifyOutcome =
   | 'verified'
+  | 'unverified'
+  | 'stopped'
   | 'pull_failed'
   | 'start_failed'
   | 'timed_out'
@@ -47,6 +84,8 @@ export interface VerifyResult {
   readonly seconds: number;
   /** Restarts we made (the first one included). */
   readonly restarts: number;
+  /** Why the target was (or was not) restarted. */
+  readonly restartReason?: RestartReason;
   /** The deciding log lines, neutralised (safe to print). */
   readonly evidence: readonly string[];
   /** One sentence: what the log showed. */
@@ -92,19 +131,55 @@ export async function verifyTargets(
       notes: [],
     }));
   }
-  return Promise.all(targets.map((t) => verifyOne(ctx, t, v, options)));
+  // One listener on the job's signal for all targets: each target gets its own child signal (Node warns past ten
+  // listeners on one signal, and every target's requests and sleeps listen to theirs).
+  const children = targets.map(() => new AbortController());
+  const abortAll = () => {
+    for (const c of children) c.abort(ctx.signal.reason);
+  };
+  if (ctx.signal.aborted) abortAll();
+  ctx.signal.addEventListener('abort', abortAll, { once: true });
+  try {
+    return await Promise.all(
+      targets.map((t, i) =>
+        verifyOne({ ...ctx, signal: (children[i] as AbortController).signal }, t, v, options),
+      ),
+    );
+  } finally {
+    ctx.signal.removeEventListener('abort', abortAll);
+  }
 }
 
-async function verifyOne(
+/** What a dry run says per target: would it restart, and why (reads the log; writes nothing). */
+export async function previewRestarts(
   ctx: RunContext,
-  t: VerifyTarget,
-  v: { timeoutInMs: number; pollIntervalInMs: number; until: 'imagePulled' | 'containerStarted' },
-  options: VerifyOptions,
-): Promise<VerifyResult> {
-  const label = t.target.label;
-  // One deadline for everything this target does: every request and retry wait below is clamped to it, so the
-  // run ends within timeoutMinutes plus at most one request timeout.
-  const signal = withDeadline(ctx.signal, Date.now() + v.timeoutInMs);
+  targets: readonly VerifyTarget[],
+  options: VerifyOptions = {},
+): Promise<{ target: VerifyTarget; decision: RestartDecision }[]> {
+  const v = ctx.settings.verify;
+  if (v.kind === 'off') return [];
+  return Promise.all(
+    targets.map(async (t) => {
+      const stopped = await isStopped(ctx, t);
+      const evidence =
+        stopped || t.restartedByWrite || ctx.settings.restart === 'always'
+          ? { underWay: false }
+          : await readEvidence(ctx, sourceFor(ctx, t, options), t, v.until);
+      return {
+        target: t,
+        decision: decideRestart({
+          policy: ctx.settings.restart,
+          restartedByWrite: t.restartedByWrite,
+          stopped,
+          evidence: evidence.proof !== undefined,
+          underWay: evidence.underWay,
+        }),
+      };
+    }),
+  );
+}
+
+function sourceFor(ctx: RunContext, t: VerifyTarget, options: VerifyOptions): LogSource {
   const kudu = kuduFor(() =>
     createKuduClient({
       arm: ctx.arm,
@@ -117,30 +192,155 @@ async function verifyOne(
         (() => {
           throw new Error('basic credentials are not used without setSecret');
         }),
-      retry: { signal },
+      retry: { signal: ctx.signal },
     }),
   );
-  const source = createLogSource({ arm: ctx.arm, target: t.target, kudu });
+  return createLogSource({ arm: ctx.arm, target: t.target, kudu });
+}
+
+/**
+ * The log's evidence that the target pulls with today's settings: the newest start after the last change pulled
+ * the configured image (and started it, with `containerStarted`). `proof` is undefined when there is none, or no
+ * change time to judge by, or the log could not be read; `underWay` when that start is still pulling or starting.
+ */
+async function readEvidence(
+  ctx: RunContext,
+  source: LogSource,
+  t: VerifyTarget,
+  until: 'imagePulled' | 'containerStarted',
+): Promise<{ proof?: Classification; underWay: boolean; failed?: boolean }> {
+  if (t.lastChangeAt === undefined) return { underWay: false };
+  const since = t.lastChangeAt;
+  try {
+    const snapshot = await source.read(since, ctx.signal);
+    const c = combine(snapshot.files.map((f) => classifyLog(f.text, { image: t.image, since })));
+    const proves =
+      c.imagePulled &&
+      (c.outcome === 'container_started' || (until === 'imagePulled' && c.outcome === 'pull_succeeded'));
+    if (proves) return { proof: c, underWay: false };
+    return {
+      underWay:
+        c.outcome === 'in_progress' || (until === 'containerStarted' && c.outcome === 'pull_succeeded'),
+      failed: c.outcome === 'pull_failed',
+    };
+  } catch (e: unknown) {
+    if (isCancelledError(e) || ctx.signal.aborted) throw e;
+    return { underWay: false }; // no evidence: the follow loop reads (and reports) the log again
+  }
+}
+
+async function verifyOne(
+  ctx: RunContext,
+  t: VerifyTarget,
+  v: { timeoutInMs: number; pollIntervalInMs: number; until: 'imagePulled' | 'containerStarted' },
+  options: VerifyOptions,
+): Promise<VerifyResult> {
+  // One deadline for everything this target does: every request and retry wait below is clamped to it, so the
+  // run ends within timeoutMinutes plus at most one request timeout.
+  ctx = { ...ctx, signal: withDeadline(ctx.signal, Date.now() + v.timeoutInMs) };
+  const label = t.target.label;
+  const source = sourceFor(ctx, t, options);
   const serverTime = (date: string | null | undefined) => {
     const at = date ? Date.parse(date) : Number.NaN;
     return Number.isNaN(at) ? ctx.clock.now() : at;
   };
-  // A stopped app never pulls: say so at once rather than wait for the timeout.
-  if (await isStopped(ctx, t)) return stoppedResult(t, 0, 0);
+  const policy = ctx.settings.restart;
+  // A stopped app never pulls, and starting it is not ours to do: say so at once rather than wait for the timeout.
+  const state = await siteState(ctx, t);
+  if (state.stopped) {
+    const stopped = stoppedResult(t, v.until, 0, 0);
+    ctx.log.info(`${label}: ${stopped.summary}`);
+    return stopped;
+  }
+  // The agent's clock and ARM's differ: the grant's age is measured on ARM's, the deadline kept on ours.
+  const serverOffset = state.serverNow === undefined ? 0 : state.serverNow - ctx.clock.now();
+  const found =
+    t.restartedByWrite || policy === 'always'
+      ? { underWay: false }
+      : await readEvidence(ctx, source, t, v.until);
+  const evidence = found.proof;
+  const decision = decideRestart({
+    policy,
+    restartedByWrite: t.restartedByWrite,
+    stopped: false,
+    evidence: evidence !== undefined,
+    underWay: found.underWay,
+  });
+  if (decision.reason === 'logEvidence' && evidence) {
+    const result: VerifyResult = {
+      target: t.target,
+      outcome: 'verified',
+      fatal: false,
+      seconds: 0,
+      restarts: 0,
+      restartReason: 'logEvidence',
+      evidence: evidenceOf(evidence),
+      summary: neutralise(evidence.summary, 500),
+      notes: [],
+    };
+    ctx.log.info(`${label}: verified from the log, no restart (${result.summary})`);
+    return result;
+  }
+  // restart: never. A failure in the log since the last change is evidence too: follow it to its verdict.
+  if (decision.reason === 'never' && !found.failed) {
+    const unverified = unverifiedResult(t);
+    ctx.log.info(`${label}: ${unverified.summary}`);
+    return unverified;
+  }
+  // Role propagation explains an unauthorized pull only while the grant is young (or made by this run).
+  const propagationUntil = t.knownBlocker
+    ? 0
+    : t.grantedThisRun
+      ? ctx.clock.now() + PROPAGATION_WINDOW_MS
+      : t.grantCreatedAt !== undefined
+        ? t.grantCreatedAt + PROPAGATION_WINDOW_MS - serverOffset
+        : undefined;
+  let driftCode: string | undefined;
   let outcome: FollowResult;
   try {
     outcome = await follow(
       {
         clock: ctx.clock,
-        signal,
+        signal: ctx.signal,
         source,
-        restart: async (signal) => serverTime(await restart(ctx.arm, t.target, signal)),
+        restart: async (signal) => {
+          try {
+            return serverTime(await restart(ctx.arm, t.target, signal));
+          } catch (e: unknown) {
+            if (isCancelledError(e) || signal.aborted) throw e;
+            if (isArmError(e) && e.status < 500 && e.status !== 429) throw e;
+            // It may have reached the app: sending it again could interrupt the pull it started. Follow the log.
+            ctx.log.info(
+              `${label}: the restart request failed (${neutralise(isArmError(e) ? `HTTP ${e.status} ${e.code}` : String((e as Error).message ?? e), 200)}); not sent again, following the log.`,
+            );
+            return ctx.clock.now();
+          }
+        },
         serverNow: async (signal) => {
           const r = await ctx.arm.request('GET', t.target.path, { apiVersion: WEB_API_VERSION, signal });
           return serverTime(r.headers.get('date'));
         },
         warmUp: (signal) => warmUp(ctx, t.defaultHostName, signal, options.warmUpTimeoutInMs ?? 10_000),
         info: (m) => ctx.log.info(m),
+        currentImage: async (signal: AbortSignal) => {
+          if (t.expected?.sidecar) return undefined;
+          try {
+            const config = await getSiteConfig(ctx.arm, t.target, signal);
+            return imageFromFxVersion(config.linuxFxVersion) ?? imageFromFxVersion(config.windowsFxVersion);
+          } catch (e: unknown) {
+            if (isCancelledError(e) || signal.aborted) throw e;
+            return undefined;
+          }
+        },
+        ...(t.expected
+          ? {
+              recheck: async (signal: AbortSignal) => {
+                const found = await recheck(ctx, t, t.expected as ExpectedPull, signal);
+                driftCode = found?.code;
+                return found?.message;
+              },
+            }
+          : {}),
       },
       {
         label,
@@ -148,7 +348,13 @@ async function verifyOne(
         until: v.until,
         timeoutInMs: v.timeoutInMs,
         pollIntervalInMs: v.pollIntervalInMs,
-        restartNeeded: t.restartNeeded,
+        restartNeeded: decision.restart,
+        ...((decision.reason === 'startUnderWay' || decision.reason === 'never') &&
+        t.lastChangeAt !== undefined
+          ? { notBefore: t.lastChangeAt }
+          : {}),
+        mayRestart: policy !== 'never',
+        ...(propagationUntil !== undefined ? { propagationUntil } : {}),
         ...(options.skewInMs !== undefined ? { skewInMs: options.skewInMs } : {}),
         ...(options.rateLimitBackoffInMs !== undefined
           ? { rateLimitBackoffInMs: options.rateLimitBackoffInMs }
@@ -166,51 +372,171 @@ async function verifyOne(
         evidence: [],
         summary: 'Cancelled.',
         notes: [],
+        restartReason: decision.reason,
       };
     }
     throw e;
   }
-  let result = toResult(t, v.until, outcome);
+  let result: VerifyResult = {
+    ...toResult(
+      t,
+      v.until,
+      outcome,
+      driftCode,
+      propagationUntil === undefined || propagationUntil > ctx.clock.now(),
+    ),
+    restartReason: decision.reason,
+  };
   // Stopped while we followed it: that, not the log, is why nothing was pulled.
   if (result.outcome === 'timed_out' && (await isStopped(ctx, t)))
-    result = stoppedResult(t, result.seconds, result.restarts);
+    result = stoppedResult(t, v.until, result.seconds, result.restarts);
   ctx.log.info(`${label}: ${verdictLine(result)}`);
   return result;
 }
 
 /** Whether ARM reports the target Stopped. A failed check is not a verdict: it answers false. */
 async function isStopped(ctx: RunContext, t: VerifyTarget): Promise<boolean> {
+  return (await siteState(ctx, t)).stopped;
+}
+
+/**
+ * Whether ARM reports the target Stopped, and the server's clock (the `Date` header) to judge grant ages by: the
+ * grant's `createdOn` is on that clock, not the agent's. A failed check is not a verdict: not stopped, no clock.
+ */
+async function siteState(
+  ctx: RunContext,
+  t: VerifyTarget,
+): Promise<{ stopped: boolean; serverNow: number | undefined }> {
   try {
-    const site = await getSite(ctx.arm, t.target, ctx.signal);
-    return site.properties?.state?.toLowerCase() === 'stopped';
+    const r = await ctx.arm.request<Site>('GET', t.target.path, {
+      apiVersion: WEB_API_VERSION,
+      signal: ctx.signal,
+    });
+    const date = Date.parse(r.headers.get('date') ?? '');
+    return {
+      stopped: r.body?.properties?.state?.toLowerCase() === 'stopped',
+      serverNow: Number.isNaN(date) ? undefined : date,
+    };
   } catch {
-    return false; // a cancellation is seen by the follow loop right after
+    return { stopped: false, serverNow: undefined }; // a cancellation is seen by the follow loop right after
   }
 }
 
-function stoppedResult(t: VerifyTarget, seconds: number, restarts: number): VerifyResult {
+function stoppedResult(
+  t: VerifyTarget,
+  until: 'imagePulled' | 'containerStarted',
+  seconds: number,
+  restarts: number,
+): VerifyResult {
   const label = t.target.label;
-  const [, group = '<group>', app = '<app>'] =
-    /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Web\/sites\/([^/]+)/i.exec(t.target.path) ?? [];
-  const slot = t.target.slot ? ` --slot ${t.target.slot}` : '';
   return {
     target: t.target,
-    outcome: 'start_failed',
-    fatal: true,
+    outcome: 'stopped',
+    // Stopped on purpose is not a failure; it is one when the user asked for a started container.
+    fatal: until === 'containerStarted',
     seconds,
     restarts,
+    restartReason: 'stopped',
     evidence: [],
-    summary: 'The app is stopped.',
+    summary: 'The app is stopped: configured, but not started, so its pull is not verified.',
     notes: [],
     error: new TaskError(
       'AppStopped',
       `${label}: the app is stopped, so it does not pull its image; the pull cannot be verified.`,
       {
-        remedy: `Start it (az webapp start --name ${app} --resource-group ${group}${slot}) and run the task again, or set verifyPull: false for apps that are meant to stay stopped.`,
+        remedy: `When it should run: ${cli('start', t)}, then run the task again (it writes nothing and reads the log). Apps meant to stay stopped need nothing.`,
         target: label,
       },
     ),
   };
+}
+
+function unverifiedResult(t: VerifyTarget): VerifyResult {
+  const label = t.target.label;
+  return {
+    target: t.target,
+    outcome: 'unverified',
+    fatal: false,
+    seconds: 0,
+    restarts: 0,
+    restartReason: 'never',
+    evidence: [],
+    summary: 'Not restarted (restart: never), and the log shows no pull of the image since the last change.',
+    notes: [],
+    error: new TaskError(
+      'PullNotVerified',
+      `${label}: the log shows no pull of ${neutralise(t.image, 300)} since the last configuration change, and restart is never.`,
+      {
+        remedy: `Restart it when convenient (${cli('restart', t)}) and run the task again, or set restart: whenNeeded to let the task restart it once.`,
+        target: label,
+      },
+    ),
+  };
+}
+
+/** `az webapp <verb>` for a target. */
+function cli(verb: string, t: VerifyTarget): string {
+  const [, group = '<group>', app = '<app>'] =
+    /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Web\/sites\/([^/]+)/i.exec(t.target.path) ?? [];
+  return `az webapp ${verb} --name ${app} --resource-group ${group}${t.target.slot ? ` --slot ${t.target.slot}` : ''}`;
+}
+
+/**
+ * Re-reads what decides the pull (config/web or the sidecars' auth, the identity, the grant) and says what changed
+ * since the run set it up: a deploy step in parallel may have reset the flag or swapped the identity.
+ */
+async function recheck(
+  ctx: RunContext,
+  t: VerifyTarget,
+  expected: ExpectedPull,
+  signal: AbortSignal,
+): Promise<{ code: string; message: string } | undefined> {
+  try {
+    const label = t.target.label;
+    if (!expected.sidecar) {
+      const config = await getSiteConfig(ctx.arm, t.target, signal);
+      const id = config.acrUserManagedIdentityID ?? null;
+      if (config.acrUseManagedIdentityCreds !== true)
+        return {
+          code: 'PullSettingsChangedDuringRun',
+          message: `${label}: acrUseManagedIdentityCreds was turned off while the task ran (something else wrote config/web, e.g. a deploy step in parallel), so the app no longer pulls with the identity.`,
+        };
+      if ((id ?? '').toLowerCase() !== (expected.clientId ?? '').toLowerCase())
+        return {
+          code: 'PullSettingsChangedDuringRun',
+          message: `${label}: acrUserManagedIdentityID changed while the task ran (now ${id ?? 'empty'}, set to ${expected.clientId ?? 'empty'}).`,
+        };
+    }
+    const site = await getSite(ctx.arm, t.target, signal);
+    const principals = [
+      site.identity?.principalId,
+      ...Object.values(site.identity?.userAssignedIdentities ?? {}).map((u) => u?.principalId),
+    ].filter((p): p is string => !!p);
+    const principal = expected.principalId?.toLowerCase();
+    if (principal && !principals.some((p) => p.toLowerCase() === principal))
+      return {
+        code: 'IdentityChangedDuringRun',
+        message: `${label}: the identity the task set up (${expected.principalId}) is no longer on the app: it was changed while the task ran.`,
+      };
+    if (principal) {
+      const grants = await listRoleAssignments(ctx.arm, expected.registryId, 'atScope()', signal);
+      if (
+        !grants.some(
+          (g) =>
+            g.properties.principalId.toLowerCase() === principal &&
+            grantsPull(g, expected.registryId, expected.abac),
+        )
+      )
+        return {
+          code: 'PullGrantRemovedDuringRun',
+          message: `${label}: the pull role of ${expected.principalId} on the registry was removed while the task ran.`,
+        };
+    }
+    return undefined;
+  } catch (e: unknown) {
+    if (isCancelledError(e) || signal.aborted) throw e;
+    return undefined; // a failed re-read proves nothing changed; the verdict stands on the log
+  }
 }
 
 /** The Kudu client, or none (ARM containerlogs) when the SCM host cannot be trusted or is not listed. */
@@ -267,7 +593,14 @@ const CODES: Record<PullFailureCause, string> = {
   unknown: 'PullFailed',
 };
 
-function toResult(t: VerifyTarget, until: 'imagePulled' | 'containerStarted', f: FollowResult): VerifyResult {
+function toResult(
+  t: VerifyTarget,
+  until: 'imagePulled' | 'containerStarted',
+  f: FollowResult,
+  driftCode: string | undefined,
+  /** Whether role propagation could still explain an unauthorized pull when the verdict was reached. */
+  propagationPossible: boolean,
+): VerifyResult {
   const label = t.target.label;
   const base = {
     target: t.target,
@@ -278,8 +611,16 @@ function toResult(t: VerifyTarget, until: 'imagePulled' | 'containerStarted', f:
     ...(f.source ? { source: f.source } : {}),
     notes: f.notes.map((n) => neutralise(n, 500)),
   };
-  const fix = explain(f.last).fix;
   const image = neutralise(t.image, 300);
+  // The failure the verdict rests on: the last one seen, even when a later poll (after a restart) saw nothing yet,
+  // so the same history always gives the same cause and remedy.
+  const failure = f.last.outcome === 'pull_failed' ? f.last : f.lastFailure;
+  const cause = failure ? (failure.cause ?? 'unknown') : undefined;
+  const facts: RemedyFacts = {
+    grantedThisRun: t.grantedThisRun === true,
+    propagationPossible,
+    knownBlocker: t.knownBlocker,
+  };
   switch (f.outcome) {
     case 'verified':
       return { ...base, outcome: 'verified', fatal: false };
@@ -294,30 +635,55 @@ function toResult(t: VerifyTarget, until: 'imagePulled' | 'containerStarted', f:
           'ContainerStartFailed',
           `${label}: ${image} was pulled, but the container failed to start.`,
           {
-            remedy: fix ?? explain({ ...f.last, outcome: 'container_start_failed' }).fix ?? '',
+            remedy: explain({ ...f.last, outcome: 'container_start_failed' }).fix ?? '',
             target: label,
           },
         ),
       };
     case 'pull_failed': {
-      const cause = f.last.cause ?? 'unknown';
+      if (f.drift && driftCode) {
+        return {
+          ...base,
+          outcome: 'pull_failed',
+          cause: 'unauthorized',
+          fatal: true,
+          error: new TaskError(driftCode, neutralise(f.drift, 500), {
+            remedy:
+              "Run this task after any step that rewrites the app's container settings (or keep acrUseManagedIdentityCreds in that step: AzureWebAppContainer@1 configurationStrings: -acrUseManagedIdentityCreds true), then run it again.",
+            target: label,
+          }),
+        };
+      }
+      const c = cause ?? 'unknown';
+      if (t.knownBlocker && (c === 'unauthorized' || c === 'unknown')) {
+        return {
+          ...base,
+          outcome: 'pull_failed',
+          cause: c,
+          fatal: true,
+          error: new TaskError(t.knownBlocker.code, `${label}: ${t.knownBlocker.message}`, {
+            remedy: t.knownBlocker.fix,
+            target: label,
+          }),
+        };
+      }
       const what =
-        cause === 'not_found'
+        c === 'not_found'
           ? `the registry has no tag '${tagOf(t.image)}' for ${image}`
-          : cause === 'network'
+          : c === 'network'
             ? `the registry refused the app's network for ${image}`
-            : `pulling ${image} failed (${cause})`;
+            : `pulling ${image} failed (${c})`;
       return {
         ...base,
         outcome: 'pull_failed',
-        cause,
+        cause: c,
         fatal: true,
-        error: new TaskError(CODES[cause], `${label}: ${what}.`, { remedy: fix ?? '', target: label }),
+        error: new TaskError(CODES[c], `${label}: ${what}.`, { remedy: remedyFor(c, facts), target: label }),
       };
     }
     case 'timed_out': {
       const seconds = base.seconds;
-      if (f.readError && f.last.outcome === 'nothing_relevant' && f.last.evidence.length === 0) {
+      if (f.readError && !failure && f.last.outcome === 'nothing_relevant' && f.last.evidence.length === 0) {
         // We never saw the log: say so, rather than blame a pull that may well have happened.
         return {
           ...base,
@@ -334,11 +700,16 @@ function toResult(t: VerifyTarget, until: 'imagePulled' | 'containerStarted', f:
           ),
         };
       }
-      const cause = f.last.outcome === 'pull_failed' ? (f.last.cause ?? 'unknown') : undefined;
-      const seen =
-        f.last.outcome === 'nothing_relevant' && f.last.evidence.length === 0
-          ? 'no pull of the image appeared in the log'
-          : `the log last showed: ${base.summary}`;
+      const seen = failure
+        ? `the last pull attempt failed: ${neutralise(failure.summary, 500)}`
+        : f.last.outcome === 'in_progress'
+          ? 'the pull was still under way'
+          : 'no pull of the image appeared in the log';
+      const remedy = cause
+        ? remedyFor(cause, facts)
+        : f.last.outcome === 'in_progress'
+          ? 'The pull was still running: large (Windows) images can take many minutes. Raise timeoutMinutes, or run the task again: it writes nothing and reads the log first.'
+          : 'No start of the image appeared in the log: send a request to the site (one without Always On starts on demand) and read the platform log (the app > Log stream); raise timeoutMinutes if starts are slow.';
       return {
         ...base,
         outcome: 'timed_out',
@@ -347,16 +718,40 @@ function toResult(t: VerifyTarget, until: 'imagePulled' | 'containerStarted', f:
         error: new TaskError(
           'VerifyTimedOut',
           `${label}: after ${seconds} s and ${f.restarts} restart(s), ${seen}`,
-          {
-            remedy:
-              fix ??
-              'Raise timeoutMinutes, or read the container log in the portal (the app > Log stream, or Deployment Center > Logs) for the last start attempt.',
-            target: label,
-          },
+          { remedy, target: label },
         ),
       };
     }
   }
+}
+
+interface RemedyFacts {
+  readonly grantedThisRun: boolean;
+  /** Whether role propagation could still explain an unauthorized pull. */
+  readonly propagationPossible: boolean;
+  readonly knownBlocker: VerifyTarget['knownBlocker'];
+}
+
+/** The fix for a failed pull, fitted to what this run did: propagation is only blamed when a grant is young. */
+export function remedyFor(cause: PullFailureCause, facts: RemedyFacts): string {
+  if (facts.knownBlocker && (cause === 'unauthorized' || cause === 'unknown')) return facts.knownBlocker.fix;
+  const fix = explain({
+    outcome: 'pull_failed',
+    cause,
+    imagePulled: false,
+    evidence: [],
+    attempts: 0,
+    otherImages: [],
+    summary: '',
+  }).fix as string;
+  if (cause !== 'unauthorized' && cause !== 'unknown') return fix;
+  const checks =
+    "Check: the identity the site pulls with holds AcrPull (Container Registry Repository Reader on an ABAC registry) on the registry; config/web has acrUseManagedIdentityCreds=true and, for a user-assigned identity, acrUserManagedIdentityID = its client ID; the registry accepts ARM-audience tokens (az acr config authentication-as-arm show); the registry allows the app's network.";
+  if (facts.grantedThisRun)
+    return `This run granted the pull role, and a new role assignment can take up to 30 minutes to apply: run the task again in a few minutes (it writes nothing and reads the log first). If it still fails: ${checks}`;
+  if (facts.propagationPossible)
+    return `The pull role was granted recently and may still be propagating (up to 30 minutes): run the task again later. If it still fails: ${checks}`;
+  return `The pull role is older than the propagation window, so waiting will not help. ${checks}`;
 }
 
 function tagOf(image: string): string {
