@@ -70,13 +70,11 @@ function armTokenOnlyToArm(armHost: string): PipelinePolicy {
 }
 
 function observer(onAttempt: NonNullable<SdkPipelineOptions['onAttempt']>): PipelinePolicy {
-  let attempt = 0;
   return {
     name: 'sdkRequestLog',
     async sendRequest(request, next) {
       const started = Date.now();
       const path = new URL(request.url).pathname;
-      attempt++;
       try {
         const response = await next(request);
         onAttempt({
