@@ -29,6 +29,7 @@ import { routes as authorizationRoutes } from './routes/authorization';
 import { createControlRoutes } from './routes/control';
 import { routes as identityRoutes } from './routes/identities';
 import { routes as registryRoutes } from './routes/registries';
+import { createRegistryDataPlane, type RegistryDataPlane } from './routes/registry-data-plane';
 import { routes as resourceRoutes } from './routes/resources';
 import { routes as webRoutes } from './routes/web';
 import { buildState, loadScenario } from './scenario';
@@ -171,6 +172,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
   let baseUrl = '';
   let controlRoutes: Route[] = [];
   let entra: Entra;
+  let dataPlane: RegistryDataPlane;
 
   const platform: Platform = createPlatform({ state, now, lines: { pullAttemptLines, sidecarNoiseLines } });
 
@@ -392,7 +394,15 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
       const path = normalisePath(q >= 0 ? rawUrl.slice(0, q) : rawUrl);
       const query = new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '');
       const lowerPath = path.toLowerCase();
-      const host: HostKind = kind === 'site' ? 'site' : kind === 'scm' ? 'kudu' : mainHostKind(lowerPath);
+      // A registry's login server (reached through the agent's proxy) is its data plane, whatever the path.
+      const registry = kind === 'main' ? dataPlane.registryFor(headerValue(req.headers.host)) : undefined;
+      const host: HostKind = registry
+        ? 'registry'
+        : kind === 'site'
+          ? 'site'
+          : kind === 'scm'
+            ? 'kudu'
+            : mainHostKind(lowerPath);
       const record: RequestRecord = {
         at: now(),
         method,
@@ -428,7 +438,16 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
           };
         } else {
           try {
-            reply = await dispatch(host, app, method, path, query, req.headers, body, record);
+            reply = registry
+              ? dataPlane.handle(registry, {
+                  method,
+                  path,
+                  query,
+                  headers: req.headers,
+                  body,
+                  remoteAddress: req.socket.remoteAddress,
+                })
+              : await dispatch(host, app, method, path, query, req.headers, body, record);
           } catch (e: unknown) {
             if (e instanceof ReplyError) reply = e.reply;
             else
@@ -503,6 +522,11 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     tokenLifetimeSeconds: () => state.delays.tokenLifetimeSeconds,
     assertionLifetimeSeconds: () => state.delays.assertionLifetimeSeconds,
   });
+  dataPlane = createRegistryDataPlane({
+    state,
+    now,
+    verifyAccessToken: (token) => entra.verifyAccessToken(token),
+  });
   await openAppListeners();
 
   const info = {} as EmulatorInfo;
@@ -548,6 +572,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     },
     issuedSecrets: () => [
       ...entra.issuedSecrets(),
+      ...dataPlane.issuedSecrets(),
       state.defaultClient.clientSecret,
       state.pipeline.jobAccessToken,
     ],
