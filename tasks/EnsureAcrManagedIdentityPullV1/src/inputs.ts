@@ -29,6 +29,7 @@ export const INPUT = {
   registry: 'registry',
   removeRegistryCredentials: 'removeRegistryCredentials',
   enableIdentityWithoutRoleRights: 'enableIdentityWithoutRoleRights',
+  checkImage: 'checkImage',
   verify: 'verifyPull',
   verifyUntil: 'verifyUntil',
   timeoutMinutes: 'timeoutMinutes',
@@ -92,6 +93,7 @@ export function readSettings(get: InputGetter): Settings {
     fail,
   );
   const dryRun = readBoolean(INPUT.dryRun, raw, false, fail);
+  const checkImage = readBoolean(INPUT.checkImage, raw, true, fail);
   const verify = readVerify(raw, fail);
 
   if (problems.length > 0) {
@@ -110,6 +112,7 @@ export function readSettings(get: InputGetter): Settings {
     registry: registry!,
     removeRegistryCredentials: removeRegistryCredentials!,
     enableIdentityWithoutRoleRights: enableIdentityWithoutRoleRights!,
+    checkImage: checkImage!,
     verify: verify!,
     dryRun: dryRun!,
   };

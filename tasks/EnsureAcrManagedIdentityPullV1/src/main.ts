@@ -12,6 +12,7 @@ import { systemClock } from './context';
 import { isCancelledError, isTaskError, TaskError } from './errors';
 import { readSettings } from './inputs';
 import { neutralise } from './log';
+import { registryHttpSend } from './registry/http-send';
 import { verdictOf } from './report';
 import { type RunReport, run } from './run';
 
@@ -39,7 +40,11 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
             `${r.method} ${r.path} -> ${r.status} in ${r.ms} ms${r.correlationId ? ` (correlation ${r.correlationId})` : ''}`,
           ),
       });
-      report = await run({ settings, arm, log, signal, clock: systemClock }, { setSecret: agent.setSecret });
+      const registrySend = registryHttpSend({ signal, debug: (m) => log.debug(m) });
+      report = await run(
+        { settings, arm, log, signal, clock: systemClock, registrySend },
+        { setSecret: agent.setSecret },
+      );
       if (isArmError(report.error) && /^SubscriptionNotFound$/i.test(report.error.code)) {
         report = {
           ...report,

@@ -11,6 +11,7 @@ import { type Plan, plan } from './configure/plan';
 import type { RunContext } from './context';
 import { isCancelledError, isTaskError, TaskError } from './errors';
 import { neutralise } from './log';
+import { imageCheckLines, missingImageVerdict, stoppedResults } from './registry/preflight';
 import { type VerifyResult, type VerifyTarget, verifyTargets } from './verify/verify';
 
 export type Phase = 'observe' | 'plan' | 'apply' | 'verify';
@@ -40,7 +41,10 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
     log.group(`Observe ${settings.appName}`);
     report.observed = await observe(ctx);
     describeObserved(ctx, report.observed);
+    const checkLines = imageCheckLines(report.observed.imageCheck, settings.checkImage);
+    for (const line of checkLines.info) log.info(neutralise(line));
     log.endGroup();
+    if (checkLines.warning) log.warn(neutralise(checkLines.warning));
 
     phase = 'plan';
     log.group(settings.dryRun ? 'Plan (dry run: nothing will be changed)' : 'Plan');
@@ -49,6 +53,19 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
     log.endGroup();
     for (const w of report.plan.warnings)
       log.warn(`${w.target ? `[${w.target}] ` : ''}${w.message} Fix: ${w.fix}`);
+    // A missing image stops the run here, before any write or restart (src/registry/preflight.ts).
+    const missing = missingImageVerdict(report.observed.imageCheck, report.plan.steps, {
+      verify: settings.verify.kind === 'on',
+      dryRun: settings.dryRun,
+    });
+    if (missing.warning) log.warn(neutralise(missing.warning));
+    if (missing.error) {
+      report.verify = stoppedResults(
+        report.observed.targets.map((t) => t.target),
+        missing,
+      );
+      throw missing.error;
+    }
     if (settings.dryRun) return report;
 
     phase = 'apply';

@@ -34,6 +34,7 @@ import {
 } from '../arm/web-apps';
 import type { RunContext } from '../context';
 import { TaskError } from '../errors';
+import { checkImages, type ImageCheckReport } from '../registry/image-check';
 import { splitResourceId } from '../resource-id';
 import { PRODUCTION, type Settings } from '../settings';
 import type { Target } from '../targets';
@@ -107,6 +108,8 @@ export interface Observed {
   readonly callerCanWriteRoleAssignments: boolean | undefined;
   /** The connection's tenant, from the token or the subscription (undefined if neither told us). */
   readonly tenantId: string | undefined;
+  /** The pre-flight image check (undefined when it is off or no registry transport was given). */
+  readonly imageCheck?: ImageCheckReport;
 }
 
 export async function observe(ctx: RunContext): Promise<Observed> {
@@ -153,6 +156,16 @@ export async function observe(ctx: RunContext): Promise<Observed> {
   );
 
   const registry = await resolveRegistry(arm, settings, targets, signal);
+  // The image check needs only the registry and the images: run it alongside the identity and grant reads.
+  const imageCheckPromise =
+    settings.checkImage && ctx.registrySend
+      ? checkImages(
+          { send: ctx.registrySend, getToken: (s) => arm.getToken(s), signal },
+          registry,
+          targets.map((t) => ({ label: t.target.label, images: t.images })),
+        )
+      : undefined;
+  imageCheckPromise?.catch(() => {}); // awaited below
   const userIdentity = await userIdentityPromise;
   const tenantId = userIdentity ? await connectionTenant(arm, signal) : undefined;
   if (
@@ -180,6 +193,7 @@ export async function observe(ctx: RunContext): Promise<Observed> {
         },
       );
 
+  const imageCheck = await imageCheckPromise;
   return {
     app,
     targets,
@@ -189,6 +203,7 @@ export async function observe(ctx: RunContext): Promise<Observed> {
     roleAssignments,
     callerCanWriteRoleAssignments: callerCanWrite,
     tenantId,
+    ...(imageCheck ? { imageCheck } : {}),
   };
 }
 

@@ -205,7 +205,7 @@ export async function checkImages(
 /** When every image was skipped for the same reason, the registry as a whole was: say it once. */
 function sharedSkip(images: readonly CheckedImage[]): ImageCheckReport['skipped'] {
   const first = images[0]?.state;
-  if (!first || first.kind !== 'unchecked') return undefined;
+  if (first?.kind !== 'unchecked') return undefined;
   return images.every((i) => i.state.kind === 'unchecked' && i.state.reason === first.reason)
     ? { reason: first.reason, detail: first.detail }
     : undefined;

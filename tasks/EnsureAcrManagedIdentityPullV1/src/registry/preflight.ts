@@ -218,3 +218,46 @@ export function causeLessRemedy(f: CauseLessFacts): string {
     ...causes.map((c, i) => `(${i + 1}) ${c.cause}: ${c.evidence}; fix: ${c.fix}.`),
   ].join(' ');
 }
+
+/** Per-target results of a run stopped by a missing image: `pull_failed (not_found)`, or skipped for the others. */
+export function stoppedResults<T extends { readonly label: string }>(
+  targets: readonly T[],
+  verdict: MissingImageVerdict,
+): {
+  target: T;
+  outcome: 'pull_failed' | 'skipped';
+  cause?: 'not_found';
+  fatal: boolean;
+  seconds: number;
+  restarts: number;
+  evidence: string[];
+  summary: string;
+  notes: string[];
+}[] {
+  return targets.map((target) => {
+    const missing = verdict.targets.find((m) => m.label === target.label);
+    return missing
+      ? {
+          target,
+          outcome: 'pull_failed',
+          cause: 'not_found',
+          fatal: true,
+          seconds: 0,
+          restarts: 0,
+          evidence: [],
+          summary: `${missing.image} does not exist in the registry (checked before any restart).`,
+          notes: [],
+        }
+      : {
+          target,
+          outcome: 'skipped',
+          fatal: false,
+          seconds: 0,
+          restarts: 0,
+          evidence: [],
+          summary:
+            'Not verified: the run stopped before any change because another target’s image is missing.',
+          notes: [],
+        };
+  });
+}
