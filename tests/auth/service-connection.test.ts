@@ -1,6 +1,4 @@
 import * as assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { authorityOptions } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/auth/credential';
 import { envEndpointSource } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/auth/endpoint-source';
@@ -9,11 +7,9 @@ import {
   connectionSettingsUrl,
   describeConnection,
   isMicrosoftLoginHost,
-  parseArmMetadata,
   readServiceConnection,
   resolveCloud,
   scopeFor,
-  withArmMetadata,
 } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/auth/service-connection';
 import { isTaskError, type TaskError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/errors';
 import { type EndpointSpec, endpointEnv } from './agent-env';
@@ -333,66 +329,25 @@ describe('scopes and authorities', () => {
   }
 });
 
-describe('Azure Stack metadata', () => {
-  let server: Server;
-  let armUrl: string;
-  let answer: { status: number; body: string };
-
-  before(async () => {
-    server = createServer((req, res) => {
-      const ok = req.url === '/metadata/endpoints?api-version=2015-01-01';
-      res.writeHead(ok ? answer.status : 404, { 'content-type': 'application/json' });
-      res.end(ok ? answer.body : '{}');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    armUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  });
-
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
+describe('Azure Stack Hub', () => {
   function stackConnection(): AzureConnection {
-    return read({ url: armUrl, auth: spnKeyAuth, data: { subscriptionid: SUB, environment: 'AzureStack' } })
-      .connection;
+    return read({
+      url: 'https://management.local.azurestack.external/',
+      auth: spnKeyAuth,
+      data: { subscriptionid: SUB, environment: 'AzureStack' },
+    }).connection;
   }
 
-  it('takes the authority and the audience from the ARM metadata', async () => {
-    answer = {
-      status: 200,
-      body: JSON.stringify({
-        galleryEndpoint: 'https://portal.local.azurestack.external:30015/',
-        authentication: {
-          loginEndpoint: 'https://login.microsoftonline.com/',
-          audiences: ['https://management.contoso.onmicrosoft.com/0a1b2c3d'],
-        },
-      }),
-    };
-    const connection = await resolveCloud(stackConnection());
-    assert.equal(connection.authorityHost, 'https://login.microsoftonline.com/');
-    assert.equal(connection.audience, 'https://management.contoso.onmicrosoft.com/0a1b2c3d');
-    assert.equal(connection.scope, 'https://management.contoso.onmicrosoft.com/0a1b2c3d/.default');
-    assert.equal(connection.tenantId, TENANT);
-  });
-
-  it('fails with AUTH_CLOUD_METADATA_UNAVAILABLE when the metadata has no login endpoint', async () => {
-    answer = { status: 200, body: '{"authentication":{}}' };
+  it('is refused before any request, naming the missing api-versions and the way out', async () => {
+    // Nothing listens at that host: a request would fail differently (and slowly).
     await assert.rejects(resolveCloud(stackConnection()), (e: unknown) => {
       assert.ok(isTaskError(e));
-      assert.equal(e.code, 'AUTH_CLOUD_METADATA_UNAVAILABLE');
+      assert.equal(e.code, 'AzureStackNotSupported');
+      assert.match(e.message, /2020-09-01-hybrid/);
+      assert.match(e.message, /Microsoft\.Web 2018-02-01/);
+      assert.match(e.remedy, /AzureWebAppContainer|registry credentials/i);
       return true;
     });
-  });
-
-  it('uses an ADFS login endpoint with the adfs tenant, as MSAL expects', () => {
-    const metadata = parseArmMetadata({
-      authentication: {
-        loginEndpoint: 'https://adfs.local.azurestack.external/adfs/',
-        audiences: ['https://aud/'],
-      },
-    });
-    assert.ok(metadata);
-    const connection = withArmMetadata(stackConnection(), metadata);
-    assert.equal(connection.authorityHost, 'https://adfs.local.azurestack.external/');
-    assert.equal(connection.tenantId, 'adfs');
   });
 
   it('leaves other clouds alone without asking anything', async () => {

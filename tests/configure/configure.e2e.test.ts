@@ -4,18 +4,19 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createArmClient } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
 import { type Applied, apply } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/apply';
 import { type Observed, observe } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/observe';
 import { type Plan, plan } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/plan';
 import type { Clock, RunContext } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/context';
 import { isTaskError, type TaskError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/errors';
+import { createTransport } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/http/pipeline';
 import { silentLogger } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/log';
 import type { Settings } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/settings';
 import { baseScenario, type Emulator, type Scenario, startEmulator } from '../emulator/index';
 import { emulatorCredential } from '../emulator/sdk-client';
 import { testSettings } from '../harness/settings';
-import { trustingFetch } from '../http/trusting-fetch';
 
 const ACR_PULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
 const REPO_READER = 'b93aa761-3e63-49ed-ac28-beffa264f7ac';
@@ -36,7 +37,7 @@ function contextFor(emu: Emulator, settings: Settings): RunContext {
     subscriptionId: emu.info.subscriptionId,
     credential: emulatorCredential(emu.info),
     scope: 'https://management.azure.com/.default',
-    fetch: trustingFetch(emu.info.caCertPath),
+    transport: createTransport({ tls: { ca: [readFileSync(emu.info.caCertPath, 'utf8')] } }),
     retry: { sleep: instantClock.sleep, baseDelayInMs: 1 },
   });
   return { settings, arm, log: silentLogger, signal: new AbortController().signal, clock: instantClock };

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import {
+  createTransport,
+  type Transport,
+} from '../../tasks/EnsureAcrManagedIdentityPullV1/src/http/pipeline';
 import {
   backoffDelayInMs,
   classifyStatus,
@@ -9,6 +14,7 @@ import {
   send,
   withRetry,
 } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/http/retry';
+import { createServerCertificate } from '../emulator/certs';
 
 /** A sleep that records the delays it was asked for and returns at once (still honouring abort). */
 function recordingSleep() {
@@ -24,16 +30,26 @@ function recordingSleep() {
 /** A local server that answers each request with the next scripted reply (the last one repeats). */
 async function scriptedServer(
   replies: ((req: IncomingMessage, res: ServerResponse) => void)[],
-): Promise<{ url: string; server: Server; requests: () => number }> {
+): Promise<{ url: string; server: Server; requests: () => number; transport: Transport }> {
   let count = 0;
-  const server = createServer((req, res) => {
+  const cert = await tlsCertificate();
+  const server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
     const reply = replies[Math.min(count, replies.length - 1)];
     count++;
     reply?.(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/x`, server, requests: () => count };
+  // The pipeline trusts the test CA (as it would the agent's CAInfo) and the guard this one host.
+  const transport = createTransport({ tls: { ca: [cert.caPem] } });
+  transport.guard.trust(`127.0.0.1:${port}`, 'the test server');
+  return { url: `https://127.0.0.1:${port}/x`, server, requests: () => count, transport };
+}
+
+let certificate: ReturnType<typeof createServerCertificate> | undefined;
+async function tlsCertificate() {
+  certificate ??= createServerCertificate();
+  return certificate;
 }
 
 const status =
@@ -241,7 +257,7 @@ describe('retry policy', () => {
       const { delays, sleep } = recordingSleep();
       const response = await send(
         { method: 'GET', url: s.url },
-        { sleep, now: () => Date.parse('Tue, 01 Jul 2025 10:00:00 GMT') },
+        { sleep, now: () => Date.parse('Tue, 01 Jul 2025 10:00:00 GMT'), transport: s.transport },
       );
       assert.equal(response.status, 200);
       assert.equal(response.text, 'done');
@@ -252,7 +268,10 @@ describe('retry policy', () => {
       const s = await scriptedServer([status(503, {}, 'busy')]);
       server = s.server;
       const { sleep } = recordingSleep();
-      const response = await send({ method: 'GET', url: s.url }, { maxAttempts: 3, sleep });
+      const response = await send(
+        { method: 'GET', url: s.url },
+        { maxAttempts: 3, sleep, transport: s.transport },
+      );
       assert.equal(response.status, 503);
       assert.equal(response.attempt, 3);
       assert.equal(s.requests(), 3);
@@ -262,7 +281,7 @@ describe('retry policy', () => {
       const s = await scriptedServer([(req) => req.socket.destroy(), status(200, {}, 'fine')]);
       server = s.server;
       const { sleep } = recordingSleep();
-      const response = await send({ method: 'GET', url: s.url }, { sleep });
+      const response = await send({ method: 'GET', url: s.url }, { sleep, transport: s.transport });
       assert.equal(response.text, 'fine');
     });
 
@@ -280,9 +299,14 @@ describe('retry policy', () => {
       ]);
       server = s.server;
       const { sleep } = recordingSleep();
+      let n = 0;
       await send(
-        { method: 'GET', url: s.url, headersForAttempt: async (n) => ({ authorization: `Bearer t${n}` }) },
-        { sleep },
+        { method: 'GET', url: s.url },
+        {
+          sleep,
+          transport: s.transport,
+          credential: { host: new URL(s.url).host, value: async () => `Bearer t${++n}` },
+        },
       );
       assert.deepEqual(seen, ['Bearer t1', 'Bearer t2']);
     });

@@ -2,11 +2,12 @@
  * The task-lib adapter: the only module (with index.ts) that imports azure-pipelines-task-lib. It turns the
  * agent into the small ports the rest of the task is written against (inputs, endpoints, logger, results).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tl from 'azure-pipelines-task-lib/task';
 import type { EndpointSource } from './auth/endpoint-source';
+import type { TransportSettings } from './http/pipeline';
 import type { Logger } from './log';
 
 export type TaskOutcome = 'Succeeded' | 'SucceededWithIssues' | 'Failed' | 'Cancelled';
@@ -19,6 +20,50 @@ export interface Agent {
   setOutput(name: string, value: string): void;
   uploadSummary(markdown: string): void;
   complete(outcome: TaskOutcome, message: string): void;
+  /** The agent's proxy, CA and client certificate, and the extra User-Agent token, for every request. */
+  transport(): TransportSettings;
+}
+
+/**
+ * The agent's HTTP settings through task-lib (`getHttpProxyConfiguration()`, `getHttpCertConfiguration()`): the
+ * proxy URL, credentials and bypass list (regular expressions), the CA file and the client certificate. The proxy
+ * password and the certificate passphrase are registered as secrets before anything could print them.
+ */
+export function agentTransportSettings(setSecret: (value: string) => void): TransportSettings {
+  const proxy = tl.getHttpProxyConfiguration();
+  const cert = tl.getHttpCertConfiguration();
+  if (proxy?.proxyPassword) setSecret(proxy.proxyPassword);
+  if (cert?.passphrase) setSecret(cert.passphrase);
+  const read = (path: string | undefined) => (path ? readFileSync(path) : undefined);
+  const ca = read(cert?.caFile)?.toString('utf8');
+  const clientCert = read(cert?.certFile)?.toString('utf8');
+  const key = read(cert?.keyFile)?.toString('utf8');
+  const pfx = read(cert?.certArchiveFile);
+  const userAgent = process.env.AZURE_HTTP_USER_AGENT?.trim();
+  return {
+    ...(proxy
+      ? {
+          proxy: {
+            url: proxy.proxyUrl,
+            ...(proxy.proxyUsername ? { username: proxy.proxyUsername } : {}),
+            ...(proxy.proxyPassword ? { password: proxy.proxyPassword } : {}),
+            bypass: proxy.proxyBypassHosts ?? [],
+          },
+        }
+      : {}),
+    ...(ca || clientCert || pfx
+      ? {
+          tls: {
+            ...(ca ? { ca: [ca] } : {}),
+            ...(clientCert ? { cert: clientCert } : {}),
+            ...(key ? { key } : {}),
+            ...(pfx ? { pfx } : {}),
+            ...(cert?.passphrase ? { passphrase: cert.passphrase } : {}),
+          },
+        }
+      : {}),
+    ...(userAgent ? { userAgentSuffix: userAgent } : {}),
+  };
 }
 
 export function createAgent(): Agent {
@@ -65,5 +110,6 @@ export function createAgent(): Agent {
       tl.uploadSummary(file);
     },
     complete: (outcome, message) => tl.setResult(tl.TaskResult[outcome], message),
+    transport: () => agentTransportSettings(setSecret),
   };
 }

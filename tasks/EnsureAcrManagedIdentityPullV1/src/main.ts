@@ -5,11 +5,13 @@
  */
 import type { Agent } from './agent';
 import { type ArmError, isArmError } from './arm/client';
+import { appServiceScope } from './arm/kudu';
 import { createArmClient } from './arm/request';
 import { subscriptionNotVisible } from './auth/auth-errors';
 import { connect } from './auth/connect';
 import { systemClock } from './context';
 import { isCancelledError, isTaskError, TaskError } from './errors';
+import { createTransport, setDefaultTransport } from './http/pipeline';
 import { readSettings } from './inputs';
 import { neutralise } from './log';
 import { registryHttpSend } from './registry/http-send';
@@ -23,6 +25,9 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
   try {
     const settings = readSettings((name) => agent.input(name));
     appName = settings.appName;
+    // One transport for the whole run: the agent's proxy and certificates, and the outbound guard.
+    const transport = createTransport(agent.transport());
+    setDefaultTransport(transport);
     const session = await connect(agent.endpoints, settings.connectedServiceId, { signal });
     try {
       const { connection } = session;
@@ -35,6 +40,8 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
         credential: session.credential,
         scope: connection.scope,
         retry: { signal },
+        transport,
+        kuduScopes: [appServiceScope(connection.environment)].filter((s): s is string => s !== undefined),
         onResponse: (r) =>
           log.debug(
             `${r.method} ${r.path} -> ${r.status} in ${r.ms} ms${r.correlationId ? ` (correlation ${r.correlationId})` : ''}`,

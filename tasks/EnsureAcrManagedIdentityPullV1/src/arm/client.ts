@@ -1,3 +1,6 @@
+import type { TokenCredential } from '@azure/identity';
+import type { Transport } from '../http/pipeline';
+
 /**
  * The contract every Azure-surface module is written against. `request.ts` implements it on top of the shared
  * retry policy (`../http/retry.ts`); the surface modules (`web-apps.ts`, `role-assignments.ts`, ...) build
@@ -36,6 +39,14 @@ export interface ArmClient {
   listAll<T>(path: string, options: ArmRequestOptions): Promise<T[]>;
   /** A bearer token for the ARM audience; Kudu accepts it too. Never log it. */
   getToken(signal?: AbortSignal): Promise<string>;
+  /** A bearer token for another audience (Kudu's App Service audience). Never log it. */
+  getTokenFor?(scope: string, signal?: AbortSignal): Promise<string>;
+  /** Bearer scopes Kudu is tried with before the ARM token (the cloud's App Service audience). */
+  readonly kuduScopes?: readonly string[];
+  /** The HTTP transport (proxy, CA, outbound guard) every request of the run uses; SDK clients get it too. */
+  readonly transport?: Transport;
+  /** The service connection's credential (for SDK clients built on the same transport). */
+  readonly credential?: TokenCredential;
 }
 
 /** A non-success ARM answer, with the ARM error body's code and the correlation id for support cases. */

@@ -1,11 +1,20 @@
 /**
- * The SCM (Kudu) host of a site or slot: the docker log listing and ranged reads of the log files (facts §2).
+ * The SCM (Kudu) host of a site or slot: the docker log listing and ranged reads of the log files.
  *
- * Authentication: the ARM bearer token first (Kudu accepts it, and it works when basic auth is disabled). Only
- * when Kudu refuses it and `basicPublishingCredentialsPolicies/scm` allows basic auth do we fetch the publishing
- * credentials, register the password as a secret, and use Basic. The SCM host always comes from the site
- * resource (never constructed), and a token is only ever sent to that host. Returns data; never logs.
+ * Authentication, in order, each step only after Kudu answered 401 or 403 to the previous one:
+ * 1. a bearer token for the cloud's App Service audience (`https://appservice.azure.com/.default`, `.azure.us`,
+ *    `.azure.cn`: the scope map of Microsoft's azure-arm-rest, common-npm-packages/azure-arm-rest/azure-arm-common.ts),
+ *    where Kudu is moving and the only one some sovereign clouds accept;
+ * 2. the ARM-audience token (what Kudu has accepted so far; also the answer when Entra will not issue step 1);
+ * 3. Basic with the publishing credentials, only when `basicPublishingCredentialsPolicies/scm` allows it (the
+ *    password is registered as a secret first).
+ * The SCM host is derived from the site's default host name and the cloud (http/guard.ts `appServiceHosts`),
+ * never taken from the response's host list, and every credential is bound to that host. Listings and log reads
+ * are bounded (bytes, files). Returns data; never logs.
  */
+import { TaskError } from '../errors';
+import { appServiceHosts } from '../http/guard';
+import { defaultTransport } from '../http/pipeline';
 import { type HttpResponse, type RetryOptions, send } from '../http/retry';
 import type { ArmClient } from './client';
 import { getScmBasicAuthAllowed, listPublishingCredentials, type PathRef } from './web-apps';
@@ -46,54 +55,133 @@ export interface KuduClient {
 export interface KuduClientOptions {
   readonly arm: ArmClient;
   readonly target: PathRef;
-  /** From `hostNameSslStates[hostType=Repository]` (see web-apps `scmHostName`). */
-  readonly scmHostName: string;
+  /** The site's `defaultHostName`: the SCM host is derived from it and the cloud. */
+  readonly defaultHostName: string;
+  /** From `hostNameSslStates[hostType=Repository]`: used only in a cloud without a published suffix, on the ARM host. */
+  readonly scmHostName: string | undefined;
   /** Registers a secret with the agent before anything could print it (the publishing password). */
   readonly setSecret: (secret: string) => void;
   readonly retry?: RetryOptions;
 }
 
+/** Kudu's own audience per named cloud (keyed by the connection's environment, lower case). */
+const APP_SERVICE_SCOPES: Readonly<Record<string, string>> = {
+  azurecloud: 'https://appservice.azure.com/.default',
+  azureusgovernment: 'https://appservice.azure.us/.default',
+  azurechinacloud: 'https://appservice.azure.cn/.default',
+};
+
+/** The App Service token scope for a connection's environment; undefined for clouds without one (ARM token only). */
+export function appServiceScope(environment: string): string | undefined {
+  return APP_SERVICE_SCOPES[environment.toLowerCase()];
+}
+
+/** Most bytes one docker log listing may weigh, and most files it may name (a site has a few per instance). */
+export const MAX_LISTING_BYTES = 1024 * 1024;
+export const MAX_LISTING_FILES = 200;
+/** Most bytes one ranged log read may return (the caller reads the rest on the next poll). */
+export const MAX_LOG_READ_BYTES = 4 * 1024 * 1024;
+
+type Auth =
+  | { readonly kind: 'bearer'; readonly scope: string | undefined }
+  | { readonly kind: 'basic'; readonly value: string };
+
 export function createKuduClient(options: KuduClientOptions): KuduClient {
-  const origin = `https://${options.scmHostName}`;
-  let basic: string | undefined;
-  let bearerRefused = false;
+  const hosts = appServiceHosts(options.arm.armUrl, options.defaultHostName, options.scmHostName);
+  if (!hosts) {
+    throw new TaskError(
+      'ScmHostUntrusted',
+      `The SCM host of ${options.target.path} cannot be derived from its default host name '${options.defaultHostName.slice(0, 200)}' in this cloud (${new URL(options.arm.armUrl).host}).`,
+      {
+        remedy:
+          "The task sends credentials only to App Service hosts of the service connection's cloud. If the app runs in an App Service Environment or cloud the task does not know, open an issue with its default host name.",
+      },
+    );
+  }
+  const scmHost = hosts.scm;
+  const transport = options.arm.transport ?? defaultTransport();
+  transport.guard.trust(scmHost, `the SCM site of ${options.target.path}`);
+  const origin = `https://${scmHost}`;
+  // Bearer scopes to try in order; `undefined` is the ARM token.
+  const ladder: Auth[] = [
+    ...(options.arm.kuduScopes ?? []).map((scope): Auth => ({ kind: 'bearer', scope })),
+    { kind: 'bearer', scope: undefined },
+  ];
+  let step = 0;
+  let basicTried = false;
 
   async function authorization(signal: AbortSignal | undefined): Promise<string> {
-    if (basic) return basic;
+    const auth = ladder[step] as Auth;
+    if (auth.kind === 'basic') return auth.value;
+    if (auth.scope && options.arm.getTokenFor)
+      return `Bearer ${await options.arm.getTokenFor(auth.scope, signal)}`;
     return `Bearer ${await options.arm.getToken(signal)}`;
   }
 
-  /** After a 401 to the bearer token: switch to Basic when the SCM policy allows it; false when it does not. */
-  async function switchToBasic(signal: AbortSignal | undefined): Promise<boolean> {
-    if (basic || bearerRefused) return false;
-    bearerRefused = true;
+  /** After a 401/403: the next rung (another audience, then Basic when the SCM policy allows it); false at the end. */
+  async function nextCredential(signal: AbortSignal | undefined): Promise<boolean> {
+    if (step + 1 < ladder.length) {
+      step++;
+      return true;
+    }
+    if (basicTried) return false;
+    basicTried = true;
     if (!(await getScmBasicAuthAllowed(options.arm, options.target, signal))) return false;
     const credentials = await listPublishingCredentials(options.arm, options.target, signal);
     options.setSecret(credentials.publishingPassword);
-    basic = `Basic ${Buffer.from(`${credentials.publishingUserName}:${credentials.publishingPassword}`).toString('base64')}`;
+    ladder.push({
+      kind: 'basic',
+      value: `Basic ${Buffer.from(`${credentials.publishingUserName}:${credentials.publishingPassword}`).toString('base64')}`,
+    });
+    step++;
     return true;
   }
 
   async function get(
     url: string,
     headers: Record<string, string>,
+    maxBodyBytes: number,
     signal?: AbortSignal,
   ): Promise<HttpResponse> {
     const once = () =>
       send(
+        { method: 'GET', url, headers },
         {
-          method: 'GET',
-          url,
-          headers,
-          headersForAttempt: async (_attempt, attemptSignal) => ({
-            authorization: await authorization(attemptSignal),
-          }),
+          maxAttempts: 3,
+          attemptTimeoutInMs: 30_000,
+          ...options.retry,
+          transport,
+          maxBodyBytes,
+          credential: { host: scmHost, value: (attemptSignal) => authorization(attemptSignal) },
+          ...(signal ? { signal } : {}),
         },
-        { maxAttempts: 3, attemptTimeoutInMs: 30_000, ...options.retry, ...(signal ? { signal } : {}) },
       );
-    const first = await once();
-    if (first.status === 401 && (await switchToBasic(signal))) return once();
-    return first;
+    let response = await once().catch(async (e: unknown) => {
+      // Entra would not issue a token for this audience (a cloud without it): go down the ladder.
+      if (
+        ladder[step]?.kind === 'bearer' &&
+        (ladder[step] as { scope?: string }).scope &&
+        isTokenFailure(e)
+      ) {
+        step++;
+        return once();
+      }
+      throw e;
+    });
+    while ((response.status === 401 || response.status === 403) && (await nextCredential(signal))) {
+      response = await once();
+    }
+    return response;
+  }
+
+  function isTokenFailure(e: unknown): boolean {
+    return (
+      e instanceof Error &&
+      (e.name === 'TaskError' ||
+        e.name === 'AuthenticationError' ||
+        e.name === 'CredentialUnavailableError') &&
+      /^AUTH_|token/i.test((e as { code?: string }).code ?? e.message)
+    );
   }
 
   function failure<T>(response: HttpResponse): KuduResult<T> {
@@ -110,9 +198,14 @@ export function createKuduClient(options: KuduClientOptions): KuduClient {
   }
 
   return {
-    scmHostName: options.scmHostName,
+    scmHostName: scmHost,
     async listDockerLogs(signal) {
-      const response = await get(`${origin}/api/logs/docker`, { accept: 'application/json' }, signal);
+      const response = await get(
+        `${origin}/api/logs/docker`,
+        { accept: 'application/json' },
+        MAX_LISTING_BYTES,
+        signal,
+      );
       if (response.status !== 200) return failure(response);
       let parsed: unknown;
       try {
@@ -120,25 +213,27 @@ export function createKuduClient(options: KuduClientOptions): KuduClient {
       } catch {
         return { kind: 'failed', status: response.status, message: 'The docker log listing was not JSON.' };
       }
-      const entries = (Array.isArray(parsed) ? parsed : []).flatMap((e: unknown): DockerLogEntry[] => {
-        const x = e as { machineName?: unknown; lastUpdated?: unknown; size?: unknown; href?: unknown };
-        if (typeof x.machineName !== 'string' || typeof x.href !== 'string') return [];
-        const lastUpdated = typeof x.lastUpdated === 'string' ? Date.parse(x.lastUpdated) : Number.NaN;
-        return [
-          {
-            machineName: x.machineName,
-            lastUpdated: Number.isNaN(lastUpdated) ? 0 : lastUpdated,
-            size: typeof x.size === 'number' ? x.size : 0,
-            href: x.href,
-          },
-        ];
-      });
+      const entries = (Array.isArray(parsed) ? parsed.slice(0, MAX_LISTING_FILES) : []).flatMap(
+        (e: unknown): DockerLogEntry[] => {
+          const x = e as { machineName?: unknown; lastUpdated?: unknown; size?: unknown; href?: unknown };
+          if (typeof x.machineName !== 'string' || typeof x.href !== 'string') return [];
+          const lastUpdated = typeof x.lastUpdated === 'string' ? Date.parse(x.lastUpdated) : Number.NaN;
+          return [
+            {
+              machineName: x.machineName,
+              lastUpdated: Number.isNaN(lastUpdated) ? 0 : lastUpdated,
+              size: typeof x.size === 'number' ? x.size : 0,
+              href: x.href,
+            },
+          ];
+        },
+      );
       return { kind: 'ok', value: entries };
     },
     async readLogFile(href, from, signal) {
       const headers: Record<string, string> = { accept: 'text/plain, */*' };
       if (from > 0) headers.range = `bytes=${from}-`;
-      const response = await get(onScmHost(href), headers, signal);
+      const response = await get(onScmHost(href), headers, MAX_LOG_READ_BYTES, signal);
       const total = /\/(\d+)\s*$/.exec(response.headers.get('content-range') ?? '')?.[1];
       const totalSize = total === undefined ? undefined : Number(total);
       if (response.status === 416) return { kind: 'ok', value: { text: '', ranged: true, totalSize } };

@@ -4,7 +4,9 @@
  * caller log each exchange at debug level (method, path, status, correlation id: never a token).
  */
 import type { AccessToken, TokenCredential } from '@azure/identity';
-import { abortErrorFrom, type FetchLike, type HttpResponse, type RetryOptions, send } from '../http/retry';
+import type { Transport } from '../http/pipeline';
+import { defaultTransport } from '../http/pipeline';
+import { abortErrorFrom, type HttpResponse, type RetryOptions, send } from '../http/retry';
 import { type ArmClient, ArmError, type ArmRequestOptions, type ArmResponse } from './client';
 
 export interface ArmResponseInfo {
@@ -26,8 +28,12 @@ export interface CreateArmClientOptions {
   /** Token scope, e.g. `https://management.azure.com/.default`. */
   readonly scope: string;
   readonly retry?: RetryOptions;
-  /** The transport (default: global fetch); tests inject one that trusts the emulator's CA. */
-  readonly fetch?: FetchLike;
+  /** The transport (default: the run's, with the agent's proxy and CA); its guard learns the ARM host here. */
+  readonly transport?: Transport;
+  /** Bearer scopes Kudu is tried with before the ARM token (kudu.ts `appServiceScope`). */
+  readonly kuduScopes?: readonly string[];
+  /** The most one ARM answer may weigh (default 8 MiB: a page of a long list). */
+  readonly maxBodyBytes?: number;
   readonly onResponse?: (info: ArmResponseInfo) => void;
 }
 
@@ -40,7 +46,11 @@ const STALE_TOKEN_CODES = new Set(['expiredauthenticationtoken', 'invalidauthent
 export function createArmClient(options: CreateArmClientOptions): ArmClient {
   const armUrl = options.armUrl.endsWith('/') ? options.armUrl : `${options.armUrl}/`;
   const base = new URL(armUrl);
+  // The ARM endpoint comes from the service connection: the one host the ARM token may go to.
+  const transport = options.transport ?? defaultTransport();
+  transport.guard.trust(base.host, "the service connection's Resource Manager endpoint");
   const tokens = createTokenCache(options.credential, options.scope, options.retry?.now ?? Date.now);
+  const otherScopes = new Map<string, TokenCache>();
 
   async function exchange(method: string, url: URL, o: ArmRequestOptions): Promise<HttpResponse> {
     const path = url.pathname;
@@ -57,15 +67,17 @@ export function createArmClient(options: CreateArmClientOptions): ArmClient {
           method,
           url: url.toString(),
           headers,
-          body,
-          headersForAttempt: async (_attempt, attemptSignal) => ({
-            authorization: `Bearer ${await tokens.get(attemptSignal)}`,
-          }),
+          ...(body !== undefined ? { body } : {}),
         },
         {
           ...options.retry,
-          ...(options.fetch ? { fetch: options.fetch } : {}),
-          signal,
+          transport,
+          maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024,
+          credential: {
+            host: base.host,
+            value: async (attemptSignal) => `Bearer ${await tokens.get(attemptSignal)}`,
+          },
+          ...(signal ? { signal } : {}),
           onAttempt: (info) =>
             options.onResponse?.({
               method,
@@ -86,10 +98,12 @@ export function createArmClient(options: CreateArmClientOptions): ArmClient {
   }
 
   function resolveUrl(pathOrUrl: string): URL {
-    if (/^https?:\/\//i.test(pathOrUrl)) {
-      const url = new URL(pathOrUrl);
-      // A nextLink pointing elsewhere would receive our bearer token: refuse it.
-      if (url.origin !== base.origin) {
+    // Anything that is not a plain `/subscriptions/...` path is a link from a response (nextLink, Location):
+    // parse it as the URL parser will read it (`/\\host/x` and `//host/x` name another host) and keep it only
+    // when it stays on the ARM endpoint, whose token it would receive.
+    if (!/^\/(?![\\/])/.test(pathOrUrl) || /[\\]/.test(pathOrUrl.split('?')[0] ?? '')) {
+      const url = new URL(pathOrUrl, base);
+      if (url.origin !== base.origin || url.username || url.password) {
         throw new Error(`Refusing to follow a link to ${url.origin}: the ARM endpoint is ${base.origin}.`);
       }
       url.pathname = url.pathname.replace(/\/{2,}/g, '/');
@@ -152,6 +166,17 @@ export function createArmClient(options: CreateArmClientOptions): ArmClient {
       return items;
     },
     getToken: (signal) => tokens.get(signal ?? options.retry?.signal),
+    getTokenFor: (scope, signal) => {
+      let cache = otherScopes.get(scope);
+      if (!cache) {
+        cache = createTokenCache(options.credential, scope, options.retry?.now ?? Date.now);
+        otherScopes.set(scope, cache);
+      }
+      return cache.get(signal ?? options.retry?.signal);
+    },
+    transport,
+    credential: options.credential,
+    kuduScopes: options.kuduScopes ?? [],
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * One call for index.ts: read the service connection, resolve its cloud (Azure Stack metadata), and build the
+ * One call for index.ts: read the service connection, check its cloud (Azure Stack Hub is refused), and build the
  * credential. Secrets are registered with the agent's mask as they are read.
  */
 import type { TokenCredential } from '@azure/identity';
@@ -20,7 +20,7 @@ export async function connect(
   options: CredentialOptions = {},
 ): Promise<Connected> {
   const read = readServiceConnection(source, connectedServiceId);
-  const connection = await resolveCloud(read, options);
+  const connection = await resolveCloud(read);
   const { credential, dispose } = createCredential(connection, source, options);
   return { connection, credential, dispose };
 }

@@ -23,7 +23,8 @@ import {
   ManagedIdentityCredential,
   type TokenCredential,
 } from '@azure/identity';
-import { abortErrorFrom, type RetryOptions } from '../http/retry';
+import { defaultTransport, pipelineHttpClient, type Transport } from '../http/pipeline';
+import { abortErrorFrom, type RetryOptions, taskRetryStrategy } from '../http/retry';
 import { authFailure } from './auth-errors';
 import type { EndpointSource } from './endpoint-source';
 import { fetchOidcToken, oidcRequestFor } from './oidc';
@@ -34,6 +35,58 @@ export interface CredentialOptions {
   readonly signal?: AbortSignal;
   /** Retry policy for the OIDC request (tests shorten the back-off). */
   readonly retry?: RetryOptions;
+  /** The run's transport (default: `defaultTransport()`): sign-in takes the agent's proxy and CA too. */
+  readonly transport?: Transport;
+}
+
+/**
+ * @azure/identity's options for the run's transport: its requests go through the task's pipeline (agent proxy and
+ * CA, outbound guard, bounded bodies). Identity keeps its own retries (they know Entra's and IMDS's rules), so the
+ * pipeline makes one attempt per request and nothing nests.
+ */
+export function identityTransportOptions(transport: Transport): {
+  httpClient: ReturnType<typeof pipelineHttpClient>;
+  userAgentOptions: { userAgentPrefix: string };
+} {
+  return {
+    httpClient: pipelineHttpClient(transport, {
+      strategy: taskRetryStrategy(),
+      maxAttempts: 1,
+      attemptTimeoutInMs: 60_000,
+      maxBodyBytes: 1024 * 1024,
+    }),
+    userAgentOptions: { userAgentPrefix: transport.userAgent },
+  };
+}
+
+/**
+ * The sign-in hosts the guard allows: the connection's authority (a trusted input), Microsoft's discovery host
+ * when the authority is one of Microsoft's, and for a managed identity the endpoint the machine names (IMDS, or
+ * the App Service / Arc / pod-identity variables the identity library reads).
+ */
+function trustSignInHosts(connection: AzureConnection, transport: Transport): void {
+  transport.guard.trust(new URL(connection.authorityHost).host, "the service connection's authority");
+  if (isMicrosoftLoginHost(connection.authorityHost))
+    transport.guard.trust('login.microsoftonline.com', 'Entra instance discovery');
+  if (connection.scheme !== 'ManagedServiceIdentity') return;
+  transport.guard.trust('169.254.169.254', 'the Azure Instance Metadata Service', { insecure: true });
+  for (const name of [
+    'IDENTITY_ENDPOINT',
+    'MSI_ENDPOINT',
+    'IMDS_ENDPOINT',
+    'AZURE_POD_IDENTITY_AUTHORITY_HOST',
+  ]) {
+    const value = process.env[name];
+    if (!value) continue;
+    try {
+      const url = new URL(value);
+      transport.guard.trust(url.host, `the managed identity endpoint (${name})`, {
+        insecure: url.protocol === 'http:',
+      });
+    } catch {
+      // Not a URL: the identity library will say so.
+    }
+  }
 }
 
 export interface ConnectionCredential {
@@ -68,10 +121,12 @@ export function createCredential(
   // for every getToken, so a later sign-in always starts from a fresh assertion.
   let assertionOfThisSignIn: Promise<string> | undefined;
 
+  const transport = options.transport ?? defaultTransport();
+  trustSignInHosts(connection, transport);
   const inner = innerCredential();
 
   function innerCredential(): TokenCredential {
-    const authority = authorityOptions(connection);
+    const authority = { ...authorityOptions(connection), ...identityTransportOptions(transport) };
     switch (connection.scheme) {
       case 'ServicePrincipal':
         if (connection.authenticationType === 'spnKey') {
@@ -98,7 +153,7 @@ export function createCredential(
             assertionOfThisSignIn ??= (async () => {
               assertionError = undefined;
               try {
-                const token = await fetchOidcToken(request, source, connection.id, options);
+                const token = await fetchOidcToken(request, source, connection.id, { ...options, transport });
                 secrets.push(token);
                 return token;
               } catch (e: unknown) {
@@ -113,8 +168,11 @@ export function createCredential(
       }
       case 'ManagedServiceIdentity':
         return connection.clientId
-          ? new ManagedIdentityCredential({ clientId: connection.clientId })
-          : new ManagedIdentityCredential();
+          ? new ManagedIdentityCredential({
+              clientId: connection.clientId,
+              ...identityTransportOptions(transport),
+            })
+          : new ManagedIdentityCredential(identityTransportOptions(transport));
     }
   }
 

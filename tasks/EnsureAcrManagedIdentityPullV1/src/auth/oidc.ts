@@ -11,6 +11,7 @@
  * it needs a token (arm-rest keeps the first one and fails with AADSTS700024 on long runs).
  */
 import { TaskError } from '../errors';
+import { defaultTransport, type Transport } from '../http/pipeline';
 import { type RetryOptions, send } from '../http/retry';
 import { neutralise } from '../log';
 import { type EndpointSource, SYSTEM_CONNECTION_ID } from './endpoint-source';
@@ -91,9 +92,15 @@ export async function fetchOidcToken(
   request: OidcRequest,
   source: EndpointSource,
   connectionId: string,
-  options: { signal?: AbortSignal; retry?: RetryOptions } = {},
+  options: { signal?: AbortSignal; retry?: RetryOptions; transport?: Transport } = {},
 ): Promise<string> {
   let response: Awaited<ReturnType<typeof send>>;
+  // The OIDC endpoint comes from the agent's variables: the one host the job access token may go to.
+  const transport = options.transport ?? defaultTransport();
+  const host = oidcHost(request.url);
+  // An Azure DevOps Server collection may be plain http: the agent itself talks to it that way.
+  transport.guard.trust(host, "the agent's OIDC endpoint", { insecure: request.url.startsWith('http:') });
+  const signal = options.signal ?? options.retry?.signal;
   try {
     response = await send(
       {
@@ -102,11 +109,18 @@ export async function fetchOidcToken(
         headers: {
           accept: 'application/json',
           'content-type': 'application/json',
-          authorization: `Bearer ${request.accessToken}`,
+          // Without it Azure DevOps may answer an expired job token with a sign-in page (302/203), not a 401.
+          'x-tfs-fedauthredirect': 'Suppress',
         },
         body: '{}',
       },
-      { ...options.retry, signal: options.signal ?? options.retry?.signal },
+      {
+        ...options.retry,
+        transport,
+        maxBodyBytes: 256 * 1024,
+        credential: { host, value: async () => `Bearer ${request.accessToken}` },
+        ...(signal ? { signal } : {}),
+      },
     );
   } catch (e: unknown) {
     if (e instanceof Error && (e.name === 'AbortError' || e.name === 'CancelledError')) throw e;

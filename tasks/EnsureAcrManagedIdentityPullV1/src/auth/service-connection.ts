@@ -9,12 +9,9 @@
  *   falling back to the cloud's well-known login host;
  * - the token audience is the ARM URL (arm-rest overwrites `activeDirectoryServiceEndpointResourceId` with the
  *   endpoint URL outside Azure Stack), and the scope is the audience plus `/.default`;
- * - Azure Stack reads its login endpoint and audience from `{armUrl}metadata/endpoints` (`resolveCloud`).
- *
- * Pure apart from `resolveCloud`, which performs that one GET.
+ * - Azure Stack Hub is refused (`resolveCloud`): its API profile has no managed-identity image pull.
  */
 import { TaskError } from '../errors';
-import { type RetryOptions, send } from '../http/retry';
 import { neutralise } from '../log';
 import type { EndpointSource } from './endpoint-source';
 import { type Secret, secret } from './secret';
@@ -37,7 +34,7 @@ interface ConnectionBase {
   readonly audience: string;
   /** `audience` + `/.default`. */
   readonly scope: string;
-  /** True for Azure Stack Hub; `resolveCloud` then fills authority and audience from the ARM metadata. */
+  /** True for Azure Stack Hub, which `resolveCloud` refuses. */
   readonly azureStack: boolean;
   /** `Subscription` or `ManagementGroup` (absent on older connections). */
   readonly scopeLevel: string | undefined;
@@ -288,81 +285,26 @@ export function describeConnection(connection: AzureConnection): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Azure Stack Hub: login endpoint and audience from the ARM metadata
+// Azure Stack Hub: refused before any request
 // ---------------------------------------------------------------------------------------------------------
 
-export interface ArmMetadata {
-  loginEndpoint: string;
-  audience: string;
-}
-
-/** Parses `GET {armUrl}metadata/endpoints?api-version=2015-01-01`. Undefined when the shape is not there. */
-export function parseArmMetadata(body: unknown): ArmMetadata | undefined {
-  if (typeof body !== 'object' || body === null) return undefined;
-  const auth = (body as { authentication?: { loginEndpoint?: unknown; audiences?: unknown } }).authentication;
-  const loginEndpoint = auth?.loginEndpoint;
-  const audience = Array.isArray(auth?.audiences) ? auth.audiences[0] : undefined;
-  if (typeof loginEndpoint !== 'string' || typeof audience !== 'string' || !loginEndpoint || !audience)
-    return undefined;
-  return { loginEndpoint, audience };
-}
-
 /**
- * Applies Azure Stack metadata to a connection: the login endpoint becomes the authority host (an ADFS endpoint
- * `…/adfs/` keeps its origin and the tenant becomes `adfs`, as MSAL expects), the first audience the token audience.
+ * Azure Stack Hub is refused up front, before sign-in or any ARM call: its newest API profile (2020-09-01-hybrid,
+ * https://learn.microsoft.com/azure-stack/user/azure-stack-profiles-azure-resource-manager-versions) serves
+ * Microsoft.Web 2018-02-01, which has no `acrUseManagedIdentityCreds` (azure-rest-api-specs,
+ * specification/web/resource-manager/Microsoft.Web/stable/2018-02-01/WebApps.json), so the setting this task
+ * exists to make cannot be made there. Other clouds are returned unchanged.
  */
-export function withArmMetadata<T extends AzureConnection>(connection: T, metadata: ArmMetadata): T {
-  const login = withTrailingSlash(metadata.loginEndpoint);
-  const adfs = /\/adfs\/$/i.test(login);
-  const audience = metadata.audience;
-  return {
-    ...connection,
-    authorityHost: adfs ? login.replace(/adfs\/$/i, '') : login,
-    tenantId: adfs ? 'adfs' : connection.tenantId,
-    audience,
-    scope: scopeFor(audience),
-  };
-}
-
-/** For Azure Stack, fetches the ARM metadata and applies it; other clouds are returned unchanged. */
-export async function resolveCloud<T extends AzureConnection>(
-  connection: T,
-  options: { signal?: AbortSignal; retry?: RetryOptions } = {},
-): Promise<T> {
+export async function resolveCloud<T extends AzureConnection>(connection: T): Promise<T> {
   if (!connection.azureStack) return connection;
-  const url = `${connection.armUrl}metadata/endpoints?api-version=2015-01-01`;
-  let failure: string;
-  try {
-    const response = await send(
-      { method: 'GET', url, headers: { accept: 'application/json' } },
-      { ...options.retry, signal: options.signal },
-    );
-    if (response.status === 200) {
-      const metadata = parseArmMetadata(safeJson(response.text));
-      if (metadata) return withArmMetadata(connection, metadata);
-      failure = 'the answer has no authentication.loginEndpoint and audiences';
-    } else {
-      failure = `HTTP ${response.status}`;
-    }
-  } catch (e: unknown) {
-    if (e instanceof Error && e.name === 'AbortError') throw e;
-    failure = neutralise(e instanceof Error ? e.message : String(e), 300);
-  }
   throw new TaskError(
-    'AUTH_CLOUD_METADATA_UNAVAILABLE',
-    `Could not read the Azure Stack endpoints from ${url}: ${failure}.`,
+    'AzureStackNotSupported',
+    `Service connection ${connection.id} targets Azure Stack Hub (${connection.armUrl}). Its newest API profile, 2020-09-01-hybrid, serves Microsoft.Web 2018-02-01, which has no managed-identity image pull (acrUseManagedIdentityCreds); nothing was changed.`,
     {
-      remedy: `Check that the agent can reach ${connection.armUrl} and that the service connection's environment URL is the Azure Stack Hub Resource Manager endpoint.`,
+      remedy:
+        'On Azure Stack Hub, pull with registry credentials (the AzureWebAppContainer task with a Docker registry service connection, or DOCKER_REGISTRY_SERVER_* app settings), or use this task with a service connection to Azure (AzureCloud, AzureUSGovernment, AzureChinaCloud).',
     },
   );
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -8,7 +8,25 @@
  * - Retries 408/429/500/502/503/504 and dropped connections; everything else is the caller's answer.
  * - Each attempt has its own timeout; the caller's AbortSignal cancels the attempt and the back-off at once.
  * - `sleep`, `random` and `now` are injectable, so tests run without real time.
+ *
+ * `withRetry` wraps whole operations (PrincipalNotFound after a grant); `send` runs single HTTP exchanges through
+ * the task's pipeline with the same rules as its retry strategy (`taskRetryStrategy`).
  */
+import {
+  createHttpHeaders,
+  createPipelineRequest,
+  type HttpHeaders,
+  type HttpMethods,
+  type PipelinePolicy,
+  type RetryStrategy,
+} from '@azure/core-rest-pipeline';
+import {
+  type AttemptOptions,
+  bodyBytes,
+  createTaskPipeline,
+  defaultTransport,
+  type Transport,
+} from './pipeline';
 
 export interface RetryOptions {
   /** Total attempts including the first (default 5). */
@@ -49,6 +67,11 @@ export interface WithRetryOptions<T> extends RetryOptions {
   readonly classifyError?: (error: unknown) => RetryDecision;
   /** Called before a result is dropped for a retry (e.g. to release a response body). */
   readonly discard?: (result: T) => Promise<void> | void;
+}
+
+/** The part of fetch's Headers / core's HttpHeaders the classifiers read. */
+export interface HeaderReader {
+  get(name: string): string | null | undefined;
 }
 
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
@@ -188,7 +211,7 @@ export function isTransientNetworkError(e: unknown): boolean {
  * Parses `Retry-After` (delta seconds or an HTTP date) or the millisecond variants Azure sends. Undefined when
  * absent or unreadable. A date in the past gives 0.
  */
-export function parseRetryAfterInMs(headers: Headers, now: () => number = Date.now): number | undefined {
+export function parseRetryAfterInMs(headers: HeaderReader, now: () => number = Date.now): number | undefined {
   for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
     const value = headers.get(name);
     if (value && /^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value.trim()));
@@ -201,7 +224,7 @@ export function parseRetryAfterInMs(headers: Headers, now: () => number = Date.n
 }
 
 /** The decision for an HTTP status: retryable statuses retry; 429/503 carry their Retry-After. */
-export function classifyStatus(status: number, headers: Headers, now?: () => number): RetryDecision {
+export function classifyStatus(status: number, headers: HeaderReader, now?: () => number): RetryDecision {
   if (!RETRYABLE_STATUSES.has(status)) return { retry: false };
   if (status === 429 || status === 503) {
     const retryAfterInMs = parseRetryAfterInMs(headers, now);
@@ -211,8 +234,32 @@ export function classifyStatus(status: number, headers: Headers, now?: () => num
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// send(): one HTTP exchange over global fetch (Node 20 undici), with the policy above. The body is read inside
-// the attempt, so a connection dropped mid-body is retried and the attempt timeout covers the whole exchange.
+// send(): one HTTP exchange through the task's pipeline (pipeline.ts: proxy, CA, guard, bounded body), with the
+// policy above as its retry strategy. The body is read inside the attempt, so a connection dropped mid-body is
+// retried and the attempt timeout covers the whole exchange.
+
+/** The policy above as an @azure/core-rest-pipeline retry strategy. */
+export function taskRetryStrategy(
+  options: Pick<RetryOptions, 'baseDelayInMs' | 'maxDelayInMs' | 'maxRetryAfterInMs' | 'random' | 'now'> & {
+    readonly classifyResponse?: (status: number, headers: HeaderReader) => RetryDecision;
+  } = {},
+): RetryStrategy {
+  const random = options.random ?? Math.random;
+  return {
+    name: 'taskRetry',
+    retry({ retryCount, response, responseError }) {
+      let decision: RetryDecision;
+      if (responseError && !response) decision = defaultClassifyError(responseError);
+      else if (response)
+        decision = options.classifyResponse
+          ? options.classifyResponse(response.status, response.headers)
+          : classifyStatus(response.status, response.headers, options.now);
+      else decision = { retry: false };
+      if (!decision.retry) return { skipStrategy: true };
+      return { retryAfterInMs: backoffDelayInMs(retryCount + 1, decision, options, random) };
+    },
+  };
+}
 
 export interface HttpRequest {
   readonly method: string;
@@ -220,13 +267,6 @@ export interface HttpRequest {
   readonly headers?: Readonly<Record<string, string>>;
   /** Sent as is (JSON callers stringify first). */
   readonly body?: string | Uint8Array;
-  /**
-   * Recomputes headers per attempt (e.g. a bearer token refreshed between attempts). Merged over `headers`.
-   */
-  readonly headersForAttempt?: (
-    attempt: number,
-    signal: AbortSignal,
-  ) => Promise<Readonly<Record<string, string>>>;
   /** How to read the body: text (default) or raw bytes (zip downloads). */
   readonly responseType?: 'text' | 'bytes';
 }
@@ -251,60 +291,81 @@ export interface SendOptions extends RetryOptions {
     ms: number;
   }) => void;
   /** Override which responses retry (default: `classifyStatus`). */
-  readonly classifyResponse?: (response: HttpResponse) => RetryDecision;
-  /** The transport (default: global fetch). Tests inject one that trusts the emulator's CA. */
-  readonly fetch?: FetchLike;
+  readonly classifyResponse?: (status: number, headers: HeaderReader) => RetryDecision;
+  /** The transport (default: the run's, with the agent's proxy and CA). */
+  readonly transport?: Transport;
+  /** The Authorization header, sent only to `credential.host` (recomputed per attempt: tokens refresh). */
+  readonly credential?: AttemptOptions['credential'];
+  /** The most this kind of answer may weigh (default 4 MiB); 0 discards the body unread. */
+  readonly maxBodyBytes?: number;
+  /** The whole exchange, waits included, ends within this (default 5 min) or the signal's deadline. */
+  readonly totalBudgetInMs?: number;
 }
-
-/** The part of the fetch signature `send` uses. */
-export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 /**
  * Sends one request with retries. Resolves with the final response whatever its status (after the last attempt a
- * 503 is returned, not thrown); rejects on network errors once attempts run out, or with an AbortError.
+ * 503 is returned, not thrown); rejects on network errors once attempts run out, with an AbortError, or with a
+ * TaskError (`OutboundHostRefused`, `ResponseTooLarge`).
  */
-export function send(request: HttpRequest, options: SendOptions = {}): Promise<HttpResponse> {
+export async function send(request: HttpRequest, options: SendOptions = {}): Promise<HttpResponse> {
+  const transport = options.transport ?? defaultTransport();
   const now = options.now ?? Date.now;
-  const fetchImpl: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
-  return withRetry<HttpResponse>(
-    async ({ attempt, signal }) => {
-      const started = Date.now();
+  let attempt = 0;
+  let started = Date.now();
+  const pipeline = createTaskPipeline(transport, {
+    strategy: taskRetryStrategy(options),
+    maxAttempts: options.maxAttempts ?? 5,
+    ...(options.totalBudgetInMs !== undefined ? { totalBudgetInMs: options.totalBudgetInMs } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.attemptTimeoutInMs !== undefined ? { attemptTimeoutInMs: options.attemptTimeoutInMs } : {}),
+    ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+    ...(options.credential ? { credential: options.credential } : {}),
+    now,
+  });
+  const observe: PipelinePolicy = {
+    name: 'attemptObserver',
+    async sendRequest(req, next) {
+      attempt++;
+      started = Date.now();
       try {
-        const extra = request.headersForAttempt ? await request.headersForAttempt(attempt, signal) : {};
-        const response = await fetchImpl(request.url, {
-          method: request.method,
-          headers: { ...request.headers, ...extra },
-          body: request.body,
-          signal,
-          redirect: 'manual',
-        });
-        const result: HttpResponse =
-          request.responseType === 'bytes'
-            ? {
-                status: response.status,
-                headers: response.headers,
-                text: '',
-                bytes: new Uint8Array(await response.arrayBuffer()),
-                attempt,
-              }
-            : { status: response.status, headers: response.headers, text: await response.text(), attempt };
+        const response = await next(req);
         options.onAttempt?.({
           attempt,
-          status: result.status,
-          headers: result.headers,
+          status: response.status,
+          headers: toHeaders(response.headers),
           ms: Date.now() - started,
         });
-        return result;
+        return response;
       } catch (e: unknown) {
         options.onAttempt?.({ attempt, status: 0, headers: undefined, ms: Date.now() - started });
         throw e;
       }
     },
-    {
-      ...options,
-      classifyResult: options.classifyResponse ?? ((r) => classifyStatus(r.status, r.headers, now)),
-    },
-  );
+  };
+  pipeline.addPolicy(observe, { beforePolicies: ['taskAttempt'] });
+  const pipelineRequest = createPipelineRequest({
+    url: request.url,
+    method: request.method.toUpperCase() as HttpMethods,
+    headers: createHttpHeaders(request.headers ?? {}),
+    ...(request.body !== undefined ? { body: request.body } : {}),
+    ...(options.signal ? { abortSignal: options.signal } : {}),
+  });
+  const response = await pipeline.sendRequest(transport.httpClient, pipelineRequest);
+  const bytes = bodyBytes.get(response) ?? Buffer.alloc(0);
+  return request.responseType === 'bytes'
+    ? { status: response.status, headers: toHeaders(response.headers), text: '', bytes, attempt }
+    : {
+        status: response.status,
+        headers: toHeaders(response.headers),
+        text: bytes.toString('utf8'),
+        attempt,
+      };
+}
+
+function toHeaders(headers: HttpHeaders): Headers {
+  const out = new Headers();
+  for (const [name, value] of headers) out.set(name, value);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

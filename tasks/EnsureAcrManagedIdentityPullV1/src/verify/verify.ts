@@ -8,6 +8,8 @@ import { createKuduClient } from '../arm/kudu';
 import { getSite, restart, WEB_API_VERSION } from '../arm/web-apps';
 import type { RunContext } from '../context';
 import { isCancelledError, TaskError } from '../errors';
+import { appServiceHosts } from '../http/guard';
+import { defaultTransport, withDeadline } from '../http/pipeline';
 import { send } from '../http/retry';
 import { neutralise } from '../log';
 import type { Target } from '../targets';
@@ -100,21 +102,24 @@ async function verifyOne(
   options: VerifyOptions,
 ): Promise<VerifyResult> {
   const label = t.target.label;
-  const kudu =
-    t.scmHostName === undefined
-      ? undefined
-      : createKuduClient({
-          arm: ctx.arm,
-          target: t.target,
-          scmHostName: t.scmHostName,
-          // Without a way to register the password we never fetch it: a refused bearer falls back to containerlogs.
-          setSecret:
-            options.setSecret ??
-            (() => {
-              throw new Error('basic credentials are not used without setSecret');
-            }),
-          retry: { signal: ctx.signal },
-        });
+  // One deadline for everything this target does: every request and retry wait below is clamped to it, so the
+  // run ends within timeoutMinutes plus at most one request timeout.
+  const signal = withDeadline(ctx.signal, Date.now() + v.timeoutInMs);
+  const kudu = kuduFor(() =>
+    createKuduClient({
+      arm: ctx.arm,
+      target: t.target,
+      defaultHostName: t.defaultHostName,
+      scmHostName: t.scmHostName,
+      // Without a way to register the password we never fetch it: a refused bearer falls back to containerlogs.
+      setSecret:
+        options.setSecret ??
+        (() => {
+          throw new Error('basic credentials are not used without setSecret');
+        }),
+      retry: { signal },
+    }),
+  );
   const source = createLogSource({ arm: ctx.arm, target: t.target, kudu });
   const serverTime = (date: string | null | undefined) => {
     const at = date ? Date.parse(date) : Number.NaN;
@@ -127,14 +132,14 @@ async function verifyOne(
     outcome = await follow(
       {
         clock: ctx.clock,
-        signal: ctx.signal,
+        signal,
         source,
         restart: async (signal) => serverTime(await restart(ctx.arm, t.target, signal)),
         serverNow: async (signal) => {
           const r = await ctx.arm.request('GET', t.target.path, { apiVersion: WEB_API_VERSION, signal });
           return serverTime(r.headers.get('date'));
         },
-        warmUp: (signal) => warmUp(t.defaultHostName, signal, options.warmUpTimeoutInMs ?? 10_000),
+        warmUp: (signal) => warmUp(ctx, t.defaultHostName, signal, options.warmUpTimeoutInMs ?? 10_000),
         info: (m) => ctx.log.info(m),
       },
       {
@@ -208,16 +213,41 @@ function stoppedResult(t: VerifyTarget, seconds: number, restarts: number): Veri
   };
 }
 
-/** One GET to the site so an app that starts on demand starts. Any status is fine; TLS is always checked. */
-async function warmUp(host: string, signal: AbortSignal, timeoutInMs: number): Promise<void> {
+/** The Kudu client, or none (ARM containerlogs) when the SCM host cannot be trusted or is not listed. */
+function kuduFor(
+  create: () => ReturnType<typeof createKuduClient>,
+): ReturnType<typeof createKuduClient> | undefined {
+  try {
+    return create();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One GET to the site so an app that starts on demand starts. Any status is fine; TLS is always checked. The body
+ * is never read (`accept-encoding: identity`, 0 bytes kept), and the host must be the app's, derived from its
+ * default host name in this cloud: anything else is not woken.
+ */
+async function warmUp(
+  ctx: RunContext,
+  host: string,
+  signal: AbortSignal,
+  timeoutInMs: number,
+): Promise<void> {
+  const hosts =
+    appServiceHosts(ctx.arm.armUrl, host, undefined) ?? appServiceHosts(ctx.arm.armUrl, host, host);
+  if (!hosts) return;
+  const transport = ctx.arm.transport ?? defaultTransport();
+  transport.guard.trust(hosts.site, "the app's default host name");
   try {
     await send(
       {
         method: 'GET',
-        url: `https://${host}/`,
-        headers: { 'user-agent': 'EnsureAcrManagedIdentityPull-warmup' },
+        url: `https://${hosts.site}/`,
+        headers: { 'accept-encoding': 'identity' },
       },
-      { maxAttempts: 1, attemptTimeoutInMs: timeoutInMs, signal },
+      { maxAttempts: 1, attemptTimeoutInMs: timeoutInMs, signal, transport, maxBodyBytes: 0 },
     );
   } catch (e: unknown) {
     if (isCancelledError(e) || signal.aborted) throw e;
