@@ -526,6 +526,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     state,
     now,
     verifyAccessToken: (token) => entra.verifyAccessToken(token),
+    isArmAudience: (audience) => ARM_AUDIENCE.test(audience),
   });
   await openAppListeners();
 

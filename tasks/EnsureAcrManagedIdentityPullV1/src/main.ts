@@ -14,7 +14,7 @@ import { isCancelledError, isTaskError, TaskError } from './errors';
 import { createTransport, setDefaultTransport } from './http/pipeline';
 import { readSettings } from './inputs';
 import { neutralise } from './log';
-import { registryHttpSend } from './registry/http-send';
+import { registryHttpTransport } from './registry/http-send';
 import { verdictOf } from './report';
 import { type RunReport, run } from './run';
 
@@ -47,9 +47,9 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
             `${r.method} ${r.path} -> ${r.status} in ${r.ms} ms${r.correlationId ? ` (correlation ${r.correlationId})` : ''}`,
           ),
       });
-      const registrySend = registryHttpSend({ signal, debug: (m) => log.debug(m) });
+      const registry = registryHttpTransport({ signal, transport, debug: (m) => log.debug(m) });
       report = await run(
-        { settings, arm, log, signal, clock: systemClock, registrySend },
+        { settings, arm, log, signal, clock: systemClock, registry },
         { setSecret: agent.setSecret },
       );
       if (isArmError(report.error) && /^SubscriptionNotFound$/i.test(report.error.code)) {

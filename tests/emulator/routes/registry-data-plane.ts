@@ -37,6 +37,8 @@ export interface DataPlaneRequest {
 export interface DataPlaneDeps {
   state: EmulatorState;
   now(): number;
+  /** Whether an audience is Resource Manager's (the emulator's own ARM URL counts, as server.ts decides). */
+  isArmAudience(audience: string): boolean;
   /** The emulator's Entra: who an access token belongs to, its audience, whether it expired. */
   verifyAccessToken(
     token: string,
@@ -51,7 +53,6 @@ export interface RegistryDataPlane {
   issuedSecrets(): string[];
 }
 
-const ARM_AUDIENCE = /^https:\/\/management\.(azure\.com|core\.windows\.net)\/?$/i;
 const ACR_AUDIENCE = /^https:\/\/containerregistry\.azure\.net\/?$/i;
 const REFRESH_LIFETIME_MS = 3 * 3600_000;
 const ACCESS_LIFETIME_MS = 75 * 60_000;
@@ -172,11 +173,11 @@ export function createRegistryDataPlane(deps: DataPlaneDeps): RegistryDataPlane 
     const tenant = form.get('tenant');
     if (tenant && tenant.toLowerCase() !== verified.tenantId.toLowerCase())
       return refused(`the access token was issued for another tenant than '${tenant}'`);
-    if (ARM_AUDIENCE.test(verified.audience) && registry.azureADAuthenticationAsArmPolicy === 'disabled')
+    if (deps.isArmAudience(verified.audience) && registry.azureADAuthenticationAsArmPolicy === 'disabled')
       return refused(
         'ARM-audience tokens are not accepted by this registry (azureADAuthenticationAsArmPolicy is disabled); use a token for https://containerregistry.azure.net',
       );
-    if (!ARM_AUDIENCE.test(verified.audience) && !ACR_AUDIENCE.test(verified.audience))
+    if (!deps.isArmAudience(verified.audience) && !ACR_AUDIENCE.test(verified.audience))
       return refused(`the access token audience '${verified.audience}' is not accepted`);
     const refresh = mint({
       kind: 'refresh',

@@ -157,14 +157,15 @@ export async function observe(ctx: RunContext): Promise<Observed> {
 
   const registry = await resolveRegistry(arm, settings, targets, signal);
   // The image check needs only the registry and the images: run it alongside the identity and grant reads.
-  const imageCheckPromise =
-    settings.checkImage && ctx.registrySend
-      ? checkImages(
-          { send: ctx.registrySend, getToken: (s) => arm.getToken(s), signal },
-          registry,
-          targets.map((t) => ({ label: t.target.label, images: t.images })),
-        )
-      : undefined;
+  const dataPlane = settings.checkImage && registry.loginServer ? ctx.registry : undefined;
+  dataPlane?.allow(registry.loginServer);
+  const imageCheckPromise = dataPlane
+    ? checkImages(
+        { send: dataPlane.send, getToken: (s) => arm.getToken(s), signal },
+        registry,
+        targets.map((t) => ({ label: t.target.label, images: t.images })),
+      )
+    : undefined;
   imageCheckPromise?.catch(() => {}); // awaited below
   const userIdentity = await userIdentityPromise;
   const tenantId = userIdentity ? await connectionTenant(arm, signal) : undefined;
