@@ -3,8 +3,9 @@
 // Edits the version fields in place, so the files keep their formatting.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const root = new URL('..', import.meta.url).pathname;
+const root = fileURLToPath(new URL('..', import.meta.url));
 const part = process.argv[2] ?? 'patch';
 if (!['patch', 'minor'].includes(part)) {
   console.error(

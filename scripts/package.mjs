@@ -1,35 +1,99 @@
-// Stages the exact package layout in dist/extension and runs `tfx extension create` (offline) on it:
-// the manifest, the Marketplace page, the icons, and per task only task.json, icon.png and the bundle.
-// Org admins: `npm run package -- --publisher myorg` (or --overrides-file f.json) packages under their own
-// publisher id; see README "Publish privately".
+// Stages the exact package layout in a temporary folder and runs `tfx extension create` (offline) on it: the
+// manifest, the Marketplace page, the icons, and per task only task.json, icon.png, the bundle and its
+// third-party notices. Org admins: `npm run package -- --publisher myorg [--extension-id my-id]` packages under
+// their own identity; every link to the Marketplace page (helpUrl, help text, messages in the bundle, the
+// page itself) is rewritten to that identity, and the line printed at the end names what was packaged.
+// `--overrides-file f.json` is merged into the manifest first (so it may set the publisher too);
+// `--output-path <dir>` (default dist/) says where the .vsix goes; other tfx options pass through.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const root = new URL('..', import.meta.url).pathname;
-const stage = join(root, 'dist', 'extension');
-rmSync(stage, { recursive: true, force: true });
-mkdirSync(join(stage, 'tasks'), { recursive: true });
-for (const f of ['vss-extension.json', 'overview.md', 'CHANGELOG.md', 'LICENSE']) {
-  try {
-    cpSync(join(root, f), join(stage, f));
-  } catch {}
-}
-cpSync(join(root, 'images'), join(stage, 'images'), { recursive: true });
-for (const task of readdirSync(join(root, 'tasks'))) {
-  const built = join(root, 'dist', task);
-  mkdirSync(join(stage, 'tasks', task), { recursive: true });
-  for (const f of ['task.json', 'icon.png', 'index.js'])
-    cpSync(join(built, f), join(stage, 'tasks', task, f));
+const root = fileURLToPath(new URL('..', import.meta.url));
+const require = createRequire(import.meta.url);
+
+const passThrough = [];
+const options = {};
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i++) {
+  const name = argv[i].replace(/^--/, '');
+  if (
+    ['publisher', 'extension-id', 'output-path', 'overrides-file'].includes(name) &&
+    argv[i + 1] !== undefined
+  ) {
+    options[name] = argv[++i];
+  } else passThrough.push(argv[i]);
 }
 
-const tfx = join(root, 'node_modules', '.bin', 'tfx');
-const args = ['extension', 'create', '--root', stage, '--manifest-globs', 'vss-extension.json'];
-args.push('--output-path', join(root, 'dist'), '--no-prompt', '--json', ...process.argv.slice(2));
-const out = execFileSync(tfx, args, { encoding: 'utf8', env: { ...process.env, TFX_TRACE: '' } });
-const json = JSON.parse(out.slice(out.indexOf('{')));
-const size = statSync(json.path).size;
 const manifest = JSON.parse(readFileSync(join(root, 'vss-extension.json'), 'utf8'));
-console.log(
-  `${json.path} (${(size / 1024).toFixed(0)} KB, ${manifest.publisher}.${manifest.id} ${json.version})`,
-);
+const original = `${manifest.publisher}.${manifest.id}`;
+// An overrides file is merged here rather than by tfx, so the identity below (and the links) follow it.
+if (options['overrides-file'])
+  Object.assign(manifest, JSON.parse(readFileSync(resolve(options['overrides-file']), 'utf8')));
+manifest.publisher = options.publisher ?? manifest.publisher;
+manifest.id = options['extension-id'] ?? manifest.id;
+const identity = `${manifest.publisher}.${manifest.id}`;
+const outputPath = resolve(options['output-path'] ?? join(root, 'dist'));
+
+/** Marketplace links name the item as `itemName=<publisher>.<extension id>`; point them at what we package. */
+const retarget = (text) => text.replaceAll(`itemName=${original}`, `itemName=${identity}`);
+
+const stage = mkdtempSync(join(tmpdir(), 'vsix-stage-'));
+try {
+  mkdirSync(join(stage, 'tasks'), { recursive: true });
+  writeFileSync(join(stage, 'vss-extension.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  for (const f of ['overview.md', 'CHANGELOG.md', 'LICENSE']) {
+    writeFileSync(join(stage, f), retarget(readFileSync(join(root, f), 'utf8')));
+  }
+  cpSync(join(root, 'images'), join(stage, 'images'), { recursive: true });
+  for (const task of readdirSync(join(root, 'tasks'))) {
+    const built = join(root, 'dist', task);
+    mkdirSync(join(stage, 'tasks', task), { recursive: true });
+    cpSync(join(built, 'icon.png'), join(stage, 'tasks', task, 'icon.png'));
+    for (const f of ['task.json', 'index.js', 'THIRD-PARTY-NOTICES.txt'])
+      writeFileSync(join(stage, 'tasks', task, f), retarget(readFileSync(join(built, f), 'utf8')));
+  }
+  if (identity !== original) {
+    const stale = stagedTextFiles(stage).filter((f) => readFileSync(f, 'utf8').includes(original));
+    if (stale.length)
+      throw new Error(`still names ${original}: ${stale.map((f) => relative(stage, f)).join(', ')}`);
+  }
+
+  mkdirSync(outputPath, { recursive: true });
+  // tfx through this Node by path: no shell, no `.cmd` shim, the same on Windows.
+  const tfx = require.resolve('tfx-cli/_build/tfx-cli.js');
+  const args = [tfx, 'extension', 'create', '--root', stage, '--manifest-globs', 'vss-extension.json'];
+  args.push('--output-path', outputPath, '--no-prompt', '--json', ...passThrough);
+  const out = execFileSync(process.execPath, args, {
+    encoding: 'utf8',
+    env: { ...process.env, TFX_TRACE: '' },
+  });
+  const json = JSON.parse(out.slice(out.indexOf('{')));
+  const size = statSync(json.path).size;
+  console.log(`${json.path} (${(size / 1024).toFixed(0)} KB, ${identity} ${json.version})`);
+  console.log(`Packaged ${identity} ${json.version}; its Marketplace page: ${marketplaceUrl(identity)}`);
+} finally {
+  rmSync(stage, { recursive: true, force: true });
+}
+
+function marketplaceUrl(item) {
+  return `https://marketplace.visualstudio.com/items?itemName=${item}`;
+}
+
+function stagedTextFiles(dir) {
+  return readdirSync(dir, { recursive: true })
+    .map((f) => join(dir, String(f)))
+    .filter((f) => /\.(json|md|js|txt)$/.test(f) && statSync(f).isFile());
+}

@@ -1,6 +1,7 @@
 /**
  * Builds the environment variables an Azure Pipelines agent sets for a service connection
- * (pipelines-facts §1.1, §3.2, §3.6): ENDPOINT_URL_<id>, ENDPOINT_AUTH_<id> (JSON), ENDPOINT_AUTH_SCHEME_<id>,
+ * (docs/azure-behaviour.md#how-the-agent-hands-a-service-connection-to-a-task): ENDPOINT_URL_<id>,
+ * ENDPOINT_AUTH_<id> (JSON), ENDPOINT_AUTH_SCHEME_<id>,
  * ENDPOINT_AUTH_PARAMETER_<id>_<KEY>, ENDPOINT_DATA_<id>_<KEY>. The id is kept verbatim; keys are upper-cased
  * with `.` and spaces turned into `_`.
  */

@@ -4,22 +4,19 @@
  * to each client (sdk-client.ts) because NODE_EXTRA_CA_CERTS is only read at process start.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { WebSiteManagementClient } from '@azure/arm-appservice';
 import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import type { HttpClient } from '@azure/core-rest-pipeline';
+import { exampleBody } from './azure-examples';
 import { baseScenario, type Emulator, startEmulator } from './index';
 import { emulatorCredential, rawRequest, trustingHttpClient } from './sdk-client';
 
 const RG = 'rg-web';
 const APP = 'contoso-web';
 const ACR_PULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
-const examples = '/work/shared/azure-examples/Microsoft.Web';
 
 function exampleKeys(file: string): string[] {
-  const body = JSON.parse(readFileSync(join(examples, file), 'utf8')).responses['200'].body as object;
-  return Object.keys(body).sort();
+  return Object.keys(exampleBody(`Microsoft.Web/${file}`)).sort();
 }
 
 describe('the local Azure emulator through the official SDKs', function () {

@@ -8,7 +8,7 @@
  * emulator accepts them. Error bodies follow Entra's shape (`error`, `error_description` starting with the
  * AADSTS code, `error_codes`, `timestamp`, `trace_id`, `correlation_id`), because the task maps them by code.
  *
- * Wire facts: /work/shared/docs/azure-wire-facts.md §8 and pipelines-facts.md §3.4-3.5. AADSTS texts are
+ * Wire facts: docs/azure-behaviour.md#entra-token-endpoint. AADSTS texts are
  * paraphrased from the messages Entra prints (learn.microsoft.com "Microsoft Entra authentication and
  * authorization error codes").
  */

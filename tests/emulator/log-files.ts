@@ -1,7 +1,8 @@
 /**
  * The docker log files an app's workers expose under /home/LogFiles, derived from the per-instance line lists:
  * one file per machine, source and UTC day, holding only lines already written (`at <= now`). Kudu's listing
- * rules (facts §2.1): newest file per source, sources within 7 days of the newest.
+ * rules (docs/azure-behaviour.md#kudu-docker-log-listing): newest file per source, sources within 7 days of the
+ * newest.
  */
 import type { App, InstanceLog, LogLine } from './model';
 

@@ -1,9 +1,10 @@
 /**
  * The only file that knows docker-log text: what one start attempt writes to the platform docker log, in the
  * three formats the emulator models. Lines are modelled on the labelled real samples
- * (shared/samples/container-logs.jsonl, facts §6); where no real text exists (Windows failures, the 2024+
- * platform's successful pull) the wording is ours and kept in the same vocabulary. tests/verify/log-lines.test.ts
- * feeds every attempt through the task's classifier, so generator and classifier cannot drift apart.
+ * (tests/verify/data/container-logs.jsonl, docs/azure-behaviour.md#log-formats); where no real text exists
+ * (Windows failures, the 2024+ platform's successful pull) the wording is ours and kept in the same vocabulary.
+ * tests/verify/log-lines.test.ts feeds every attempt through the task's classifier, so generator and classifier
+ * cannot drift apart.
  *
  * Deterministic: the same input gives the same lines (container hashes derive from site name and start time).
  */
@@ -96,7 +97,7 @@ function containerName(input: PullLogInput): string {
   return `${input.siteName}_0_${hex(`${input.siteName}@${input.startAt}`, 8)}`;
 }
 
-/** Registry error texts as docker reports them through the platform (facts §6.2). */
+/** Registry error texts as docker reports them through the platform (docs/azure-behaviour.md#log-formats). */
 function registryError(input: PullLogInput, outcome: 'unauthorized' | 'notFound' | 'networkDenied'): string {
   const { registry, repository, tag } = splitImage(input.image);
   const manifest = `https://${registry}/v2/${repository}/manifests/${tag}`;
@@ -254,7 +255,7 @@ function classicAttempt(input: PullLogInput): TimedLine[] {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// 2024+ platform: terse sentences, no registry detail on failure (facts §5.2, §10)
+// 2024+ platform: terse sentences, no registry detail on failure (docs/azure-behaviour.md#failed-pulls)
 
 function platformAttempt(input: PullLogInput): TimedLine[] {
   const f = input.format;
@@ -325,7 +326,8 @@ function platformAttempt(input: PullLogInput): TimedLine[] {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Windows: `dd/MM/yyyy` stamps, single-space `INFO -`, multi-line `Site: - Image:` status blocks (facts §7)
+// Windows: `dd/MM/yyyy` stamps, single-space `INFO -`, multi-line `Site: - Image:` status blocks
+// (docs/azure-behaviour.md#log-formats)
 
 function windowsAttempt(input: PullLogInput): TimedLine[] {
   const f = input.format;

@@ -265,7 +265,7 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     const base = state.delays.retryBaseSeconds * 1000;
     const overBlock = n - state.delays.failuresBeforeBlock;
     if (overBlock >= 0) {
-      // Blocked for 1, 2, 4... minutes on top of the normal cycle (facts §5.2).
+      // Blocked for 1, 2, 4... minutes on top of the normal cycle (docs/azure-behaviour.md#failed-pulls).
       rt.phase = 'blocked';
       rt.nextAttemptAt = end + base + 60_000 * 2 ** overBlock;
     } else {
@@ -310,7 +310,7 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     const now = deps.now();
     if (rt.phase === 'pulling' && now < (rt.attemptEndsAt ?? 0)) {
       // A restart during a pull: the lines the attempt would still write never appear; the platform reports
-      // the interruption instead (facts §5.4).
+      // the interruption instead (docs/azure-behaviour.md#restart-races).
       for (const log of app.logs) log.lines = log.lines.filter((l) => l.at <= now);
       append(
         app,

@@ -4,8 +4,7 @@
  * through the official SDK live in authorization.test.ts.
  */
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { exampleBody } from './azure-examples';
 import type { EmulatorState, Scenario } from './model';
 import { ROLE_IDS } from './roles';
 import { type HttpReply, matchRoute, ReplyError, type RouteContext } from './router';
@@ -67,14 +66,8 @@ async function send(
   return { status: reply.status, headers: reply.headers ?? {}, body: reply.body };
 }
 
-function example(relative: string): Record<string, unknown> {
-  const text = readFileSync(join('/work/shared/azure-examples', relative), 'utf8');
-  const responses = (JSON.parse(text) as { responses: Record<string, { body: Record<string, unknown> }> })
-    .responses;
-  const first = responses['200'] ?? responses['201'];
-  if (!first) throw new Error(`no 200/201 in ${relative}`);
-  return first.body;
-}
+/** The official example's response structure (see azure-examples.ts). */
+const example = exampleBody;
 
 /** Keys of an object, recursively for nested plain objects (arrays count as one leaf kind). */
 function shape(value: unknown): unknown {

@@ -16,8 +16,8 @@ interface Sample {
   source: string;
 }
 
-// The labelled samples live next to the repository (shared between the project and its docs).
-const samplesPath = path.resolve(__dirname, '../../../shared/samples/container-logs.jsonl');
+// The project's labelled real samples (see data/README.md for the format and where each one comes from).
+const samplesPath = path.join(__dirname, 'data', 'container-logs.jsonl');
 const samples: Sample[] = readFileSync(samplesPath, 'utf8')
   .split('\n')
   .filter((l) => l.trim() !== '')

@@ -11,6 +11,7 @@ import { subscriptionNotVisible } from './auth/auth-errors';
 import { connect } from './auth/connect';
 import { systemClock } from './context';
 import { isCancelledError, isTaskError, TaskError } from './errors';
+import { helpLink } from './help';
 import { createTransport, setDefaultTransport } from './http/pipeline';
 import { readSettings } from './inputs';
 import { neutralise } from './log';
@@ -88,7 +89,7 @@ function asReportable(e: unknown): unknown {
 /** What to do about an ARM answer nobody anticipated, by its status. */
 function armRemedy(e: ArmError): string {
   if (e.status === 403)
-    return 'Grant the service connection the rights listed in the README ("Azure permissions") on that resource.';
+    return `Grant the service connection the rights it needs on that resource: ${helpLink('permissions-the-service-connection-needs')}`;
   if (e.status === 404)
     return 'The resource was not found: it was deleted or renamed while the task ran, or the inputs name another one. Check the inputs and run the task again: it picks up what exists now and finishes the job.';
   if (e.status === 429)

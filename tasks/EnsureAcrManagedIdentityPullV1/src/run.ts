@@ -10,6 +10,7 @@ import { type Observed, type ObservedTarget, observe } from './configure/observe
 import { type Plan, plan } from './configure/plan';
 import type { RunContext } from './context';
 import { isCancelledError, isTaskError, TaskError } from './errors';
+import { QUESTIONS_URL } from './help';
 import { neutralise } from './log';
 import { imageCheckLines, missingImageVerdict, stoppedResults } from './registry/preflight';
 import { type VerifyResult, type VerifyTarget, verifyTargets } from './verify/verify';
@@ -116,7 +117,8 @@ function describeObserved(ctx: RunContext, o: Observed): void {
 
 /**
  * What verification needs per target. A target whose configuration was just written restarts by itself; a
- * second, explicit restart right after it can interrupt the pull (facts §5.4), so we only follow those.
+ * second, explicit restart right after it can interrupt the pull (docs/azure-behaviour.md#restart-races), so we
+ * only follow those.
  */
 function verifyTargetsOf(observed: Observed, applied: Applied): VerifyTarget[] {
   const restartedByWrite = new Set(
@@ -162,8 +164,7 @@ export function unexpected(e: unknown, phase: Phase | undefined): TaskError {
     'Unexpected',
     `The task failed unexpectedly${phase ? ` while it tried to ${phase}` : ''}: ${neutralise(e instanceof Error ? e.message : String(e), 500)}`,
     {
-      remedy:
-        'Re-run the task with system.debug=true and open an issue with the debug log (it contains no secrets).',
+      remedy: `Re-run the task with system.debug=true and report it with the debug log (it contains no secrets) at ${QUESTIONS_URL}`,
       cause: e,
     },
   );

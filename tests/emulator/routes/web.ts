@@ -348,7 +348,10 @@ const KNOWN_CONFIG: (keyof Omit<SiteConfig, 'extra'>)[] = [
   'numberOfWorkers',
 ];
 
-/** The Windows image check ARM does synchronously when windowsFxVersion is set (facts §7). */
+/**
+ * The Windows image check ARM does synchronously when windowsFxVersion is set
+ * (docs/azure-behaviour.md#windows-containers).
+ */
 function validateWindowsImage(ctx: RouteContext, app: App, fx: string): void {
   const image = /^docker\|(.+)$/i.exec(fx)?.[1];
   if (!image) return;
@@ -393,7 +396,8 @@ function applyConfig(ctx: RouteContext, app: App, props: Record<string, unknown>
         c.acrUseManagedIdentityCreds = value === true || value === 'true' || value === 'True';
         break;
       case 'acrUserManagedIdentityID':
-        // Azure keeps only a client ID here; a resource ID (or anything else) silently becomes null (facts §1.4).
+        // Azure keeps only a client ID here; a resource ID (or anything else) silently becomes null
+        // (docs/azure-behaviour.md#acrusermanagedidentityid).
         c.acrUserManagedIdentityID = typeof value === 'string' && isGuid(value) ? value : null;
         break;
       case 'alwaysOn':

@@ -1,6 +1,7 @@
 /**
- * ARM `containerlogs`: the current platform docker log of a site or slot as plain text (facts §1.8). The fallback
- * log source when the SCM (Kudu) host cannot be reached. Returns data; never logs.
+ * ARM `containerlogs`: the current platform docker log of a site or slot as plain text
+ * (docs/azure-behaviour.md#container-logs-through-arm). The fallback log source when the SCM (Kudu) host cannot be
+ * reached. Returns data; never logs.
  */
 import type { ArmClient } from './client';
 import { type PathRef, WEB_API_VERSION } from './web-apps';

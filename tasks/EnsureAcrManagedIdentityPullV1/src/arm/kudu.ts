@@ -1,5 +1,10 @@
 /**
+<<<<<<< HEAD
  * The SCM (Kudu) host of a site or slot: the docker log listing and ranged reads of the log files.
+=======
+ * The SCM (Kudu) host of a site or slot: the docker log listing and ranged reads of the log files
+ * (docs/azure-behaviour.md#kudu-docker-log-listing).
+>>>>>>> standalone
  *
  * Authentication, in order, each step only after Kudu answered 401 or 403 to the previous one:
  * 1. a bearer token for the cloud's App Service audience (`https://appservice.azure.com/.default`, `.azure.us`,

@@ -30,7 +30,8 @@ export interface EndpointSource {
 export const SYSTEM_CONNECTION_ID = 'SYSTEMVSSCONNECTION';
 
 /**
- * An EndpointSource over environment variables named the way the agent names them (pipelines-facts §1.1):
+ * An EndpointSource over environment variables named the way the agent names them
+ * (docs/azure-behaviour.md#how-the-agent-hands-a-service-connection-to-a-task):
  * `ENDPOINT_URL_<id>`, `ENDPOINT_AUTH_SCHEME_<id>`, `ENDPOINT_AUTH_PARAMETER_<id>_<KEY>`, `ENDPOINT_AUTH_<id>`
  * (JSON), `ENDPOINT_DATA_<id>_<KEY>`, and variables upper-cased with `.` → `_`. The id is used verbatim, as the
  * agent does. For tests and tools; the task itself goes through task-lib.

@@ -1,6 +1,7 @@
 /**
  * Workload identity federation, Azure DevOps side: the job asks Azure DevOps for an OIDC token (the federated
- * assertion) for a service connection. One POST, no client library (pipelines-facts §3.5):
+ * assertion) for a service connection. One POST, no client library
+ * (docs/azure-behaviour.md#workload-identity-federation-the-oidc-token):
  *
  *   POST {System.OidcRequestUri}?api-version=7.1&serviceConnectionId={id}
  *   Authorization: Bearer {SystemVssConnection AccessToken}      → { "oidcToken": "<jwt>" }

@@ -1,6 +1,6 @@
 /**
  * Reads an AzureRM service connection the way Microsoft's azure-arm-rest does (`AzureRMEndpoint.getEndpoint()`,
- * pipelines-facts §3.1-3.3), into a closed union by scheme:
+ * docs/azure-behaviour.md#how-an-azurerm-service-connection-is-read), into a closed union by scheme:
  *
  * - the scheme is compared lower-case, and a missing scheme means ServicePrincipal;
  * - `tenantid` is required, `serviceprincipalid` too for service principals and federation;

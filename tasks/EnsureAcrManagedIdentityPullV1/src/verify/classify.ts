@@ -5,7 +5,8 @@
  * alone on a line, `Ok` lines, markdown links). No I/O, no time: callers pass `since`.
  *
  * The log is read as a sequence of start attempts; only the last attempt after `since` decides, so a later
- * success beats an earlier failure and vice versa. Facts behind the phrases: shared/docs/azure-wire-facts.md §6.
+ * success beats an earlier failure and vice versa. Facts behind the phrases, with sources:
+ * docs/azure-behaviour.md#log-formats.
  */
 
 export type Outcome =

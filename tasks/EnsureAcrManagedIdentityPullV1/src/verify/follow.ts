@@ -3,10 +3,11 @@
  * decision (`decide`) is pure; the loop gets everything with side effects injected (clock, log source, restart,
  * warm-up), so unit tests script a log and run without real time.
  *
- * Rules (facts §5, §6.4): only lines at or after the restart minus a clock-skew allowance count, and the last
- * start attempt decides. `unauthorized` (and the 2024+ platform's cause-less failure) early after a grant is
- * usually propagation: keep waiting and restart again after 6, 12, 24... polls of continued failure. An
- * interrupted pull gets another restart. A missing tag or a network denial will not heal by waiting: stop early.
+ * Rules (docs/azure-behaviour.md#polling-rules): only lines at or after the restart minus a clock-skew allowance
+ * count, and the last start attempt decides. `unauthorized` (and the 2024+ platform's cause-less failure) early
+ * after a grant is usually propagation: keep waiting and restart again after 6, 12, 24... polls of continued
+ * failure. An interrupted pull gets another restart. A missing tag or a network denial will not heal by waiting:
+ * stop early.
  */
 import { isArmError } from '../arm/client';
 import type { Clock } from '../context';
