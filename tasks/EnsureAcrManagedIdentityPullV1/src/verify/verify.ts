@@ -263,6 +263,7 @@ const CODES: Record<PullFailureCause, string> = {
   unauthorized: 'PullUnauthorized',
   not_found: 'ImageNotFound',
   network: 'RegistryNetworkDenied',
+  throttled: 'RegistryThrottled',
   interrupted: 'PullInterrupted',
   unknown: 'PullFailed',
 };
