@@ -128,6 +128,36 @@ describe('the pre-flight image check, end to end through the agent proxy', funct
     assert.equal(r.result, 'Succeeded', r.message);
   });
 
+  it('on a cause-less 2024+ failure with the tag confirmed and an old grant, ranks the network first, not propagation', async () => {
+    const s = baseScenario();
+    const site = s.sites![0]!;
+    site.logFormat = 'platform2024';
+    site.identity = { type: 'SystemAssigned' };
+    site.acrUseManagedIdentityCreds = true;
+    s.roleAssignments = [{ principal: 'site:contoso-web', role: 'AcrPull', scope: 'registry:contosoacr' }];
+    // The agent is allowed by an IP rule; the app (no VNet image pull) is not.
+    s.registries![0]!.networkRuleSet = {
+      defaultAction: 'Deny',
+      ipRules: [{ action: 'Allow', value: '127.0.0.0/8' }],
+    };
+    // 7 s: the loop's extra restart comes at 3 s, the next one would be at 9 s (after the deadline).
+    const r = await run(s, { timeoutMinutes: '0.12' });
+    assert.equal(r.result, 'Failed', r.message);
+    assert.equal(emulator?.writes().filter((w) => w.method !== 'POST').length, 0, 'nothing to configure');
+    assert.match(r.stdout, /Image check: contosoacr\.azurecr\.io\/web:1\.0\.0 \(production\) exists/);
+    assert.match(r.message, /only logs ImagePullFailure/);
+    assert.match(
+      r.message,
+      /\(1\) network: the registry restricts network access and the app does not pull over a VNet/,
+    );
+    assert.match(
+      r.message,
+      /\(2\) identity: contosoacr\.azurecr\.io\/web:1\.0\.0 exists and the registry is reachable/,
+    );
+    assert.match(r.message, /\(3\) propagation: the pull grant is older than 30 minutes/);
+    assert.doesNotMatch(r.message, /\) tag: /, 'a confirmed tag is not a suspect');
+  });
+
   it('is off with checkImage: false (no registry request at all)', async () => {
     const s = baseScenario({ tag: '2.0.0', registryTags: ['1.0.0'] });
     const r = await run(s, { checkImage: 'false', verifyPull: 'false' });

@@ -12,7 +12,12 @@ import type { RunContext } from './context';
 import { isCancelledError, isTaskError, TaskError } from './errors';
 import { QUESTIONS_URL } from './help';
 import { neutralise } from './log';
-import { imageCheckLines, missingImageVerdict, stoppedResults } from './registry/preflight';
+import {
+  causeLessFactsOf,
+  imageCheckLines,
+  missingImageVerdict,
+  stoppedResults,
+} from './registry/preflight';
 import { type VerifyResult, type VerifyTarget, verifyTargets } from './verify/verify';
 
 export type Phase = 'observe' | 'plan' | 'apply' | 'verify';
@@ -79,7 +84,11 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
     phase = 'verify';
     if (settings.verify.kind === 'on') {
       log.group('Verify the pull');
-      report.verify = await verifyTargets(ctx, verifyTargetsOf(report.observed, report.applied), options);
+      report.verify = await verifyTargets(
+        ctx,
+        verifyTargetsOf(report.observed, report.applied, ctx.clock.now()),
+        options,
+      );
       // Each target's verdict was logged the moment it was known; here, the log lines that decided it.
       for (const r of report.verify.filter((v) => v.evidence.length > 0)) {
         log.info(`[${r.target.label}] ${r.outcome}, decided by:`);
@@ -120,7 +129,7 @@ function describeObserved(ctx: RunContext, o: Observed): void {
  * second, explicit restart right after it can interrupt the pull (docs/azure-behaviour.md#restart-races), so we
  * only follow those.
  */
-function verifyTargetsOf(observed: Observed, applied: Applied): VerifyTarget[] {
+function verifyTargetsOf(observed: Observed, applied: Applied, nowMs: number): VerifyTarget[] {
   const restartedByWrite = new Set(
     applied.steps
       .filter((s) => ['setAcrFlags', 'setSidecarAuth', 'removeRegistryCredentials'].includes(s.step.kind))
@@ -132,6 +141,7 @@ function verifyTargetsOf(observed: Observed, applied: Applied): VerifyTarget[] {
     defaultHostName: t.site.properties?.defaultHostName ?? '',
     scmHostName: scmHostName(t.site),
     restartNeeded: !restartedByWrite.has(t.target.label),
+    causeLess: causeLessFactsOf(observed, applied, t, mainImage(t), nowMs),
   }));
 }
 

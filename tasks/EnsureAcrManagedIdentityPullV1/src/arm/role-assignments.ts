@@ -62,6 +62,8 @@ export interface RoleAssignment {
     readonly principalType?: string;
     readonly scope: string;
     readonly condition?: string | null;
+    /** When the assignment was made (ISO 8601): a young pull grant may still be propagating. */
+    readonly createdOn?: string;
   };
 }
 

@@ -6,8 +6,11 @@
  * - `causeLessCauses`: when the platform log gives no cause (2024+ `ImagePullFailure`), the remaining likely
  *   causes, in order, each with the evidence that ranks it, instead of assuming role propagation.
  */
+import { grantsPull } from '../arm/role-assignments';
+import type { Applied } from '../configure/apply';
+import type { Observed, ObservedTarget } from '../configure/observe';
 import { TaskError } from '../errors';
-import type { CheckedImage, ImageCheckReport } from './image-check';
+import { type CheckedImage, type ImageCheckReport, splitImage } from './image-check';
 
 /** What the planner decided, as far as the verdict needs it (kept structural so this file stays pure). */
 export interface PlannedStep {
@@ -260,4 +263,50 @@ export function stoppedResults<T extends { readonly label: string }>(
           notes: [],
         };
   });
+}
+
+/** Azure role assignments can take up to 30 minutes to apply (learn.microsoft.com "Troubleshoot Azure RBAC"). */
+const PROPAGATION_MS = 30 * 60_000;
+
+/** The cause-less facts for one target, from what the run observed and wrote. Pure. */
+export function causeLessFactsOf(
+  observed: Observed,
+  applied: Applied | undefined,
+  t: ObservedTarget,
+  image: string,
+  nowMs: number,
+): CauseLessFacts {
+  const label = t.target.label;
+  const principal =
+    observed.userIdentity?.principalId ?? applied?.principals[label] ?? t.site.identity?.principalId;
+  const grantedNow = (applied?.steps ?? []).some(
+    (s) => s.step.kind === 'assignRole' && s.step.forTargets.includes(label),
+  );
+  const grants = principal
+    ? (observed.roleAssignments ?? []).filter(
+        (a) =>
+          a.properties.principalId.toLowerCase() === principal.toLowerCase() &&
+          grantsPull(a, observed.registry.id, observed.registry.abac),
+      )
+    : [];
+  const youngest = Math.max(...grants.map((g) => Date.parse(g.properties.createdOn ?? '') || 0), 0);
+  // Unknown age (no createdOn, or grants not readable) counts as fresh: we cannot rule propagation out.
+  const grantIsFresh =
+    grantedNow || grants.length === 0 || youngest === 0 || nowMs - youngest < PROPAGATION_MS;
+  const wanted = splitImage(image);
+  const checked = observed.imageCheck?.images.find((i) => {
+    const p = splitImage(i.image);
+    return p.repository.toLowerCase() === wanted.repository.toLowerCase() && p.reference === wanted.reference;
+  });
+  return {
+    image: checked,
+    skipped:
+      checked?.state.kind === 'unchecked'
+        ? checked.state.detail
+        : observed.imageCheck?.skipped?.detail,
+    grantIsFresh,
+    registryNetworkRestricted: observed.registry.publicAccessRestricted,
+    vnetImagePull: t.vnetImagePull,
+    armTokenAuthDisabled: observed.registry.armTokenAuthDisabled,
+  };
 }

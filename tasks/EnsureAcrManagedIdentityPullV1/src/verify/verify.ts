@@ -13,6 +13,7 @@ import { defaultTransport, withDeadline } from '../http/pipeline';
 import { send } from '../http/retry';
 import { neutralise } from '../log';
 import type { Target } from '../targets';
+import { type CauseLessFacts, causeLessRemedy } from '../registry/preflight';
 import { type Classification, explain, type PullFailureCause } from './classify';
 import { type FollowResult, follow } from './follow';
 import { createLogSource } from './log-source';
@@ -27,6 +28,8 @@ export interface VerifyTarget {
   readonly scmHostName: string | undefined;
   /** False when a config write just restarted the target: then we only follow, so a pull under way is not cut. */
   readonly restartNeeded: boolean;
+  /** What the run knows when the log gives no cause (pre-flight image check, grant age, network): ranks causes. */
+  readonly causeLess?: CauseLessFacts;
 }
 
 export type VerifyOutcome =
@@ -279,7 +282,11 @@ function toResult(t: VerifyTarget, until: 'imagePulled' | 'containerStarted', f:
     ...(f.source ? { source: f.source } : {}),
     notes: f.notes.map((n) => neutralise(n, 500)),
   };
-  const fix = explain(f.last).fix;
+  // A failure without a cause (2024+ ImagePullFailure): rank the remaining causes with what the run knows.
+  const fix =
+    f.last.outcome === 'pull_failed' && (f.last.cause ?? 'unknown') === 'unknown' && t.causeLess
+      ? causeLessRemedy(t.causeLess)
+      : explain(f.last).fix;
   const image = neutralise(t.image, 300);
   switch (f.outcome) {
     case 'verified':
