@@ -12,12 +12,7 @@ import type { RunContext } from './context';
 import { isCancelledError, isTaskError, TaskError } from './errors';
 import { QUESTIONS_URL } from './help';
 import { neutralise } from './log';
-import {
-  causeLessFactsOf,
-  imageCheckLines,
-  missingImageVerdict,
-  stoppedResults,
-} from './registry/preflight';
+import { causeLessFactsOf, imageCheckLines, missingImageVerdict, stoppedResults } from './registry/preflight';
 import { type VerifyResult, type VerifyTarget, verifyTargets } from './verify/verify';
 
 export type Phase = 'observe' | 'plan' | 'apply' | 'verify';

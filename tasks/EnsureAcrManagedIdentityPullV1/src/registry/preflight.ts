@@ -179,9 +179,12 @@ export function causeLessCauses(f: CauseLessFacts): LikelyCause[] {
   if (!exists)
     out.push({
       cause: 'tag',
-      evidence: f.image
-        ? `the pre-flight check could not confirm ${f.image.image}${f.skipped ? ` (${f.skipped})` : ''}`
-        : 'the image was not checked in the registry',
+      evidence:
+        f.image?.state.kind === 'missing'
+          ? `the registry says ${f.image.image} does not exist (${f.image.state.what} missing), so it cannot be pulled`
+          : f.image
+            ? `the pre-flight check could not confirm ${f.image.image}${f.skipped ? ` (${f.skipped})` : ''}`
+            : 'the image was not checked in the registry',
       fix: 'check the tag exists: az acr repository show-tags --name <registry> --repository <repo>',
     });
   const propagation: LikelyCause = {
@@ -301,9 +304,7 @@ export function causeLessFactsOf(
   return {
     image: checked,
     skipped:
-      checked?.state.kind === 'unchecked'
-        ? checked.state.detail
-        : observed.imageCheck?.skipped?.detail,
+      checked?.state.kind === 'unchecked' ? checked.state.detail : observed.imageCheck?.skipped?.detail,
     grantIsFresh,
     registryNetworkRestricted: observed.registry.publicAccessRestricted,
     vnetImagePull: t.vnetImagePull,
