@@ -144,7 +144,7 @@ async function runBundle(o: TaskOptions): Promise<Measured> {
     connection,
     job,
     caCertPath: o.emulator.info.caCertPath,
-    ...(o.env ? { env: o.env } : {}),
+    env: { AGENT_PROXYURL: o.emulator.info.proxyUrl, ...o.env },
     ...(o.onStdoutLine ? { onStdoutLine: o.onStdoutLine } : {}),
     timeoutInMs: 180_000,
   });

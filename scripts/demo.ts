@@ -48,6 +48,8 @@ async function main(): Promise<number> {
       connection,
       job,
       caCertPath: emulator.info.caCertPath,
+      // The agent behind a proxy: how the registry's login server reaches the emulator's data plane.
+      env: { AGENT_PROXYURL: emulator.info.proxyUrl },
       onStdoutLine: (line) => {
         const shown = renderAgentLine(line, { color });
         if (shown !== undefined) console.log(shown);

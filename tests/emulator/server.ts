@@ -16,6 +16,7 @@ import { handleKudu, handleSite } from './kudu';
 import { pullAttemptLines, sidecarNoiseLines } from './log-lines';
 import type { App, EmulatorState, Fault, HostKind, Scenario } from './model';
 import { createPlatform, type Platform } from './platform';
+import { startProxy } from './proxy';
 import {
   armError,
   type Caller,
@@ -51,6 +52,12 @@ export interface EmulatorInfo {
   oidcRequestUri: string;
   jobAccessToken: string;
   serviceConnectionId: string;
+  /**
+   * An HTTP CONNECT proxy in front of the emulator (what a corporate proxy does for an agent): it tunnels each
+   * registry's login server (`<name>.azurecr.io:443`) to the emulator, where its data plane answers, and every other
+   * host as asked. Give it to the built task as AGENT_PROXYURL (tests/harness does).
+   */
+  proxyUrl: string;
 }
 
 export interface RequestRecord {
@@ -529,6 +536,10 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     isArmAudience: (audience) => ARM_AUDIENCE.test(audience),
   });
   await openAppListeners();
+  const proxy = await startProxy({
+    route: (host, port) =>
+      port === 443 && dataPlane.registryFor(host) ? { host: '127.0.0.1', port: mainPort } : undefined,
+  });
 
   const info = {} as EmulatorInfo;
   function refreshInfo(): void {
@@ -545,6 +556,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
       oidcRequestUri: `${collection}${state.pipeline.projectId}/_apis/distributedtask/hubs/build/plans/${randomUUID()}/jobs/${randomUUID()}/oidctoken`,
       jobAccessToken: state.pipeline.jobAccessToken,
       serviceConnectionId: state.pipeline.serviceConnectionIds[0] ?? '',
+      proxyUrl: proxy.url,
     } satisfies EmulatorInfo);
   }
   refreshInfo();
@@ -578,6 +590,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
       state.pipeline.jobAccessToken,
     ],
     async close() {
+      await proxy.close();
       await closeAppListeners();
       await closeServer(main);
       try {
