@@ -51,9 +51,6 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
     log.group(settings.dryRun ? 'Plan (dry run: nothing will be changed)' : 'Plan');
     report.plan = plan(report.observed, settings);
     for (const line of describePlan(report.plan)) log.info(line);
-    log.endGroup();
-    for (const w of report.plan.warnings)
-      log.warn(`${w.target ? `[${w.target}] ` : ''}${w.message} Fix: ${w.fix}`);
     // A missing image stops the run here, before any write or restart (src/registry/preflight.ts).
     const missing = missingImageVerdict(report.observed.imageCheck, report.plan.steps, {
       verify: settings.verify.kind === 'on',
@@ -67,6 +64,9 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
       );
       throw missing.error;
     }
+    log.endGroup();
+    for (const w of report.plan.warnings)
+      log.warn(`${w.target ? `[${w.target}] ` : ''}${w.message} Fix: ${w.fix}`);
     if (settings.dryRun) return report;
 
     phase = 'apply';

@@ -75,6 +75,23 @@ function tagsWords(i: CheckedImage): string {
   return ` Existing tags nearest to it: ${i.state.nearestTags.join(', ')}${(i.state.tagCount ?? 0) > i.state.nearestTags.length ? ` (of ${i.state.tagCount})` : ''}.`;
 }
 
+const STEP_WORDS: Readonly<Record<string, string>> = {
+  enableIdentity: 'turn on the identity',
+  assignRole: 'grant the pull role',
+  setAcrFlags: 'set acrUseManagedIdentityCreds',
+  setSidecarAuth: "set the sidecar containers' identity",
+  removeRegistryCredentials: 'remove the registry password settings',
+};
+
+/** `turn on the identity (production, staging); grant the pull role (production)`. */
+function stepKinds(steps: readonly PlannedStep[]): string {
+  const byKind = new Map<string, string[]>();
+  for (const s of steps) byKind.set(s.kind, [...new Set([...(byKind.get(s.kind) ?? []), s.target])]);
+  return [...byKind]
+    .map(([kind, targets]) => `${STEP_WORDS[kind] ?? kind} (${targets.join(', ')})`)
+    .join('; ');
+}
+
 export interface MissingImageVerdict {
   /** The run must stop before apply: nothing is written, nothing restarts. */
   readonly error: TaskError | undefined;
@@ -116,7 +133,7 @@ export function missingImageVerdict(
   const planned =
     steps.length === 0
       ? 'Nothing else needed changing.'
-      : `The ${steps.length} planned change(s) do not depend on the tag and were NOT made, so nothing restarted: ${[...new Set(steps.map((s) => s.what))].join(' ')} Run the task again once the image exists and it makes them.`;
+      : `The ${steps.length} planned change(s) do not depend on the tag and were NOT made, so nothing restarted (${stepKinds(steps)}; each is listed in the plan above). Run the task again once the image exists and it makes them.`;
   return {
     targets,
     warning: undefined,
