@@ -158,6 +158,15 @@ describe('the pre-flight image check, end to end through the agent proxy', funct
     assert.doesNotMatch(r.message, /\) tag: /, 'a confirmed tag is not a suspect');
   });
 
+  it('still checks a registry that refuses ARM-audience tokens, with a registry-audience token', async () => {
+    const s = baseScenario({ tag: '2.0.0', registryTags: ['1.0.0'] });
+    s.registries![0]!.azureADAuthenticationAsArmPolicy = 'disabled';
+    const r = await run(s);
+    assert.equal(r.result, 'Failed', r.message);
+    assert.match(r.message, /no tag '2\.0\.0'.*nearest to it: 1\.0\.0/);
+    assert.equal(restarts(), 0);
+  });
+
   it('is off with checkImage: false (no registry request at all)', async () => {
     const s = baseScenario({ tag: '2.0.0', registryTags: ['1.0.0'] });
     const r = await run(s, { checkImage: 'false', verifyPull: 'false' });

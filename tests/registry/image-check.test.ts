@@ -26,7 +26,7 @@ describe('pre-flight image check against the emulated registry data plane', func
   async function check(
     scenario: Scenario,
     targets: { label: string; images: string[] }[],
-    options: { armTokenAuthDisabled?: boolean; send?: RegistrySend } = {},
+    options: { armTokenAuthDisabled?: boolean; send?: RegistrySend; registryAudience?: boolean } = {},
   ): Promise<ImageCheckReport> {
     emulator = await startEmulator({ scenario });
     const credential = emulatorCredential(emulator.info);
@@ -35,6 +35,12 @@ describe('pre-flight image check against the emulated registry data plane', func
         send: options.send ?? directSend(emulator.info),
         getToken: async () =>
           (await credential.getToken('https://management.azure.com/.default'))?.token ?? '',
+        ...(options.registryAudience
+          ? {
+              getRegistryToken: async () =>
+                (await credential.getToken('https://containerregistry.azure.net/.default'))?.token ?? '',
+            }
+          : {}),
       },
       { loginServer: LS, armTokenAuthDisabled: options.armTokenAuthDisabled ?? false },
       targets,
@@ -153,6 +159,17 @@ describe('pre-flight image check against the emulated registry data plane', func
     });
     assert.equal(report.skipped?.reason, 'armTokenPolicy');
     assert.equal(report.requests, 0);
+  });
+
+  it('uses a registry-audience token when the registry refuses ARM-audience tokens', async () => {
+    const s = scenario();
+    s.registries = [{ ...s.registries![0]!, azureADAuthenticationAsArmPolicy: 'disabled' }];
+    const report = await check(s, [{ label: 'production', images: [`${LS}/web:9.9`] }], {
+      armTokenAuthDisabled: true,
+      registryAudience: true,
+    });
+    assert.equal(report.skipped, undefined);
+    assert.equal(report.images[0]?.state.kind, 'missing');
   });
 
   it('skips when the registry cannot be reached from the agent', async () => {

@@ -41,6 +41,12 @@ import type { Target } from '../targets';
 import { imageFromFxVersion, isAcrHost, isSidecarFxVersion, registryHostOf } from './images';
 import { mapWithLimit } from './limit';
 
+/**
+ * The registry audience: Entra tokens for it are accepted by every registry, including those that refuse
+ * ARM-audience tokens (learn.microsoft.com/azure/container-registry/container-registry-disable-authentication-as-arm).
+ */
+const ACR_SCOPE = 'https://containerregistry.azure.net/.default';
+
 /** How many targets are read (and later written) at once. */
 export const TARGET_CONCURRENCY = 8;
 
@@ -161,7 +167,14 @@ export async function observe(ctx: RunContext): Promise<Observed> {
   dataPlane?.allow(registry.loginServer);
   const imageCheckPromise = dataPlane
     ? checkImages(
-        { send: dataPlane.send, getToken: (s) => arm.getToken(s), signal },
+        {
+          send: dataPlane.send,
+          getToken: (s) => arm.getToken(s),
+          ...(arm.getTokenFor
+            ? { getRegistryToken: (s?: AbortSignal) => arm.getTokenFor?.(ACR_SCOPE, s) ?? arm.getToken(s) }
+            : {}),
+          signal,
+        },
         registry,
         targets.map((t) => ({ label: t.target.label, images: t.images })),
       )

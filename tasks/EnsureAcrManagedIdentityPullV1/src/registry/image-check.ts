@@ -67,6 +67,11 @@ export interface ImageCheckDeps {
   readonly send: RegistrySend;
   /** The service connection's ARM access token (what ACR's exchange accepts while ARM tokens are allowed). */
   readonly getToken: (signal?: AbortSignal) => Promise<string>;
+  /**
+   * A token for the registry audience (`https://containerregistry.azure.net`), which the exchange accepts even when
+   * the registry refuses ARM-audience tokens (learn.microsoft.com "Disable authentication as ARM"). Optional.
+   */
+  readonly getRegistryToken?: (signal?: AbortSignal) => Promise<string>;
   readonly now?: () => number;
   readonly signal?: AbortSignal;
 }
@@ -159,7 +164,7 @@ export async function checkImages(
       { reason, detail },
     );
   if (entries.length === 0) return done([], undefined);
-  if (registry.armTokenAuthDisabled) {
+  if (registry.armTokenAuthDisabled && !deps.getRegistryToken) {
     return unchecked(
       'armTokenPolicy',
       `the registry refuses ARM-audience tokens (azureADAuthenticationAsArmPolicy is disabled), so the service connection's token cannot be exchanged`,
@@ -168,7 +173,16 @@ export async function checkImages(
 
   const signal = deps.signal;
   try {
-    const accessToken = await deps.getToken(signal);
+    let accessToken: string;
+    try {
+      accessToken =
+        registry.armTokenAuthDisabled && deps.getRegistryToken
+          ? await deps.getRegistryToken(signal)
+          : await deps.getToken(signal);
+    } catch (e: unknown) {
+      if (isCancelledError(e) || signal?.aborted) throw e;
+      return unchecked('refused', `no token for the registry could be obtained (${describe(e)})`);
+    }
     const exchanged = await exchangeAccessToken(
       send,
       loginServer,
