@@ -167,6 +167,15 @@ describe('the pre-flight image check, end to end through the agent proxy', funct
     assert.equal(restarts(), 0);
   });
 
+  it('skips the check when the registry drops every connection from the agent, and the run goes on', async () => {
+    const s = baseScenario();
+    s.faults = [{ host: 'registry', drop: true }];
+    const r = await run(s);
+    const skip = r.warnings.find((w) => /image check was skipped/.test(w));
+    assert.match(skip ?? '', /could not be reached from the agent/, r.warnings.join('\n'));
+    assert.equal(r.result, 'Succeeded', r.message);
+  });
+
   it('is off with checkImage: false (no registry request at all)', async () => {
     const s = baseScenario({ tag: '2.0.0', registryTags: ['1.0.0'] });
     const r = await run(s, { checkImage: 'false', verifyPull: 'false' });
