@@ -26,7 +26,7 @@ export interface RegistryHttpOptions {
 
 /** Attempts per request: one retry for a dropped connection, a 429 or a 5xx. */
 const ATTEMPTS = 2;
-const ATTEMPT_TIMEOUT_MS = 15_000;
+const ATTEMPT_TIMEOUT_MS = 10_000;
 /** A tag list of 100 names is a few KiB; anything much bigger is not an answer we want. */
 const MAX_BODY_BYTES = 256 * 1024;
 
