@@ -1,66 +1,76 @@
 /**
  * `npm run demo`: the real task, end to end, on the embedded default. Starts the local Azure emulator with a
- * scenario, runs the BUILT bundle exactly as an agent would (inputs and a workload-identity-federation service
- * connection as environment variables, SYSTEM_OIDCREQUESTURI), renders the agent commands it prints the way the
- * pipeline UI would, prints the run summary, and exits with the task's result.
+ * scenario, runs the BUILT bundle exactly as an agent would (inputs, the scenario's service connection and
+ * variables as environment variables), renders the agent commands it prints the way the pipeline UI would,
+ * prints the run summary and one line per run, and exits with the (last) task's result.
  *
  *   npm run demo                          # tests/emulator/scenarios/default.json
- *   npm run demo -- --scenario FILE       # any scenario; task inputs come from its "inputs"
+ *   npm run demo -- --scenario FILE       # any scenario; task inputs come from its "inputs" (and "runs")
+ *   npm run demo -- --runs 2              # run the task twice against the same emulator
  *   npm run demo -- --dry-run             # the plan only
  */
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startEmulator } from '../tests/emulator/index';
-import { federatedConnection } from '../tests/harness/connections';
+import { loadScenario, startEmulator } from '../tests/emulator/index';
 import { renderAgentLine } from '../tests/harness/render';
-import { startTask } from '../tests/harness/run-task';
+import { runCount, runLine, runScenario } from '../tests/harness/scenario-runs';
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
-  const scenarioArg = args.indexOf('--scenario');
   const scenarioPath = resolve(
-    scenarioArg >= 0 && args[scenarioArg + 1]
-      ? args[scenarioArg + 1]!
-      : join(__dirname, '..', 'tests', 'emulator', 'scenarios', 'default.json'),
+    option(args, '--scenario') ?? join(__dirname, '..', 'tests', 'emulator', 'scenarios', 'default.json'),
   );
-  const scenario = JSON.parse(readFileSync(scenarioPath, 'utf8')) as {
-    inputs?: Record<string, string>;
-    description?: string;
-    timeScale?: number;
-  };
-  const inputs: Record<string, string> = {
-    pollIntervalSeconds: '1',
-    timeoutMinutes: '2',
-    ...scenario.inputs,
-  };
-  if (args.includes('--dry-run')) inputs.dryRun = 'true';
+  const runsArg = option(args, '--runs');
+  const runs = runsArg === undefined ? undefined : Number(runsArg);
+  if (runs !== undefined && !(Number.isInteger(runs) && runs >= 1)) {
+    throw new Error(`--runs: expected a whole number of runs >= 1, got '${runsArg}'`);
+  }
+  const scenario = loadScenario(scenarioPath);
+  const total = runCount(scenario, runs);
 
-  const emulator = await startEmulator({ scenario: scenarioPath, timeScale: scenario.timeScale ?? 30 });
+  const emulator = await startEmulator({ scenario, timeScale: scenario.timeScale ?? 30 });
   const color = process.stdout.isTTY;
   try {
     console.log(`Local Azure emulator: ${emulator.info.armUrl} (scenario ${scenarioPath})`);
     if (scenario.description) console.log(scenario.description);
-    console.log(`Task inputs: ${JSON.stringify(inputs)}\n`);
-    const { connection, job } = federatedConnection(emulator.info);
-    inputs.azureSubscription = connection.id;
-    const task = startTask({
-      inputs,
-      connection,
-      job,
-      caCertPath: emulator.info.caCertPath,
-      // The agent behind a proxy: how the registry's login server reaches the emulator's data plane.
-      env: { AGENT_PROXYURL: emulator.info.proxyUrl },
+    console.log(`Service connection: ${scenario.connection?.scheme ?? 'WorkloadIdentityFederation'}`);
+    const results = await runScenario(emulator, scenario, {
+      ...(runs !== undefined ? { runs } : {}),
+      defaults: { pollIntervalSeconds: '1', timeoutMinutes: '2' },
+      overrides: args.includes('--dry-run') ? { dryRun: 'true' } : {},
+      onRunStart: (run, inputs) => {
+        if (total > 1) console.log(`\n════ Run ${run} of ${total} ════`);
+        const shown = Object.fromEntries(Object.entries(inputs).filter(([k]) => k !== 'azureSubscription'));
+        console.log(`Task inputs: ${JSON.stringify(shown)}\n`);
+      },
       onStdoutLine: (line) => {
         const shown = renderAgentLine(line, { color });
         if (shown !== undefined) console.log(shown);
       },
     });
-    const run = await task.done;
-    if (run.stderr.trim()) console.error(run.stderr.trim());
-    if (run.summary) console.log(`\n──── Run summary (the pipeline's "Extensions" tab) ────\n${run.summary}`);
-    const writes = emulator.writes().filter((w) => w.host === 'arm').length;
-    console.log(`\nResult: ${run.result} in ${(run.durationMs / 1000).toFixed(1)} s, ${writes} ARM writes.`);
-    return run.result === 'Succeeded' || run.result === 'SucceededWithIssues' ? 0 : 1;
+    for (const r of results) {
+      if (r.task.stderr.trim()) console.error(r.task.stderr.trim());
+    }
+    const last = results[results.length - 1];
+    if (!last) return 2;
+    if (last.task.summary)
+      console.log(`\n──── Run summary (the pipeline's "Extensions" tab) ────\n${last.task.summary}`);
+    console.log('');
+    for (const r of results) console.log(runLine(r));
+    for (const record of emulator.state.events) {
+      const e = record.event;
+      const when = e.beforeRun !== undefined ? `before run ${e.beforeRun}` : `at ${e.atSeconds} s`;
+      const what = record.error ? `failed: ${record.error}` : (record.outcome ?? 'did not happen');
+      console.log(`Event ${e.kind} ${when}: ${what}`);
+    }
+    console.log(
+      `\nResult: ${last.task.result} in ${(last.task.durationMs / 1000).toFixed(1)} s, ${last.writes} ARM writes.`,
+    );
+    return last.task.result === 'Succeeded' || last.task.result === 'SucceededWithIssues' ? 0 : 1;
   } finally {
     await emulator.close();
   }

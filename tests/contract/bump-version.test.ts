@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..', '..');
 
 describe('npm run bump', () => {
+  let copy = '';
+  after(() => {
+    if (copy) rmSync(copy, { recursive: true, force: true });
+  });
+
   it('bumps task.json and the extension manifest together, keeping their formatting', () => {
-    const copy = mkdtempSync(join(tmpdir(), 'bump-'));
+    copy = mkdtempSync(join(tmpdir(), 'bump-'));
     cpSync(join(root, 'scripts'), join(copy, 'scripts'), { recursive: true });
     cpSync(join(root, 'tasks'), join(copy, 'tasks'), { recursive: true });
     cpSync(join(root, 'vss-extension.json'), join(copy, 'vss-extension.json'));

@@ -7,9 +7,9 @@
  * reflect-metadata polyfill at runtime that this project does not otherwise carry.
  */
 import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeTempDir } from '../harness/temp';
 
 export interface ServerCertificate {
   /** PEM of the CA that signed `certPem`. */
@@ -148,7 +148,8 @@ export async function createServerCertificate(): Promise<ServerCertificate> {
 
   const caPem = pem('CERTIFICATE', caDer);
   const keyPem = server.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const dir = mkdtempSync(join(tmpdir(), 'azure-emulator-'));
+  // Tracked: removed by emulator.close(), or when this process exits if the emulator was never closed.
+  const dir = makeTempDir('azure-emulator-');
   const caCertPath = join(dir, 'ca.pem');
   writeFileSync(caCertPath, caPem);
   return { caPem, certPem: pem('CERTIFICATE', serverDer), keyPem, caCertPath };

@@ -73,6 +73,11 @@ function stamp(format: LogFormat, at: number): string {
   }
 }
 
+/** The timestamp a line at `at` starts with in that format (scenarios seed lines with it). */
+export function logTimestamp(format: LogFormat, at: number): string {
+  return stamp(format, at);
+}
+
 function line(format: LogFormat, at: number, level: Level, message: string): TimedLine {
   const t = stamp(format, at);
   if (format === 'platform2024') return { at, text: `${t} ${message}` };
@@ -83,8 +88,11 @@ function line(format: LogFormat, at: number, level: Level, message: string): Tim
 
 function splitImage(image: string): { registry: string; repository: string; tag: string } {
   const slash = image.indexOf('/');
-  const registry = slash > 0 ? image.slice(0, slash) : 'docker.io';
-  const rest = slash > 0 ? image.slice(slash + 1) : image;
+  // The first segment is a registry only when it looks like a host (`contoso/api` is a Docker Hub repository).
+  const first = slash > 0 ? image.slice(0, slash) : '';
+  const hasHost = first.includes('.') || first.includes(':') || first === 'localhost';
+  const registry = hasHost ? first : 'docker.io';
+  const rest = hasHost ? image.slice(slash + 1) : image;
   const at = rest.indexOf('@');
   const noDigest = at >= 0 ? rest.slice(0, at) : rest;
   const colon = noDigest.lastIndexOf(':');
@@ -103,12 +111,21 @@ function registryError(input: PullLogInput, outcome: 'unauthorized' | 'notFound'
   const manifest = `https://${registry}/v2/${repository}/manifests/${tag}`;
   switch (outcome) {
     case 'unauthorized':
+      // Docker Hub hides a private repository behind one combined message; other registries (GHCR...) answer
+      // a bare 401 without ACR's help link.
+      if (isDockerHub(registry))
+        return `pull access denied for ${repository}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied`;
+      if (!/\.azurecr\./i.test(registry)) return `Head \\"${manifest}\\": unauthorized`;
       return `Get ${manifest}: unauthorized: authentication required, visit https://aka.ms/acr/authorization for more information.`;
     case 'notFound':
       return `manifest for ${input.image} not found: manifest unknown: manifest tagged by \\"${tag}\\" is not found`;
     case 'networkDenied':
       return `Head \\"${manifest}\\": denied: client with IP '20.${Number.parseInt(hex(input.siteName, 2), 16)}.41.7' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.`;
   }
+}
+
+function isDockerHub(registry: string): boolean {
+  return /^(index\.|registry-1\.)?docker\.io$/i.test(registry);
 }
 
 function dockerApiException(status: 'NotFound' | 'InternalServerError', message: string): string {
@@ -216,6 +233,29 @@ function classicAttempt(input: PullLogInput): TimedLine[] {
       return out;
     }
     case 'unauthorized':
+      if (isDockerHub(splitImage(input.image).registry)) {
+        // Docker Hub answers a private repository as if it did not exist (status NotFound), and the platform
+        // retries the same anonymous pull "from Docker hub" (shared sample from an App Service log stream).
+        const denied = dockerApiException('NotFound', registryError(input, 'unauthorized'));
+        out.push(
+          line(f, t0 + fail, 'ERROR', denied),
+          line(f, t0 + fail + 1, 'ERROR', `Pulling docker image ${input.image} failed:`),
+          line(f, t0 + fail + 2, 'INFO', `Pulling image from Docker hub: ${repository}:${tag}`),
+          line(f, t0 + fail + 25, 'ERROR', denied),
+          ...classicFailureTail(input, t0 + fail + 26),
+        );
+        return out;
+      }
+      out.push(
+        line(
+          f,
+          t0 + fail,
+          'ERROR',
+          dockerApiException('InternalServerError', registryError(input, 'unauthorized')),
+        ),
+        ...classicFailureTail(input, t0 + fail + 1),
+      );
+      return out;
     case 'networkDenied':
       out.push(
         line(

@@ -338,6 +338,11 @@ export interface Paging {
 export interface Fault {
   id?: string;
   host?: HostKind | HostKind[];
+  /**
+   * Only requests that reached this app's or slot's own hosts (its site and SCM listeners): `<site>` for the
+   * production slot, `<site>/<slot>` for a slot. Combine with `host: "kudu"` or `"site"` to aim at one of them.
+   */
+  app?: string;
   method?: string;
   /** Case-insensitive substring of the (normalised) path. */
   path?: string;
@@ -392,6 +397,21 @@ export interface EmulatorState {
   kuduRateLimit: KuduRateLimit | null;
   /** Free-form task inputs a scenario suggests (the demo reads them). */
   inputs: Record<string, string>;
+  /** Images on registries outside the scenario (Docker Hub, GHCR...) that are not simply public. */
+  externalImages: ExternalImage[];
+  /** The scenario's events, in order, with when each fired (events.ts applies them). */
+  events: EventRecord[];
+  /** Which task run the emulator is in (1 until `beginRun(2)`), and when each run made its first request. */
+  runs: { current: number; firstRequestAt: Record<number, number> };
+}
+
+/** An event with its bookkeeping: `firedAt` (emulated ms) once applied, `error` when it could not be. */
+export interface EventRecord {
+  event: ScenarioEvent;
+  firedAt?: number;
+  error?: string;
+  /** What the event changed, in a few words (for the state dump and test messages). */
+  outcome?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -405,7 +425,11 @@ export interface ScenarioRoleAssignment {
   role: string;
   /** Full scope, or a reference: `subscription`, `rg:<name>`, `registry:<name>`. */
   scope: string;
-  /** Seconds before the emulator starts (negative = long ago, i.e. already propagated). Default -3600. */
+  /**
+   * How many seconds before the emulator started the assignment was made: positive = in the past (3600 = an
+   * hour ago), 0 = at start. Pulls honour it once `roleAssignmentPropagationSeconds` have passed since then.
+   * Default 3600. Negative values are refused (use an `addRoleAssignment` event for a grant made later).
+   */
   createdSecondsAgo?: number;
   condition?: string;
   name?: string;
@@ -441,7 +465,12 @@ export interface ScenarioSite {
   state?: 'Running' | 'Stopped';
   /** The container runs already (as it would before the task); default true. */
   running?: boolean;
-  /** Old lines to seed into the first instance's platform log (their own timestamps are kept as text). */
+  /**
+   * Lines to seed into the first instance's platform log, `secondsAgo` before the emulator started (positive =
+   * in the past). The text is kept as given, except `{time}`, which becomes the line's own time in the app's
+   * `logFormat` (so a seeded line can read "now minus N seconds" whatever day the test runs); a text that
+   * starts with neither a timestamp nor `{time}` gets one prefixed.
+   */
   seedLogLines?: { secondsAgo: number; text: string }[];
 }
 
@@ -469,8 +498,88 @@ export interface ScenarioIdentity {
   location?: string;
   clientId?: string;
   principalId?: string;
-  /** Seconds before start the identity was created (default 86400: long replicated). */
+  /**
+   * How many seconds before the emulator started the identity was created: positive = in the past, as for role
+   * assignments. Default 86400 (long replicated). Negative values are refused.
+   */
   createdSecondsAgo?: number;
+}
+
+/**
+ * An image on a registry the scenario does not model as an Azure Container Registry (Docker Hub, GHCR, a
+ * private registry). Images not listed here pull anonymously, as public images do.
+ */
+export interface ExternalImage {
+  /** `docker.io/contoso/api`, `contoso/api` (Docker Hub), `ghcr.io/contoso/api`; a tag here is ignored. */
+  image: string;
+  /** Anonymous pulls fail as the registry refuses them (Docker Hub: "pull access denied", GHCR: unauthorized). */
+  requiresAuth?: boolean;
+  /** Credentials that work (`DOCKER_REGISTRY_SERVER_USERNAME/PASSWORD`, or a sidecar's user credentials). */
+  username?: string;
+  password?: string;
+  /** Tags that exist; omitted = every tag exists. */
+  tags?: string[];
+}
+
+/**
+ * A reference to an app: `<site>` (its production slot) or `<site>/<slot>`; `site:` may prefix either.
+ * Default (omitted): the first site's production slot.
+ */
+export type AppRef = string;
+
+/**
+ * Something that happens to the world while (or between) the task runs, as a deploy step, an admin or a CI
+ * pipeline would do it. Timed events carry `atSeconds`: emulated seconds after the first request of run
+ * `run` (default 1, i.e. the task's first request). `beforeRun: N` events happen when run N starts (`beforeRun:
+ * 1` at emulator start). Events fire on the emulated clock (no real timers): the first request, control call
+ * or clock move at or after the due time applies every event due by then, each at its own due time.
+ */
+export type ScenarioEvent = EventTiming &
+  (
+    | { kind: 'setSiteConfig'; target?: AppRef; siteConfig: Record<string, unknown> }
+    | { kind: 'setAppSettings'; target?: AppRef; appSettings: Record<string, string | null> }
+    | { kind: 'swapSlots'; site?: string; source: string; target?: string }
+    | {
+        kind: 'addRoleAssignment';
+        principal: string;
+        role: string;
+        scope: string;
+        condition?: string;
+        name?: string;
+      }
+    | { kind: 'deleteRoleAssignment'; principal?: string; role?: string; scope?: string; name?: string }
+    | {
+        kind: 'setRegistry';
+        registry: string;
+        properties: Partial<Omit<ScenarioRegistry, 'name' | 'resourceGroup' | 'subscription' | 'location'>>;
+      }
+    | { kind: 'pushTag' | 'deleteTag'; registry?: string; repository?: string; tag?: string; image?: string }
+    | { kind: 'stopSite' | 'startSite'; target?: AppRef }
+  );
+
+export interface EventTiming {
+  atSeconds?: number;
+  /** With `atSeconds`: count from this run's first request (default 1). */
+  run?: number;
+  beforeRun?: number;
+  /** A label for logs and tests. */
+  description?: string;
+}
+
+export type ScenarioEventKind = ScenarioEvent['kind'];
+
+/** The AzureRM service connection a scenario is run with (the demo builds the agent's endpoint variables). */
+export interface ScenarioConnection {
+  scheme?: 'WorkloadIdentityFederation' | 'ServicePrincipal' | 'ManagedServiceIdentity';
+  /** ServicePrincipal only: client secret (`spnKey`, default) or certificate (`spnCertificate`). */
+  authenticationType?: 'spnKey' | 'spnCertificate';
+  /** The endpoint data's `environment` (default `AzureCloud`). */
+  environment?: string;
+}
+
+/** One task run of a scenario: its inputs on top of the scenario's `inputs`. */
+export interface ScenarioRun {
+  inputs?: Record<string, string>;
 }
 
 export interface Scenario {
@@ -504,6 +613,15 @@ export interface Scenario {
   faults?: Fault[];
   kuduRateLimit?: KuduRateLimit | null;
   inputs?: Record<string, string>;
+  /** Changes to the world during or between runs (see `ScenarioEvent`). */
+  events?: ScenarioEvent[];
+  /** Runs of the task, each with its own input overrides; `npm run demo` runs them all (or `--runs N`). */
+  runs?: ScenarioRun[];
+  /** The service connection (default workload identity federation). */
+  connection?: ScenarioConnection;
+  /** Agent and pipeline variables the task sees, as named in YAML (`"system.debug": "true"`). */
+  variables?: Record<string, string>;
+  externalImages?: ExternalImage[];
 }
 
 // ---------------------------------------------------------------------------------------------------------

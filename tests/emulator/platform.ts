@@ -131,10 +131,7 @@ export function evaluateImage(state: EmulatorState, app: App, image: string, at:
   const { host, repository, tag } = parseImage(image);
   const registry = state.registries.find((r) => r.loginServer.toLowerCase() === host.toLowerCase());
   if (!image) return { outcome: 'notFound', image, reason: 'no image configured' };
-  if (!registry) {
-    // Public registries outside the emulated subscriptions (Docker Hub, MCR) always serve.
-    return { outcome: 'succeeded', image, reason: `public registry ${host}` };
-  }
+  if (!registry) return evaluateExternal(state, app, image);
   const closed =
     registry.publicNetworkAccess === 'Disabled' || registry.networkRuleSet.defaultAction === 'Deny';
   if (closed && !(app.vnetImagePullEnabled && app.virtualNetworkSubnetId)) {
@@ -167,6 +164,42 @@ export function evaluateImage(state: EmulatorState, app: App, image: string, at:
   return { outcome: 'succeeded', image, registry, reason: 'ok' };
 }
 
+/** Docker Hub's names: `contoso/api` and `docker.io/contoso/api` are one repository, `nginx` is `library/nginx`. */
+function canonicalImage(image: string): { host: string; repository: string; tag: string } {
+  const p = parseImage(image);
+  const host = /^(index\.|registry-1\.)?docker\.io$/i.test(p.host) ? 'docker.io' : p.host.toLowerCase();
+  const repository =
+    host === 'docker.io' && !p.repository.includes('/') ? `library/${p.repository}` : p.repository;
+  return { host, repository: repository.toLowerCase(), tag: p.tag };
+}
+
+/**
+ * A registry outside the scenario's subscriptions (Docker Hub, GHCR, MCR): public unless `externalImages`
+ * declares the repository private (`requiresAuth`), in which case only its own user name and password work —
+ * a managed identity means nothing to it, and an anonymous pull is refused as that registry refuses it.
+ */
+function evaluateExternal(state: EmulatorState, app: App, image: string): PullVerdict {
+  const wanted = canonicalImage(image);
+  const declared = state.externalImages.find((x) => {
+    const c = canonicalImage(x.image);
+    return c.host === wanted.host && c.repository === wanted.repository;
+  });
+  if (!declared) return { outcome: 'succeeded', image, reason: `public registry ${wanted.host}` };
+  if (declared.requiresAuth) {
+    const cred = credentialFor(app, image);
+    const ok =
+      cred.kind === 'password' &&
+      declared.username !== undefined &&
+      cred.userName === declared.username &&
+      cred.password === declared.password;
+    if (!ok)
+      return { outcome: 'unauthorized', image, reason: `${wanted.host}/${wanted.repository} is private` };
+  }
+  if (declared.tags && !wanted.tag.startsWith('sha256:') && !declared.tags.includes(wanted.tag))
+    return { outcome: 'notFound', image, reason: `${wanted.repository}:${wanted.tag} not found` };
+  return { outcome: 'succeeded', image, reason: 'ok' };
+}
+
 export function createPlatform(deps: { state: EmulatorState; now(): number; lines: LineSource }): Platform {
   const { state } = deps;
 
@@ -177,7 +210,8 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     const main = configuredImage(app);
     for (const img of images) {
       const v = evaluateImage(state, app, img, at);
-      if (v.outcome !== 'succeeded') return { ...v, image: main || img };
+      // The failing container's own image: its registry's answer is what the log shows.
+      if (v.outcome !== 'succeeded') return v;
     }
     return { outcome: 'succeeded', image: main, reason: 'ok' };
   }

@@ -6,12 +6,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { federatedCredentialFor } from './entra';
-import { pullAttemptLines } from './log-lines';
+import { logTimestamp, pullAttemptLines } from './log-lines';
 import type {
   App,
   AppIdentity,
   Delays,
   EmulatorState,
+  LogFormat,
+  LogLine,
   Paging,
   Principal,
   Registry,
@@ -98,7 +100,8 @@ export function loadScenario(path: string): Scenario {
   return JSON.parse(readFileSync(path, 'utf8')) as Scenario;
 }
 
-function roleId(subscriptionId: string, role: string): string {
+/** A role by built-in name (`AcrPull`), GUID or full ID, as the full role definition ID in that subscription. */
+export function roleDefinitionId(subscriptionId: string, role: string): string {
   if (role.startsWith('/')) return role;
   const byName = BUILT_IN_ROLES.find((r) => r.roleName.toLowerCase() === role.toLowerCase());
   const guid = byName?.name ?? (isGuid(role) ? role : undefined);
@@ -122,6 +125,15 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
   const defaultSub = subs[0]?.subscriptionId ?? DEFAULT_SUBSCRIPTION_ID;
   const subOf = (s: string | undefined) => s ?? defaultSub;
   const longAgo = nowMs - 86_400_000;
+  // `createdSecondsAgo` has one meaning everywhere: seconds before the emulator started (positive = the past).
+  const createdAt = (secondsAgo: number | undefined, fallback: number, what: string) => {
+    const s = secondsAgo ?? fallback;
+    if (!Number.isFinite(s) || s < 0)
+      throw new Error(
+        `scenario: ${what}: createdSecondsAgo must be >= 0 (seconds before the emulator started), got ${secondsAgo}`,
+      );
+    return nowMs - s * 1000;
+  };
 
   const resourceGroups = (scenario.resourceGroups ?? []).map((g) => ({
     subscriptionId: subOf(g.subscription),
@@ -166,7 +178,7 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
       objectId: principalId,
       principalType: 'ServicePrincipal',
       displayName: i.name,
-      createdAt: nowMs - (i.createdSecondsAgo ?? 86_400) * 1000,
+      createdAt: createdAt(i.createdSecondsAgo, 86_400, `identity ${i.name}`),
     });
     return {
       id: `/subscriptions/${subscriptionId}/resourcegroups/${resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${i.name}`,
@@ -321,7 +333,9 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
       }
       if (app && spec.seedLogLines?.length) {
         const first = app.logs.find((l) => l.machineName === instances[0] && l.source === 'platform');
-        const seeded = spec.seedLogLines.map((l) => ({ at: nowMs - l.secondsAgo * 1000, text: l.text }));
+        const seeded = spec.seedLogLines.map((l) =>
+          seededLine(app.logFormat, nowMs - l.secondsAgo * 1000, l.text),
+        );
         if (first) first.lines = [...first.lines, ...seeded].sort((a, b) => a.at - b.at);
         else app.logs.push({ machineName: instances[0] ?? 'worker', source: 'platform', lines: seeded });
       }
@@ -373,7 +387,15 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
     faults: (scenario.faults ?? []).map((f) => ({ ...f, matched: 0 })),
     kuduRateLimit: scenario.kuduRateLimit ?? null,
     inputs: { ...scenario.inputs },
+    externalImages: (scenario.externalImages ?? []).map((x) => ({ ...x })),
+    events: (scenario.events ?? []).map((event) => ({ event: { ...event } })),
+    runs: { current: 1, firstRequestAt: {} },
   };
+  // A managed-identity service connection signs in as the agent machine's identity: unless the scenario lists
+  // the machine's identities itself, the caller (with its roles) is that identity.
+  if (scenario.connection?.scheme === 'ManagedServiceIdentity' && !scenario.agentIdentities) {
+    state.agentIdentities = [{ clientId: callerClientId, objectId: callerObjectId, default: true }];
+  }
 
   const callerRoles = scenario.caller?.roles ?? [{ role: 'Owner', scope: 'subscription' }];
   for (const r of callerRoles) {
@@ -447,7 +469,7 @@ function addAssignment(state: EmulatorState, r: ScenarioRoleAssignment, nowMs: n
     id: `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`,
     name,
     scope,
-    roleDefinitionId: roleId(sub, r.role),
+    roleDefinitionId: roleDefinitionId(sub, r.role),
     principalId,
     principalType:
       state.principals.find((p) => p.objectId === principalId)?.principalType ?? 'ServicePrincipal',
@@ -455,5 +477,19 @@ function addAssignment(state: EmulatorState, r: ScenarioRoleAssignment, nowMs: n
     conditionVersion: r.condition ? '2.0' : null,
     createdAt: nowMs - (r.createdSecondsAgo ?? 3600) * 1000,
   };
+  if (!Number.isFinite(r.createdSecondsAgo ?? 0) || (r.createdSecondsAgo ?? 0) < 0) {
+    throw new Error(
+      `scenario: role assignment ${r.role} for ${r.principal}: createdSecondsAgo must be >= 0 (seconds in the past), got ${r.createdSecondsAgo}; for a later grant use an addRoleAssignment event`,
+    );
+  }
   state.roleAssignments.push(assignment);
+}
+
+const STAMPED = /^(\d{4}-\d{2}-\d{2}T|\d{2}\/\d{2}\/\d{4} )/;
+
+/** A seeded log line at `at`: `{time}` becomes its timestamp; a text without one gets it prefixed. */
+function seededLine(format: LogFormat, at: number, text: string): LogLine {
+  const stamp = logTimestamp(format, at);
+  if (text.includes('{time}')) return { at, text: text.replaceAll('{time}', stamp) };
+  return { at, text: STAMPED.test(text) ? text : `${stamp} ${text}` };
 }

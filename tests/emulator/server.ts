@@ -5,13 +5,14 @@
  * Plain node:https and a route table; no framework.
  */
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
+import { removeTempDir } from '../harness/temp';
 import { createServerCertificate } from './certs';
 import { createEntra, type Entra } from './entra';
+import { applyEvent, checkEvents, dueEvents, findAppRef } from './events';
 import { handleKudu, handleSite } from './kudu';
 import { pullAttemptLines, sidecarNoiseLines } from './log-lines';
 import type { App, EmulatorState, Fault, HostKind, Scenario } from './model';
@@ -88,6 +89,12 @@ export interface Emulator {
   now(): number;
   /** Replaces the state with a new scenario (listeners for the new apps are opened). */
   seed(scenario: Scenario): Promise<void>;
+  /**
+   * The task's run N is about to start (the demo's `--runs`): applies the `beforeRun: N` events, and the run's
+   * first request becomes the zero of its `atSeconds` events. Run 1 needs no call, unless requests a test made
+   * for its own setup came first (then `beginRun(1)` right before the task makes the task's first request the zero).
+   */
+  beginRun(run: number): void;
   /** Every secret the emulator's Entra issued (tokens, assertions) plus the seeded client secret. */
   issuedSecrets(): string[];
   close(): Promise<void>;
@@ -155,8 +162,17 @@ function mainHostKind(lowerPath: string): HostKind {
   return lowerPath.startsWith('/subscriptions') || lowerPath.startsWith('/providers') ? 'arm' : 'entra';
 }
 
-function faultMatches(f: Fault, host: HostKind, method: string, lowerPath: string, url: string): boolean {
+function faultMatches(
+  state: EmulatorState,
+  f: Fault,
+  host: HostKind,
+  method: string,
+  lowerPath: string,
+  url: string,
+  target: App | undefined,
+): boolean {
   if (f.host && !(Array.isArray(f.host) ? f.host : [f.host]).includes(host)) return false;
+  if (f.app !== undefined && !(target && target === findAppRef(state, f.app))) return false;
   if (f.method && f.method.toUpperCase() !== method) return false;
   if (f.path && !lowerPath.includes(f.path.toLowerCase())) return false;
   if (f.pathRegex && !new RegExp(f.pathRegex, 'i').test(url)) return false;
@@ -172,6 +188,11 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
   let offsetMs = 0;
   const now = () => Math.floor(realStart + (Date.now() - realStart) * timeScale + offsetMs);
 
+  // The platform reads this clock: an event applied at its due time holds it there, so the restart it causes
+  // and the log lines up to it are placed exactly, however late the request that noticed it came.
+  let heldAt: number | undefined;
+  const clock = () => heldAt ?? now();
+
   const state = buildState(scenario, now());
   const records: RequestRecord[] = [];
   const appServers = new Map<string, { site: Server; scm: Server }>();
@@ -181,7 +202,54 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
   let entra: Entra;
   let dataPlane: RegistryDataPlane;
 
-  const platform: Platform = createPlatform({ state, now, lines: { pullAttemptLines, sidecarNoiseLines } });
+  const platform: Platform = createPlatform({
+    state,
+    now: clock,
+    lines: { pullAttemptLines, sidecarNoiseLines },
+  });
+
+  /** Applies one event at `at`, recording what it did (or why it could not). */
+  function fire(record: EmulatorState['events'][number], at: number): void {
+    heldAt = at;
+    try {
+      platform.advanceAll();
+      record.outcome = applyEvent(state, platform, record.event, at);
+      record.firedAt = at;
+    } catch (e: unknown) {
+      record.error = e instanceof Error ? e.message : String(e);
+      console.error(`emulator: event ${record.event.kind} could not be applied: ${record.error}`);
+    } finally {
+      heldAt = undefined;
+    }
+  }
+
+  /** Applies every timed event due by now, each at its own due time. */
+  function fireDue(): void {
+    for (const { record, at } of dueEvents(state, now())) fire(record, at);
+  }
+
+  function beginRun(run: number): void {
+    fireDue();
+    state.runs.current = run;
+    delete state.runs.firstRequestAt[run];
+    const at = now();
+    for (const record of state.events)
+      if (record.event.beforeRun === run && record.firedAt === undefined && record.error === undefined)
+        fire(record, at);
+  }
+
+  /** Refuses a scenario whose events or fault targets name what it does not hold (before anything changes). */
+  function checkScenario(candidate: EmulatorState): void {
+    checkEvents(candidate);
+    for (const f of candidate.faults) checkFaultTarget(candidate, f);
+  }
+
+  function checkFaultTarget(candidate: EmulatorState, f: Fault): void {
+    if (f.app !== undefined && !findAppRef(candidate, f.app))
+      throw new Error(`scenario: fault targets unknown app '${f.app}' (use "<site>" or "<site>/<slot>")`);
+  }
+  checkScenario(state);
+  beginRun(1);
 
   const appUrl = (app: App, which: 'site' | 'scm') =>
     `https://127.0.0.1:${which === 'site' ? app.sitePort : app.scmPort}`;
@@ -341,6 +409,8 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     const onWrite = () => {
       record.write = true;
     };
+    // Again here: a fault's latency may have let an event come due since the request arrived.
+    if (host !== 'control') fireDue();
     if (host === 'site' && app) return handleSite(app, platform, method);
     if (host === 'kudu' && app) {
       const limited = kuduRateLimited(app);
@@ -421,11 +491,15 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
         write: false,
         bytes: 0,
       };
-      if (host !== 'control') records.push(record);
+      if (host !== 'control') {
+        records.push(record);
+        state.runs.firstRequestAt[state.runs.current] ??= record.at;
+        fireDue();
+      }
       try {
         const body = await readBody(req);
         const fault = state.faults.find((f) => {
-          if (!faultMatches(f, host, method, lowerPath, rawUrl)) return false;
+          if (!faultMatches(state, f, host, method, lowerPath, rawUrl, app)) return false;
           f.matched = (f.matched ?? 0) + 1;
           const n = f.matched - (f.after ?? 0);
           return n > 0 && (f.times === undefined || n <= f.times);
@@ -567,19 +641,24 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     requests: () => records.slice(),
     writes: () => records.filter((r) => r.write),
     setFaults(faults) {
+      for (const f of faults) checkFaultTarget(state, f);
       state.faults = faults.map((f) => ({ ...f, matched: 0 }));
     },
     advanceClock(seconds) {
       offsetMs += seconds * 1000;
+      fireDue();
       platform.advanceAll();
     },
+    beginRun,
     now,
     async seed(next) {
-      await closeAppListeners();
       const fresh = buildState(next, now());
+      checkScenario(fresh);
+      await closeAppListeners();
       for (const key of Object.keys(state)) delete (state as unknown as Record<string, unknown>)[key];
       Object.assign(state, fresh);
       kuduHits.clear();
+      beginRun(1);
       await openAppListeners();
       refreshInfo();
     },
@@ -593,17 +672,16 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
       await proxy.close();
       await closeAppListeners();
       await closeServer(main);
-      try {
-        rmSync(dirname(cert.caCertPath), { recursive: true, force: true });
-      } catch {
-        // best effort: the temp dir goes away with the machine anyway
-      }
+      removeTempDir(dirname(cert.caCertPath));
     },
   };
   controlRoutes = createControlRoutes({
     emulator,
     records,
-    advanceAll: () => platform.advanceAll(),
+    advanceAll: () => {
+      fireDue();
+      platform.advanceAll();
+    },
     clearRecords: () => {
       records.length = 0;
     },

@@ -3,7 +3,9 @@
  * configured like any custom cloud: the ARM URL is the endpoint URL, the authority and the token audience come
  * from the endpoint data. Nothing in the task knows it is talking to an emulator.
  */
+import { createTestCertificate } from '../auth/certificate';
 import type { EmulatorInfo } from '../emulator/index';
+import type { EmulatorState, ScenarioConnection } from '../emulator/model';
 import {
   type PipelineJob,
   runTask,
@@ -12,11 +14,11 @@ import {
   type TaskRunOptions,
 } from './run-task';
 
-function cloudData(info: EmulatorInfo): Record<string, string> {
+function cloudData(info: EmulatorInfo, environment = 'AzureCloud'): Record<string, string> {
   return {
     subscriptionId: info.subscriptionId,
     subscriptionName: 'Emulated subscription',
-    environment: 'AzureCloud',
+    environment,
     scopeLevel: 'Subscription',
     activeDirectoryAuthority: info.authorityUrl,
     environmentAuthorityUrl: info.authorityUrl,
@@ -94,4 +96,62 @@ export function runFederated(
     job,
     caCertPath: emulator.info.caCertPath,
   });
+}
+
+/** A service connection and what the agent sets around it: the job (for OIDC) and machine environment. */
+export interface AgentConnection {
+  connection: ServiceConnection;
+  job?: PipelineJob;
+  /** Machine environment the scheme needs (managed identity: where IMDS answers). */
+  env?: Record<string, string>;
+}
+
+/**
+ * The service connection a scenario's `connection` describes, pointing at a running emulator:
+ * WorkloadIdentityFederation (default; the seeded pipeline's connection), ServicePrincipal with a secret
+ * (`spnKey`) or a certificate (`spnCertificate`: a fresh certificate is registered on the caller's app), or
+ * ManagedServiceIdentity (the agent machine's identity, answered by the emulator's IMDS; scenario.ts makes
+ * the caller that identity). `environment` becomes the endpoint data's `environment`.
+ */
+export function scenarioConnection(
+  emulator: { info: EmulatorInfo; state: EmulatorState },
+  spec: ScenarioConnection = {},
+): AgentConnection {
+  const info = emulator.info;
+  const environment = spec.environment ?? 'AzureCloud';
+  const scheme = spec.scheme ?? 'WorkloadIdentityFederation';
+  switch (scheme) {
+    case 'WorkloadIdentityFederation': {
+      const { connection, job } = federatedConnection(info);
+      return { connection: { ...connection, data: cloudData(info, environment) }, job };
+    }
+    case 'ServicePrincipal': {
+      const connection = { ...secretConnection(info), data: cloudData(info, environment) };
+      if (spec.authenticationType === 'spnCertificate') {
+        const certificate = createTestCertificate('sc-emulator-certificate');
+        const app = emulator.state.applications.find((a) => a.clientId === info.clientId);
+        if (!app) throw new Error('the emulator has no application for the service connection');
+        app.certificatesPem.push(certificate.certificatePem);
+        connection.auth = {
+          serviceprincipalid: info.clientId,
+          tenantid: info.tenantId,
+          authenticationType: 'spnCertificate',
+          servicePrincipalCertificate: certificate.combinedPem,
+        };
+      }
+      return { connection };
+    }
+    case 'ManagedServiceIdentity':
+      return {
+        connection: {
+          id: 'c0ffee00-0000-4000-8000-00000000005e',
+          url: info.armUrl,
+          scheme: 'ManagedServiceIdentity',
+          auth: { tenantid: info.tenantId },
+          data: cloudData(info, environment),
+        },
+        // How a machine with a non-default IMDS endpoint announces it to the Azure Identity library.
+        env: { AZURE_POD_IDENTITY_AUTHORITY_HOST: info.armUrl.replace(/\/$/, '') },
+      };
+  }
 }

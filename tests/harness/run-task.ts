@@ -5,9 +5,9 @@
  * Nothing here knows the task's internals: it sees only what an agent would see.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeTempDir, removeTempDir, trackProcess } from './temp';
 
 export const BUNDLE = join(__dirname, '..', '..', 'dist', 'EnsureAcrManagedIdentityPullV1', 'index.js');
 
@@ -42,6 +42,11 @@ export interface TaskRunOptions {
   job?: PipelineJob;
   caCertPath?: string;
   debug?: boolean;
+  /**
+   * Pipeline variables as YAML names them (`"system.debug": "true"`); the agent hands each to the task as an
+   * environment variable, upper-cased with `.` and spaces turned into `_`.
+   */
+  variables?: Record<string, string>;
   /** Extra environment (e.g. what a managed-identity host would set). */
   env?: Record<string, string>;
   /** Kill switch for the test itself (not the agent's cancellation). */
@@ -68,7 +73,16 @@ export interface TaskRun {
   durationMs: number;
 }
 
-export function agentEnvironment(options: TaskRunOptions): Record<string, string> {
+/** How the agent names a variable in the task's environment (`system.debug` → `SYSTEM_DEBUG`). */
+export function variableEnvName(name: string): string {
+  return name.replace(/[. ]/g, '_').toUpperCase();
+}
+
+/**
+ * The environment an agent gives the task. `tempDirectory` is the job's Agent.TempDirectory; without one a
+ * fresh directory is made, which is removed when this process exits (startTask removes its own at once).
+ */
+export function agentEnvironment(options: TaskRunOptions, tempDirectory?: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(options.inputs)) {
     env[`INPUT_${name.replace(/[. ]/g, '_').toUpperCase()}`] = value;
@@ -107,8 +121,9 @@ export function agentEnvironment(options: TaskRunOptions): Record<string, string
     SYSTEM_JOBID: job.jobId,
   };
   for (const [k, v] of Object.entries(vars)) if (v) env[k] = v;
-  env.AGENT_TEMPDIRECTORY = mkdtempSync(join(tmpdir(), 'agent-temp-'));
+  env.AGENT_TEMPDIRECTORY = tempDirectory ?? makeTempDir('agent-temp-');
   env.SYSTEM_DEFAULTWORKINGDIRECTORY = env.AGENT_TEMPDIRECTORY;
+  for (const [name, value] of Object.entries(options.variables ?? {})) env[variableEnvName(name)] = value;
   if (options.debug) env.SYSTEM_DEBUG = 'true';
   if (options.caCertPath) env.NODE_EXTRA_CA_CERTS = options.caCertPath;
   return { ...env, ...options.env };
@@ -124,7 +139,9 @@ export interface StartedTask {
 /** Starts the bundle; the caller may signal it (cancellation tests) before awaiting `done`. */
 export function startTask(options: TaskRunOptions): StartedTask {
   const started = Date.now();
-  const env = agentEnvironment(options);
+  // The job's temp directory lives exactly as long as the task: removed when it ends, however it ends.
+  const tempDirectory = makeTempDir('agent-temp-');
+  const env = agentEnvironment(options, tempDirectory);
   // A clean environment, like the agent's: only PATH/HOME and what we set.
   const base: Record<string, string> = {};
   for (const k of ['PATH', 'HOME', 'LANG', 'TMPDIR']) if (process.env[k]) base[k] = process.env[k]!;
@@ -132,6 +149,7 @@ export function startTask(options: TaskRunOptions): StartedTask {
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  trackProcess(child);
   let stdout = '';
   let stderr = '';
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];
@@ -152,10 +170,22 @@ export function startTask(options: TaskRunOptions): StartedTask {
     stderr += chunk;
   });
   const killer = setTimeout(() => child.kill('SIGKILL'), options.timeoutInMs ?? 120_000);
-  const done = new Promise<TaskRun>((resolve) => {
+  const done = new Promise<TaskRun>((resolve, reject) => {
+    child.on('error', (e) => {
+      clearTimeout(killer);
+      removeTempDir(tempDirectory);
+      reject(e);
+    });
     child.on('close', (exitCode, signal) => {
       clearTimeout(killer);
-      resolve(parseRun(stdout, stderr, exitCode, signal, Date.now() - started));
+      // The summary file the task uploaded lives in the temp directory: read it before the directory goes.
+      try {
+        resolve(parseRun(stdout, stderr, exitCode, signal, Date.now() - started));
+      } catch (e: unknown) {
+        reject(e);
+      } finally {
+        removeTempDir(tempDirectory);
+      }
     });
   });
   return {

@@ -34,6 +34,51 @@ describe('npm run demo', function () {
     assert.doesNotMatch(stdout, /▼ Verify/);
   });
 
+  it('--runs 2 runs the task twice on one emulator and prints one line per run; the second run changes nothing', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'scripts', 'demo.ts'), '--runs', '2'],
+      { cwd: root },
+    );
+    assert.match(stdout, /^Run 1: Succeeded, [1-9]\d* ARM writes, \d+ restarts, \d+ requests$/m);
+    assert.match(stdout, /^Run 2: Succeeded, 0 ARM writes, 0 restarts, [1-9]\d* requests$/m);
+    assert.match(stdout, /Result: Succeeded in [\d.]+ s, 0 ARM writes/);
+  });
+
+  it('signs in with every kind of service connection a scenario names', async () => {
+    const kinds = {
+      'service-principal-secret.json': 'ServicePrincipal',
+      'service-principal-certificate.json': 'ServicePrincipal',
+      'managed-identity.json': 'ManagedServiceIdentity',
+    };
+    await Promise.all(
+      Object.entries(kinds).map(async ([file, scheme]) => {
+        const scenario = join(root, 'tests', 'emulator', 'scenarios', file);
+        const { stdout } = await run(
+          process.execPath,
+          ['--import', 'tsx', join(root, 'scripts', 'demo.ts'), '--scenario', scenario],
+          { cwd: root },
+        );
+        assert.match(stdout, new RegExp(`^Service connection: ${scheme}$`, 'm'), file);
+        assert.match(stdout, /^Run 1: Succeeded, /m, file);
+        assert.match(stdout, /Result: Succeeded/, file);
+      }),
+    );
+  });
+
+  it('refuses a --runs that is not a run count', async () => {
+    const failure = await run(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'scripts', 'demo.ts'), '--runs', 'two'],
+      { cwd: root },
+    ).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(failure?.code, 2);
+    assert.match(failure?.stderr ?? '', /--runs: expected a whole number of runs >= 1, got 'two'/);
+  });
+
   it('runs another scenario file and exits non-zero when the task fails', async () => {
     const scenario = join(root, 'tests', 'emulator', 'scenarios', 'missing-tag.json');
     const failure = await run(

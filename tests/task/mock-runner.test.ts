@@ -10,6 +10,7 @@ import { MockTestRunner } from 'azure-pipelines-task-lib/mock-test';
 import type { EmulatorInfo } from '../emulator/index';
 import { federatedConnection } from '../harness/connections';
 import { agentEnvironment } from '../harness/run-task';
+import { makeTempDir, removeTempDir, trackProcess } from '../harness/temp';
 
 const root = join(__dirname, '..', '..');
 const script = join(__dirname, 'fixtures', 'mock-run.ts');
@@ -20,8 +21,14 @@ async function runMocked(
   env: Record<string, string> = {},
 ): Promise<MockTestRunner> {
   const saved = { ...process.env };
+  // The job's temp directory, as an agent gives one: without it the task writes its summary under the system
+  // temp folder, where nothing would remove it.
+  const temp = makeTempDir('agent-temp-');
   // The child is `node mock-run.ts`: tsx must reach it through NODE_OPTIONS.
-  Object.assign(process.env, env, { NODE_OPTIONS: '--import tsx', MOCK_TASK_INPUTS: JSON.stringify(inputs) });
+  Object.assign(process.env, { AGENT_TEMPDIRECTORY: temp }, env, {
+    NODE_OPTIONS: '--import tsx',
+    MOCK_TASK_INPUTS: JSON.stringify(inputs),
+  });
   try {
     const tr = new MockTestRunner(script, taskJson);
     tr.nodePath = process.execPath;
@@ -31,6 +38,8 @@ async function runMocked(
     // MockTestRunner leaves ENDPOINT_* variables behind; restore the environment exactly.
     for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
     Object.assign(process.env, saved);
+    removeTempDir(temp);
+    if (env.AGENT_TEMPDIRECTORY) removeTempDir(env.AGENT_TEMPDIRECTORY);
   }
 }
 
@@ -58,6 +67,7 @@ describe('the task under task-lib MockTestRunner (offline)', function () {
         ],
         { stdio: ['ignore', 'pipe', 'inherit'] },
       );
+      trackProcess(child);
       info = await new Promise<EmulatorInfo>((resolve, reject) => {
         let buffered = '';
         child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {

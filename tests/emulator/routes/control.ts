@@ -1,7 +1,7 @@
 /**
  * The control API under /_emulator (JSON, no authentication; the emulator only listens on 127.0.0.1):
  * GET /state, GET /requests, GET /info, POST /faults, POST /clock/advance {seconds}, POST /seed (a
- * scenario), POST /reset-requests.
+ * scenario), POST /reset-requests, POST /runs/begin {run} (the task's run N starts: its beforeRun events).
  */
 import type { Fault, Scenario } from '../model';
 import { json, type Route } from '../router';
@@ -12,6 +12,20 @@ export interface ControlDeps {
   records: RequestRecord[];
   advanceAll(): void;
   clearRecords(): void;
+}
+
+/** A scenario the emulator refuses (unknown event kind, fault aimed at an app that does not exist...): 400. */
+function badRequest(e: unknown) {
+  return json(400, { error: { code: 'BadRequest', message: e instanceof Error ? e.message : String(e) } });
+}
+
+function attempt(action: () => void) {
+  try {
+    action();
+    return undefined;
+  } catch (e: unknown) {
+    return badRequest(e);
+  }
 }
 
 export function createControlRoutes(deps: ControlDeps): Route[] {
@@ -37,7 +51,8 @@ export function createControlRoutes(deps: ControlDeps): Route[] {
       handle: (ctx) => {
         const body = ctx.json<Fault[] | { faults?: Fault[] }>();
         const faults = Array.isArray(body) ? body : (body.faults ?? []);
-        emulator.setFaults(faults);
+        const refused = attempt(() => emulator.setFaults(faults));
+        if (refused) return refused;
         return json(200, { faults: emulator.state.faults });
       },
     },
@@ -59,8 +74,24 @@ export function createControlRoutes(deps: ControlDeps): Route[] {
       method: 'POST',
       pattern: /^\/_emulator\/seed$/,
       handle: async (ctx) => {
-        await emulator.seed(ctx.json<Scenario>());
-        return json(200, emulator.info);
+        const scenario = ctx.json<Scenario>();
+        let refused: ReturnType<typeof badRequest> | undefined;
+        await emulator.seed(scenario).catch((e: unknown) => {
+          refused = badRequest(e);
+        });
+        return refused ?? json(200, emulator.info);
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/_emulator\/runs\/begin$/,
+      handle: (ctx) => {
+        const run = Number(ctx.json<{ run?: number }>().run);
+        if (!Number.isInteger(run) || run < 1) {
+          return json(400, { error: { code: 'BadRequest', message: 'run must be a run number >= 1' } });
+        }
+        emulator.beginRun(run);
+        return json(200, { run, events: emulator.state.events });
       },
     },
     {

@@ -1,0 +1,92 @@
+/**
+ * A scenario's task runs against one emulator, the way `npm run demo` tells them: run 1, then (between runs)
+ * the `beforeRun` events, run 2 with its own inputs, and so on. Each run is measured from the emulator's
+ * request log: ARM writes, restarts (restart/start/stop POSTs) and every request the task made.
+ */
+import type { Emulator } from '../emulator/index';
+import type { Scenario } from '../emulator/model';
+import type { RequestRecord } from '../emulator/server';
+import { scenarioConnection } from './connections';
+import { startTask, type TaskRun } from './run-task';
+
+export interface ScenarioRun {
+  run: number;
+  task: TaskRun;
+  inputs: Record<string, string>;
+  /** ARM requests that change state (PUT/PATCH/DELETE, restart/start/stop). */
+  writes: number;
+  /** restart, start and stop POSTs on an app or slot. */
+  restarts: number;
+  /** Every request the run made to the emulator (ARM, Entra, OIDC, IMDS, Kudu, site). */
+  requests: number;
+}
+
+export interface ScenarioRunOptions {
+  /** How many runs (default: the scenario's `runs` length, else 1). */
+  runs?: number;
+  /** Inputs under the scenario's (the demo's short poll interval, ...). */
+  defaults?: Record<string, string>;
+  /** Inputs over the scenario's and the run's (a test's shorter timeout, dryRun...). */
+  overrides?: Record<string, string>;
+  onStdoutLine?: (line: string) => void;
+  /** Called before each run starts (the demo prints a heading). */
+  onRunStart?: (run: number, inputs: Record<string, string>) => void;
+  timeoutInMs?: number;
+}
+
+const RESTART = /\/(restart|start|stop)$/i;
+
+export function countRun(records: RequestRecord[]): Pick<ScenarioRun, 'writes' | 'restarts' | 'requests'> {
+  return {
+    writes: records.filter((r) => r.host === 'arm' && r.write).length,
+    restarts: records.filter((r) => r.host === 'arm' && r.method === 'POST' && RESTART.test(r.path)).length,
+    requests: records.length,
+  };
+}
+
+/** `Run 2: Succeeded, 0 ARM writes, 0 restarts, 41 requests` */
+export function runLine(r: ScenarioRun): string {
+  return `Run ${r.run}: ${r.task.result ?? 'no result'}, ${r.writes} ARM writes, ${r.restarts} restarts, ${r.requests} requests`;
+}
+
+export function runCount(scenario: Scenario, requested?: number): number {
+  return Math.max(1, requested ?? scenario.runs?.length ?? 1);
+}
+
+export async function runScenario(
+  emulator: Emulator,
+  scenario: Scenario,
+  options: ScenarioRunOptions = {},
+): Promise<ScenarioRun[]> {
+  const { connection, job, env } = scenarioConnection(emulator, scenario.connection);
+  const results: ScenarioRun[] = [];
+  const total = runCount(scenario, options.runs);
+  for (let run = 1; run <= total; run += 1) {
+    // Also for run 1: its atSeconds count from the task's first request, not from a test's setup calls.
+    emulator.beginRun(run);
+    const inputs: Record<string, string> = {
+      ...options.defaults,
+      ...scenario.inputs,
+      ...scenario.runs?.[run - 1]?.inputs,
+      ...options.overrides,
+      azureSubscription: connection.id,
+    };
+    options.onRunStart?.(run, inputs);
+    const from = emulator.requests().length;
+    const task = await startTask({
+      inputs,
+      connection,
+      ...(job ? { job } : {}),
+      // Behind the emulator's proxy: how the registry's login server reaches the emulator's data plane.
+      env: { AGENT_PROXYURL: emulator.info.proxyUrl, ...env },
+      ...(scenario.variables ? { variables: scenario.variables } : {}),
+      caCertPath: emulator.info.caCertPath,
+      ...(options.onStdoutLine ? { onStdoutLine: options.onStdoutLine } : {}),
+      // The kill switch must outlast the task's own timeout, or a run that ends by timing out has no result.
+      timeoutInMs:
+        options.timeoutInMs ?? Math.max(120_000, Number(inputs.timeoutMinutes ?? 15) * 60_000 + 60_000),
+    }).done;
+    results.push({ run, task, inputs, ...countRun(emulator.requests().slice(from)) });
+  }
+  return results;
+}
