@@ -174,7 +174,7 @@ describe('plan', () => {
       assert.ok(roles.every((r) => r.roleGuid === ACR_PULL && r.scope === REGISTRY));
       assert.deepEqual(stepsOf(p, 'setAcrFlags')[0]?.properties, {
         acrUseManagedIdentityCreds: true,
-        acrUserManagedIdentityID: null,
+        acrUserManagedIdentityID: '',
       });
       assert.deepEqual(stepsOf(p, 'enableIdentity')[0]?.identity, { type: 'SystemAssigned' });
     });
@@ -224,7 +224,8 @@ describe('plan', () => {
       });
       const p = plan(o, settings());
       assert.deepEqual(kinds(p), ['production:setAcrFlags']);
-      assert.equal(stepsOf(p, 'setAcrFlags')[0]?.properties.acrUserManagedIdentityID, null);
+      // "" and not null: in a PATCH null leaves the stale client ID in place.
+      assert.equal(stepsOf(p, 'setAcrFlags')[0]?.properties.acrUserManagedIdentityID, '');
     });
 
     it('configures a Windows container app through the same site flags', () => {
@@ -334,6 +335,67 @@ describe('plan', () => {
         ],
       });
       assert.deepEqual(kinds(plan(o, settings())), ['production:assignRole']);
+    });
+
+    it('reuses a pull grant inherited from a management group (atScope() returns it; its scope is no prefix)', () => {
+      const mg = '/providers/Microsoft.Management/managementGroups/mg-platform';
+      const o = observed([target({ identity: system('p1'), config: configured() })], {
+        callerCanWriteRoleAssignments: false,
+        roleAssignments: [
+          {
+            ...grant('p1', mg),
+            properties: {
+              ...grant('p1', mg).properties,
+              roleDefinitionId: `/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL}`,
+            },
+          },
+        ],
+      });
+      const p = plan(o, settings());
+      assert.deepEqual(
+        p.steps,
+        [],
+        'no duplicate grant, and no RoleAssignmentForbidden for a grant that exists',
+      );
+      assert.deepEqual(codes(p), ['production:WiderScopeGrant']);
+      assert.match(
+        p.warnings[0]?.message ?? '',
+        /AcrPull at \/providers\/Microsoft\.Management\/managementGroups\/mg-platform/,
+      );
+    });
+
+    it('does not count a conditional (ABAC) grant: warns and adds an unconditioned one', () => {
+      const condition =
+        "(@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringEqualsIgnoreCase 'other')";
+      const conditional = grant('p1', `/subscriptions/${SUB}/resourceGroups/rg-acr`, REPO_READER, 'cond');
+      const o = observed([target({ identity: system('p1'), config: configured() })], {
+        registry: { abac: true },
+        roleAssignments: [{ ...conditional, properties: { ...conditional.properties, condition } }],
+      });
+      const p = plan(o, settings());
+      assert.deepEqual(kinds(p), ['production:assignRole']);
+      assert.equal(stepsOf(p, 'assignRole')[0]?.scope, REGISTRY);
+      assert.deepEqual(codes(p), ['production:ConditionalPullGrant']);
+      assert.match(
+        p.warnings[0]?.message ?? '',
+        /Container Registry Repository Reader .* only under a condition/,
+      );
+    });
+
+    it('compares role definitions by GUID in any form: tenant form, upper case, trailing slash', () => {
+      for (const roleDefinitionId of [
+        `/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL}`,
+        `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL.toUpperCase()}`,
+        `/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL}/`,
+      ]) {
+        const g = grant('p1', `/subscriptions/${SUB}`);
+        const o = observed([target({ identity: system('p1'), config: configured() })], {
+          roleAssignments: [{ ...g, properties: { ...g.properties, roleDefinitionId } }],
+        });
+        const p = plan(o, settings());
+        assert.deepEqual(p.steps, [], roleDefinitionId);
+        assert.match(p.warnings[0]?.message ?? '', /through AcrPull at/, roleDefinitionId);
+      }
     });
 
     it('plans grants blind when the role assignments could not be read', () => {

@@ -29,7 +29,7 @@ describe('the local Azure emulator through the official SDKs', function () {
   before(async () => {
     const scenario = baseScenario({
       slots: ['staging', 'qa', 'dev'],
-      delays: { roleAssignmentPropagationSeconds: 120 },
+      delays: { roleAssignmentPropagationSeconds: 120, siteOperationSeconds: 3 },
     });
     emulator = await startEmulator({ scenario });
     httpClient = trustingHttpClient(emulator.info);
@@ -81,14 +81,55 @@ describe('the local Azure emulator through the official SDKs', function () {
     assert.equal(slotLists.length, 2, 'page size 2 means two pages for three slots');
   });
 
-  it('mints a different system identity per slot and registers it in the directory', async () => {
-    const site = await web.webApps.update(RG, APP, { identity: { type: 'SystemAssigned' } });
-    const slot = await web.webApps.updateSlot(RG, APP, 'staging', { identity: { type: 'SystemAssigned' } });
+  it('turns a system identity on as an async operation: 202 + Azure-AsyncOperation, the principal once it completes', async () => {
+    const base = `${emulator.info.armUrl}subscriptions/${emulator.info.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.Web/sites/${APP}`;
+    const headers = { authorization: `Bearer ${await token()}`, 'content-type': 'application/json' };
+    const body = JSON.stringify({ identity: { type: 'SystemAssigned' } });
+    const patched = await rawRequest(emulator.info, `${base}?api-version=2024-11-01`, {
+      method: 'PATCH',
+      headers,
+      body,
+    });
+    assert.equal(patched.status, 202);
+    const operation = patched.headers['azure-asyncoperation'];
+    assert.match(
+      String(operation),
+      /\/subscriptions\/[^/]+\/providers\/Microsoft\.Web\/sites\/contoso-web\/operationResults\/[0-9a-f-]{36}\?api-version=2024-11-01$/,
+    );
+    const accepted = JSON.parse(patched.body) as { identity?: { type?: string; principalId?: string } };
+    assert.equal(accepted.identity?.type, 'SystemAssigned');
+    assert.equal(accepted.identity?.principalId, undefined, 'no principal before the operation completes');
+    const running = await rawRequest(emulator.info, String(operation), { headers });
+    assert.equal(JSON.parse(running.body).status, 'InProgress');
+    assert.equal((await web.webApps.get(RG, APP)).identity?.principalId, undefined);
+
+    // The same PATCH again while it runs joins that operation (202, same URL); the slot gets its own.
+    const joined = await rawRequest(emulator.info, `${base}?api-version=2024-11-01`, {
+      method: 'PATCH',
+      headers,
+      body,
+    });
+    assert.equal(joined.status, 202);
+    assert.equal(joined.headers['azure-asyncoperation'], operation);
+    const slotPatch = await rawRequest(emulator.info, `${base}/slots/staging?api-version=2024-11-01`, {
+      method: 'PATCH',
+      headers,
+      body,
+    });
+    assert.equal(slotPatch.status, 202);
+    emulator.advanceClock(emulator.state.delays.siteOperationSeconds);
+    const done = await rawRequest(emulator.info, String(operation), { headers });
+    assert.equal(JSON.parse(done.body).status, 'Succeeded');
+    const site = await web.webApps.get(RG, APP);
+    const slot = await web.webApps.getSlot(RG, APP, 'staging');
     assert.ok(site.identity?.principalId && slot.identity?.principalId);
     assert.notEqual(site.identity.principalId, slot.identity.principalId);
     assert.equal(site.identity.tenantId, emulator.info.tenantId);
     const known = emulator.state.principals.map((p) => p.objectId);
     assert.ok(known.includes(site.identity.principalId) && known.includes(slot.identity.principalId));
+    // Nothing changes: 200, as any PATCH that leaves the identity alone.
+    const again = await web.webApps.update(RG, APP, { identity: { type: 'SystemAssigned' } });
+    assert.equal(again.identity?.principalId, site.identity.principalId);
   });
 
   it('stores a resource ID in acrUserManagedIdentityID as null and a client ID as given', async () => {

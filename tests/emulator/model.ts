@@ -9,6 +9,7 @@
  * - Resource IDs are stored as ARM prints them (`/subscriptions/.../resourceGroups/...`); compare them with
  *   `sameId()` (case-insensitive, `//` collapsed), never with `===`.
  */
+import type { CloudName } from './clouds';
 
 /** Which listener (or which part of the main server) a request reached. */
 /** `registry`: a registry's data plane, reached by its login server name (routes/registry-data-plane.ts). */
@@ -79,6 +80,17 @@ export interface Subscription {
    * it (A2's routes decide; this list is an explicit override for "caller cannot see that subscription").
    */
   visibleTo: string[];
+}
+
+/**
+ * A management group: the subscriptions directly under it, and its parent group. A role assignment at
+ * `/providers/Microsoft.Management/managementGroups/{name}` applies to everything in those subscriptions and in
+ * the subscriptions of its child groups (learn.microsoft.com/azure/governance/management-groups/overview).
+ */
+export interface ManagementGroup {
+  name: string;
+  parent?: string;
+  subscriptions: string[];
 }
 
 export interface ResourceGroup {
@@ -320,6 +332,11 @@ export interface Delays {
   failuresBeforeBlock: number;
   /** Added to every ARM request (real milliseconds). */
   armLatencyMs: number;
+  /**
+   * Emulated seconds a site PATCH/PUT that changes the identity runs as an async operation (202 +
+   * `Azure-AsyncOperation`); a new system identity's principal exists only once it has completed.
+   */
+  siteOperationSeconds: number;
 }
 
 export interface Paging {
@@ -364,6 +381,22 @@ export interface Fault {
 }
 
 /** SCM rate limit: more than `maxRequests` within `perSeconds` (emulated) per SCM host → 406. */
+/**
+ * A site PATCH/PUT that changed the identity, answered 202 + `Azure-AsyncOperation` (official example
+ * UpdateWebApp.json in Azure/azure-rest-api-specs, Microsoft.Web 2025-05-01). Until `completesAt` the status
+ * is `InProgress` and a newly enabled system identity has no principal yet.
+ */
+export interface SiteOperation {
+  /** GUID in the operation URL. */
+  id: string;
+  appId: string;
+  startedAt: number;
+  completesAt: number;
+  status: 'InProgress' | 'Succeeded';
+  /** The system identity was turned on by this operation: its principal is created on completion. */
+  createsSystemPrincipal: boolean;
+}
+
 export interface KuduRateLimit {
   maxRequests: number;
   perSeconds: number;
@@ -375,9 +408,17 @@ export interface KuduRateLimit {
 
 export interface EmulatorState {
   scenarioName: string;
+  /** The cloud the emulator plays (token audiences, api-versions): clouds.ts. */
+  cloud: CloudName;
+  /** Kudu takes an ARM-audience bearer token (default: only in AzureCloud); otherwise it answers 403. */
+  kuduAcceptsArmAudience: boolean;
+  /** Per provider namespace (`Microsoft.Web`...), the only api-versions it answers (api-versions.ts). */
+  apiVersions: Record<string, string[]>;
   tenantId: string;
   /** The first subscription is the service connection's. */
   subscriptions: Subscription[];
+  /** Management groups above the subscriptions (none by default). */
+  managementGroups: ManagementGroup[];
   resourceGroups: ResourceGroup[];
   /** Production slots and deployment slots, flat (a slot has `slot` set and the same `siteName`). */
   apps: App[];
@@ -395,6 +436,8 @@ export interface EmulatorState {
   paging: Paging;
   faults: Fault[];
   kuduRateLimit: KuduRateLimit | null;
+  /** Site updates running as async operations (see SiteOperation). */
+  siteOperations: SiteOperation[];
   /** Free-form task inputs a scenario suggests (the demo reads them). */
   inputs: Record<string, string>;
   /** Images on registries outside the scenario (Docker Hub, GHCR...) that are not simply public. */
@@ -584,11 +627,19 @@ export interface ScenarioRun {
 
 export interface Scenario {
   name?: string;
+  /** Default `AzureCloud`. */
+  cloud?: CloudName;
+  /** Default: the cloud's (clouds.ts): true in AzureCloud, false in sovereign clouds. */
+  kuduAcceptsArmAudience?: boolean;
+  /** Replaces a provider's api-version list (a lagging sovereign cloud, an Azure Stack Hub profile). */
+  apiVersions?: Record<string, string[]>;
   description?: string;
   /** Emulated seconds per real second the demo runs this scenario at (startEmulator's `timeScale` wins). */
   timeScale?: number;
   tenantId?: string;
   subscriptions?: { subscriptionId?: string; displayName?: string; visibleTo?: string[] }[];
+  /** `subscriptions` holds subscription IDs (default: the first subscription when no group lists any). */
+  managementGroups?: { name: string; parent?: string; subscriptions?: string[] }[];
   resourceGroups?: { name: string; subscription?: string; location?: string }[];
   sites?: ScenarioSite[];
   registries?: ScenarioRegistry[];
@@ -646,6 +697,56 @@ export function scopeCovers(scope: string, id: string): boolean {
   const s = normalizeId(scope);
   const i = normalizeId(id);
   return s === '' || i === s || i.startsWith(`${s}/`);
+}
+
+const MANAGEMENT_GROUP_SCOPE = /^\/providers\/microsoft\.management\/managementgroups\/([^/]+)$/;
+
+/** The management group a scope names (lower case), or undefined for any other scope. */
+export function managementGroupOf(scope: string): string | undefined {
+  return MANAGEMENT_GROUP_SCOPE.exec(normalizeId(scope))?.[1];
+}
+
+/** The management groups above a subscription, nearest first (lower case). */
+export function managementGroupsAbove(
+  groups: readonly ManagementGroup[] | undefined,
+  subscriptionId: string,
+): string[] {
+  const sub = subscriptionId.toLowerCase();
+  const out: string[] = [];
+  let current = groups?.find((g) => g.subscriptions.some((s) => s.toLowerCase() === sub));
+  while (current && !out.includes(current.name.toLowerCase())) {
+    out.push(current.name.toLowerCase());
+    const parent = current.parent?.toLowerCase();
+    current = parent ? groups?.find((g) => g.name.toLowerCase() === parent) : undefined;
+  }
+  return out;
+}
+
+/**
+ * `scopeCovers` with management groups: a management-group scope covers a subscription (and everything in it)
+ * under that group or one of its child groups, and its child groups themselves.
+ */
+export function scopeCoversIn(
+  groups: readonly ManagementGroup[] | undefined,
+  scope: string,
+  id: string,
+): boolean {
+  if (scopeCovers(scope, id)) return true;
+  const mg = managementGroupOf(scope);
+  if (!mg) return false;
+  const sub = /^\/subscriptions\/([^/]+)/.exec(normalizeId(id))?.[1];
+  if (sub) return managementGroupsAbove(groups, sub).includes(mg);
+  const inner = managementGroupOf(id);
+  if (!inner) return false;
+  let current = groups?.find((g) => g.name.toLowerCase() === inner);
+  const seen = new Set<string>();
+  while (current && !seen.has(current.name.toLowerCase())) {
+    seen.add(current.name.toLowerCase());
+    const parent = current.parent?.toLowerCase();
+    if (parent === mg) return true;
+    current = parent ? groups?.find((g) => g.name.toLowerCase() === parent) : undefined;
+  }
+  return false;
 }
 
 const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -146,7 +146,7 @@ export function evaluateImage(state: EmulatorState, app: App, image: string, at:
         'registry does not accept ARM-audience tokens (azureADAuthenticationAsArmPolicy disabled)',
       );
     }
-    const access = pullAccess(state, cred.principalId, registry.id, at);
+    const access = pullAccess(state, cred.principalId, registry.id, at, repository);
     if (access !== 'granted') return denied(`pull role for ${cred.principalId}: ${access}`);
   } else if (cred.kind === 'password') {
     const ok =

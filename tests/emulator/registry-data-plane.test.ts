@@ -132,6 +132,24 @@ describe('emulator: registry data plane', function () {
     assert.equal((await pullToken()).status, 200, 'applied');
   });
 
+  it('honours an ABAC condition: a grant for one repository does not read another', async () => {
+    const s = baseScenario();
+    s.registries![0]!.roleAssignmentMode = 'AbacRepositoryPermissions';
+    s.registries![0]!.repositories = { web: ['1.0.0'], api: ['1.0.0'] };
+    s.roleAssignments = [
+      {
+        principal: 'caller',
+        role: 'Container Registry Repository Reader',
+        scope: 'registry:contosoacr',
+        condition:
+          "((!(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/content/read'})) OR (@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringEquals 'web'))",
+      },
+    ];
+    const { pullToken } = await start(s);
+    assert.equal((await pullToken('web')).status, 200);
+    assert.equal((await pullToken('api')).status, 401);
+  });
+
   it('refuses every call from outside the firewall with DENIED', async () => {
     const s = baseScenario();
     s.registries![0]!.publicNetworkAccess = 'Disabled';

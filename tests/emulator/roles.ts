@@ -1,5 +1,12 @@
-import type { CustomRoleDefinition, Delays, Registry, RoleAssignment, Subscription } from './model';
-import { normalizeId, scopeCovers } from './model';
+import type {
+  CustomRoleDefinition,
+  Delays,
+  ManagementGroup,
+  Registry,
+  RoleAssignment,
+  Subscription,
+} from './model';
+import { normalizeId, scopeCovers, scopeCoversIn } from './model';
 
 /**
  * Built-in Azure role definitions and the emulator's RBAC evaluation: which actions a principal may perform at a
@@ -28,10 +35,13 @@ export interface RoleDefinition {
 
 /** The parts of the emulator state this module reads; `EmulatorState` satisfies it, and tests can build a small one. */
 export interface RbacState {
-  roleAssignments: readonly Pick<
+  roleAssignments: readonly (Pick<
     RoleAssignment,
     'principalId' | 'scope' | 'roleDefinitionId' | 'createdAt'
-  >[];
+  > &
+    Partial<Pick<RoleAssignment, 'condition'>>)[];
+  /** Management groups above the subscriptions: assignments at a group apply below it. */
+  managementGroups?: readonly ManagementGroup[];
   registries?: readonly Pick<Registry, 'id' | 'roleAssignmentMode'>[];
   customRoleDefinitions?: readonly CustomRoleDefinition[];
   delays?: Pick<Delays, 'roleAssignmentPropagationSeconds'>;
@@ -273,15 +283,49 @@ export function assignmentsCovering<A extends Pick<RoleAssignment, 'principalId'
   assignments: readonly A[],
   principalId: string,
   scope: string,
+  managementGroups?: readonly ManagementGroup[],
 ): A[] {
   const pid = principalId.toLowerCase();
-  return assignments.filter((a) => a.principalId.toLowerCase() === pid && scopeCovers(a.scope, scope));
+  return assignments.filter(
+    (a) => a.principalId.toLowerCase() === pid && scopeCoversIn(managementGroups, a.scope, scope),
+  );
+}
+
+const REPOSITORY_NAME_CLAUSE =
+  /@(?:Request|Resource)\[Microsoft\.ContainerRegistry\/registries\/repositories:name\]\s+(StringEquals|StringEqualsIgnoreCase|StringStartsWith|StringStartsWithIgnoreCase|StringLike|StringLikeIgnoreCase)\s+'([^']*)'/gi;
+
+/**
+ * Whether an ABAC condition on a repository role lets its holder read `repository`. ACR's conditions name the
+ * repository with `@Request[Microsoft.ContainerRegistry/registries/repositories:name]` and a string operator
+ * (learn.microsoft.com/azure/container-registry/container-registry-rbac-abac-repository-permissions; operators:
+ * learn.microsoft.com/azure/role-based-access-control/conditions-format). The repository may be read when one of
+ * the clauses matches it; a condition with no clause the emulator understands allows nothing (never silently more).
+ */
+export function conditionAllowsRepository(condition: string, repository: string | undefined): boolean {
+  if (repository === undefined) return false;
+  for (const m of condition.matchAll(REPOSITORY_NAME_CLAUSE)) {
+    const op = (m[1] ?? '').toLowerCase();
+    const value = m[2] ?? '';
+    const ignoreCase = op.endsWith('ignorecase');
+    const repo = ignoreCase ? repository.toLowerCase() : repository;
+    const want = ignoreCase ? value.toLowerCase() : value;
+    if (op.startsWith('stringequals') && repo === want) return true;
+    if (op.startsWith('stringstartswith') && repo.startsWith(want)) return true;
+    if (op.startsWith('stringlike')) {
+      const pattern = want
+        .split('*')
+        .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*');
+      if (new RegExp(`^${pattern}$`).test(repo)) return true;
+    }
+  }
+  return false;
 }
 
 /** The permission blocks a principal holds at `scope`, one per permission block of each applying role. */
 export function permissionsFor(state: RbacState, principalId: string, scope: string): Permission[] {
   const out: Permission[] = [];
-  for (const a of assignmentsCovering(state.roleAssignments, principalId, scope)) {
+  for (const a of assignmentsCovering(state.roleAssignments, principalId, scope, state.managementGroups)) {
     const role = findRoleDefinition(state, a.roleDefinitionId);
     if (!role) continue;
     for (const p of role.permissions) {
@@ -346,12 +390,20 @@ export function pullAccess(
   principalId: string,
   registryId: string,
   nowMs: number,
+  repository?: string,
 ): PullAccess {
   const registry = state.registries?.find((r) => normalizeId(r.id) === normalizeId(registryId));
   const honoured =
     registry?.roleAssignmentMode === 'AbacRepositoryPermissions' ? ABAC_PULL_ROLES : LEGACY_PULL_ROLES;
-  const matching = assignmentsCovering(state.roleAssignments, principalId, registryId).filter((a) =>
-    honoured.has(roleGuidOf(a.roleDefinitionId)),
+  const matching = assignmentsCovering(
+    state.roleAssignments,
+    principalId,
+    registryId,
+    state.managementGroups,
+  ).filter(
+    (a) =>
+      honoured.has(roleGuidOf(a.roleDefinitionId)) &&
+      (!a.condition || conditionAllowsRepository(a.condition, repository)),
   );
   if (matching.length === 0) return 'none';
   const delayInMs = (state.delays?.roleAssignmentPropagationSeconds ?? 0) * 1000;

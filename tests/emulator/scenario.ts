@@ -5,6 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { CLOUDS } from './clouds';
 import { federatedCredentialFor } from './entra';
 import { logTimestamp, pullAttemptLines } from './log-lines';
 import type {
@@ -41,6 +42,7 @@ export const DEFAULT_DELAYS: Delays = {
   retryBaseSeconds: 150,
   failuresBeforeBlock: 3,
   armLatencyMs: 0,
+  siteOperationSeconds: 3,
 };
 
 export const DEFAULT_PAGING: Paging = {
@@ -369,8 +371,19 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
 
   const state: EmulatorState = {
     scenarioName: scenario.name ?? 'unnamed',
+    cloud: scenario.cloud ?? 'AzureCloud',
+    apiVersions: { ...scenario.apiVersions },
+    kuduAcceptsArmAudience:
+      scenario.kuduAcceptsArmAudience ?? CLOUDS[scenario.cloud ?? 'AzureCloud'].kuduAcceptsArmAudience,
     tenantId,
     subscriptions: subs,
+    managementGroups: (scenario.managementGroups ?? []).map((g, i, all) => ({
+      name: g.name,
+      ...(g.parent ? { parent: g.parent } : {}),
+      // No group lists a subscription: the first subscription sits under the first group.
+      subscriptions:
+        g.subscriptions ?? (i === 0 && !all.some((x) => x.subscriptions?.length) ? [defaultSub] : []),
+    })),
     resourceGroups,
     apps,
     identities,
@@ -386,6 +399,7 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
     paging: { ...DEFAULT_PAGING, ...scenario.paging },
     faults: (scenario.faults ?? []).map((f) => ({ ...f, matched: 0 })),
     kuduRateLimit: scenario.kuduRateLimit ?? null,
+    siteOperations: [],
     inputs: { ...scenario.inputs },
     externalImages: (scenario.externalImages ?? []).map((x) => ({ ...x })),
     events: (scenario.events ?? []).map((event) => ({ event: { ...event } })),
@@ -450,6 +464,7 @@ export function resolvePrincipal(state: EmulatorState, ref: string): string {
 export function resolveScope(state: EmulatorState, ref: string): string {
   const sub = state.subscriptions[0]?.subscriptionId ?? DEFAULT_SUBSCRIPTION_ID;
   if (ref === 'subscription') return `/subscriptions/${sub}`;
+  if (ref.startsWith('mg:')) return `/providers/Microsoft.Management/managementGroups/${ref.slice(3)}`;
   if (ref.startsWith('subscription:')) return `/subscriptions/${ref.slice(13)}`;
   if (ref.startsWith('rg:')) return `/subscriptions/${sub}/resourceGroups/${ref.slice(3)}`;
   if (ref.startsWith('registry:')) {
@@ -462,14 +477,17 @@ export function resolveScope(state: EmulatorState, ref: string): string {
 
 function addAssignment(state: EmulatorState, r: ScenarioRoleAssignment, nowMs: number): void {
   const scope = resolveScope(state, r.scope);
-  const sub = /^\/subscriptions\/([^/]+)/i.exec(scope)?.[1] ?? state.subscriptions[0]?.subscriptionId ?? '';
+  const sub = /^\/subscriptions\/([^/]+)/i.exec(scope)?.[1];
   const name = r.name ?? randomUUID();
   const principalId = resolvePrincipal(state, r.principal);
   const assignment: RoleAssignment = {
     id: `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`,
     name,
     scope,
-    roleDefinitionId: roleDefinitionId(sub, r.role),
+    // Outside a subscription (a management group) a role definition has the tenant form.
+    roleDefinitionId: sub
+      ? roleDefinitionId(sub, r.role)
+      : roleDefinitionId('', r.role).replace(/^\/subscriptions\/\/?/, '/'),
     principalId,
     principalType:
       state.principals.find((p) => p.objectId === principalId)?.principalType ?? 'ServicePrincipal',

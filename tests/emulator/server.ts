@@ -10,7 +10,9 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { removeTempDir } from '../harness/temp';
+import { checkApiVersion } from './api-versions';
 import { createServerCertificate } from './certs';
+import { CLOUDS, isArmAudience, kuduAudienceVerdict } from './clouds';
 import { createEntra, type Entra } from './entra';
 import { applyEvent, checkEvents, dueEvents, findAppRef } from './events';
 import { handleKudu, handleSite } from './kudu';
@@ -33,7 +35,7 @@ import { routes as identityRoutes } from './routes/identities';
 import { routes as registryRoutes } from './routes/registries';
 import { createRegistryDataPlane, type RegistryDataPlane } from './routes/registry-data-plane';
 import { routes as resourceRoutes } from './routes/resources';
-import { routes as webRoutes } from './routes/web';
+import { settleSiteOperations, routes as webRoutes } from './routes/web';
 import { buildState, loadScenario } from './scenario';
 
 export interface EmulatorInfo {
@@ -302,7 +304,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
         `The access token expiry UTC time is earlier than current UTC time '${new Date(now()).toISOString()}'.`,
       );
     }
-    if (!ARM_AUDIENCE.test(verified.audience)) {
+    if (!ARM_AUDIENCE.test(verified.audience) && !isArmAudience(state.cloud, verified.audience, baseUrl)) {
       return armError(
         401,
         'InvalidAuthenticationTokenAudience',
@@ -323,6 +325,14 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     if (/^bearer /i.test(auth)) {
       const v = entra.verifyAccessToken(auth.slice(7).trim());
       if (!v || v.expired) return unauthorized;
+      const verdict = kuduAudienceVerdict(state.cloud, state.kuduAcceptsArmAudience, v.audience, baseUrl);
+      if (verdict === 'unauthorized') return unauthorized;
+      if (verdict === 'forbidden') {
+        return {
+          status: 403,
+          body: `403 - Forbidden: a token for audience '${v.audience}' is not accepted here; request one for ${CLOUDS[state.cloud].appServiceAudience}.`,
+        };
+      }
       return { objectId: v.objectId, clientId: v.clientId, tenantId: v.tenantId };
     }
     if (/^basic /i.test(auth)) {
@@ -455,8 +465,17 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
         `The resource type could not be found for ${method} '${path}' (not emulated).`,
       );
     }
+    const wrongVersion = checkApiVersion(
+      state.cloud,
+      state.apiVersions,
+      path,
+      query.get('api-version') ?? '',
+      state.resourceGroups[0]?.location ?? 'westeurope',
+    );
+    if (wrongVersion) return wrongVersion;
     if (found.route.write || ['PUT', 'PATCH', 'DELETE'].includes(method)) record.write = true;
     platform.advanceAll();
+    settleSiteOperations(state, now());
     return found.route.handle(
       makeContext(host, method, path, query, headers, body, caller, undefined, onWrite),
       found.match,

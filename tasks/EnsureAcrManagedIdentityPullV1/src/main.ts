@@ -23,6 +23,7 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
   const log = agent.log;
   let appName = agent.input('appName') ?? '';
   let report: RunReport;
+  let cloud: CloudOfConnection | undefined;
   try {
     const settings = readSettings((name) => agent.input(name));
     appName = settings.appName;
@@ -32,6 +33,7 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
     const session = await connect(agent.endpoints, settings.connectedServiceId, { signal });
     try {
       const { connection } = session;
+      cloud = connection;
       log.info(
         `Service connection ${connection.id}: ${connection.scheme}, ${connection.environment}, subscription ${connection.subscriptionId}.`,
       );
@@ -63,19 +65,50 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
       await session.dispose();
     }
   } catch (e: unknown) {
-    report = { verify: [], dryRun: false, error: asReportable(e) };
+    report = { verify: [], dryRun: false, error: asReportable(e, cloud) };
   }
   if (report.error !== undefined && isArmError(report.error))
-    report = { ...report, error: asReportable(report.error) };
+    report = { ...report, error: asReportable(report.error, cloud) };
   const verdict = verdictOf(report, appName);
   for (const [name, value] of Object.entries(verdict.outputs)) agent.setOutput(name, value);
   agent.uploadSummary(verdict.summary);
   agent.complete(verdict.outcome, verdict.message);
 }
 
+/**
+ * ARM's answers to an api-version the cloud does not offer: `InvalidApiVersionParameter` (ARM's own types) and
+ * `NoRegisteredProviderFound` (a provider's types), e.g. a sovereign cloud that lags behind
+ * (Azure/azure-cli#23985) or an Azure Stack Hub profile.
+ */
+const API_VERSION_REFUSED = /^(InvalidApiVersionParameter|NoRegisteredProviderFound)$/i;
+
+/** The part of the service connection that names the cloud. */
+interface CloudOfConnection {
+  readonly environment: string;
+  readonly armUrl: string;
+}
+
+/** Names the api-version, the resource type and the cloud, instead of a generic Azure failure. */
+function apiVersionNotOffered(e: ArmError, connection: CloudOfConnection): TaskError {
+  const version = /api[- ]version '([^']+)'/i.exec(e.message)?.[1] ?? 'the api-version it uses';
+  const type = /for type '([^']+)'/i.exec(e.message)?.[1];
+  const supported = /supported (?:api-)?versions are '([^']*)'/i.exec(e.message)?.[1];
+  return new TaskError(
+    'ApiVersionNotOffered',
+    `The ${neutralise(connection.environment, 80)} cloud (${connection.armUrl}) does not offer api-version ${neutralise(version, 40)}${type ? ` for ${neutralise(type, 80)}` : ''}, which the task needs (${e.method} ${e.path}).${supported ? ` It offers: ${neutralise(supported, 300)}.` : ''}`,
+    {
+      remedy:
+        'This cloud has not rolled out the api-version yet (sovereign clouds and Azure Stack Hub lag behind the public cloud). ' +
+        'Run the task against a cloud that offers it, or configure the app in the portal or with the Azure CLI of that cloud.',
+      cause: e,
+    },
+  );
+}
+
 /** TaskErrors and cancellations pass; an ARM failure nobody anticipated still names the call and the fix. */
-function asReportable(e: unknown): unknown {
+function asReportable(e: unknown, cloud: CloudOfConnection | undefined): unknown {
   if (isTaskError(e) || isCancelledError(e) || !isArmError(e)) return e;
+  if (cloud && API_VERSION_REFUSED.test(e.code)) return apiVersionNotOffered(e, cloud);
   return new TaskError(
     'AzureRequestFailed',
     `Azure refused ${e.method} ${e.path}: ${e.status} ${e.code}: ${neutralise(e.message, 500)}`,

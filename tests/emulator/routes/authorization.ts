@@ -1,16 +1,17 @@
 /**
  * Microsoft.Authorization: role assignments (create / get / delete / list with $filter), role definitions and
  * the caller's effective permissions, with the error bodies Azure really sends (facts doc §3).
- * Any api-version is accepted. Scopes keep the case the client sent; IDs compare case-insensitively.
+ * The api-version is checked before routing (api-versions.ts). Scopes keep the case the client sent; IDs compare case-insensitively.
  */
 import {
   type EmulatorState,
   hasResourceGroup,
   hasSubscription,
   isGuid,
+  type ManagementGroup,
   type RoleAssignment,
   sameId,
-  scopeCovers,
+  scopeCoversIn,
 } from '../model';
 import {
   allRoleDefinitions,
@@ -79,11 +80,25 @@ function requireScopeExists(state: EmulatorState, scope: string): void {
 // Role assignments
 // ---------------------------------------------------------------------------------------------------------
 
+/**
+ * The role definition ID as ARM returns it in a role assignment: built-in roles in the tenant form
+ * `/providers/Microsoft.Authorization/roleDefinitions/{guid}`, whatever form the PUT sent. The official 2022-04-01
+ * examples (Azure/azure-rest-api-specs, specification/authorization/.../stable/2022-04-01/examples/
+ * RoleAssignments_CreateForResourceGroup.json, RoleAssignments_Get.json, RoleAssignments_ListForScope.json) send
+ * the subscription form and get the tenant form back. Custom roles keep the ID they were assigned with.
+ */
+export function returnedRoleDefinitionId(roleDefinitionId: string): string {
+  const guid = roleDefinitionId.split('/').filter(Boolean).pop()?.toLowerCase() ?? '';
+  return BUILT_IN_ROLES.some((r) => r.name === guid)
+    ? `/providers/Microsoft.Authorization/roleDefinitions/${guid}`
+    : roleDefinitionId;
+}
+
 export function roleAssignmentBody(a: RoleAssignment, state: EmulatorState): object {
   const createdOn = new Date(a.createdAt).toISOString();
   return {
     properties: {
-      roleDefinitionId: a.roleDefinitionId,
+      roleDefinitionId: returnedRoleDefinitionId(a.roleDefinitionId),
       principalId: a.principalId,
       principalType: a.principalType,
       scope: a.scope,
@@ -286,12 +301,15 @@ export function selectAssignments(
   assignments: readonly RoleAssignment[],
   scope: string,
   filter: AssignmentFilter,
+  managementGroups?: readonly ManagementGroup[],
 ): RoleAssignment[] {
   const who = (filter.principalId ?? filter.assignedTo)?.toLowerCase();
   return assignments.filter((a) => {
     if (who && a.principalId.toLowerCase() !== who) return false;
-    const aboveOrAt = scopeCovers(a.scope, scope);
-    const below = scopeCovers(scope, a.scope);
+    // Management-group assignments above the scope are returned too (their scope is
+    // /providers/Microsoft.Management/managementGroups/{name}).
+    const aboveOrAt = scopeCoversIn(managementGroups, a.scope, scope);
+    const below = scopeCoversIn(managementGroups, scope, a.scope);
     return filter.atScope ? aboveOrAt : aboveOrAt || below;
   });
 }
@@ -308,9 +326,12 @@ function listRoleAssignments(ctx: RouteContext, scope: string): HttpReply {
       `The filter '${raw}' is not supported. Supported filters are either 'atScope()' or 'principalId eq '{value}' or assignedTo('{value}')'.`,
     );
   }
-  const items = selectAssignments(ctx.state.roleAssignments, scope || '/', filter).map((a) =>
-    roleAssignmentBody(a, ctx.state),
-  );
+  const items = selectAssignments(
+    ctx.state.roleAssignments,
+    scope || '/',
+    filter,
+    ctx.state.managementGroups,
+  ).map((a) => roleAssignmentBody(a, ctx.state));
   return page(ctx, items, ctx.state.paging.roleAssignments);
 }
 

@@ -1,6 +1,6 @@
 /**
  * Microsoft.ManagedIdentity user-assigned identities: get one, list per resource group or subscription.
- * Bodies follow IdentityGet.json (api-version 2024-11-30); any api-version is accepted. The checks and paging
+ * Bodies follow IdentityGet.json (api-version 2024-11-30); the api-version is checked before routing (api-versions.ts). The checks and paging
  * are those of every tracked resource (routes/tracked-resources.ts).
  */
 import type { UserAssignedIdentity } from '../model';

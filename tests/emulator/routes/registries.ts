@@ -1,6 +1,6 @@
 /**
  * Microsoft.ContainerRegistry control plane: get a registry, list them per subscription or resource group,
- * and listCredentials. Bodies follow RegistryGet.json (api-version 2025-11-01); any api-version is accepted.
+ * and listCredentials. Bodies follow RegistryGet.json (api-version 2025-11-01); the api-version is checked before routing (api-versions.ts).
  * Get and lists answer as every tracked resource does (routes/tracked-resources.ts: rights before existence,
  * lists filtered to what the caller can read).
  */

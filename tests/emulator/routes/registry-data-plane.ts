@@ -203,7 +203,9 @@ export function createRegistryDataPlane(deps: DataPlaneDeps): RegistryDataPlane 
       const wanted = (m[2] as string).split(',');
       // Only `pull` is modelled: the roles that pull also read tags and metadata (AcrPull, Repository Reader).
       const granted = wanted.filter(
-        (a) => a === 'pull' && pullAccess(deps.state, refresh.sub, registry.id, deps.now()) === 'granted',
+        // The repository goes in: an ABAC condition on the grant may allow some repositories only.
+        (a) =>
+          a === 'pull' && pullAccess(deps.state, refresh.sub, registry.id, deps.now(), name) === 'granted',
       );
       if (granted.length > 0) access.push({ type: 'repository', name, actions: granted });
     }

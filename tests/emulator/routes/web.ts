@@ -1,13 +1,15 @@
 /**
  * Microsoft.Web: sites and slots, config/web, app settings, restart/start/stop, container logs, publishing
  * credentials, the SCM basic-auth policy and sitecontainers. Shapes follow the official examples
- * (GetWebApp.json, GetSiteConfig.json, ListAppSettings.json...) and the facts doc §1; any api-version works.
+ * (GetWebApp.json, GetSiteConfig.json, ListAppSettings.json...) and the facts doc §1; the api-version is checked
+ * before routing (api-versions.ts).
  * Changes that restart the site in Azure (config, app settings, identity, containers) restart it here too.
  */
 import { randomUUID } from 'node:crypto';
 import { currentPlatformLog, latestLogFiles } from '../log-files';
 import {
   type App,
+  type EmulatorState,
   findIdentity,
   hasResourceGroup,
   hasSubscription,
@@ -15,6 +17,7 @@ import {
   isGuid,
   type SiteConfig,
   type SiteContainer,
+  type SiteOperation,
 } from '../model';
 import { parseImage } from '../platform';
 import {
@@ -266,8 +269,16 @@ interface IdentityPatch {
  * UserAssigned drops every user-assigned identity; with UserAssigned, the keys sent become the set (a key with
  * `null` is removed) and, when no keys are sent, the existing ones stay. Returns whether anything changed.
  */
-function applyIdentity(ctx: RouteContext, app: App, patch: IdentityPatch): boolean {
+function applyIdentity(
+  ctx: RouteContext,
+  app: App,
+  patch: IdentityPatch,
+): { changed: boolean; createsSystemPrincipal: boolean; joinsPending: boolean } {
   const before = JSON.stringify(app.identity);
+  const systemPending = ctx.state.siteOperations.some(
+    (o) => o.status === 'InProgress' && o.createsSystemPrincipal && sameAppId(o.appId, app.id),
+  );
+  let createsSystemPrincipal = false;
   const typeKey = (patch.type ?? app.identity.type).replace(/\s+/g, '').toLowerCase();
   const type = IDENTITY_TYPES[typeKey];
   if (!type) {
@@ -280,17 +291,8 @@ function applyIdentity(ctx: RouteContext, app: App, patch: IdentityPatch): boole
     );
   }
   if (type.includes('SystemAssigned')) {
-    if (!app.identity.principalId) {
-      const principalId = randomUUID();
-      app.identity.principalId = principalId;
-      app.identity.tenantId = ctx.state.tenantId;
-      ctx.state.principals.push({
-        objectId: principalId,
-        principalType: 'ServicePrincipal',
-        displayName: app.slot ? `${app.siteName}/slots/${app.slot}` : app.siteName,
-        createdAt: ctx.now(),
-      });
-    }
+    // The principal is made when the async operation completes (settleSiteOperations), not in this request.
+    if (!app.identity.principalId && !systemPending) createsSystemPrincipal = true;
   } else {
     delete app.identity.principalId;
     delete app.identity.tenantId;
@@ -331,7 +333,89 @@ function applyIdentity(ctx: RouteContext, app: App, patch: IdentityPatch): boole
     app.identity.userAssignedIdentities = {};
   }
   app.identity.type = type;
-  return JSON.stringify(app.identity) !== before;
+  return {
+    changed: createsSystemPrincipal || JSON.stringify(app.identity) !== before,
+    createsSystemPrincipal,
+    // A PATCH that asks again for a system identity whose principal is still being made joins that operation.
+    joinsPending: systemPending && type.includes('SystemAssigned'),
+  };
+}
+
+function sameAppId(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/** Creates the system identity's principal (a directory object a role can be assigned to). */
+function createSystemPrincipal(state: EmulatorState, app: App, at: number): void {
+  const principalId = randomUUID();
+  app.identity.principalId = principalId;
+  app.identity.tenantId = state.tenantId;
+  state.principals.push({
+    objectId: principalId,
+    principalType: 'ServicePrincipal',
+    displayName: app.slot ? `${app.siteName}/slots/${app.slot}` : app.siteName,
+    createdAt: at,
+  });
+}
+
+/**
+ * Completes the site operations whose time has come (called before every ARM request): a system identity
+ * turned on by the operation gets its principal now, if the site still wants one.
+ */
+export function settleSiteOperations(state: EmulatorState, now: number): void {
+  for (const op of state.siteOperations) {
+    if (op.status !== 'InProgress' || now < op.completesAt) continue;
+    op.status = 'Succeeded';
+    const app = state.apps.find((a) => sameAppId(a.id, op.appId));
+    if (
+      op.createsSystemPrincipal &&
+      app?.identity.type.includes('SystemAssigned') &&
+      !app.identity.principalId
+    )
+      createSystemPrincipal(state, app, op.completesAt);
+  }
+}
+
+/**
+ * The 202 of a site update that changed the identity: the site as it is now (a new system identity has no
+ * principal yet) and `Azure-AsyncOperation` naming the operation to poll. Official example UpdateWebApp.json
+ * (Azure/azure-rest-api-specs, specification/web/resource-manager/Microsoft.Web/AppService/stable/2025-05-01/
+ * examples/UpdateWebApp.json): 202 with the body and an `azure-asyncoperation` header of the form
+ * `/subscriptions/{s}/providers/Microsoft.Web/sites/{name}/operationResults/{guid}?api-version=...`.
+ */
+function acceptedSiteOperation(ctx: RouteContext, app: App, createsSystemPrincipal: boolean): HttpReply {
+  const now = ctx.now();
+  // The identity is still being made by an earlier update: this one completes with it.
+  const running = createsSystemPrincipal
+    ? undefined
+    : ctx.state.siteOperations.find(
+        (o) => o.status === 'InProgress' && o.createsSystemPrincipal && sameAppId(o.appId, app.id),
+      );
+  const id = running?.id ?? ctx.newGuid();
+  if (!running) {
+    ctx.state.siteOperations.push({
+      id,
+      appId: app.id,
+      startedAt: now,
+      completesAt: now + ctx.state.delays.siteOperationSeconds * 1000,
+      status: 'InProgress',
+      createsSystemPrincipal,
+    });
+  }
+  const site = app.slot ? `${app.siteName}/slots/${app.slot}` : app.siteName;
+  const url = `${ctx.baseUrl}subscriptions/${app.subscriptionId}/providers/Microsoft.Web/sites/${site}/operationResults/${id}?api-version=${encodeURIComponent(ctx.apiVersion ?? '')}`;
+  return json(202, siteBody(ctx, app), { 'azure-asyncoperation': url });
+}
+
+/** ARM's async operation status body (learn.microsoft.com/azure/azure-resource-manager/management/async-operations). */
+function operationBody(op: SiteOperation): object {
+  return {
+    id: op.id,
+    name: op.id,
+    status: op.status,
+    startTime: new Date(op.startedAt).toISOString(),
+    ...(op.status === 'Succeeded' ? { endTime: new Date(op.completesAt).toISOString() } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -396,8 +480,11 @@ function applyConfig(ctx: RouteContext, app: App, props: Record<string, unknown>
         c.acrUseManagedIdentityCreds = value === true || value === 'true' || value === 'True';
         break;
       case 'acrUserManagedIdentityID':
+        // A JSON null is "not specified" in an App Service PATCH: the value stays. Only "" clears it, which is
+        // what Azure CLI sends for the system identity (azure-cli appservice custom.py, update_site_configs).
+        if (value === null || value === undefined) break;
         // Azure keeps only a client ID here; a resource ID (or anything else) silently becomes null
-        // (docs/azure-behaviour.md#acrusermanagedidentityid).
+        // (terraform-provider-azurerm #20344; Azure/app-service-linux-docs PR #170).
         c.acrUserManagedIdentityID = typeof value === 'string' && isGuid(value) ? value : null;
         break;
       case 'alwaysOn':
@@ -432,9 +519,17 @@ interface SitePatch {
   } | null;
 }
 
-function applySite(ctx: RouteContext, app: App, body: SitePatch): void {
+/** Applies a site PATCH/PUT body; says whether the identity changed (then the update is an async operation). */
+function applySite(
+  ctx: RouteContext,
+  app: App,
+  body: SitePatch,
+): { identityChanged: boolean; createsSystemPrincipal: boolean } {
   let restart = false;
-  if (body.identity) restart = applyIdentity(ctx, app, body.identity) || restart;
+  const identity = body.identity
+    ? applyIdentity(ctx, app, body.identity)
+    : { changed: false, createsSystemPrincipal: false, joinsPending: false };
+  restart = identity.changed;
   const p = body.properties ?? {};
   if (p.siteConfig) restart = applyConfig(ctx, app, p.siteConfig) || restart;
   const pull = p.outboundVnetRouting?.imagePullTraffic ?? p.vnetImagePullEnabled;
@@ -448,6 +543,10 @@ function applySite(ctx: RouteContext, app: App, body: SitePatch): void {
   if (p.virtualNetworkSubnetId !== undefined) app.virtualNetworkSubnetId = p.virtualNetworkSubnetId;
   if (restart) touched(ctx, app, 'site update');
   else app.lastModifiedAt = ctx.now();
+  return {
+    identityChanged: identity.changed || identity.joinsPending,
+    createsSystemPrincipal: identity.createsSystemPrincipal,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -563,9 +662,23 @@ export const routes: Route[] = [
   { method: 'GET', pattern: re(''), handle: (ctx, m) => json(200, siteBody(ctx, appFor(ctx, m, 'read'))) },
   ...patchOrPut('', (ctx, m) => {
     const app = appFor(ctx, m, 'write');
-    applySite(ctx, app, ctx.json<SitePatch>());
+    const applied = applySite(ctx, app, ctx.json<SitePatch>());
+    if (applied.identityChanged) return acceptedSiteOperation(ctx, app, applied.createsSystemPrincipal);
     return json(200, siteBody(ctx, app));
   }),
+  {
+    method: 'GET',
+    pattern: new RegExp(
+      `^${SUB}/providers/microsoft\\.web/sites/([^/]+)(?:/slots/([^/]+))?/operationresults/([^/]+)$`,
+    ),
+    handle: (ctx, m) => {
+      const op = ctx.state.siteOperations.find((o) => o.id.toLowerCase() === m[4]);
+      const app = op && ctx.state.apps.find((a) => sameAppId(a.id, op.appId));
+      if (!op || !app) return armError(404, 'NotFound', `Operation '${m[4]}' was not found.`);
+      requireAction(ctx, `${typePrefix(app)}/read`, app.id);
+      return json(200, operationBody(op));
+    },
+  },
   {
     method: 'GET',
     pattern: re('/config/web'),

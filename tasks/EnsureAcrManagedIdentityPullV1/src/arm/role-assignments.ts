@@ -77,21 +77,51 @@ export function normaliseId(id: string): string {
   return `/${id.split('/').filter(Boolean).join('/')}`.toLowerCase();
 }
 
-/** True when `scope` is `resourceId` or one of its parents (whole segments only). */
+/** `/providers/Microsoft.Management/managementGroups/{name}`: where ARM puts assignments made at a management group. */
+export function isManagementGroupScope(scope: string): boolean {
+  return /^\/providers\/microsoft\.management\/managementgroups\/[^/]+$/.test(normaliseId(scope));
+}
+
+/**
+ * True when an assignment at `scope` applies to `resourceId`: the resource itself, one of its parents (whole
+ * segments only), the root, or a management group. Management groups are no prefix of a resource ID, and the
+ * task never reads the group tree; it needs none, because it only asks this of assignments listed with
+ * `$filter=atScope()` AT the resource, which returns just those at or above it (Microsoft.Authorization
+ * RoleAssignments_ListForScope: "atScope() ... at, or above, the scope"), so a management group there is one of
+ * the groups above the resource's subscription.
+ */
 export function scopeCovers(scope: string, resourceId: string): boolean {
   const s = normaliseId(scope);
   const r = normaliseId(resourceId);
-  return s === '/' || r === s || r.startsWith(`${s}/`);
+  return s === '/' || r === s || r.startsWith(`${s}/`) || isManagementGroupScope(s);
 }
 
-/** Whether an assignment lets its principal pull from the registry (role and scope both count). */
-export function grantsPull(assignment: RoleAssignment, registryId: string, abac: boolean): boolean {
+/** Whether the assignment carries an ABAC condition (which may limit it to some repositories). */
+export function hasCondition(assignment: RoleAssignment): boolean {
+  return typeof assignment.properties.condition === 'string' && assignment.properties.condition.trim() !== '';
+}
+
+/** A pull role at a scope that covers the registry, whatever its condition. */
+function pullRoleCovering(assignment: RoleAssignment, registryId: string, abac: boolean): boolean {
   const roles = abac ? ABAC_PULL_ROLES : LEGACY_PULL_ROLES;
-  // A condition (ABAC) may narrow the grant to some repositories; we still count it: the admin chose it.
   return (
-    roles.has(roleGuidOf(assignment.properties.roleDefinitionId)) &&
-    scopeCovers(assignment.properties.scope, registryId)
+    roles.has(roleGuidOf(assignment.properties.roleDefinitionId ?? '')) &&
+    scopeCovers(assignment.properties.scope ?? '', registryId)
   );
+}
+
+/**
+ * Whether an assignment lets its principal pull from the registry (role and scope both count). A conditional
+ * (ABAC) assignment does not count: its condition may be limited to other repositories, and the task does not
+ * evaluate conditions (learn.microsoft.com/azure/container-registry/container-registry-rbac-abac-repository-permissions).
+ */
+export function grantsPull(assignment: RoleAssignment, registryId: string, abac: boolean): boolean {
+  return pullRoleCovering(assignment, registryId, abac) && !hasCondition(assignment);
+}
+
+/** A pull role that covers the registry but carries a condition: not counted as a pull grant (see grantsPull). */
+export function conditionalPullGrant(assignment: RoleAssignment, registryId: string, abac: boolean): boolean {
+  return pullRoleCovering(assignment, registryId, abac) && hasCondition(assignment);
 }
 
 /** Assignments at `scope` (with an optional OData `$filter`, e.g. `atScope()` or `principalId eq '...'`), all pages. */

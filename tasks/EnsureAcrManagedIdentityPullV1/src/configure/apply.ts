@@ -214,12 +214,12 @@ async function applyConfigStep(
       if (after.acrUseManagedIdentityCreds !== true || !idStuck) {
         throw new TaskError(
           'AcrFlagNotApplied',
-          `The site config of ${step.target} did not keep the pull settings: acrUseManagedIdentityCreds=${String(after.acrUseManagedIdentityCreds)}, acrUserManagedIdentityID=${after.acrUserManagedIdentityID ?? 'null'} (wanted true and ${wanted ?? 'empty'}).`,
+          `The site config of ${step.target} did not keep the pull settings: acrUseManagedIdentityCreds=${String(after.acrUseManagedIdentityCreds)}, acrUserManagedIdentityID=${after.acrUserManagedIdentityID ?? 'null'} (wanted true and ${wanted || 'empty'}).`,
           {
             remedy:
               `Check that nothing else rewrites the site config at the same time (a deployment, the portal's Deployment Center), then run the task again. ` +
               `Manually: az resource update --ids ${step.path}/config/web --set properties.acrUseManagedIdentityCreds=true` +
-              (wanted ? ` properties.acrUserManagedIdentityID=${wanted}` : ''),
+              ` properties.acrUserManagedIdentityID=${wanted || '""'}`,
             target: step.target,
           },
         );

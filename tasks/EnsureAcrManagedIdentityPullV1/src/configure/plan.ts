@@ -6,11 +6,13 @@
  * sidecar containers' auth) → optional removal of the old registry password settings.
  */
 import {
+  conditionalPullGrant,
   grantsPull,
   normaliseId,
   ROLE_NAMES,
   ROLES,
   type RoleAssignment,
+  roleGuidOf,
   scopeCovers,
 } from '../arm/role-assignments';
 import type { SiteContainerProperties } from '../arm/web-apps';
@@ -67,10 +69,14 @@ export interface AssignRoleStep extends StepBase {
 export interface SetAcrFlagsStep extends StepBase {
   readonly kind: 'setAcrFlags';
   readonly path: string;
-  /** The PATCH body's properties. acrUserManagedIdentityID: the client ID, or null for the system identity. */
+  /**
+   * The PATCH body's properties. acrUserManagedIdentityID: the client ID, or "" for the system identity: in a
+   * PATCH, null means "leave unchanged", so only "" clears a stale client ID (Azure CLI sends "" too: azure-cli
+   * appservice custom.py, update_site_configs).
+   */
   readonly properties: {
     readonly acrUseManagedIdentityCreds: true;
-    readonly acrUserManagedIdentityID: string | null;
+    readonly acrUserManagedIdentityID: string;
   };
 }
 
@@ -104,6 +110,7 @@ export type WarningCode =
   | 'StaleRegistryCredentials'
   | 'WiderScopeGrant'
   | 'AbacIgnoresLegacyRole'
+  | 'ConditionalPullGrant'
   | 'NoContainerImage';
 
 export interface PlanWarning {
@@ -182,6 +189,15 @@ export function plan(observed: Observed, settings: Settings): Plan {
       if (!atRegistry)
         warnings.push(widerScopeWarning(existing[0] as RoleAssignment, who, user ? undefined : label));
       continue;
+    }
+    if (principalId) {
+      const conditional = (observed.roleAssignments ?? []).find(
+        (g) =>
+          g.properties.principalId.toLowerCase() === principalId.toLowerCase() &&
+          conditionalPullGrant(g, registry.id, registry.abac),
+      );
+      if (conditional)
+        warnings.push(conditionalGrantWarning(conditional, who, user ? undefined : label, role, registry.id));
     }
     if (registry.abac && principalId) {
       const legacy = legacyGrantOnAbac(observed, principalId, registry.id);
@@ -324,13 +340,13 @@ function planPullAuth(
     }
     return steps;
   }
-  const wantedId = user ? user.clientId : null;
+  const wantedId = user ? user.clientId : '';
   const currentId = t.config.acrUserManagedIdentityID ?? null;
   const idOk = user ? (currentId ?? '').toLowerCase() === user.clientId.toLowerCase() : !currentId;
   if (t.config.acrUseManagedIdentityCreds === true && idOk) return [];
   const changes: string[] = [];
   if (t.config.acrUseManagedIdentityCreds !== true) changes.push('acrUseManagedIdentityCreds = true');
-  if (!idOk) changes.push(`acrUserManagedIdentityID = ${wantedId ?? 'empty (system identity)'}`);
+  if (!idOk) changes.push(`acrUserManagedIdentityID = ${wantedId || 'empty (system identity)'}`);
   return [
     {
       kind: 'setAcrFlags',
@@ -402,9 +418,30 @@ function registryWarnings(observed: Observed): PlanWarning[] {
   return out;
 }
 
+/** A pull role with an ABAC condition: not counted, so an unconditioned grant is added at the registry. */
+function conditionalGrantWarning(
+  grant: RoleAssignment,
+  who: string,
+  target: string | undefined,
+  role: { readonly guid: string; readonly name: string },
+  registryId: string,
+): PlanWarning {
+  const heldGuid = roleGuidOf(grant.properties.roleDefinitionId);
+  const held = ROLE_NAMES[heldGuid] ?? 'a pull role';
+  // The new grant has the same principal, role and scope: Azure may answer that it exists already.
+  const sameSlot = heldGuid === role.guid && normaliseId(grant.properties.scope) === normaliseId(registryId);
+  return {
+    target,
+    code: 'ConditionalPullGrant',
+    message: `${who} holds ${held} at ${grant.properties.scope} only under a condition (assignment ${grant.id}), which may limit it to other repositories; the task does not count it as a pull grant and grants ${role.name} on the registry without a condition.`,
+    fix: sameSlot
+      ? `If the pull still fails because Azure reports that assignment as already existing, remove its condition or delete it (az role assignment delete --ids ${grant.id}) and run the task again.`
+      : `Nothing is required. To keep repository-level limits instead, make the condition of assignment ${grant.id} include the app's repository, and remove the unconditioned grant.`,
+  };
+}
+
 function widerScopeWarning(grant: RoleAssignment, who: string, target: string | undefined): PlanWarning {
-  const roleName =
-    ROLE_NAMES[grant.properties.roleDefinitionId.split('/').pop()?.toLowerCase() ?? ''] ?? 'a pull role';
+  const roleName = ROLE_NAMES[roleGuidOf(grant.properties.roleDefinitionId)] ?? 'a pull role';
   return {
     target,
     code: 'WiderScopeGrant',
@@ -421,7 +458,7 @@ function legacyGrantOnAbac(observed: Observed, principalId: string, registryId: 
       !grantsPull(g, registryId, true) &&
       scopeCovers(g.properties.scope, registryId),
   );
-  return legacy?.properties.roleDefinitionId.split('/').pop()?.toLowerCase();
+  return legacy ? roleGuidOf(legacy.properties.roleDefinitionId) : undefined;
 }
 
 /** The TaskError for a caller that cannot grant roles: every command an admin needs, per target. */
