@@ -25,6 +25,8 @@ describe('the pre-flight image check, end to end through the agent proxy', funct
   });
 
   async function run(scenario: Scenario, inputs: Record<string, string> = {}): Promise<TaskRun> {
+    // The identities exist already: these runs are about the image, not about turning identities on.
+    for (const site of scenario.sites ?? []) site.identity ??= { type: 'SystemAssigned' };
     emulator = await startEmulator({ scenario, timeScale: 30 });
     const port = Number(new URL(emulator.info.armUrl).port);
     // The agent's proxy: registry names go to the emulator (which serves them by Host); the rest as asked.
