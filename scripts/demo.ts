@@ -8,10 +8,13 @@
  *   npm run demo -- --scenario FILE       # any scenario; task inputs come from its "inputs" (and "runs")
  *   npm run demo -- --runs 2              # run the task twice against the same emulator
  *   npm run demo -- --dry-run             # the plan only
+ *   AGENT_PROXYURL=http://127.0.0.1:3128 npm run demo   # through a proxy: the agent's variables found in this
+ *                                         # environment (AGENT_PROXY*, AGENT_CAINFO, AGENT_CLIENTCERT*) reach the task
  */
 import { join, resolve } from 'node:path';
 import { loadScenario, startEmulator } from '../tests/emulator/index';
 import { renderAgentLine } from '../tests/harness/render';
+import { agentHttpVariables } from '../tests/harness/run-task';
 import { runCount, runLine, runScenario } from '../tests/harness/scenario-runs';
 
 function option(args: string[], name: string): string | undefined {
@@ -42,6 +45,7 @@ async function main(): Promise<number> {
       ...(runs !== undefined ? { runs } : {}),
       defaults: { pollIntervalSeconds: '1', timeoutMinutes: '2' },
       overrides: args.includes('--dry-run') ? { dryRun: 'true' } : {},
+      env: agentHttpVariables(process.env),
       onRunStart: (run, inputs) => {
         if (total > 1) console.log(`\n════ Run ${run} of ${total} ════`);
         const shown = Object.fromEntries(Object.entries(inputs).filter(([k]) => k !== 'azureSubscription'));

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { isArmError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/client';
@@ -7,6 +8,8 @@ import {
   type CreateArmClientOptions,
   createArmClient,
 } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
+import { createTransport } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/http/pipeline';
+import { createServerCertificate, type ServerCertificate } from '../emulator/certs';
 
 /** An ARM client for a local fake ARM; tests override only what they look at. */
 function clientFor(arm: { url: string }, options: Partial<CreateArmClientOptions> = {}) {
@@ -15,17 +18,24 @@ function clientFor(arm: { url: string }, options: Partial<CreateArmClientOptions
     subscriptionId: 's',
     credential: countingCredential().credential,
     scope: 'x',
+    // The task's pipeline, trusting the fake ARM's test CA as it would the agent's CA file.
+    transport: createTransport({ tls: { ca: [(certificate as ServerCertificate).caPem] } }),
     ...options,
   });
 }
 
+let certificate: ServerCertificate | undefined;
+
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
 
-/** A local plain-HTTP "ARM" answering with the given handler. */
+/** A local HTTPS "ARM" answering with the given handler. */
 async function fakeArm(handler: Handler): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => handler(req, res, new URL(req.url ?? '/', 'http://x')));
+  certificate ??= await createServerCertificate();
+  const server = createServer({ cert: certificate.certPem, key: certificate.keyPem }, (req, res) =>
+    handler(req, res, new URL(req.url ?? '/', 'https://x')),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server };
+  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/`, server };
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
@@ -69,7 +79,7 @@ describe('ARM client', () => {
   it('follows nextLink until the last page', async () => {
     const arm = await fakeArm((req, res, url) => {
       const page = Number(url.searchParams.get('page') ?? '1');
-      const next = page < 3 ? `http://${req.headers.host}/things?api-version=1&page=${page + 1}` : undefined;
+      const next = page < 3 ? `https://${req.headers.host}/things?api-version=1&page=${page + 1}` : undefined;
       json(res, 200, { value: [page * 10, page * 10 + 1], ...(next ? { nextLink: next } : {}) });
     });
     server = arm.server;

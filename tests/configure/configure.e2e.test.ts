@@ -40,7 +40,15 @@ function contextFor(emu: Emulator, settings: Settings): RunContext {
     transport: createTransport({ tls: { ca: [readFileSync(emu.info.caCertPath, 'utf8')] } }),
     retry: { sleep: instantClock.sleep, baseDelayInMs: 1 },
   });
-  return { settings, arm, log: silentLogger, signal: new AbortController().signal, clock: instantClock };
+  // Back-off and operation polls move the emulator's clock instead of waiting: long-running operations complete.
+  const clock: Clock = {
+    now: () => emu.now(),
+    sleep: (ms, signal) => {
+      emu.advanceClock(ms / 1000);
+      return instantClock.sleep(ms, signal);
+    },
+  };
+  return { settings, arm, log: silentLogger, signal: new AbortController().signal, clock };
 }
 
 interface Run {

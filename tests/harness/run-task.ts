@@ -73,6 +73,30 @@ export interface TaskRun {
   durationMs: number;
 }
 
+/**
+ * The agent's HTTP settings found in an environment (AGENT_PROXYURL, AGENT_CAINFO, ...), as the agent hands them
+ * to a task: the proxy and client-certificate passwords as secret variables (SECRET_*), the rest as is.
+ */
+export function agentHttpVariables(from: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  const plain = [
+    'AGENT_PROXYURL',
+    'AGENT_PROXYUSERNAME',
+    'AGENT_PROXYBYPASSLIST',
+    'AGENT_CAINFO',
+    'AGENT_CLIENTCERT',
+    'AGENT_CLIENTCERTKEY',
+    'AGENT_CLIENTCERTARCHIVE',
+    'AZURE_HTTP_USER_AGENT',
+  ];
+  for (const name of plain) if (from[name]) out[name] = from[name] as string;
+  for (const name of ['AGENT_PROXYPASSWORD', 'AGENT_CLIENTCERTPASSWORD']) {
+    const value = from[name] ?? from[`SECRET_${name}`];
+    if (value) out[`SECRET_${name}`] = value;
+  }
+  return out;
+}
+
 /** How the agent names a variable in the task's environment (`system.debug` → `SYSTEM_DEBUG`). */
 export function variableEnvName(name: string): string {
   return name.replace(/[. ]/g, '_').toUpperCase();
@@ -282,10 +306,14 @@ export function parseRun(
 }
 
 function unescapeData(s: string): string {
-  return s
-    .replace(/%0D/g, '\r')
-    .replace(/%0A/g, '\n')
-    .replace(/%5D/g, ']')
-    .replace(/%3B/g, ';')
-    .replace(/%25/g, '%');
+  return (
+    s
+      .replace(/%0D/g, '\r')
+      .replace(/%0A/g, '\n')
+      .replace(/%5D/g, ']')
+      .replace(/%3B/g, ';')
+      .replace(/%25/g, '%')
+      // task-lib 5 escapes `%` as `%AZP25` in command data and properties.
+      .replace(/%AZP25/g, '%')
+  );
 }

@@ -29,6 +29,8 @@ export interface ScenarioRunOptions {
   /** Inputs over the scenario's and the run's (a test's shorter timeout, dryRun...). */
   overrides?: Record<string, string>;
   onStdoutLine?: (line: string) => void;
+  /** Extra environment for the task (the demo passes the agent's proxy and CA variables it finds). */
+  env?: Record<string, string>;
   /** Called before each run starts (the demo prints a heading). */
   onRunStart?: (run: number, inputs: Record<string, string>) => void;
   timeoutInMs?: number;
@@ -78,7 +80,7 @@ export async function runScenario(
       connection,
       ...(job ? { job } : {}),
       // Behind the emulator's proxy: how the registry's login server reaches the emulator's data plane.
-      env: { AGENT_PROXYURL: emulator.info.proxyUrl, ...env },
+      env: { AGENT_PROXYURL: emulator.info.proxyUrl, ...env, ...options.env },
       ...(scenario.variables ? { variables: scenario.variables } : {}),
       caCertPath: emulator.info.caCertPath,
       ...(options.onStdoutLine ? { onStdoutLine: options.onStdoutLine } : {}),

@@ -210,12 +210,12 @@ describe('readSettings', () => {
 
 describe('parseResourceId', () => {
   it('splits an ID case-insensitively and keeps the given casing', () => {
-    const id = `/SUBSCRIPTIONS/${SUB}/resourcegroups/RG/providers/microsoft.containerregistry/REGISTRIES/acr1`;
+    const id = `/SUBSCRIPTIONS/${SUB}/resourcegroups/RG/providers/microsoft.containerregistry/REGISTRIES/acr01`;
     assert.deepEqual(parseResourceId(id, 'Microsoft.ContainerRegistry/registries'), {
       id,
       subscriptionId: SUB,
       resourceGroup: 'RG',
-      name: 'acr1',
+      name: 'acr01',
     });
   });
   it('refuses child resources and other types', () => {
@@ -223,6 +223,6 @@ describe('parseResourceId', () => {
       parseResourceId(`${ACR_ID}/replications/x`, 'Microsoft.ContainerRegistry/registries'),
       undefined,
     );
-    assert.equal(parseResourceId(ACR_ID, 'Microsoft.Web/sites'), undefined);
+    assert.equal(parseResourceId(ACR_ID, 'Microsoft.ManagedIdentity/userAssignedIdentities'), undefined);
   });
 });

@@ -16,6 +16,7 @@ import {
   type RunContext,
   systemClock,
 } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/context';
+import { createTransport } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/http/pipeline';
 import type { Logger } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/log';
 import type { VerifyUntil } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/settings';
 import {
@@ -130,6 +131,8 @@ async function world(story: Story): Promise<World> {
     subscriptionId: emu.info.subscriptionId,
     credential,
     scope: 'https://management.azure.com/.default',
+    // The task's pipeline trusts the emulator's CA the way it trusts the agent's CA file.
+    transport: createTransport({ tls: { ca: [caPem] } }),
   });
   const messages: string[] = [];
   const secrets: string[] = [];

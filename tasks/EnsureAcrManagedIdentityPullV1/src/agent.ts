@@ -5,10 +5,12 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tlInternal from 'azure-pipelines-task-lib/internal';
 import * as tl from 'azure-pipelines-task-lib/task';
 import type { EndpointSource } from './auth/endpoint-source';
+import { TaskError } from './errors';
 import type { TransportSettings } from './http/pipeline';
-import type { Logger } from './log';
+import { guardLine, LINE_LIMIT, type Logger, neutralise } from './log';
 
 export type TaskOutcome = 'Succeeded' | 'SucceededWithIssues' | 'Failed' | 'Cancelled';
 
@@ -34,7 +36,21 @@ export function agentTransportSettings(setSecret: (value: string) => void): Tran
   const cert = tl.getHttpCertConfiguration();
   if (proxy?.proxyPassword) setSecret(proxy.proxyPassword);
   if (cert?.passphrase) setSecret(cert.passphrase);
-  const read = (path: string | undefined) => (path ? readFileSync(path) : undefined);
+  const read = (path: string | undefined) => {
+    if (!path) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (e: unknown) {
+      throw new TaskError(
+        'AgentCertificateUnreadable',
+        `The agent's certificate settings name ${path}, which cannot be read (${e instanceof Error ? e.message : String(e)}).`,
+        {
+          remedy:
+            'Check the agent configuration (.cacert / .clientcert files, or the --sslcacert / --sslclientcert options of config.sh) and that the file is readable by the agent user.',
+        },
+      );
+    }
+  };
   const ca = read(cert?.caFile)?.toString('utf8');
   const clientCert = read(cert?.certFile)?.toString('utf8');
   const key = read(cert?.keyFile)?.toString('utf8');
@@ -67,6 +83,19 @@ export function agentTransportSettings(setSecret: (value: string) => void): Tran
 }
 
 export function createAgent(): Agent {
+  // The output guard, in one place: task-lib writes every command (debug, issues, variables, result) through
+  // its std stream, which passes each line through `guardLine`; the logger below neutralises the rest.
+  tl.setStdStream({
+    write: (text: string) => {
+      for (const line of text.replace(/\r?\n$/, '').split(/\r?\n/))
+        process.stdout.write(`${guardLine(line)}\n`);
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream);
+  // A plain log line is text from its first character: even a leading `##vso[` or `##[` is broken.
+  const emit = (line: string) => process.stdout.write(`${neutralise(line, LINE_LIMIT)}\n`);
+  /** Our own text may hold remote parts anywhere: neutralised before task-lib formats it. */
+  const clean = (text: string) => neutralise(text, LINE_LIMIT);
   const setSecret = (value: string) => {
     // The agent refuses multi-line secrets (a PEM key): mask every meaningful line instead.
     for (const line of value.split(/\r?\n/)) {
@@ -85,31 +114,51 @@ export function createAgent(): Agent {
       return match === undefined ? undefined : parameters[match];
     },
     dataParameter: (id, key) => tl.getEndpointDataParameter(id, key, true),
-    variable: (name) => tl.getVariable(name),
+    variable: readVariableQuietly,
     setSecret,
     tempDirectory: () => tl.getVariable('Agent.TempDirectory') || tmpdir(),
   };
   const log: Logger = {
-    info: (m) => console.log(m),
-    warn: (m) => tl.warning(m),
-    error: (m) => tl.error(m),
-    debug: (m) => tl.debug(m),
-    group: (title) => console.log(`##[group]${title}`),
-    endGroup: () => console.log('##[endgroup]'),
+    info: (m) => {
+      for (const line of m.split(/\r?\n/)) emit(line);
+    },
+    warn: (m) => tl.warning(clean(m)),
+    error: (m) => tl.error(clean(m)),
+    debug: (m) => tl.debug(clean(m)),
+    // The `##[group]` prefix is ours; the title after it is neutralised like any other text.
+    group: (title) => process.stdout.write(`##[group]${clean(title).replace(/\r?\n/g, ' ')}\n`),
+    endGroup: () => process.stdout.write('##[endgroup]\n'),
   };
   return {
     input: (name) => tl.getInput(name, false),
     endpoints,
     log,
     setSecret,
-    setOutput: (name, value) => tl.setVariable(name, value, false, true),
+    setOutput: (name, value) => tl.setVariable(name, clean(value), false, true),
     uploadSummary: (markdown) => {
       const dir = mkdtempSync(join(endpoints.tempDirectory(), 'acr-mi-pull-'));
       const file = join(dir, 'summary.md');
       writeFileSync(file, markdown);
       tl.uploadSummary(file);
     },
-    complete: (outcome, message) => tl.setResult(tl.TaskResult[outcome], message),
+    complete: (outcome, message) => tl.setResult(tl.TaskResult[outcome], clean(message)),
     transport: () => agentTransportSettings(setSecret),
   };
+}
+
+/** Variables whose value is a credential: read, never echoed. */
+const SECRET_VARIABLE = /accesstoken|secret|password|token|key/i;
+
+/**
+ * A pipeline variable, read the way task-lib's getVariable() does (the vault for secret variables, the
+ * environment otherwise) but without its `name=value` debug line: that line would print System.AccessToken
+ * before anyone registered it as a secret. Non-secret values are still echoed at debug level.
+ */
+function readVariableQuietly(name: string): string | undefined {
+  const key = tlInternal._getVariableKey(name);
+  const info = tlInternal._knownVariableMap[key];
+  const value = info?.secret ? tlInternal._vault.retrieveSecret(`SECRET_${key}`) : process.env[key];
+  const secret = info?.secret === true || SECRET_VARIABLE.test(name);
+  tl.debug(secret ? `${name} ${value ? 'is set (not shown)' : 'is not set'}` : `${name}=${value ?? ''}`);
+  return value || undefined;
 }

@@ -4,7 +4,7 @@
  * the expected form; all problems are reported together, before anything is read from or written to Azure.
  */
 import { TaskError } from './errors';
-import { GUID, parseResourceId, RESOURCE_GROUP } from './resource-id';
+import { GUID, parseResourceId, RESOURCE_GROUP, resourceIdProblem, SLOT_NAME } from './resource-id';
 import {
   type IdentitySetting,
   PRODUCTION,
@@ -42,8 +42,6 @@ export const DEFAULT_POLL_INTERVAL_SECONDS = 10;
 
 // App Service: 2-60 characters, letters, digits and hyphens, no hyphen at either end.
 const APP_NAME = /^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])$/i;
-// Slots: letters, digits and hyphens; the portal caps the name so that app-slot stays a valid host label.
-const SLOT_NAME = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/i;
 // ACR login servers: <name>.azurecr.io (or .us / .cn), optionally <name>-<hash> with a domain-name-label scope.
 const LOGIN_SERVER = /^[a-z0-9]{5,50}(?:-[a-z0-9]+)?\.azurecr\.(?:io|us|cn)$/;
 
@@ -183,7 +181,7 @@ function readIdentity(kind: string, resourceId: string, fail: Fail): IdentitySet
           resourceId,
           GUID.test(resourceId)
             ? "That looks like a client ID. Expected the identity's resource ID, like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name> (the task looks up the client ID itself)."
-            : 'Expected a resource ID like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>.',
+            : `${resourceIdProblem(resourceId, 'Microsoft.ManagedIdentity/userAssignedIdentities') ?? ''} Expected a resource ID like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>.`.trim(),
         );
       }
       return { kind: 'user', identity: ref };
@@ -205,7 +203,7 @@ function readRegistry(value: string, fail: Fail): RegistrySetting | undefined {
     return fail(
       INPUT.registry,
       value,
-      'Expected a registry resource ID like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>, a login server like myregistry.azurecr.io, or empty to use the registry of the image the app runs.',
+      `${resourceIdProblem(value, 'Microsoft.ContainerRegistry/registries')} Expected a registry resource ID like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>, a login server like myregistry.azurecr.io, or empty to use the registry of the image the app runs.`,
     );
   }
   const loginServer = value

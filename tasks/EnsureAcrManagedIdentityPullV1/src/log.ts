@@ -29,6 +29,24 @@ export function neutralise(text: string, maxLength = 2000): string {
   return clean;
 }
 
+/** The longest line the agent is handed; the task's own lines (a remedy with commands) stay well below it. */
+export const LINE_LIMIT = 16_000;
+
+/**
+ * The output guard for task-lib's command stream (the agent adapter routes task-lib's writes through it; the
+ * logger's own lines get `neutralise` whole). task-lib writes every line as a command it formatted itself, in
+ * lower case: such a line keeps its `##vso[command props]` prefix (the props are ours: names and types, never
+ * remote text) and its data is neutralised; any other line is neutralised whole.
+ */
+export function guardLine(line: string): string {
+  const command = /^##vso\[[a-z0-9.]+(?:\s[^\]]*)?\]/.exec(line);
+  if (!command) return neutralise(line, LINE_LIMIT);
+  const prefix = command[0];
+  // The mask registration must carry the exact secret, and the agent consumes it without printing it.
+  if (/^##vso\[task\.setsecret\b/i.test(prefix)) return line;
+  return `${prefix}${neutralise(line.slice(prefix.length), LINE_LIMIT)}`;
+}
+
 /** A logger that drops everything (used by pure code paths in tests). */
 export const silentLogger: Logger = {
   info() {},

@@ -4,6 +4,7 @@
  * an agent.
  */
 import { isCancelledError, isTaskError, type TaskError } from './errors';
+import { neutralise } from './log';
 import { grantScopeOf, type RunReport, unexpected } from './run';
 import type { VerifyResult } from './verify/verify';
 
@@ -122,7 +123,7 @@ function summaryOf(report: RunReport, appName: string, outcome: TaskOutcome, mes
   if (o) {
     const role = report.plan?.role.name ?? 'AcrPull';
     lines.push(
-      `Registry \`${o.registry.loginServer}\` (${o.registry.abac ? 'ABAC repository permissions' : 'RBAC'}).`,
+      `Registry ${code(o.registry.loginServer)} (${o.registry.abac ? 'ABAC repository permissions' : 'RBAC'}).`,
       '',
     );
     lines.push(
@@ -147,7 +148,7 @@ function summaryOf(report: RunReport, appName: string, outcome: TaskOutcome, mes
             : 'false';
       const v = report.verify.find((r) => r.target.label === label);
       lines.push(
-        `| ${md(label)} | ${principal ? `\`${principal}\`` : '(not yet)'} | ${scope ? `${role} at \`${md(scopeLabel(scope, o.registry.id))}\`` : '(none)'} | ${flag} | ${verifyCell(v)} | ${v && v.outcome !== 'skipped' ? `${v.seconds} s` : ''} |`,
+        `| ${md(label)} | ${principal ? code(principal) : '(not yet)'} | ${scope ? `${md(role)} at ${code(scopeLabel(scope, o.registry.id))}` : '(none)'} | ${flag} | ${verifyCell(v)} | ${v && v.outcome !== 'skipped' ? `${v.seconds} s` : ''} |`,
       );
     }
     lines.push('');
@@ -176,21 +177,19 @@ function remediesOf(report: RunReport): string[] {
   const error = report.error;
   if (error !== undefined && !isCancelledError(error)) {
     const e = isTaskError(error) ? error : unexpected(error, report.failedIn);
-    out.push(
-      `${md(e.message)} (\`${e.code}\`)\n\n  \`\`\`\n  ${e.remedy.split('\n').join('\n  ')}\n  \`\`\``,
-    );
+    out.push(`${md(e.message)} (${code(e.code)})\n\n${codeBlock(e.remedy, '  ')}`);
   }
   for (const r of report.verify)
     if (r.error) out.push(`**${md(r.target.label)}**: ${md(r.error.message)} Fix: ${md(r.error.remedy)}`);
   for (const w of report.plan?.warnings ?? [])
-    out.push(`${w.target ? `**${md(w.target)}**: ` : ''}${md(w.message)} Fix: \`${w.fix}\``);
+    out.push(`${w.target ? `**${md(w.target)}**: ` : ''}${md(w.message)} Fix: ${code(w.fix)}`);
   return out;
 }
 
 function verifyCell(v: VerifyResult | undefined): string {
   if (!v) return 'not run';
   const icon = v.outcome === 'verified' ? '✅ ' : v.outcome === 'skipped' ? '' : v.fatal ? '❌ ' : '⚠️ ';
-  return `${icon}${v.outcome}${v.cause ? ` (${v.cause})` : ''}`;
+  return `${icon}${v.outcome}${v.cause ? ` (${md(v.cause)})` : ''}`;
 }
 
 function scopeLabel(scope: string, registryId: string): string {
@@ -203,7 +202,39 @@ function scopeLabel(scope: string, registryId: string): string {
       : scope;
 }
 
-/** Remote or user text in a markdown table cell: no pipes or newlines breaking the layout. */
-function md(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+/**
+ * Remote or user text (ARM messages, names, images) as inert Markdown: one line, no agent command, HTML shown as
+ * text (entities), the Markdown punctuation that makes links, images, emphasis, code or a table break escaped, and
+ * no bare URL for the renderer to turn into a link (a zero-width space after the scheme or `www`).
+ */
+export function md(text: string): string {
+  return neutralise(text, SUMMARY_TEXT_LIMIT)
+    .replace(/\r?\n/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/[\\`*_[\]|~]/g, '\\$&')
+    .replace(/:\/\//g, ':\u200b//')
+    .replace(/\b(www)\./gi, '$1\u200b.');
 }
+
+/** Text as an inline code span (shown verbatim, never rendered): the fence is longer than any backtick run inside. */
+export function code(text: string): string {
+  const inner = neutralise(text, SUMMARY_TEXT_LIMIT).replace(/\r?\n/g, ' ').replace(/\|/g, '\\|');
+  const fence = '`'.repeat(longestBacktickRun(inner) + 1);
+  return `${fence}${inner.startsWith('`') || inner.endsWith('`') ? ` ${inner} ` : inner}${fence}`;
+}
+
+/** Multi-line text as a fenced code block indented under a list item; the fence outruns any backticks inside. */
+function codeBlock(text: string, indent: string): string {
+  const inner = neutralise(text, SUMMARY_TEXT_LIMIT);
+  const fence = '`'.repeat(Math.max(3, longestBacktickRun(inner) + 1));
+  return [fence, ...inner.split(/\r?\n/), fence].map((l) => `${indent}${l}`).join('\n');
+}
+
+function longestBacktickRun(text: string): number {
+  return Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+}
+
+/** Remote text is cut here in the summary (an ARM message is a few hundred characters). */
+const SUMMARY_TEXT_LIMIT = 4000;

@@ -1,11 +1,12 @@
-import type { TokenCredential } from '@azure/identity';
-import type { Transport } from '../http/pipeline';
-
 /**
  * The contract every Azure-surface module is written against. `request.ts` implements it on top of the shared
  * retry policy (`../http/retry.ts`); the surface modules (`web-apps.ts`, `role-assignments.ts`, ...) build
  * paths and bodies, call it, and return plain data. Nothing here logs.
  */
+import type { HttpClient, PipelinePolicy } from '@azure/core-rest-pipeline';
+import type { TokenCredential } from '@azure/identity';
+import type { Transport } from '../http/pipeline';
+
 export interface ArmRequestOptions {
   /** Every ARM call names its api-version; the surface modules keep theirs as constants. */
   readonly apiVersion: string;
@@ -28,6 +29,18 @@ export interface ArmResponse<T> {
   readonly headers: Headers;
 }
 
+/**
+ * How the Azure SDK clients (`clients.ts`) send: an HttpClient for the wire and the task's policies (retry,
+ * User-Agent, request id, outbound guard...). The SDKs' own retry policy is removed, so ours is the only one.
+ */
+export interface SdkPipeline {
+  readonly httpClient: HttpClient;
+  readonly policies: readonly {
+    readonly policy: PipelinePolicy;
+    readonly position: 'perCall' | 'perRetry';
+  }[];
+}
+
 export interface ArmClient {
   /** ARM base URL with a trailing slash, e.g. `https://management.azure.com/`. */
   readonly armUrl: string;
@@ -47,6 +60,10 @@ export interface ArmClient {
   readonly transport?: Transport;
   /** The service connection's credential (for SDK clients built on the same transport). */
   readonly credential?: TokenCredential;
+  /** Drops the cached token after ARM refused it as expired or invalid: the next one is fresh. */
+  invalidateToken?(): void;
+  /** The pipeline the SDK clients send through; when absent they send through global fetch with our retry. */
+  readonly sdkPipeline?: SdkPipeline;
 }
 
 /** A non-success ARM answer, with the ARM error body's code and the correlation id for support cases. */
@@ -76,4 +93,29 @@ export class ArmError extends Error {
 
 export function isArmError(e: unknown): e is ArmError {
   return e instanceof Error && e.name === 'ArmError';
+}
+
+interface ErrorFields {
+  code?: unknown;
+  message?: unknown;
+  Code?: unknown;
+  Message?: unknown;
+}
+
+/** ARM error bodies come as `{error:{code,message}}`, sometimes `{code,message}` or (App Service) `{Code,Message}`. */
+export function armErrorFields(text: string): { code: string; message: string } {
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  const root = (parsed ?? {}) as ErrorFields & { error?: ErrorFields };
+  const inner: ErrorFields = root.error && typeof root.error === 'object' ? root.error : root;
+  const code = inner.code ?? inner.Code;
+  const message = inner.message ?? inner.Message;
+  return {
+    code: typeof code === 'string' ? code : '',
+    message: typeof message === 'string' ? message : '',
+  };
 }

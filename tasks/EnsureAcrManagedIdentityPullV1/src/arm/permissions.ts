@@ -3,7 +3,9 @@
  * role assignments. Advisory only: deny assignments, ABAC conditions and PIM are invisible here.
  */
 import type { ArmClient } from './client';
+import { sdkCall, sdkClientsFor } from './clients';
 
+/** What @azure/arm-authorization 9's permission operations send (the package fixes it). */
 export const PERMISSIONS_API_VERSION = '2022-04-01';
 
 export interface Permission {
@@ -13,16 +15,41 @@ export interface Permission {
   readonly notDataActions?: readonly string[];
 }
 
-/** The caller's effective permissions on `resourceId` (all pages). */
-export function listPermissions(
+/** The caller's effective permissions on `resourceId` (all pages), through the SDK's `listForResource`. */
+export async function listPermissions(
   arm: ArmClient,
   resourceId: string,
   signal?: AbortSignal,
 ): Promise<Permission[]> {
-  return arm.listAll<Permission>(`${resourceId}/providers/Microsoft.Authorization/permissions`, {
-    apiVersion: PERMISSIONS_API_VERSION,
-    signal,
+  const path = `${resourceId}/providers/Microsoft.Authorization/permissions`;
+  const r = resourceParts(resourceId);
+  return sdkCall('GET', path, async (o) => {
+    const out: Permission[] = [];
+    // A top-level resource has no parent: the SDK's path template then holds an empty segment, which ARM ignores.
+    const pages = sdkClientsFor(arm)
+      .permissions(r.subscriptionId)
+      .listForResource(r.resourceGroup, r.namespace, r.parent, r.type, r.name, { abortSignal: signal, ...o });
+    for await (const p of pages) {
+      out.push({
+        ...(p.actions ? { actions: p.actions } : {}),
+        ...(p.notActions ? { notActions: p.notActions } : {}),
+        ...(p.dataActions ? { dataActions: p.dataActions } : {}),
+        ...(p.notDataActions ? { notDataActions: p.notDataActions } : {}),
+      });
+    }
+    return out;
   });
+}
+
+/** `/subscriptions/s/resourceGroups/g/providers/NS/[parent/...]type/name` in the SDK's parameters. */
+function resourceParts(resourceId: string) {
+  const m =
+    /^\/*subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/([^/]+)\/(?:(.+)\/)?([^/]+)\/([^/]+)\/*$/i.exec(
+      resourceId,
+    );
+  if (!m) throw new Error(`Not a resource ID in a resource group: ${resourceId}`);
+  const [, subscriptionId = '', resourceGroup = '', namespace = '', parent = '', type = '', name = ''] = m;
+  return { subscriptionId, resourceGroup, namespace, parent, type, name };
 }
 
 export const ROLE_ASSIGNMENT_WRITE = 'Microsoft.Authorization/roleAssignments/write';

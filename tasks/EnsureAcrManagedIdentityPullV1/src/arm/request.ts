@@ -7,6 +7,7 @@ import type { AccessToken, TokenCredential } from '@azure/identity';
 import type { Transport } from '../http/pipeline';
 import { defaultTransport } from '../http/pipeline';
 import { abortErrorFrom, type HttpResponse, type RetryOptions, send } from '../http/retry';
+import { sdkPipelineOf } from '../http/sdk-pipeline';
 import { type ArmClient, ArmError, type ArmRequestOptions, type ArmResponse } from './client';
 
 export interface ArmResponseInfo {
@@ -97,21 +98,24 @@ export function createArmClient(options: CreateArmClientOptions): ArmClient {
     return first;
   }
 
-  function resolveUrl(pathOrUrl: string): URL {
-    // Anything that is not a plain `/subscriptions/...` path is a link from a response (nextLink, Location):
-    // parse it as the URL parser will read it (`/\\host/x` and `//host/x` name another host) and keep it only
-    // when it stays on the ARM endpoint, whose token it would receive.
-    if (!/^\/(?![\\/])/.test(pathOrUrl) || /[\\]/.test(pathOrUrl.split('?')[0] ?? '')) {
-      const url = new URL(pathOrUrl, base);
-      if (url.origin !== base.origin || url.username || url.password) {
-        throw new Error(`Refusing to follow a link to ${url.origin}: the ARM endpoint is ${base.origin}.`);
-      }
+  /**
+   * A path from our own code (`/subscriptions/...`, duplicate slashes collapsed) or, with `link`, a URL a response
+   * named (nextLink, Location), parsed the way the URL parser will read it (`/\\host/x` and `//host/x` name another
+   * host). Either way the result must stay on the ARM endpoint, whose token it would receive.
+   */
+  function resolveUrl(pathOrUrl: string, link = false): URL {
+    let url: URL;
+    if (link || /^https?:\/\//i.test(pathOrUrl)) {
+      url = new URL(pathOrUrl, base);
       url.pathname = url.pathname.replace(/\/{2,}/g, '/');
-      return url;
+    } else {
+      const [rawPath = '', rawQuery] = splitOnce(pathOrUrl, '?');
+      url = new URL(`${base.pathname}/${rawPath}`.replace(/[\\/]{2,}/g, '/'), base);
+      if (rawQuery) url.search = `?${rawQuery}`;
     }
-    const [rawPath = '', rawQuery] = splitOnce(pathOrUrl, '?');
-    const url = new URL(`${base.pathname}/${rawPath}`.replace(/\/{2,}/g, '/'), base);
-    if (rawQuery) url.search = `?${rawQuery}`;
+    if (url.origin !== base.origin || url.username || url.password) {
+      throw new Error(`Refusing to follow a link to ${url.origin}: the ARM endpoint is ${base.origin}.`);
+    }
     return url;
   }
 
@@ -155,7 +159,7 @@ export function createArmClient(options: CreateArmClientOptions): ArmClient {
         // A nextLink carries its own query (skip tokens...); only the api-version is added when it lacks one.
         const url: URL = first
           ? withQuery(resolveUrl(next), o)
-          : withQuery(resolveUrl(next), { ...o, query: {} });
+          : withQuery(resolveUrl(next, true), { ...o, query: {} });
         first = false;
         const response = await exchange('GET', url, o);
         if (response.status < 200 || response.status >= 300) throw toArmError('GET', url.pathname, response);
@@ -177,6 +181,12 @@ export function createArmClient(options: CreateArmClientOptions): ArmClient {
     transport,
     credential: options.credential,
     kuduScopes: options.kuduScopes ?? [],
+    invalidateToken: () => tokens.invalidate(),
+    // The SDK clients (clients.ts) send through the same transport: proxy, CA, guard, retry rules, debug log.
+    sdkPipeline: sdkPipelineOf(transport, base.host, {
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.onResponse ? { onAttempt: options.onResponse } : {}),
+    }),
   };
 }
 

@@ -7,9 +7,13 @@
  * for a while (directory replication) even with `principalType` set: that is retried with back-off, bounded.
  */
 import { createHash } from 'node:crypto';
+import type { RoleAssignment as SdkRoleAssignment } from '@azure/arm-authorization';
+import { withDeadline } from '../http/pipeline';
 import { type RetryOptions, withRetry } from '../http/retry';
 import { type ArmClient, isArmError } from './client';
+import { sdkCall, sdkClientsFor } from './clients';
 
+/** What @azure/arm-authorization 9's role assignment operations send (the package fixes it). */
 export const AUTHORIZATION_API_VERSION = '2022-04-01';
 
 /** Built-in role definition GUIDs (learn.microsoft.com "Azure built-in roles"). */
@@ -131,11 +135,37 @@ export function listRoleAssignments(
   filter: string | undefined,
   signal?: AbortSignal,
 ): Promise<RoleAssignment[]> {
-  return arm.listAll<RoleAssignment>(`${scope}/providers/Microsoft.Authorization/roleAssignments`, {
-    apiVersion: AUTHORIZATION_API_VERSION,
-    ...(filter ? { query: { $filter: filter } } : {}),
-    signal,
+  const path = `${scope}/providers/Microsoft.Authorization/roleAssignments`;
+  return sdkCall('GET', path, async (o) => {
+    const out: RoleAssignment[] = [];
+    const pages = sdkClientsFor(arm).roleAssignments.listForScope(scopeParameter(scope), {
+      ...(filter ? { filter } : {}),
+      abortSignal: signal,
+      ...o,
+    });
+    for await (const a of pages) out.push(roleAssignmentFromSdk(a));
+    return out;
   });
+}
+
+/** The SDK's path template is `/{scope}/providers/...` with the scope unencoded: pass it without its leading `/`. */
+function scopeParameter(scope: string): string {
+  return scope.replace(/^\/+/, '');
+}
+
+/** The SDK flattens `properties`; the shape above keeps ARM's nesting, which the planner reads. */
+function roleAssignmentFromSdk(a: SdkRoleAssignment): RoleAssignment {
+  return {
+    id: a.id ?? '',
+    name: a.name ?? '',
+    properties: {
+      roleDefinitionId: a.roleDefinitionId ?? '',
+      principalId: a.principalId ?? '',
+      ...(a.principalType !== undefined ? { principalType: a.principalType } : {}),
+      scope: a.scope ?? '',
+      ...(a.condition !== undefined ? { condition: a.condition } : {}),
+    },
+  };
 }
 
 // A fixed namespace for our name-based UUIDs (random once; changing it would rename every assignment we make).
@@ -174,6 +204,8 @@ export interface CreateRoleAssignmentResult {
 
 /** Back-off for PrincipalNotFound: about two minutes in all by default (replication usually takes seconds). */
 const PRINCIPAL_NOT_FOUND_RETRY: RetryOptions = { maxAttempts: 8, baseDelayInMs: 5000, maxDelayInMs: 30_000 };
+/** The whole grant, PrincipalNotFound waits and transport retries together, ends within this. */
+const PRINCIPAL_NOT_FOUND_BUDGET_IN_MS = 5 * 60_000;
 
 /**
  * PUTs the assignment under its deterministic name with `principalType: ServicePrincipal`. 409 RoleAssignmentExists
@@ -188,23 +220,23 @@ export async function createRoleAssignment(
   const subscriptionId = subscriptionOf(input.scope) ?? arm.subscriptionId;
   const name = roleAssignmentName(input.scope, input.principalId, input.roleGuid);
   const body = {
-    properties: {
-      roleDefinitionId: `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${input.roleGuid}`,
-      principalId: input.principalId,
-      // Skips the directory lookup, which avoids most replication-delay failures for brand-new identities.
-      principalType: 'ServicePrincipal',
-    },
+    roleDefinitionId: `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${input.roleGuid}`,
+    principalId: input.principalId,
+    // Skips the directory lookup, which avoids most replication-delay failures for brand-new identities.
+    principalType: 'ServicePrincipal',
   };
   let principalNotFoundRetries = 0;
   return withRetry(
     async ({ attempt, signal }) => {
       principalNotFoundRetries = attempt - 1;
       try {
-        await arm.request('PUT', `${input.scope}/providers/Microsoft.Authorization/roleAssignments/${name}`, {
-          apiVersion: AUTHORIZATION_API_VERSION,
-          body,
-          signal,
-        });
+        const path = `${input.scope}/providers/Microsoft.Authorization/roleAssignments/${name}`;
+        await sdkCall('PUT', path, (o) =>
+          sdkClientsFor(arm).roleAssignments.create(scopeParameter(input.scope), name, body, {
+            abortSignal: signal,
+            ...o,
+          }),
+        );
         return { outcome: 'created' as const, name, principalNotFoundRetries };
       } catch (e: unknown) {
         if (isArmError(e) && e.status === 409 && e.code === 'RoleAssignmentExists') {
@@ -215,10 +247,13 @@ export async function createRoleAssignment(
     },
     {
       ...PRINCIPAL_NOT_FOUND_RETRY,
+      // Each PUT is bounded by the transport (its attempts and timeouts); this loop does not cut it short, and
+      // both share one budget: the waits here and the retries inside end by the same deadline, never nested.
+      attemptTimeoutInMs: 2 ** 31 - 1,
       ...options.retry,
       // The inner ArmClient already retried transient failures; here only PrincipalNotFound earns another try.
       classifyError: (e) => ({ retry: isArmError(e) && e.code === 'PrincipalNotFound' }),
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: withDeadline(options.signal, Date.now() + PRINCIPAL_NOT_FOUND_BUDGET_IN_MS),
     },
   );
 }

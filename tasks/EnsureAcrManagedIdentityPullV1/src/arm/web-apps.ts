@@ -1,17 +1,28 @@
 /**
  * Microsoft.Web sites and slots: the site resource, its identity, `config/web`, app settings, sidecar containers,
  * publishing credentials and restart. Every function takes a target (production or a slot: only the path differs),
- * calls ARM and returns plain data. Nothing here logs.
+ * calls @azure/arm-appservice (modular `api/webApps` entry) and returns plain data in the shapes below, mapped from
+ * the SDK's models. Nothing here logs.
  */
-import { abortableSleep } from '../http/retry';
+import type { WebSiteManagementContext } from '@azure/arm-appservice/api';
+import * as webApps from '@azure/arm-appservice/api/webApps';
+import type {
+  Site as SdkSite,
+  SiteConfig as SdkSiteConfig,
+  SiteContainer as SdkSiteContainer,
+} from '@azure/arm-appservice/models';
+import {
+  createHttpPoller,
+  type OperationResponse,
+  type OperationState,
+  type RunningOperation,
+} from '@azure/core-lro';
+import { abortableSleep, parseRetryAfterInMs } from '../http/retry';
 import type { Target } from '../targets';
-import type { ArmClient } from './client';
+import { type ArmClient, ArmError, armErrorFields } from './client';
+import { type RawResponse, sdkCall, sdkClientsFor, toArmError, WEB_API_VERSION } from './clients';
 
-/**
- * One api-version for every Microsoft.Web call: 2024-11-01 knows acrUseManagedIdentityCreds, sitecontainers and
- * `outboundVnetRouting.imagePullTraffic` (the former `vnetImagePullEnabled`).
- */
-export const WEB_API_VERSION = '2024-11-01';
+export { WEB_API_VERSION };
 
 /** Anything with an ARM path: a Target, or `{ path }` built on the fly. */
 export type PathRef = Pick<Target, 'path'>;
@@ -104,34 +115,186 @@ export interface PublishingCredentials {
   readonly scmUri?: string;
 }
 
-const opts = (signal: AbortSignal | undefined) => ({ apiVersion: WEB_API_VERSION, signal });
+/** The parts of a site or slot path the SDK's operations take. */
+interface SiteRef {
+  readonly web: WebSiteManagementContext;
+  readonly resourceGroup: string;
+  readonly name: string;
+  readonly slot: string | undefined;
+  readonly path: string;
+}
+
+const SITE_PATH =
+  /^\/*subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Web\/sites\/([^/]+)(?:\/slots\/([^/]+))?\/*$/i;
+
+function siteRef(arm: ArmClient, target: PathRef): SiteRef {
+  const m = SITE_PATH.exec(target.path);
+  if (!m) throw new Error(`Not a Microsoft.Web site or slot path: ${target.path}`);
+  const [, subscriptionId = '', resourceGroup = '', name = '', slot] = m;
+  return {
+    web: sdkClientsFor(arm).web(decodeURIComponent(subscriptionId)),
+    resourceGroup: decodeURIComponent(resourceGroup),
+    name: decodeURIComponent(name),
+    slot: slot === undefined ? undefined : decodeURIComponent(slot),
+    path: target.path,
+  };
+}
 
 export async function getSite(arm: ArmClient, target: PathRef, signal?: AbortSignal): Promise<Site> {
-  return (await arm.request<Site>('GET', target.path, opts(signal))).body;
+  const r = siteRef(arm, target);
+  const site = await sdkCall('GET', r.path, (o) =>
+    r.slot === undefined
+      ? webApps.get(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o })
+      : webApps.getSlot(r.web, r.resourceGroup, r.name, r.slot, { abortSignal: signal, ...o }),
+  );
+  return siteFromSdk(site);
 }
 
 /** Every slot of a site (paged). */
-export function listSlots(arm: ArmClient, sitePath: string, signal?: AbortSignal): Promise<Site[]> {
-  return arm.listAll<Site>(`${sitePath}/slots`, opts(signal));
+export async function listSlots(arm: ArmClient, sitePath: string, signal?: AbortSignal): Promise<Site[]> {
+  const r = siteRef(arm, { path: sitePath });
+  return sdkCall('GET', `${sitePath}/slots`, async (o) => {
+    const out: Site[] = [];
+    for await (const slot of webApps.listSlots(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o }))
+      out.push(siteFromSdk(slot));
+    return out;
+  });
 }
+
+/** How long we wait (in total, between polls) for one long-running site PATCH before we give up. */
+const MAX_OPERATION_WAIT_IN_MS = 5 * 60_000;
+const DEFAULT_POLL_INTERVAL_IN_MS = 2000;
+const MAX_POLL_INTERVAL_IN_MS = 10_000;
 
 /**
  * PATCHes the identity. The body's `type` replaces the whole set, so callers send the union and every existing
- * user-assigned key. Returns the site from the response, or undefined when ARM answered 202 with no body.
+ * user-assigned key. App Service may answer 202 with `Azure-AsyncOperation` (REST spec example UpdateWebApp.json,
+ * Azure/azure-rest-api-specs `specification/web/.../examples/UpdateWebApp.json`): the operation is followed with
+ * @azure/core-lro's poller until it completes, and the site read at its end (which carries the new principal).
+ * Returns undefined when ARM answered with no site body and no operation to follow. The SDK's `webApps.update`
+ * is not modelled as long-running (it would read the 202 body as the final site), hence the poller here.
  */
 export async function updateIdentity(
   arm: ArmClient,
   target: PathRef,
   identity: { type: string; userAssignedIdentities?: Record<string, Record<string, never>> },
   signal?: AbortSignal,
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void> = abortableSleep,
 ): Promise<Site | undefined> {
-  const response = await arm.request<Site | undefined>('PATCH', target.path, {
-    ...opts(signal),
-    body: { identity },
-  });
-  return response.body && typeof response.body === 'object' && 'id' in response.body
-    ? response.body
-    : undefined;
+  const r = siteRef(arm, target);
+  const origin = new URL(arm.armUrl).origin;
+  const url = `${r.path}?api-version=${WEB_API_VERSION}`;
+  let retryAfterInMs: number | undefined;
+
+  const toLro = (
+    response: Awaited<ReturnType<ReturnType<WebSiteManagementContext['pathUnchecked']>['get']>>,
+    method: string,
+    path: string,
+    requestUrl: string,
+  ): OperationResponse<unknown> => {
+    const status = Number.parseInt(response.status, 10);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(response.headers)) headers[k.toLowerCase()] = String(v);
+    if (status < 200 || status >= 300) {
+      const fields = armErrorFields(JSON.stringify(response.body ?? {}));
+      throw new ArmError({
+        status,
+        code: fields.code || `Http${status}`,
+        message: fields.message || `${method} ${path} answered HTTP ${status}.`,
+        method,
+        path,
+        correlationId: headers['x-ms-correlation-request-id'],
+      });
+    }
+    retryAfterInMs = parseRetryAfterInMs(new Headers(headers));
+    return {
+      flatResponse: response.body,
+      rawResponse: { statusCode: status, headers, body: response.body, request: { method, url: requestUrl } },
+    };
+  };
+
+  const operation: RunningOperation<unknown> = {
+    sendInitialRequest: async () =>
+      toLro(
+        await r.web
+          .pathUnchecked(url)
+          .patch({ body: { identity }, contentType: 'application/json', abortSignal: signal }),
+        'PATCH',
+        r.path,
+        `${origin}${url}`,
+      ),
+    sendPollRequest: async (pollUrl) => {
+      // The operation URL comes from a response header: our bearer token goes only to the ARM endpoint.
+      const absolute = new URL(pollUrl, origin);
+      if (absolute.origin !== origin) {
+        throw new Error(
+          `Refusing to follow a long-running operation to ${absolute.origin}: the ARM endpoint is ${origin}.`,
+        );
+      }
+      return toLro(
+        await r.web.pathUnchecked(absolute.toString()).get({ abortSignal: signal }),
+        'GET',
+        absolute.pathname,
+        absolute.toString(),
+      );
+    },
+  };
+
+  try {
+    const poller = createHttpPoller<Site | undefined, OperationState<Site | undefined>>(operation, {
+      processResult: async (body: unknown) =>
+        body && typeof body === 'object' && 'id' in body
+          ? siteFromWire(body as Record<string, unknown>)
+          : undefined,
+    });
+    await poller.submitted();
+    // Bounded by the time we spent waiting (our own sleeps), so an emulated clock makes it exact in tests.
+    for (let waited = 0; !poller.isDone; ) {
+      if (waited >= MAX_OPERATION_WAIT_IN_MS) {
+        throw new ArmError({
+          status: 504,
+          code: 'OperationTimedOut',
+          message: `The identity change of ${r.path} was still running after ${MAX_OPERATION_WAIT_IN_MS / 1000} s.`,
+          method: 'PATCH',
+          path: r.path,
+        });
+      }
+      const wait = Math.min(
+        MAX_POLL_INTERVAL_IN_MS,
+        Math.max(1000, retryAfterInMs ?? DEFAULT_POLL_INTERVAL_IN_MS),
+      );
+      await sleep(wait, signal);
+      waited += wait;
+      await poller.poll({ abortSignal: signal });
+    }
+    return poller.result;
+  } catch (e: unknown) {
+    throw lroFailure(e, r.path);
+  }
+}
+
+/** A failed or cancelled operation, as the callers classify it. */
+function lroFailure(e: unknown, path: string): unknown {
+  if (
+    e instanceof ArmError ||
+    (e instanceof Error && (e.name === 'AbortError' || e.name === 'CancelledError'))
+  )
+    return e;
+  const mapped = toArmError(e, 'PATCH', path);
+  if (mapped !== e) return mapped;
+  // core-lro reports a `Failed` operation as "The long-running operation has failed. <code>. <message>".
+  const failed =
+    e instanceof Error ? /long-running operation has failed(?:\. ([^.\s]+)\.)?/i.exec(e.message) : null;
+  if (e instanceof Error && failed) {
+    return new ArmError({
+      status: 500,
+      code: failed[1] || 'OperationFailed',
+      message: e.message,
+      method: 'PATCH',
+      path,
+    });
+  }
+  return e;
 }
 
 export async function getSiteConfig(
@@ -139,12 +302,13 @@ export async function getSiteConfig(
   target: PathRef,
   signal?: AbortSignal,
 ): Promise<SiteConfig> {
-  const response = await arm.request<{ properties?: SiteConfig }>(
-    'GET',
-    `${target.path}/config/web`,
-    opts(signal),
+  const r = siteRef(arm, target);
+  const config = await sdkCall('GET', `${r.path}/config/web`, (o) =>
+    r.slot === undefined
+      ? webApps.getConfiguration(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o })
+      : webApps.getConfigurationSlot(r.web, r.resourceGroup, r.name, r.slot, { abortSignal: signal, ...o }),
   );
-  return response.body?.properties ?? {};
+  return siteConfigFromSdk(config);
 }
 
 /** PATCH `config/web` with only the given properties; returns the properties ARM answered with. */
@@ -154,11 +318,18 @@ export async function updateSiteConfig(
   properties: SiteConfig,
   signal?: AbortSignal,
 ): Promise<SiteConfig> {
-  const response = await arm.request<{ properties?: SiteConfig }>('PATCH', `${target.path}/config/web`, {
-    ...opts(signal),
-    body: { properties },
-  });
-  return response.body?.properties ?? {};
+  const r = siteRef(arm, target);
+  // The SDK serialises only the properties set; `null` and "" go on the wire as given.
+  const resource = { ...properties } as Parameters<typeof webApps.updateConfiguration>[3];
+  const config = await sdkCall('PATCH', `${r.path}/config/web`, (o) =>
+    r.slot === undefined
+      ? webApps.updateConfiguration(r.web, r.resourceGroup, r.name, resource, { abortSignal: signal, ...o })
+      : webApps.updateConfigurationSlot(r.web, r.resourceGroup, r.name, r.slot, resource, {
+          abortSignal: signal,
+          ...o,
+        }),
+  );
+  return siteConfigFromSdk(config);
 }
 
 export async function listAppSettings(
@@ -166,12 +337,16 @@ export async function listAppSettings(
   target: PathRef,
   signal?: AbortSignal,
 ): Promise<Record<string, string>> {
-  const response = await arm.request<{ properties?: Record<string, string> }>(
-    'POST',
-    `${target.path}/config/appsettings/list`,
-    opts(signal),
+  const r = siteRef(arm, target);
+  const settings = await sdkCall('POST', `${r.path}/config/appsettings/list`, (o) =>
+    r.slot === undefined
+      ? webApps.listApplicationSettings(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o })
+      : webApps.listApplicationSettingsSlot(r.web, r.resourceGroup, r.name, r.slot, {
+          abortSignal: signal,
+          ...o,
+        }),
   );
-  return { ...(response.body?.properties ?? {}) };
+  return { ...(settings.properties ?? {}) };
 }
 
 /** Replaces the WHOLE set of app settings: pass every setting that must survive. */
@@ -181,20 +356,37 @@ export async function replaceAppSettings(
   settings: Readonly<Record<string, string>>,
   signal?: AbortSignal,
 ): Promise<Record<string, string>> {
-  const response = await arm.request<{ properties?: Record<string, string> }>(
-    'PUT',
-    `${target.path}/config/appsettings`,
-    { ...opts(signal), body: { properties: settings } },
+  const r = siteRef(arm, target);
+  const body = { properties: { ...settings } };
+  const result = await sdkCall('PUT', `${r.path}/config/appsettings`, (o) =>
+    r.slot === undefined
+      ? webApps.updateApplicationSettings(r.web, r.resourceGroup, r.name, body, { abortSignal: signal, ...o })
+      : webApps.updateApplicationSettingsSlot(r.web, r.resourceGroup, r.name, r.slot, body, {
+          abortSignal: signal,
+          ...o,
+        }),
   );
-  return { ...(response.body?.properties ?? {}) };
+  return { ...(result.properties ?? {}) };
 }
 
-export function listSiteContainers(
+export async function listSiteContainers(
   arm: ArmClient,
   target: PathRef,
   signal?: AbortSignal,
 ): Promise<SiteContainer[]> {
-  return arm.listAll<SiteContainer>(`${target.path}/sitecontainers`, opts(signal));
+  const r = siteRef(arm, target);
+  return sdkCall('GET', `${r.path}/sitecontainers`, async (o) => {
+    const pages =
+      r.slot === undefined
+        ? webApps.listSiteContainers(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o })
+        : webApps.listSiteContainersSlot(r.web, r.resourceGroup, r.name, r.slot, {
+            abortSignal: signal,
+            ...o,
+          });
+    const out: SiteContainer[] = [];
+    for await (const c of pages) out.push(siteContainerFromSdk(c));
+    return out;
+  });
 }
 
 /** Creates or replaces one sidecar container (PUT sends the full properties). */
@@ -205,12 +397,20 @@ export async function putSiteContainer(
   properties: SiteContainerProperties,
   signal?: AbortSignal,
 ): Promise<SiteContainer> {
-  const response = await arm.request<SiteContainer>(
-    'PUT',
-    `${target.path}/sitecontainers/${encodeURIComponent(name)}`,
-    { ...opts(signal), body: { properties } },
+  const r = siteRef(arm, target);
+  const request = { ...properties } as SdkSiteContainer;
+  const container = await sdkCall('PUT', `${r.path}/sitecontainers/${name}`, (o) =>
+    r.slot === undefined
+      ? webApps.createOrUpdateSiteContainer(r.web, r.resourceGroup, r.name, name, request, {
+          abortSignal: signal,
+          ...o,
+        })
+      : webApps.createOrUpdateSiteContainerSlot(r.web, r.resourceGroup, r.name, r.slot, name, request, {
+          abortSignal: signal,
+          ...o,
+        }),
   );
-  return response.body;
+  return siteContainerFromSdk(container);
 }
 
 /** The container's own name: ARM returns `app/name` (or `app/slot/name`) in `name`. */
@@ -219,34 +419,37 @@ export function containerName(container: SiteContainer): string {
 }
 
 /**
- * The publishing (basic-auth) credentials. A long-running POST: a 202 is followed through `Location` /
- * `Azure-AsyncOperation` until the body arrives. The password is a secret: register it before anything prints it.
+ * The publishing (basic-auth) credentials: a long-running POST, followed by the SDK's poller until the body
+ * arrives. The password is a secret: register it before anything prints it.
  */
 export async function listPublishingCredentials(
   arm: ArmClient,
   target: PathRef,
   signal?: AbortSignal,
-  sleep: (ms: number, signal?: AbortSignal) => Promise<void> = abortableSleep,
 ): Promise<PublishingCredentials> {
-  type Body = { properties?: PublishingCredentials };
-  let response = await arm.request<Body>(
-    'POST',
-    `${target.path}/config/publishingcredentials/list`,
-    opts(signal),
-  );
-  for (let poll = 0; response.status === 202 && poll < 30; poll++) {
-    const next = response.headers.get('location') ?? response.headers.get('azure-asyncoperation');
-    if (!next) break;
-    await sleep(1000 * Number(response.headers.get('retry-after') ?? 1), signal);
-    response = await arm.request<Body>('GET', next, opts(signal));
+  const r = siteRef(arm, target);
+  const path = `${r.path}/config/publishingcredentials/list`;
+  // The SDK's poller waits with its own timer: bound the whole operation, so a 202 that never ends cannot park us.
+  const bounded = AbortSignal.any([
+    ...(signal ? [signal] : []),
+    AbortSignal.timeout(MAX_OPERATION_WAIT_IN_MS),
+  ]);
+  const user = await sdkCall('POST', path, (o) => {
+    const options = { abortSignal: bounded, updateIntervalInMs: 1000, ...o };
+    const poller =
+      r.slot === undefined
+        ? webApps.listPublishingCredentials(r.web, r.resourceGroup, r.name, options)
+        : webApps.listPublishingCredentialsSlot(r.web, r.resourceGroup, r.name, r.slot, options);
+    return poller.pollUntilDone({ abortSignal: bounded });
+  });
+  if (!user?.publishingUserName || typeof user.publishingPassword !== 'string') {
+    throw new Error(`The publishing credentials of ${r.path} came back empty.`);
   }
-  const properties = response.body?.properties;
-  if (!properties?.publishingUserName || typeof properties.publishingPassword !== 'string') {
-    throw new Error(
-      `The publishing credentials of ${target.path} came back empty (HTTP ${response.status}).`,
-    );
-  }
-  return properties;
+  return {
+    publishingUserName: user.publishingUserName,
+    publishingPassword: user.publishingPassword,
+    ...(user.scmUri ? { scmUri: user.scmUri } : {}),
+  };
 }
 
 /** Whether basic auth to the SCM (Kudu) site is allowed; false means Kudu takes only bearer tokens. */
@@ -255,12 +458,13 @@ export async function getScmBasicAuthAllowed(
   target: PathRef,
   signal?: AbortSignal,
 ): Promise<boolean> {
-  const response = await arm.request<{ properties?: { allow?: boolean } }>(
-    'GET',
-    `${target.path}/basicPublishingCredentialsPolicies/scm`,
-    opts(signal),
+  const r = siteRef(arm, target);
+  const policy = await sdkCall('GET', `${r.path}/basicPublishingCredentialsPolicies/scm`, (o) =>
+    r.slot === undefined
+      ? webApps.getScmAllowed(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o })
+      : webApps.getScmAllowedSlot(r.web, r.resourceGroup, r.name, r.slot, { abortSignal: signal, ...o }),
   );
-  return response.body?.properties?.allow === true;
+  return policy.allow === true;
 }
 
 /**
@@ -273,11 +477,90 @@ export async function restart(
   signal?: AbortSignal,
   options: { softRestart?: boolean; synchronous?: boolean } = {},
 ): Promise<string | undefined> {
-  const query: Record<string, string> = {};
-  if (options.softRestart !== undefined) query.softRestart = String(options.softRestart);
-  if (options.synchronous !== undefined) query.synchronous = String(options.synchronous);
-  const response = await arm.request('POST', `${target.path}/restart`, { ...opts(signal), query });
-  return response.headers.get('date') ?? undefined;
+  const r = siteRef(arm, target);
+  const query = {
+    ...(options.softRestart !== undefined ? { softRestart: options.softRestart } : {}),
+    ...(options.synchronous !== undefined ? { synchronous: options.synchronous } : {}),
+  };
+  const response = await sdkCall('POST', `${r.path}/restart`, async (o) => {
+    let date: string | undefined;
+    const restartOptions = {
+      ...query,
+      abortSignal: signal,
+      onResponse: (raw: RawResponse, error?: unknown) => {
+        date = raw.headers.get('date') ?? undefined;
+        o.onResponse(raw, error);
+      },
+    };
+    await (r.slot === undefined
+      ? webApps.restart(r.web, r.resourceGroup, r.name, restartOptions)
+      : webApps.restartSlot(r.web, r.resourceGroup, r.name, r.slot, restartOptions));
+    return date;
+  });
+  return response;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Mappers: the SDK flattens `properties`; the shapes above keep ARM's nesting, which the callers read.
+
+function siteFromSdk(s: SdkSite): Site {
+  return {
+    id: s.id ?? '',
+    name: s.name ?? '',
+    ...(s.type !== undefined ? { type: s.type } : {}),
+    ...(s.kind !== undefined ? { kind: s.kind } : {}),
+    ...(s.location !== undefined ? { location: s.location } : {}),
+    ...(s.identity ? { identity: s.identity as ManagedServiceIdentity } : {}),
+    properties: {
+      ...(s.state !== undefined ? { state: s.state } : {}),
+      ...(s.enabled !== undefined ? { enabled: s.enabled } : {}),
+      ...(s.defaultHostName !== undefined ? { defaultHostName: s.defaultHostName } : {}),
+      ...(s.hostNames ? { hostNames: s.hostNames } : {}),
+      ...(s.enabledHostNames ? { enabledHostNames: s.enabledHostNames } : {}),
+      ...(s.hostNameSslStates ? { hostNameSslStates: s.hostNameSslStates as HostNameSslState[] } : {}),
+      ...(s.reserved !== undefined ? { reserved: s.reserved } : {}),
+      ...(s.hyperV !== undefined ? { hyperV: s.hyperV } : {}),
+      ...(s.siteConfig ? { siteConfig: siteConfigFromSdk(s.siteConfig) } : {}),
+      ...(s.virtualNetworkSubnetId !== undefined ? { virtualNetworkSubnetId: s.virtualNetworkSubnetId } : {}),
+      ...(s.outboundVnetRouting ? { outboundVnetRouting: s.outboundVnetRouting } : {}),
+    },
+  };
+}
+
+/** A site as ARM sends it (the long-running PATCH reads raw responses), which is the shape above. */
+function siteFromWire(body: Record<string, unknown>): Site {
+  return body as unknown as Site;
+}
+
+function siteConfigFromSdk(c: SdkSiteConfig): SiteConfig {
+  const out: { -readonly [K in keyof SiteConfig]: SiteConfig[K] } = {};
+  if (c.linuxFxVersion !== undefined) out.linuxFxVersion = c.linuxFxVersion;
+  if (c.windowsFxVersion !== undefined) out.windowsFxVersion = c.windowsFxVersion;
+  if (c.acrUseManagedIdentityCreds !== undefined)
+    out.acrUseManagedIdentityCreds = c.acrUseManagedIdentityCreds;
+  if (c.acrUserManagedIdentityID !== undefined) out.acrUserManagedIdentityID = c.acrUserManagedIdentityID;
+  if (c.vnetRouteAllEnabled !== undefined) out.vnetRouteAllEnabled = c.vnetRouteAllEnabled;
+  if (c.alwaysOn !== undefined) out.alwaysOn = c.alwaysOn;
+  return out;
+}
+
+function siteContainerFromSdk(c: SdkSiteContainer): SiteContainer {
+  const {
+    id,
+    name,
+    type: _type,
+    systemData: _systemData,
+    kind,
+    ...properties
+  } = c as SdkSiteContainer & {
+    systemData?: unknown;
+  };
+  return {
+    ...(id !== undefined ? { id } : {}),
+    name: name ?? '',
+    ...(kind !== undefined ? { kind } : {}),
+    properties: properties as SiteContainerProperties,
+  };
 }
 
 /**

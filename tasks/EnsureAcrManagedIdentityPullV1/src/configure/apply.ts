@@ -8,6 +8,7 @@ import { createRoleAssignment } from '../arm/role-assignments';
 import {
   getSite,
   getSiteConfig,
+  listAppSettings,
   putSiteContainer,
   replaceAppSettings,
   type Site,
@@ -16,9 +17,10 @@ import {
 } from '../arm/web-apps';
 import type { RunContext } from '../context';
 import { TaskError } from '../errors';
+import { parseResourceId } from '../resource-id';
 import { mapWithLimit } from './limit';
 import type { Observed } from './observe';
-import { TARGET_CONCURRENCY } from './observe';
+import { checkPrincipalId, TARGET_CONCURRENCY } from './observe';
 import {
   type AssignRoleStep,
   type EnableIdentityStep,
@@ -130,7 +132,7 @@ async function enableIdentity(
   };
   let site: Site | undefined;
   try {
-    site = await updateIdentity(ctx.arm, { path: step.path }, identity, ctx.signal);
+    site = await updateIdentity(ctx.arm, { path: step.path }, identity, ctx.signal, ctx.clock.sleep);
   } catch (e: unknown) {
     if (isArmError(e) && e.status === 403) {
       throw new TaskError(
@@ -166,7 +168,7 @@ async function enableIdentity(
       },
     );
   }
-  return { systemPrincipalId: principalId };
+  return { systemPrincipalId: checkPrincipalId(principalId, `The new identity of ${step.target}`) };
 }
 
 async function assignRole(
@@ -179,6 +181,14 @@ async function assignRole(
   if (!principalId) {
     throw new TaskError('IdentityNotCreated', `No principal ID is known for ${step.forTargets.join(', ')}.`, {
       remedy: 'Run the task again; the identity step must succeed before the role can be granted.',
+      target: step.target,
+    });
+  }
+  // The grant's principal and scope came from responses: a GUID, and a registry, or nothing is written.
+  checkPrincipalId(principalId, `The identity of ${step.forTargets.join(', ')}`);
+  if (!parseResourceId(step.scope, 'Microsoft.ContainerRegistry/registries')) {
+    throw new TaskError('UntrustedResponse', `The grant scope '${step.scope}' is not a container registry.`, {
+      remedy: 'Run the task again; if it persists, open an issue with the debug log (system.debug=true).',
       target: step.target,
     });
   }
@@ -199,7 +209,7 @@ async function assignRole(
 async function applyConfigStep(
   ctx: RunContext,
   step: SetAcrFlagsStep | SetSidecarAuthStep | RemoveRegistryCredentialsStep,
-  observed: Observed,
+  _observed: Observed,
 ): Promise<string> {
   const arm: ArmClient = ctx.arm;
   switch (step.kind) {
@@ -231,9 +241,13 @@ async function applyConfigStep(
       return `container ${step.container} now uses ${String(step.properties.authType)}`;
     }
     case 'removeRegistryCredentials': {
-      const current = observed.targets.find((t) => t.target.label === step.target)?.appSettings ?? {};
+      // The PUT replaces every setting. What was observed may be minutes old (PrincipalNotFound waits): re-read
+      // right before it, so a setting someone added meanwhile is sent back too, and skip it if the keys are gone.
+      const current = await listAppSettings(arm, { path: step.path }, ctx.signal);
       const removed = new Set(step.keys.map((k) => k.toUpperCase()));
       const keep = Object.fromEntries(Object.entries(current).filter(([k]) => !removed.has(k.toUpperCase())));
+      if (Object.keys(keep).length === Object.keys(current).length)
+        return 'already removed (nothing written)';
       await replaceAppSettings(arm, { path: step.path }, keep, ctx.signal);
       return `removed ${step.keys.join(', ')}; kept ${Object.keys(keep).length} other setting(s)`;
     }

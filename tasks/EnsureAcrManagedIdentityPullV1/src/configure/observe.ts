@@ -35,8 +35,16 @@ import {
 import type { RunContext } from '../context';
 import { TaskError } from '../errors';
 import { checkImages, type ImageCheckReport } from '../registry/image-check';
-import { splitResourceId } from '../resource-id';
-import { PRODUCTION, type Settings } from '../settings';
+import {
+  armPath,
+  GUID,
+  parseResourceId,
+  RESOURCE_GROUP,
+  resourceIdProblem,
+  resourcePath,
+  sameResourceId,
+} from '../resource-id';
+import { PRODUCTION, type ResourceRef, type Settings } from '../settings';
 import type { Target } from '../targets';
 import { imageFromFxVersion, isAcrHost, isSidecarFxVersion, registryHostOf } from './images';
 import { mapWithLimit } from './limit';
@@ -123,7 +131,22 @@ export async function observe(ctx: RunContext): Promise<Observed> {
   const subscriptionId = arm.subscriptionId;
   const resourceGroup =
     settings.resourceGroup || (await findAppResourceGroup(arm, subscriptionId, settings.appName, signal));
-  const appPath = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Web/sites/${settings.appName}`;
+  // The group may come from a response (the lookup): it becomes a path segment, so it must be a group name.
+  if (!RESOURCE_GROUP.test(resourceGroup)) {
+    throw untrusted(
+      `The resource lookup named the app's resource group '${resourceGroup}', which is not a resource group name.`,
+    );
+  }
+  const appPath = armPath(
+    'subscriptions',
+    subscriptionId,
+    'resourceGroups',
+    resourceGroup,
+    'providers',
+    'Microsoft.Web',
+    'sites',
+    settings.appName,
+  );
   const app = { name: settings.appName, subscriptionId, resourceGroup, path: appPath };
 
   // The slot list needs only the app's path: read it alongside the app (one round trip less before the targets).
@@ -147,14 +170,13 @@ export async function observe(ctx: RunContext): Promise<Observed> {
   });
 
   const slotSites = await slotsPromise;
+  for (const slot of slotSites) checkSlot(slot, settings.appName);
   const allSlots = slotSites.map((s) => slotNameOf(s));
   const selected = selectTargets(settings, app, production, slotSites, allSlots);
 
   // The registry, the user identity and the tenant do not depend on the targets: read them alongside.
   const userIdentityPromise =
-    settings.identity.kind === 'user'
-      ? readUserIdentity(arm, settings.identity.identity.id, signal)
-      : undefined;
+    settings.identity.kind === 'user' ? readUserIdentity(arm, settings.identity.identity, signal) : undefined;
   userIdentityPromise?.catch(() => {}); // awaited below; avoid an unhandled rejection while targets load
 
   const targets = await mapWithLimit(selected, TARGET_CONCURRENCY, ({ target, site }) =>
@@ -246,6 +268,35 @@ function slotNameOf(slot: Site): string {
   return slot.name.split('/').pop() ?? slot.name;
 }
 
+/** Slot names as ARM may return them (up to the 59 characters a host label leaves): they become path segments. */
+const SLOT_FROM_ARM = /^[a-z0-9](?:[a-z0-9-]{0,57}[a-z0-9])?$/i;
+
+/** The slot list names a slot the task can address, under this app, or the run stops before any write. */
+function checkSlot(slot: Site, appName: string): void {
+  const [app, name, ...rest] = slot.name.split('/');
+  if (rest.length > 0 || !name || app?.toLowerCase() !== appName.toLowerCase() || !SLOT_FROM_ARM.test(name)) {
+    throw untrusted(
+      `The slot list of '${appName}' holds a slot named '${slot.name}', which is not '${appName}/<slot>' with a slot name of letters, digits and hyphens.`,
+    );
+  }
+}
+
+/** A response that would steer a write somewhere else: stop before anything is written. */
+function untrusted(message: string): TaskError {
+  return new TaskError('UntrustedResponse', `${message} Nothing was changed.`, {
+    remedy:
+      'Azure (or a proxy in between) answered with a value the task does not trust for a write. Run the task again; ' +
+      'if it persists, check the resource in the portal and open an Azure support case with the debug log (system.debug=true).',
+  });
+}
+
+/** A principal (object) ID from a response, before it is named in a grant. */
+export function checkPrincipalId(principalId: string, where: string): string {
+  if (!GUID.test(principalId))
+    throw untrusted(`${where} has the principal ID '${principalId}', which is not a GUID.`);
+  return principalId;
+}
+
 function selectTargets(
   settings: Settings,
   app: Observed['app'],
@@ -256,7 +307,7 @@ function selectTargets(
   const prod = { target: { label: PRODUCTION, slot: undefined, path: app.path }, site: production };
   const slotTarget = (site: Site) => {
     const slot = slotNameOf(site);
-    return { target: { label: slot, slot, path: `${app.path}/slots/${slot}` }, site };
+    return { target: { label: slot, slot, path: `${app.path}/slots/${encodeURIComponent(slot)}` }, site };
   };
   switch (settings.targets.kind) {
     case 'all':
@@ -295,6 +346,8 @@ async function observeTarget(
     getSiteConfig(arm, target, signal),
     listAppSettings(arm, target, signal),
   ]);
+  const principalId = site.identity?.principalId;
+  if (principalId) checkPrincipalId(principalId, `The identity of ${target.label}`);
   const sidecar = isSidecarFxVersion(config.linuxFxVersion);
   const containers = sidecar ? await listSiteContainers(arm, target, signal) : [];
   const kind = site.kind?.toLowerCase() ?? '';
@@ -328,7 +381,8 @@ async function resolveRegistry(
 ): Promise<ObservedRegistry> {
   const setting = settings.registry;
   if (setting.kind === 'resourceId') {
-    const resource = await getRegistry(arm, setting.registry.id, signal).catch((e: unknown) => {
+    const path = resourcePath(setting.registry, REGISTRY_TYPE);
+    const resource = await getRegistry(arm, path, signal).catch((e: unknown) => {
       throw isArmError(e) && (e.status === 404 || e.status === 403)
         ? new TaskError(
             'RegistryNotFound',
@@ -342,6 +396,11 @@ async function resolveRegistry(
           )
         : e;
     });
+    if (!sameResourceId(resource.id ?? '', setting.registry.id)) {
+      throw untrusted(
+        `Reading the registry ${setting.registry.id} returned the resource '${resource.id}', a different resource; the pull role is granted only on the registry the input names.`,
+      );
+    }
     return describeRegistry(resource, 'input');
   }
 
@@ -410,13 +469,30 @@ export function registryFromImages(targets: readonly ObservedTarget[]): string {
   });
 }
 
+const REGISTRY_TYPE = 'Microsoft.ContainerRegistry/registries';
+
+/**
+ * The registry's ID decides where the pull role is granted: it must be a registry resource ID whose name is the
+ * registry's, or nothing is written (a response naming a resource group would otherwise widen the grant).
+ */
 function describeRegistry(resource: Registry, source: ObservedRegistry['source']): ObservedRegistry {
-  const ref = splitResourceId(resource.id);
+  const id = typeof resource.id === 'string' ? resource.id : '';
+  const ref = parseResourceId(id, REGISTRY_TYPE);
+  if (!ref) {
+    throw untrusted(
+      `Azure described the registry '${resource.name}' with the ID '${id}', which is not a container registry resource ID (${resourceIdProblem(id, REGISTRY_TYPE)}); the pull role is granted only at a registry.`,
+    );
+  }
+  if (typeof resource.name === 'string' && resource.name.toLowerCase() !== ref.name.toLowerCase()) {
+    throw untrusted(
+      `Azure described the registry '${resource.name}' with the ID '${id}', which names another registry.`,
+    );
+  }
   return {
-    id: resource.id,
-    name: resource.name,
-    subscriptionId: ref?.subscriptionId ?? '',
-    resourceGroup: ref?.resourceGroup ?? '',
+    id: ref.id,
+    name: ref.name,
+    subscriptionId: ref.subscriptionId,
+    resourceGroup: ref.resourceGroup,
     loginServer: (resource.properties?.loginServer ?? '').toLowerCase(),
     abac: isAbacRegistry(resource),
     armTokenAuthDisabled: armTokenAuthDisabled(resource),
@@ -429,11 +505,12 @@ function describeRegistry(resource: Registry, source: ObservedRegistry['source']
 
 async function readUserIdentity(
   arm: ArmClient,
-  id: string,
+  ref: ResourceRef,
   signal: AbortSignal,
 ): Promise<UserAssignedIdentity> {
+  const id = ref.id;
   try {
-    const identity = await getUserAssignedIdentity(arm, id, signal);
+    const identity = await getUserAssignedIdentity(arm, resourcePath(ref, IDENTITY_TYPE), signal);
     if (!identity.clientId || !identity.principalId) {
       throw new TaskError(
         'IdentityIncomplete',
@@ -443,6 +520,17 @@ async function readUserIdentity(
         },
       );
     }
+    // The identity's IDs go into a grant and into the site config: they must be this identity's, and GUIDs.
+    if (!sameResourceId(identity.id, id) || !parseResourceId(identity.id, IDENTITY_TYPE)) {
+      throw untrusted(
+        `Reading the user-assigned identity ${id} returned the resource '${identity.id}', a different resource.`,
+      );
+    }
+    checkPrincipalId(identity.principalId, `The user-assigned identity ${id}`);
+    if (!GUID.test(identity.clientId))
+      throw untrusted(
+        `The user-assigned identity ${id} has the client ID '${identity.clientId}', which is not a GUID.`,
+      );
     return identity;
   } catch (e: unknown) {
     if (isArmError(e) && (e.status === 404 || e.status === 403)) {
@@ -460,6 +548,8 @@ async function readUserIdentity(
     throw e;
   }
 }
+
+const IDENTITY_TYPE = 'Microsoft.ManagedIdentity/userAssignedIdentities';
 
 /**
  * Every assignment at the registry and above, for every principal, in one `atScope()` list. When the caller may

@@ -75,6 +75,8 @@ export interface Transport {
   usesProxy(url: URL): boolean;
   /** The connection agent for `url`: the proxy's (with the agent's TLS settings for the target) or a direct one. */
   agentFor(url: URL): HttpAgent;
+  /** Node TLS options for the target (CA, client certificate); empty when the agent sets none. */
+  readonly tlsOptions: Readonly<Record<string, unknown>>;
 }
 
 /** `EnsureAcrManagedIdentityPull/1.2.3` plus `AZURE_HTTP_USER_AGENT` when the agent sets it. */
@@ -106,6 +108,7 @@ export function createTransport(settings: TransportSettings = {}): Transport {
     settings,
     guard: createOutboundGuard(),
     httpClient: createDefaultHttpClient(),
+    tlsOptions: tls,
     userAgent: userAgentOf(settings),
     usesProxy,
     agentFor(url) {
@@ -223,6 +226,10 @@ export function connectionPolicy(transport: Transport): PipelinePolicy {
       const url = new URL(request.url);
       const agent = transport.agentFor(url);
       if (agent) request.agent = agent;
+      // A tunnelling agent does not pass its own options to the target's TLS handshake (https-proxy-agent resets
+      // them), so the CA and client certificate go with the request.
+      if (url.protocol === 'https:' && transport.usesProxy(url))
+        request.requestOverrides = { ...request.requestOverrides, ...transport.tlsOptions };
       return next(request);
     },
   };
@@ -309,6 +316,8 @@ export interface AttemptOptions {
   readonly now?: () => number;
 }
 
+const attempts = new WeakMap<PipelineRequest, number>();
+
 /** What the attempt policy leaves on the response: the body read within its limit. */
 export const bodyBytes = new WeakMap<PipelineResponse, Buffer>();
 
@@ -319,8 +328,12 @@ export function attemptPolicy(options: AttemptOptions): PipelinePolicy {
     name: 'taskAttempt',
     async sendRequest(request, next) {
       const outer = request.abortSignal as AbortSignal | undefined;
-      const remaining = deadlineOf(outer) - now();
-      const timeout = Math.max(0, Math.min(options.attemptTimeoutInMs ?? 100_000, remaining));
+      const attempt = (attempts.get(request) ?? 0) + 1;
+      attempts.set(request, attempt);
+      // The first attempt always gets its whole timeout (a run ends within its deadline plus one request
+      // timeout); a retry only gets what is left before the deadline.
+      const full = options.attemptTimeoutInMs ?? 100_000;
+      const timeout = attempt === 1 ? full : Math.max(0, Math.min(full, deadlineOf(outer) - now()));
       const controller = new AbortController();
       let timedOut = false;
       const onOuter = () => controller.abort(outer?.reason);
@@ -368,7 +381,8 @@ export function attemptPolicy(options: AttemptOptions): PipelinePolicy {
         clearTimeout(timer);
         outer?.removeEventListener('abort', onOuter);
         request.abortSignal = outer;
-        request.headers.delete('authorization');
+        // Ours is set afresh per attempt (tokens refresh); an SDK's, set before the pipeline, is kept for retries.
+        if (options.credential) request.headers.delete('authorization');
       }
     },
   };
@@ -512,29 +526,4 @@ export function createTaskPipeline(transport: Transport, options: TaskPipelineOp
 export function pipelineHttpClient(transport: Transport, options: TaskPipelineOptions): HttpClient {
   const pipeline = createTaskPipeline(transport, options);
   return { sendRequest: (request) => pipeline.sendRequest(transport.httpClient, request) };
-}
-
-/**
- * Options for an Azure SDK management client (`new WebSiteManagementClient(credential, sub, sdkClientOptions())`):
- * the task's pipeline as its HttpClient (retries there, within the time budget), the guard again as a per-call
- * policy so a refused URL never reaches the SDK's bearer-token policy, the SDK's own retries and redirects off
- * (they would nest around ours), and the task's User-Agent in front of the SDK's.
- */
-export function sdkClientOptions(
-  transport: Transport,
-  options: Omit<TaskPipelineOptions, 'credential'>,
-): {
-  httpClient: HttpClient;
-  additionalPolicies: { policy: PipelinePolicy; position: 'perCall' | 'perRetry' }[];
-  retryOptions: { maxRetries: number };
-  redirectOptions: { maxRetries: number };
-  userAgentOptions: { userAgentPrefix: string };
-} {
-  return {
-    httpClient: pipelineHttpClient(transport, options),
-    additionalPolicies: [{ policy: outboundGuardPolicy(transport.guard), position: 'perCall' }],
-    retryOptions: { maxRetries: 0 },
-    redirectOptions: { maxRetries: 0 },
-    userAgentOptions: { userAgentPrefix: transport.userAgent },
-  };
 }

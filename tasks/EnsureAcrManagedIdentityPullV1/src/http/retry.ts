@@ -24,6 +24,7 @@ import {
   type AttemptOptions,
   bodyBytes,
   createTaskPipeline,
+  deadlineOf,
   defaultTransport,
   type Transport,
 } from './pipeline';
@@ -117,12 +118,15 @@ export async function withRetry<T>(
       failure = { error: e };
       decision = classifyError(e);
     }
-    if (!decision.retry || attempt >= maxAttempts) {
+    const delayInMs = backoffDelayInMs(attempt, decision, options, random);
+    // A wait that would end after the signal's deadline (pipeline.ts `withDeadline`) is not worth starting.
+    const late = (options.now ?? Date.now)() + delayInMs >= deadlineOf(outer);
+    if (!decision.retry || attempt >= maxAttempts || late) {
       if (failure) throw failure.error;
       return result as T;
     }
     if (!failure && options.discard) await options.discard(result as T);
-    await sleep(backoffDelayInMs(attempt, decision, options, random), outer).catch((e: unknown) => {
+    await sleep(delayInMs, outer).catch((e: unknown) => {
       throw outer?.aborted ? abortErrorFrom(outer) : e;
     });
   }

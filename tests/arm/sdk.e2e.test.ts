@@ -1,0 +1,306 @@
+/**
+ * The Azure SDK clients (arm/clients.ts) against the emulator: a site PATCH answered 202 + Azure-AsyncOperation is
+ * followed to the operation's end and the new principal read from it; the wait is bounded; the SDK's RestErrors
+ * become ArmErrors and then the task's stable error codes with remedies; the task's retry policy is the only one.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { isArmError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/client';
+import { createArmClient } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
+import { createRoleAssignment } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/role-assignments';
+import {
+  getSite,
+  listSlots,
+  updateIdentity,
+} from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/web-apps';
+import { apply } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/apply';
+import { observe } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/observe';
+import { plan } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/plan';
+import type { Clock, RunContext } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/context';
+import { isTaskError, type TaskError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/errors';
+import { createTransport } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/http/pipeline';
+import { silentLogger } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/log';
+import type { Settings } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/settings';
+import { baseScenario, type Emulator, startEmulator } from '../emulator/index';
+import { emulatorCredential } from '../emulator/sdk-client';
+import { testSettings } from '../harness/settings';
+
+const ACR_PULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
+
+/** Waits move the emulator's clock instead of the real one. */
+function emulatedClock(emu: Emulator): Clock {
+  return {
+    now: () => emu.now(),
+    sleep: (ms, signal) => {
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      emu.advanceClock(ms / 1000);
+      return Promise.resolve();
+    },
+  };
+}
+
+/** A clock whose waits pass no time at all: an operation that needs time never completes. */
+const frozenSleep = (_ms: number, signal?: AbortSignal) =>
+  signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve();
+
+function armFor(emu: Emulator, retry: { maxAttempts?: number } = {}) {
+  return createArmClient({
+    armUrl: emu.info.armUrl,
+    subscriptionId: emu.info.subscriptionId,
+    credential: emulatorCredential(emu.info),
+    scope: 'https://management.azure.com/.default',
+    transport: createTransport({ tls: { ca: [readFileSync(emu.info.caCertPath, 'utf8')] } }),
+    retry: { sleep: frozenSleep, baseDelayInMs: 1, ...retry },
+  });
+}
+
+function contextFor(emu: Emulator, settings: Settings): RunContext {
+  return {
+    settings,
+    arm: armFor(emu),
+    log: silentLogger,
+    signal: new AbortController().signal,
+    clock: emulatedClock(emu),
+  };
+}
+
+async function taskErrorOf(promise: Promise<unknown>): Promise<TaskError> {
+  try {
+    await promise;
+  } catch (e: unknown) {
+    if (isTaskError(e)) return e;
+    throw e;
+  }
+  assert.fail('expected a TaskError');
+}
+
+describe('Azure SDK clients against the emulator', function () {
+  this.timeout(60_000);
+  let emu: Emulator | undefined;
+  afterEach(async () => {
+    await emu?.close();
+    emu = undefined;
+  });
+
+  const app = (e: Emulator) => e.state.apps.find((a) => a.siteName === 'contoso-web' && !a.slot);
+  const appPath = (e: Emulator) =>
+    `/subscriptions/${e.info.subscriptionId}/resourceGroups/rg-web/providers/Microsoft.Web/sites/contoso-web`;
+
+  it('follows a 202 + Azure-AsyncOperation identity PATCH and returns the principal the operation created', async () => {
+    const e = await startEmulator({ scenario: baseScenario({ delays: { siteOperationSeconds: 6 } }) });
+    emu = e;
+    const arm = armFor(e);
+    const site = await updateIdentity(
+      arm,
+      { path: appPath(e) },
+      { type: 'SystemAssigned' },
+      undefined,
+      emulatedClock(e).sleep,
+    );
+    const principalId = app(e)?.identity.principalId;
+    assert.ok(principalId, 'the operation completed in the emulator');
+    assert.equal(
+      site?.identity?.principalId,
+      principalId,
+      'the principal comes from the completed operation',
+    );
+    assert.ok(e.state.principals.some((p) => p.objectId === principalId));
+    const log = e.requests().filter((q) => q.host === 'arm');
+    assert.ok(
+      log.some((q) => q.method === 'PATCH' && q.status === 202),
+      'the emulator answered the PATCH with 202',
+    );
+    assert.ok(log.some((q) => /operationresults/i.test(q.path) && q.status === 200));
+  });
+
+  it('turns on system identities through the poller in a whole configure run (production and a slot)', async () => {
+    const e = await startEmulator({ scenario: baseScenario({ slots: ['staging'] }) });
+    emu = e;
+    const settings = testSettings();
+    const ctx = contextFor(e, settings);
+    const observed = await observe(ctx);
+    const applied = await apply(ctx, plan(observed, settings), observed);
+    for (const target of e.state.apps.filter((a) => a.siteName === 'contoso-web')) {
+      const principalId = target.identity.principalId;
+      assert.ok(principalId, `${target.id} has its principal`);
+      assert.equal(applied.principals[target.slot ?? 'production'], principalId);
+      assert.ok(
+        e.state.roleAssignments.some(
+          (a) => a.principalId === principalId && a.roleDefinitionId.toLowerCase().endsWith(ACR_PULL),
+        ),
+        `the pull grant went to the principal of ${target.id}`,
+      );
+    }
+  });
+
+  it('gives up on an operation that never completes, after a bounded wait, with an ArmError', async () => {
+    const e = await startEmulator({ scenario: baseScenario({ delays: { siteOperationSeconds: 3600 } }) });
+    emu = e;
+    const error = await updateIdentity(
+      armFor(e),
+      { path: appPath(e) },
+      { type: 'SystemAssigned' },
+      undefined,
+      frozenSleep,
+    ).then(
+      () => assert.fail('expected the wait to end'),
+      (err: unknown) => err,
+    );
+    assert.ok(isArmError(error), String(error));
+    assert.equal(error.code, 'OperationTimedOut');
+  });
+
+  it('a 404 from the SDK becomes AppNotFound with a remedy', async () => {
+    const e = await startEmulator({ scenario: baseScenario() });
+    emu = e;
+    const settings = testSettings({ appName: 'no-such-app', resourceGroup: 'rg-web' });
+    const error = await taskErrorOf(observe(contextFor(e, settings)));
+    assert.equal(error.code, 'AppNotFound');
+    assert.match(error.remedy, /appName/);
+    const cause = error.cause;
+    assert.ok(isArmError(cause) && cause.status === 404, 'the ArmError is kept as the cause');
+  });
+
+  it('a 403 on the role assignment PUT becomes the role-rights error with the az command', async () => {
+    const e = await startEmulator({ scenario: baseScenario() });
+    emu = e;
+    e.setFaults([
+      {
+        host: 'arm',
+        method: 'PUT',
+        path: '/providers/microsoft.authorization/roleassignments/',
+        status: 403,
+        body: { error: { code: 'AuthorizationFailed', message: 'The client does not have authorization.' } },
+      },
+    ]);
+    const settings = testSettings();
+    const ctx = contextFor(e, settings);
+    const observed = await observe(ctx);
+    const error = await taskErrorOf(apply(ctx, plan(observed, settings), observed));
+    assert.match(error.remedy, /az role assignment create --assignee-object-id [0-9a-f-]{36}/);
+    assert.ok(isArmError(error.cause) && error.cause.code === 'AuthorizationFailed');
+  });
+
+  it('RoleAssignmentExists (409) from the SDK is success; a role assignment error keeps its ARM code', async () => {
+    const e = await startEmulator({ scenario: baseScenario() });
+    emu = e;
+    const arm = armFor(e);
+    const registry = e.state.registries[0]?.id ?? '';
+    e.setFaults([
+      {
+        host: 'arm',
+        method: 'PUT',
+        path: '/roleassignments/',
+        status: 409,
+        times: 1,
+        body: { error: { code: 'RoleAssignmentExists', message: 'The role assignment already exists.' } },
+      },
+      {
+        host: 'arm',
+        method: 'PUT',
+        path: '/roleassignments/',
+        status: 400,
+        times: 1,
+        body: { error: { code: 'InvalidRoleDefinitionId', message: 'The role definition ID is not valid.' } },
+      },
+    ]);
+    const principalId = '00000000-0000-0000-0000-00000000abcd';
+    const existed = await createRoleAssignment(arm, { scope: registry, principalId, roleGuid: ACR_PULL });
+    assert.equal(existed.outcome, 'existed');
+    const error = await createRoleAssignment(arm, { scope: registry, principalId, roleGuid: ACR_PULL }).then(
+      () => assert.fail('expected a 400'),
+      (err: unknown) => err,
+    );
+    assert.ok(isArmError(error) && error.status === 400 && error.code === 'InvalidRoleDefinitionId');
+  });
+
+  it('retries through the task policy only: a persistent 503 reaches Azure exactly maxAttempts times', async () => {
+    const e = await startEmulator({ scenario: baseScenario() });
+    emu = e;
+    e.setFaults([{ host: 'arm', method: 'GET', path: '/sites/contoso-web', status: 503, times: 100 }]);
+    const before = e.requests().length;
+    const error = await getSite(armFor(e, { maxAttempts: 3 }), { path: appPath(e) }).then(
+      () => assert.fail('expected a 503'),
+      (err: unknown) => err,
+    );
+    assert.ok(isArmError(error) && error.status === 503, String(error));
+    const attempts = e
+      .requests()
+      .slice(before)
+      .filter((q) => q.host === 'arm' && q.method === 'GET' && /\/sites\/contoso-web$/i.test(q.path));
+    assert.equal(attempts.length, 3, 'no second retry policy multiplies the attempts');
+  });
+
+  it('refuses a nextLink to another host: the ARM token never leaves the ARM endpoint', async () => {
+    const e = await startEmulator({ scenario: baseScenario({ slots: ['staging'] }) });
+    emu = e;
+    e.setFaults([
+      {
+        host: 'arm',
+        method: 'GET',
+        pathRegex: '/sites/contoso-web/slots\\?',
+        status: 200,
+        body: { value: [], nextLink: 'https://attacker.example/subscriptions/x/slots?page=2' },
+      },
+    ]);
+    const error = await listSlots(armFor(e), appPath(e)).then(
+      () => assert.fail('expected the link to be refused'),
+      (err: unknown) => err,
+    );
+    // Refused by the outbound guard before the SDK's signing step (or by the bearer policy behind it).
+    assert.match(
+      String(error),
+      /Refus\w+ to send (a request|the ARM token) to (https:\/\/)?attacker\.example/,
+    );
+  });
+
+  it('an identity operation that ends Failed is an ArmError with the operation error code', async () => {
+    const e = await startEmulator({ scenario: baseScenario() });
+    emu = e;
+    e.setFaults([
+      {
+        host: 'arm',
+        method: 'GET',
+        path: '/operationresults/',
+        status: 200,
+        body: {
+          status: 'Failed',
+          error: { code: 'SiteIdentityUpdateFailed', message: 'Identity could not be set.' },
+        },
+      },
+    ]);
+    const error = await updateIdentity(
+      armFor(e),
+      { path: appPath(e) },
+      { type: 'SystemAssigned' },
+      undefined,
+      emulatedClock(e).sleep,
+    ).then(
+      () => assert.fail('expected the operation to fail'),
+      (err: unknown) => err,
+    );
+    assert.ok(isArmError(error), String(error));
+    assert.equal(error.code, 'SiteIdentityUpdateFailed');
+  });
+
+  it('a 403 on the identity PATCH becomes IdentityWriteForbidden with the role to grant', async () => {
+    const e = await startEmulator({ scenario: baseScenario() });
+    emu = e;
+    e.setFaults([
+      {
+        host: 'arm',
+        method: 'PATCH',
+        pathRegex: '/sites/contoso-web(\\?|$)',
+        status: 403,
+        body: { error: { code: 'AuthorizationFailed', message: 'The client does not have authorization.' } },
+      },
+    ]);
+    const settings = testSettings();
+    const ctx = contextFor(e, settings);
+    const observed = await observe(ctx);
+    const error = await taskErrorOf(apply(ctx, plan(observed, settings), observed));
+    assert.equal(error.code, 'IdentityWriteForbidden');
+    assert.match(error.remedy, /Website Contributor/);
+    assert.ok(isArmError(error.cause) && error.cause.code === 'AuthorizationFailed');
+  });
+});
