@@ -55,7 +55,7 @@ describe('the pre-flight image check, end to end through the agent proxy', funct
     assert.match(r.message, /nearest to it: 2\.0\.1, 1\.0\.0, 1\.9\.0/);
     assert.match(r.message, /\(ImageNotFound\)\nFix: Push the image/);
     assert.equal(r.outputs.verificationOutcome, 'pull_failed');
-    assert.match(r.summary ?? '', /pull_failed \(not_found\)/);
+    assert.match(r.summary ?? '', /pull_failed \(not\\?_found\)/);
     assert.equal(restarts(), 0, 'nothing restarted');
     assert.equal(emulator?.writes().length, 0, 'nothing written');
     assert.ok(r.durationMs < 20_000, `took ${r.durationMs} ms`);

@@ -164,6 +164,8 @@ function roleAssignmentFromSdk(a: SdkRoleAssignment): RoleAssignment {
       ...(a.principalType !== undefined ? { principalType: a.principalType } : {}),
       scope: a.scope ?? '',
       ...(a.condition !== undefined ? { condition: a.condition } : {}),
+      // A young pull grant may still be propagating (registry/preflight.ts ranks a cause-less failure with it).
+      ...(a.createdOn ? { createdOn: new Date(a.createdOn).toISOString() } : {}),
     },
   };
 }
