@@ -62,6 +62,8 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
         report.observed.targets.map((t) => t.target),
         missing,
       );
+      for (const r of report.verify.filter((v) => v.outcome === 'pull_failed'))
+        log.info(`${r.target.label}: pull_failed (not_found) before any restart: ${neutralise(r.summary)}`);
       throw missing.error;
     }
     log.endGroup();
