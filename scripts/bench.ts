@@ -25,6 +25,7 @@ import {
 } from '../tests/emulator/index';
 import { latestLogFiles } from '../tests/emulator/log-files';
 import type { LogLine } from '../tests/emulator/model';
+import { startProxy } from '../tests/emulator/proxy';
 import { federatedConnection } from '../tests/harness/connections';
 import { BUNDLE, startTask, type TaskRun } from '../tests/harness/run-task';
 
@@ -59,8 +60,21 @@ export interface Figures {
   logPolls: number;
   peakRssMb: number;
   armLatencyMs: number;
+  /** The pre-flight image check (src/registry/): its cost per distinct image, through the agent proxy. */
+  imageCheck: ImageCheckCost;
   trials: number;
   machine: { nproc: number; memoryGb: number; cpu: string; node: string; date: string };
+}
+
+export interface ImageCheckCost {
+  targets: number;
+  distinctImages: number;
+  /** Requests to the registry's data plane (token exchange, scoped token, one HEAD per image). */
+  requests: number;
+  /** Wall-clock ms of the check, as the task measured and printed it. */
+  ms: number;
+  requestsPerImage: number;
+  msPerImage: number;
 }
 
 interface Settings {
@@ -135,7 +149,7 @@ async function runBundle(o: TaskOptions): Promise<Measured> {
     connection,
     job,
     caCertPath: o.emulator.info.caCertPath,
-    ...(o.env ? { env: o.env } : {}),
+    env: { AGENT_PROXYURL: o.emulator.info.proxyUrl, ...o.env },
     ...(o.onStdoutLine ? { onStdoutLine: o.onStdoutLine } : {}),
     timeoutInMs: 180_000,
   });
@@ -159,6 +173,60 @@ function slotNames(n: number): string[] {
 // ---------------------------------------------------------------------------------------------------------
 // Measurements
 // ---------------------------------------------------------------------------------------------------------
+
+/**
+ * The image check on an app whose targets run `images` distinct tags (production and slots, several targets per
+ * tag), reached through the agent proxy as a real agent would. Dry run: only observe and plan run.
+ */
+async function imageCheckCost(
+  emulator: Emulator,
+  probe: ReturnType<typeof rssProbe>,
+  trials: number,
+): Promise<ImageCheckCost> {
+  const tags = ['1.0.0', '1.1.0', '2.0.0'];
+  const slots = slotNames(5);
+  const scenario = baseScenario({ slots, registryTags: tags, delays: { armLatencyMs: ARM_LATENCY_MS } });
+  const site = scenario.sites?.[0];
+  if (!site) throw new Error('baseScenario has no site');
+  site.slotOverrides = Object.fromEntries(
+    slots.map((slot, i) => [slot, { image: `contosoacr.azurecr.io/web:${tags[(i + 1) % tags.length]}` }]),
+  );
+  const port = Number(new URL(emulator.info.armUrl).port);
+  const proxy = await startProxy({
+    route: (host, p) => (/\.azurecr\.io$/i.test(host) && p === 443 ? { host: '127.0.0.1', port } : undefined),
+  });
+  const requests: number[] = [];
+  const ms: number[] = [];
+  try {
+    for (let i = 0; i < trials; i++) {
+      await emulator.seed(scenario);
+      const m = await runBundle({
+        emulator,
+        inputs: inputsFor(scenario, { dryRun: 'true', verifyPull: 'false' }),
+        env: { ...probe.env('image-check'), AGENT_PROXYURL: proxy.url },
+      });
+      const said = /Image check on \S+: (\d+) image\(s\), (\d+) request\(s\), (\d+) ms/.exec(m.run.stdout);
+      if (!said || Number(said[1]) !== tags.length)
+        throw new Error(
+          `the task did not report the image check of ${tags.length} images:\n${m.run.stdout.slice(-2000)}`,
+        );
+      requests.push(m.requests.filter((r) => r.host === 'registry').length);
+      ms.push(Number(said[3]));
+    }
+  } finally {
+    await proxy.close();
+  }
+  const r = median(requests);
+  const t = Math.round(median(ms));
+  return {
+    targets: slots.length + 1,
+    distinctImages: tags.length,
+    requests: r,
+    ms: t,
+    requestsPerImage: Math.round((r / tags.length) * 100) / 100,
+    msPerImage: Math.round((t / tags.length) * 10) / 10,
+  };
+}
 
 function sizes(): { vsixBytes: number; bundleBytes: number } {
   if (!existsSync(BUNDLE))
@@ -468,6 +536,13 @@ export function verdicts(f: Figures): Row[] {
       pass: ratio <= 4,
     });
   }
+  const c = f.imageCheck;
+  rows.push({
+    figure: `imageCheck ${c.distinctImages} distinct image(s) on ${c.targets} target(s)`,
+    value: `${c.requests} requests, ${c.ms} ms (${c.requestsPerImage} requests and ${c.msPerImage} ms per image)`,
+    target: `<= 1 per distinct image + 2 (exchange, token) = ${c.distinctImages + 2} requests; none per target`,
+    pass: c.requests <= c.distinctImages + 2,
+  });
   rows.push(
     {
       figure: 'detectionLatencyMs',
@@ -534,6 +609,8 @@ async function main(): Promise<void> {
     const detect = await detection(emulator, probe, s.detectionTrials);
     say('log reads');
     const logs = await logReads(emulator, probe, quick);
+    say('image check');
+    const imageCheck = await imageCheckCost(emulator, probe, s.trials);
     const figures: Figures = {
       ...size,
       ...start,
@@ -541,6 +618,7 @@ async function main(): Promise<void> {
       ...restarts,
       ...detect,
       ...logs,
+      imageCheck,
       peakRssMb: Math.round((probe.peakKb() / 1024) * 10) / 10,
       armLatencyMs: ARM_LATENCY_MS,
       trials: s.trials,

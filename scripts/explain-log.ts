@@ -1,22 +1,50 @@
 /**
  * Explains a saved App Service container log: `npm run explain-log -- FILE [--image REF] [--since ISO]`,
  * or `-` to read stdin. Prints what the log shows and the fix, then, as the last stdout line, one JSON object
- * (`outcome`, `cause` for pull failures, `imagePulled`, `attempts`, `evidence`) for scripts.
+ * (`outcome`, `cause` for pull failures, `imagePulled`, `attempts`, `evidence`, `imageCheck` when run) for scripts.
+ *
+ * With `--image` on an Azure Container Registry and a credential at hand, it also asks the registry whether the
+ * image exists (the task's own pre-flight check, src/registry/): a service principal from AZURE_TENANT_ID,
+ * AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (AZURE_AUTHORITY_HOST for another cloud), or with `--az` the Azure
+ * CLI's `az login`. Without either it asks nothing. HTTPS_PROXY is honoured. A log without a cause (2024+ ImagePullFailure)
+ * then gets its likely causes ranked with that evidence.
  * Exit code 0 when the log was read, 2 for a usage error.
  */
 import { readFileSync } from 'node:fs';
+import { AzureCliCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import { createTransport } from '../tasks/EnsureAcrManagedIdentityPullV1/src/http/pipeline';
 import { neutralise } from '../tasks/EnsureAcrManagedIdentityPullV1/src/log';
+import { registryHttpTransport } from '../tasks/EnsureAcrManagedIdentityPullV1/src/registry/http-send';
+import {
+  checkImages,
+  type ImageCheckReport,
+  splitImage,
+} from '../tasks/EnsureAcrManagedIdentityPullV1/src/registry/image-check';
+import {
+  causeLessRemedy,
+  imageCheckLines,
+} from '../tasks/EnsureAcrManagedIdentityPullV1/src/registry/preflight';
 import { classifyLog, explain } from '../tasks/EnsureAcrManagedIdentityPullV1/src/verify/classify';
 
-const USAGE = 'usage: explain-log FILE|- [--image REGISTRY/REPO:TAG] [--since 2026-01-01T10:00:00Z]';
+const USAGE = 'usage: explain-log FILE|- [--image REGISTRY/REPO:TAG] [--since 2026-01-01T10:00:00Z] [--az]';
 
-function parseArgs(argv: string[]): { file: string; image?: string; since?: number } | string {
+interface Args {
+  file: string;
+  image?: string;
+  since?: number;
+  /** Ask the registry with `az login` when no service principal is in the environment. */
+  az: boolean;
+}
+
+function parseArgs(argv: string[]): Args | string {
   let file: string | undefined;
   let image: string | undefined;
   let since: number | undefined;
+  let az = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === '--image' || arg === '--since') {
+    if (arg === '--az') az = true;
+    else if (arg === '--image' || arg === '--since') {
       const value = argv[++i];
       if (!value) return `${arg} needs a value`;
       if (arg === '--image') image = value;
@@ -30,10 +58,50 @@ function parseArgs(argv: string[]): { file: string; image?: string; since?: numb
     else return `unexpected argument '${arg}'`;
   }
   if (file === undefined) return 'name a log file, or - for stdin';
-  return { file, ...(image ? { image } : {}), ...(since !== undefined ? { since } : {}) };
+  return { file, az, ...(image ? { image } : {}), ...(since !== undefined ? { since } : {}) };
 }
 
-function main(): number {
+/** The credential to ask the registry with: a service principal from the environment, `az login`, or none. */
+function credentialFor(az: boolean): TokenCredential | undefined {
+  const { AZURE_TENANT_ID: tenant, AZURE_CLIENT_ID: client, AZURE_CLIENT_SECRET: secret } = process.env;
+  const authorityHost = process.env.AZURE_AUTHORITY_HOST;
+  if (tenant && client && secret) {
+    const known =
+      !authorityHost || /login\.(microsoftonline\.(com|us)|chinacloudapi\.cn)/i.test(authorityHost);
+    return new ClientSecretCredential(tenant, client, secret, {
+      ...(authorityHost ? { authorityHost } : {}),
+      // A sovereign or private authority has no instance-discovery metadata.
+      ...(known ? {} : { disableInstanceDiscovery: true }),
+    });
+  }
+  return az ? new AzureCliCredential() : undefined;
+}
+
+/** The task's pre-flight check for one image; undefined when the image is not on ACR. */
+async function registryCheck(image: string, az: boolean): Promise<ImageCheckReport | undefined> {
+  const { host } = splitImage(image);
+  const credential = credentialFor(az);
+  if (!credential || !/\.azurecr\.(io|us|cn)$/i.test(host)) return undefined;
+  const proxy = process.env.HTTPS_PROXY ?? process.env.https_proxy;
+  const transport = createTransport(proxy ? { proxy: { url: proxy } } : {});
+  const registry = registryHttpTransport({ transport });
+  registry.allow(host);
+  const scope = process.env.AZURE_RESOURCE_MANAGER_SCOPE ?? 'https://management.azure.com/.default';
+  return checkImages(
+    {
+      send: registry.send,
+      getToken: async () => {
+        const token = await credential.getToken(scope);
+        if (!token) throw new Error('the credential returned no token');
+        return token.token;
+      },
+    },
+    { loginServer: host, armTokenAuthDisabled: false },
+    [{ label: 'image', images: [image] }],
+  );
+}
+
+async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   if (typeof args === 'string') {
     process.stderr.write(`${args}\n${args === USAGE ? '' : `${USAGE}\n`}`);
@@ -47,9 +115,34 @@ function main(): number {
     return 2;
   }
   const result = classifyLog(text, { image: args.image, since: args.since });
-  const { headline, fix } = explain(result);
+  const { headline, fix: logFix } = explain(result);
   const evidence = result.evidence.map((l) => neutralise(l.raw.split('\n').join(' | '), 400));
   const out = [headline];
+  let check: ImageCheckReport | undefined;
+  if (args.image) {
+    try {
+      check = await registryCheck(args.image, args.az);
+    } catch (e: unknown) {
+      out.push(`Registry check not run: ${neutralise(e instanceof Error ? e.message : String(e), 300)}`);
+    }
+  }
+  let fix = logFix;
+  if (check) {
+    const lines = imageCheckLines(check, true);
+    out.push(...lines.info.map((l) => neutralise(l)), ...(lines.warning ? [neutralise(lines.warning)] : []));
+    const checked = check.images[0];
+    if (result.outcome === 'pull_failed' && (result.cause ?? 'unknown') === 'unknown') {
+      // What the log cannot say, the registry can: rank the causes with it (grant age and network unknown here).
+      fix = causeLessRemedy({
+        image: checked,
+        skipped: checked?.state.kind === 'unchecked' ? checked.state.detail : undefined,
+        grantIsFresh: true,
+        registryNetworkRestricted: false,
+        vnetImagePull: false,
+        armTokenAuthDisabled: false,
+      });
+    }
+  }
   if (fix) out.push(`Fix: ${fix}`);
   if (evidence.length) out.push('Deciding lines:', ...evidence.map((l) => `  ${l}`));
   out.push(
@@ -60,10 +153,19 @@ function main(): number {
       attempts: result.attempts,
       ...(result.otherImages.length ? { otherImages: result.otherImages } : {}),
       evidence,
+      ...(check?.images[0] ? { imageCheck: check.images[0].state } : {}),
     }),
   );
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }
 
-process.exitCode = main();
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -53,6 +53,9 @@ describe('npm run bench', function () {
           for (const key of ['requests', 'writes', 'wallMs'])
             assert.ok(Number.isFinite(r[key]), `${name}[targets=${String(r.targets)}].${key} is a number`);
       }
+      const check = figures.imageCheck as Record<string, unknown>;
+      for (const key of ['distinctImages', 'requests', 'ms', 'requestsPerImage', 'msPerImage'])
+        assert.ok(Number.isFinite(check?.[key]), `imageCheck.${key} is a number`);
       assert.match(stdout, /\| Figure \| Value \| Target \| Result \|/, 'prints the markdown table');
     } finally {
       rmSync(dir, { recursive: true, force: true });

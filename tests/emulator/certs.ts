@@ -1,5 +1,5 @@
 /**
- * A throw-away certificate authority and one server certificate for 127.0.0.1 / localhost, generated at every
+ * A throw-away certificate authority and one server certificate for 127.0.0.1 / localhost (and *.azurecr.io), generated at every
  * start (no keys are committed). Clients trust the CA through NODE_EXTRA_CA_CERTS (Node) or
  * REQUESTS_CA_BUNDLE (az CLI, Python).
  *
@@ -99,6 +99,9 @@ function pem(label: string, der: Buffer): string {
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 
+/** ACR login server domains in every cloud (a wildcard covers `<name>.azurecr.io`, not deeper names). */
+export const REGISTRY_DOMAINS = ['azurecr.io', 'azurecr.us', 'azurecr.cn'];
+
 // --- the pair --------------------------------------------------------------------------------------------
 
 export async function createServerCertificate(): Promise<ServerCertificate> {
@@ -129,11 +132,16 @@ export async function createServerCertificate(): Promise<ServerCertificate> {
       extension('2.5.29.15', true, tlv(0x03, Buffer.from([0x07, 0x80]))),
       // extKeyUsage: serverAuth
       extension('2.5.29.37', false, seq(oid('1.3.6.1.5.5.7.3.1'))),
-      // subjectAltName: IP 127.0.0.1, DNS localhost
+      // subjectAltName: IP 127.0.0.1, DNS localhost, and every registry login server (its data plane is reached
+      // by name through the agent's proxy: routes/registry-data-plane.ts)
       extension(
         '2.5.29.17',
         false,
-        seq(tlv(0x87, Buffer.from([127, 0, 0, 1])), tlv(0x82, Buffer.from('localhost'))),
+        seq(
+          tlv(0x87, Buffer.from([127, 0, 0, 1])),
+          tlv(0x82, Buffer.from('localhost')),
+          ...REGISTRY_DOMAINS.map((d) => tlv(0x82, Buffer.from(`*.${d}`))),
+        ),
       ),
     ],
   });

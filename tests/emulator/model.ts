@@ -12,7 +12,8 @@
 import type { CloudName } from './clouds';
 
 /** Which listener (or which part of the main server) a request reached. */
-export type HostKind = 'arm' | 'entra' | 'oidc' | 'imds' | 'kudu' | 'site' | 'control';
+/** `registry`: a registry's data plane, reached by its login server name (routes/registry-data-plane.ts). */
+export type HostKind = 'arm' | 'entra' | 'oidc' | 'imds' | 'kudu' | 'site' | 'control' | 'registry';
 
 /** Docker log text format a site writes (helper C's log-lines.ts renders each). */
 export type LogFormat = 'classic' | 'platform2024' | 'windows';

@@ -12,6 +12,7 @@ import type { App, EmulatorState, LogFormat, LogLine, Registry } from './model';
 import { isGuid } from './model';
 import { pullAccess } from './roles';
 import type { PlatformHooks } from './router';
+import { referenceExists } from './routes/registry-data-plane';
 
 /** The text source (helper C's log-lines.ts satisfies it). */
 export interface LineSource {
@@ -157,10 +158,8 @@ export function evaluateImage(state: EmulatorState, app: App, image: string, at:
   } else if (!registry.anonymousPullEnabled) {
     return denied('no credentials configured and anonymous pull is off');
   }
-  const tags = Object.entries(registry.repositories).find(
-    ([name]) => name.toLowerCase() === repository.toLowerCase(),
-  )?.[1];
-  const tagExists = tags !== undefined && (tag.startsWith('sha256:') || tags.includes(tag));
+  // A digest exists only when it is the digest of one of the repository's tags (as the data plane serves it).
+  const tagExists = referenceExists(registry, repository, tag);
   if (!tagExists) return { outcome: 'notFound', image, registry, reason: `${repository}:${tag} not found` };
   return { outcome: 'succeeded', image, registry, reason: 'ok' };
 }

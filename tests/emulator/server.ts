@@ -19,6 +19,7 @@ import { handleKudu, handleSite } from './kudu';
 import { pullAttemptLines, sidecarNoiseLines } from './log-lines';
 import type { App, EmulatorState, Fault, HostKind, Scenario } from './model';
 import { createPlatform, type Platform } from './platform';
+import { startProxy } from './proxy';
 import {
   armError,
   type Caller,
@@ -32,6 +33,7 @@ import { routes as authorizationRoutes } from './routes/authorization';
 import { createControlRoutes } from './routes/control';
 import { routes as identityRoutes } from './routes/identities';
 import { routes as registryRoutes } from './routes/registries';
+import { createRegistryDataPlane, type RegistryDataPlane } from './routes/registry-data-plane';
 import { routes as resourceRoutes } from './routes/resources';
 import { settleSiteOperations, routes as webRoutes } from './routes/web';
 import { buildState, loadScenario } from './scenario';
@@ -53,6 +55,12 @@ export interface EmulatorInfo {
   oidcRequestUri: string;
   jobAccessToken: string;
   serviceConnectionId: string;
+  /**
+   * An HTTP CONNECT proxy in front of the emulator (what a corporate proxy does for an agent): it tunnels each
+   * registry's login server (`<name>.azurecr.io:443`) to the emulator, where its data plane answers, and every other
+   * host as asked. Give it to the built task as AGENT_PROXYURL (tests/harness does).
+   */
+  proxyUrl: string;
 }
 
 export interface RequestRecord {
@@ -194,6 +202,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
   let baseUrl = '';
   let controlRoutes: Route[] = [];
   let entra: Entra;
+  let dataPlane: RegistryDataPlane;
 
   const platform: Platform = createPlatform({
     state,
@@ -481,7 +490,15 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
       const path = normalisePath(q >= 0 ? rawUrl.slice(0, q) : rawUrl);
       const query = new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '');
       const lowerPath = path.toLowerCase();
-      const host: HostKind = kind === 'site' ? 'site' : kind === 'scm' ? 'kudu' : mainHostKind(lowerPath);
+      // A registry's login server (reached through the agent's proxy) is its data plane, whatever the path.
+      const registry = kind === 'main' ? dataPlane.registryFor(headerValue(req.headers.host)) : undefined;
+      const host: HostKind = registry
+        ? 'registry'
+        : kind === 'site'
+          ? 'site'
+          : kind === 'scm'
+            ? 'kudu'
+            : mainHostKind(lowerPath);
       const record: RequestRecord = {
         at: now(),
         method,
@@ -521,7 +538,16 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
           };
         } else {
           try {
-            reply = await dispatch(host, app, method, path, query, req.headers, body, record);
+            reply = registry
+              ? dataPlane.handle(registry, {
+                  method,
+                  path,
+                  query,
+                  headers: req.headers,
+                  body,
+                  remoteAddress: req.socket.remoteAddress,
+                })
+              : await dispatch(host, app, method, path, query, req.headers, body, record);
           } catch (e: unknown) {
             if (e instanceof ReplyError) reply = e.reply;
             else
@@ -596,7 +622,17 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     tokenLifetimeSeconds: () => state.delays.tokenLifetimeSeconds,
     assertionLifetimeSeconds: () => state.delays.assertionLifetimeSeconds,
   });
+  dataPlane = createRegistryDataPlane({
+    state,
+    now,
+    verifyAccessToken: (token) => entra.verifyAccessToken(token),
+    isArmAudience: (audience) => ARM_AUDIENCE.test(audience),
+  });
   await openAppListeners();
+  const proxy = await startProxy({
+    route: (host, port) =>
+      port === 443 && dataPlane.registryFor(host) ? { host: '127.0.0.1', port: mainPort } : undefined,
+  });
 
   const info = {} as EmulatorInfo;
   function refreshInfo(): void {
@@ -613,6 +649,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
       oidcRequestUri: `${collection}${state.pipeline.projectId}/_apis/distributedtask/hubs/build/plans/${randomUUID()}/jobs/${randomUUID()}/oidctoken`,
       jobAccessToken: state.pipeline.jobAccessToken,
       serviceConnectionId: state.pipeline.serviceConnectionIds[0] ?? '',
+      proxyUrl: proxy.url,
     } satisfies EmulatorInfo);
   }
   refreshInfo();
@@ -646,10 +683,12 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     },
     issuedSecrets: () => [
       ...entra.issuedSecrets(),
+      ...dataPlane.issuedSecrets(),
       state.defaultClient.clientSecret,
       state.pipeline.jobAccessToken,
     ],
     async close() {
+      await proxy.close();
       await closeAppListeners();
       await closeServer(main);
       removeTempDir(dirname(cert.caCertPath));

@@ -89,6 +89,8 @@ export function runFederated(
   const { connection, job } = federatedConnection(emulator.info);
   return runTask({
     ...extra,
+    // The agent sits behind the emulator's proxy, which is how registry login servers reach the emulator.
+    env: { AGENT_PROXYURL: emulator.info.proxyUrl, ...extra.env },
     inputs: { ...inputs, azureSubscription: connection.id },
     connection,
     job,

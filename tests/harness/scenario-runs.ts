@@ -79,7 +79,8 @@ export async function runScenario(
       inputs,
       connection,
       ...(job ? { job } : {}),
-      ...(env || options.env ? { env: { ...env, ...options.env } } : {}),
+      // Behind the emulator's proxy: how the registry's login server reaches the emulator's data plane.
+      env: { AGENT_PROXYURL: emulator.info.proxyUrl, ...env, ...options.env },
       ...(scenario.variables ? { variables: scenario.variables } : {}),
       caCertPath: emulator.info.caCertPath,
       ...(options.onStdoutLine ? { onStdoutLine: options.onStdoutLine } : {}),

@@ -11,6 +11,7 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
     registry: { kind: 'fromImage' },
     removeRegistryCredentials: false,
     enableIdentityWithoutRoleRights: false,
+    checkImage: false,
     verify: { kind: 'off' },
     dryRun: false,
     restart: 'whenNeeded',

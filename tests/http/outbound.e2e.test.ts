@@ -102,7 +102,13 @@ describe('transport: proxy, CA, outbound guard and bounds (built bundle)', funct
   }
 
   it('sends every request through the agent proxy with its credentials, trusting the agent CA file, and succeeds', async () => {
-    proxy = await startProxy({ credentials: { username: 'build', password: 'pr0xy-Secret!' } });
+    const emulatorPort = Number(new URL(emulator.info.armUrl).port);
+    proxy = await startProxy({
+      credentials: { username: 'build', password: 'pr0xy-Secret!' },
+      // The registry's login server (the pre-flight image check) is tunnelled to the emulator's data plane.
+      route: (host, port) =>
+        /\.azurecr\.io$/i.test(host) && port === 443 ? { host: '127.0.0.1', port: emulatorPort } : undefined,
+    });
     const result = await run(
       {},
       {
@@ -116,12 +122,14 @@ describe('transport: proxy, CA, outbound guard and bounds (built bundle)', funct
     const main = new URL(emulator.info.armUrl).host;
     const { site, scm } = appPorts();
     const targets = proxy.targets();
-    // ARM, Entra and OIDC (one listener), every site warm-up and every Kudu host went through the proxy ...
-    for (const host of [main, ...site, ...scm])
+    const registry = `${emulator.state.registries[0]?.loginServer}:443`;
+    // ARM, Entra and OIDC (one listener), the registry, every site warm-up and every Kudu host went through the
+    // proxy ...
+    for (const host of [main, registry, ...site, ...scm])
       assert.ok(targets.includes(host), `${host} via the proxy: ${targets}`);
     // ... and nothing else did, always with credentials.
     assert.deepEqual(
-      targets.filter((t) => ![main, ...site, ...scm].includes(t)),
+      targets.filter((t) => ![main, registry, ...site, ...scm].includes(t)),
       [],
     );
     assert.ok(proxy.log().every((r) => r.proxyAuthGiven && r.status === 200));

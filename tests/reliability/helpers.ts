@@ -70,7 +70,8 @@ function taskOptions(emu: Emulator, taskInputs: Record<string, string>, o: RunOp
     ...(job ? { job } : {}),
     caCertPath: emu.info.caCertPath,
     ...(o.debug ? { debug: true } : {}),
-    ...(o.env ? { env: o.env } : {}),
+    // Behind the emulator's proxy, as the registry's login server is only reachable through it.
+    env: { AGENT_PROXYURL: emu.info.proxyUrl, ...o.env },
     timeoutInMs: o.timeoutInMs ?? 60_000,
   };
 }

@@ -30,6 +30,7 @@ describe('the task, end to end against the emulator (built bundle, agent-style e
       connection,
       job,
       caCertPath: emulator.info.caCertPath,
+      env: { AGENT_PROXYURL: emulator.info.proxyUrl },
     };
   }
 
@@ -105,6 +106,7 @@ describe('the task, end to end against the emulator (built bundle, agent-style e
       },
       connection,
       caCertPath: emulator.info.caCertPath,
+      env: { AGENT_PROXYURL: emulator.info.proxyUrl },
     });
     assert.equal(run.result, 'Succeeded', run.message);
     for (const group of ['Observe contoso-web', 'Plan', 'Apply'])

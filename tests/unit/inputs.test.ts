@@ -32,6 +32,7 @@ describe('readSettings', () => {
       registry: { kind: 'fromImage' },
       removeRegistryCredentials: false,
       enableIdentityWithoutRoleRights: false,
+      checkImage: true,
       verify: { kind: 'on', timeoutInMs: 15 * 60_000, pollIntervalInMs: 10_000, until: 'imagePulled' },
       dryRun: false,
       restart: 'whenNeeded',
@@ -44,6 +45,7 @@ describe('readSettings', () => {
     [
       ['a resource group', { resourceGroupName: 'rg-web.prod(1)' }, (s) => s.resourceGroup, 'rg-web.prod(1)'],
       ['production only', { targets: 'production' }, (s) => s.targets, { kind: 'production' }],
+      ['the image check off', { checkImage: 'false' }, (s) => s.checkImage, false],
       [
         'named slots with production, de-duplicated and lower-cased',
         { targets: 'slots', slotNames: 'Staging, qa\nproduction,staging' },

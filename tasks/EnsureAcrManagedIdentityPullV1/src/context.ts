@@ -1,6 +1,7 @@
 import type { ArmClient } from './arm/client';
 import { abortableSleep } from './http/retry';
 import type { Logger } from './log';
+import type { RegistryTransport } from './registry/http-send';
 import type { Settings } from './settings';
 
 /** What every phase (observe, plan, apply, verify) gets: settings, the ARM client, a logger, time, cancellation. */
@@ -12,6 +13,8 @@ export interface RunContext {
   readonly signal: AbortSignal;
   /** Injected so tests of pure loops can run without real time. */
   readonly clock: Clock;
+  /** The registry data plane transport (the agent's proxy and CA); without it the image check is skipped. */
+  readonly registry?: RegistryTransport;
 }
 
 export interface Clock {

@@ -31,6 +31,7 @@ export const INPUT = {
   registry: 'registry',
   removeRegistryCredentials: 'removeRegistryCredentials',
   enableIdentityWithoutRoleRights: 'enableIdentityWithoutRoleRights',
+  checkImage: 'checkImage',
   verify: 'verifyPull',
   verifyUntil: 'verifyUntil',
   timeoutMinutes: 'timeoutMinutes',
@@ -94,6 +95,7 @@ export function readSettings(get: InputGetter): Settings {
     fail,
   );
   const dryRun = readBoolean(INPUT.dryRun, raw, false, fail);
+  const checkImage = readBoolean(INPUT.checkImage, raw, true, fail);
   const verify = readVerify(raw, fail);
   const restart = readRestart(raw(INPUT.restart) || 'whenNeeded', fail);
   const configureAnyway = readBoolean(INPUT.configureAnyway, raw, false, fail);
@@ -119,6 +121,7 @@ export function readSettings(get: InputGetter): Settings {
     registry: registry!,
     removeRegistryCredentials: removeRegistryCredentials!,
     enableIdentityWithoutRoleRights: enableIdentityWithoutRoleRights!,
+    checkImage: checkImage!,
     verify: verify!,
     dryRun: dryRun!,
     restart: restart!,

@@ -17,6 +17,7 @@ import { helpLink } from './help';
 import { createTransport, setDefaultTransport } from './http/pipeline';
 import { readSettings } from './inputs';
 import { neutralise } from './log';
+import { registryHttpTransport } from './registry/http-send';
 import { verdictOf } from './report';
 import { type RunReport, run } from './run';
 
@@ -51,7 +52,11 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
             `${r.method} ${r.path} -> ${r.status} in ${r.ms} ms${r.correlationId ? ` (correlation ${r.correlationId})` : ''}`,
           ),
       });
-      report = await run({ settings, arm, log, signal, clock: systemClock }, { setSecret: agent.setSecret });
+      const registry = registryHttpTransport({ signal, transport, debug: (m) => log.debug(m) });
+      report = await run(
+        { settings, arm, log, signal, clock: systemClock, registry },
+        { setSecret: agent.setSecret },
+      );
       if (isTaskError(report.error))
         report = { ...report, error: withCallerClientId(report.error, connection) };
       if (isArmError(report.error) && /^SubscriptionNotFound$/i.test(report.error.code)) {

@@ -19,6 +19,7 @@ import type { RunContext } from './context';
 import { isCancelledError, isTaskError, TaskError } from './errors';
 import { QUESTIONS_URL } from './help';
 import { neutralise } from './log';
+import { causeLessFactsOf, imageCheckLines, missingImageVerdict, stoppedResults } from './registry/preflight';
 import { describePlannedRestart, type RestartDecision } from './verify/restart-policy';
 import { previewRestarts, type VerifyResult, type VerifyTarget, verifyTargets } from './verify/verify';
 
@@ -59,12 +60,30 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
     log.group(`Observe ${settings.appName}`);
     report.observed = await observe(ctx);
     describeObserved(ctx, report.observed);
+    const checkLines = imageCheckLines(report.observed.imageCheck, settings.checkImage);
+    for (const line of checkLines.info) log.info(neutralise(line));
     log.endGroup();
+    if (checkLines.warning) log.warn(neutralise(checkLines.warning));
 
     phase = 'plan';
     log.group(settings.dryRun ? 'Plan (dry run: nothing will be changed)' : 'Plan');
     report.plan = plan(report.observed, settings);
     for (const line of describePlan(report.plan)) log.info(line);
+    // A missing image stops the run here, before any write or restart (src/registry/preflight.ts).
+    const missing = missingImageVerdict(report.observed.imageCheck, report.plan.steps, {
+      verify: settings.verify.kind === 'on',
+      dryRun: settings.dryRun,
+    });
+    if (missing.warning) log.warn(neutralise(missing.warning));
+    if (missing.error) {
+      report.verify = stoppedResults(
+        report.observed.targets.map((t) => t.target),
+        missing,
+      );
+      for (const r of report.verify.filter((v) => v.outcome === 'pull_failed'))
+        log.info(`${r.target.label}: pull_failed (not_found) before any restart: ${neutralise(r.summary)}`);
+      throw missing.error;
+    }
     if (settings.dryRun && settings.verify.kind === 'on') {
       const preview = await previewRestarts(
         ctx,
@@ -74,6 +93,8 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
           report.plan.steps,
           report.plan.principals,
           settings.configureAnyway,
+          undefined,
+          ctx.clock.now(),
         ),
         options,
       );
@@ -105,6 +126,8 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
           report.applied.steps.map((s) => s.step),
           report.applied.principals,
           settings.configureAnyway,
+          report.applied,
+          ctx.clock.now(),
         ),
         options,
       );
@@ -160,6 +183,8 @@ function verifyTargetsOf(
   written: readonly Step[],
   principals: Readonly<Record<string, string | undefined>>,
   configureAnyway: boolean,
+  applied: Applied | undefined,
+  nowMs: number,
 ): VerifyTarget[] {
   const restartedByWrite = new Set(
     written
@@ -220,6 +245,7 @@ function verifyTargetsOf(
       ...(blocker
         ? { knownBlocker: { code: blocker.code, message: blocker.message, fix: blocker.fix } }
         : {}),
+      causeLess: causeLessFactsOf(observed, applied, t, mainImage(t), nowMs),
     };
   });
 }

@@ -69,6 +69,11 @@ export interface Settings {
    * `az role assignment create` commands printed for an admin carry real object IDs.
    */
   readonly enableIdentityWithoutRoleRights: boolean;
+  /**
+   * Before any write or restart, ask the registry's data plane whether every image exists (src/registry/). A
+   * missing image stops the run; a check that cannot be made is skipped with one warning.
+   */
+  readonly checkImage: boolean;
   readonly verify: VerifySetting;
   /** Print the plan and change nothing. */
   readonly dryRun: boolean;

@@ -35,6 +35,7 @@ import {
 } from '../arm/web-apps';
 import type { RunContext } from '../context';
 import { TaskError } from '../errors';
+import { checkImages, type ImageCheckReport } from '../registry/image-check';
 import {
   armPath,
   GUID,
@@ -49,6 +50,12 @@ import { closestSpelling } from '../spelling';
 import type { Target } from '../targets';
 import { imageFromFxVersion, isAcrHost, isSidecarFxVersion, registryHostOf } from './images';
 import { mapWithLimit } from './limit';
+
+/**
+ * The registry audience: Entra tokens for it are accepted by every registry, including those that refuse
+ * ARM-audience tokens (learn.microsoft.com/azure/container-registry/container-registry-disable-authentication-as-arm).
+ */
+const ACR_SCOPE = 'https://containerregistry.azure.net/.default';
 
 /** How many targets are read (and later written) at once. */
 export const TARGET_CONCURRENCY = 8;
@@ -117,6 +124,8 @@ export interface Observed {
   readonly callerCanWriteRoleAssignments: boolean | undefined;
   /** The connection's tenant, from the token or the subscription (undefined if neither told us). */
   readonly tenantId: string | undefined;
+  /** The pre-flight image check (undefined when it is off or no registry transport was given). */
+  readonly imageCheck?: ImageCheckReport;
 }
 
 export async function observe(ctx: RunContext): Promise<Observed> {
@@ -177,6 +186,24 @@ export async function observe(ctx: RunContext): Promise<Observed> {
   );
 
   const registry = await resolveRegistry(arm, settings, targets, signal);
+  // The image check needs only the registry and the images: run it alongside the identity and grant reads.
+  const dataPlane = settings.checkImage && registry.loginServer ? ctx.registry : undefined;
+  dataPlane?.allow(registry.loginServer);
+  const imageCheckPromise = dataPlane
+    ? checkImages(
+        {
+          send: dataPlane.send,
+          getToken: (s) => arm.getToken(s),
+          ...(arm.getTokenFor
+            ? { getRegistryToken: (s?: AbortSignal) => arm.getTokenFor?.(ACR_SCOPE, s) ?? arm.getToken(s) }
+            : {}),
+          signal,
+        },
+        registry,
+        targets.map((t) => ({ label: t.target.label, images: t.images })),
+      )
+    : undefined;
+  imageCheckPromise?.catch(() => {}); // awaited below
   const userIdentity = await userIdentityPromise;
   const tenantId = userIdentity ? await connectionTenant(arm, signal) : undefined;
   if (
@@ -204,6 +231,7 @@ export async function observe(ctx: RunContext): Promise<Observed> {
         },
       );
 
+  const imageCheck = await imageCheckPromise;
   return {
     app,
     targets,
@@ -213,6 +241,7 @@ export async function observe(ctx: RunContext): Promise<Observed> {
     roleAssignments,
     callerCanWriteRoleAssignments: callerCanWrite,
     tenantId,
+    ...(imageCheck ? { imageCheck } : {}),
   };
 }
 

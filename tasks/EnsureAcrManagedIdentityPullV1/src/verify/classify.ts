@@ -17,13 +17,20 @@ export type Outcome =
   | 'in_progress'
   | 'nothing_relevant';
 
-export type PullFailureCause = 'unauthorized' | 'not_found' | 'network' | 'interrupted' | 'unknown';
+export type PullFailureCause =
+  | 'unauthorized'
+  | 'not_found'
+  | 'network'
+  | 'throttled'
+  | 'interrupted'
+  | 'unknown';
 
 /** How each cause reads in a sentence; the code itself stays in error codes and output variables. */
 export const CAUSE_IN_WORDS: Record<PullFailureCause, string> = {
   unauthorized: 'the registry refused the credentials (unauthorized)',
   not_found: 'the image or tag does not exist in the registry',
   network: 'the registry could not be reached from the app (firewall, private endpoint or DNS)',
+  throttled: 'the registry throttled the pull (too many requests)',
   interrupted: 'a restart interrupted it',
   unknown: 'the log does not say why',
 };
@@ -255,9 +262,20 @@ export function sameImage(a: string, b: string): boolean {
   return x.repo === y.repo && (x.tag === undefined || y.tag === undefined || x.tag === y.tag);
 }
 
+// The container runtime's own request line: `Head "https://<registry>/v2/<repo>/manifests/<tag or digest>": ...`
+// (moby/containerd distribution clients print the failed request this way, with or without the platform's wrapper).
+const DAEMON_REQUEST = /(?:Head|Get) "?https?:\/\/([^/"\s]+)\/v2\/(.+?)\/manifests\/([^"\s]+?)"?: /i;
+
 /** The image a line names, when it names one. */
 function imageOf(message: string): string | undefined {
+  const request = DAEMON_REQUEST.exec(message);
+  if (request) {
+    const [, host, repo, reference = ''] = request;
+    return `${host}/${repo}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
+  }
   const patterns = [
+    /manifest for (\S+) not found/i,
+    /failed to resolve reference "([^"\s]+)"/i,
     /Pulling image: (\S+)/i,
     /Issuing docker pull:? (\S+)/i,
     /Attempting to pull image (\S+) from VNET/i,
@@ -292,18 +310,24 @@ interface LineEvent {
   image?: string;
 }
 
+// Besides the platform's phrases: the runtime's and the registry's own errors, with or without the platform's
+// wrapper (daemon request lines, `name unknown`, `denied: ...`, `toomanyrequests`, registry error bodies, containerd).
+const DAEMON_FAILURE =
+  /(?:Head|Get) "?https?:\/\/[^/"\s]+\/v2\/\S*"?: |\bname unknown\b|(?:^|: )denied: |\btoomanyrequests\b|"code"\s*:\s*"(?:MANIFEST_UNKNOWN|NAME_UNKNOWN|UNAUTHORIZED|DENIED|TOOMANYREQUESTS)"|failed to resolve reference|failed to authorize: |failed to do request: /i;
 const PULL_FAILURE =
   /DockerApiException|Error response from daemon|docker pull returned|Image pull failed|Pulling docker image .*(failed|over VNET failed)|Pull image threw|pull access denied|ImagePullFailure|Image pull for .* failed|manifest unknown|authentication required|is not allowed access|repository does not exist|Inspect image returned null|Container pull image (failed|interrupted)|UnexpectedFaliure|Error Response: Unauthorized|Failed to pull image/i;
 const NOT_FOUND =
-  /status code=NotFound|manifest unknown|manifest tagged by .* is not found|manifest for \S+ not found|\bnot found: manifest/i;
+  /status code=NotFound|manifest unknown|name unknown|MANIFEST_UNKNOWN|NAME_UNKNOWN|repository name not known to registry|failed to resolve reference .*: not found|manifest tagged by .* is not found|manifest for \S+ not found|\bnot found: manifest/i;
 const NETWORK =
   /client with IP .* is not allowed access|i\/o timeout|no such host|context deadline exceeded|Client\.Timeout exceeded|TLS handshake timeout|connection refused|network is unreachable/i;
-const UNAUTHORIZED = /\bunauthorized\b|authentication required|pull access denied/i;
+const UNAUTHORIZED = /\bunauthorized\b|authentication required|pull access denied|\bdenied\b/i;
+const THROTTLED = /toomanyrequests|too many requests|\b429\b/i;
 
 function failureCause(message: string): PullFailureCause {
   if (/Container pull image interrupted/i.test(message)) return 'interrupted';
   if (NOT_FOUND.test(message)) return 'not_found';
   if (NETWORK.test(message)) return 'network';
+  if (THROTTLED.test(message)) return 'throttled';
   if (UNAUTHORIZED.test(message)) return 'unauthorized';
   if (/repository does not exist/i.test(message)) return 'not_found';
   return 'unknown';
@@ -329,7 +353,8 @@ function lineEvent(line: LogLine): LineEvent {
   if (line.container && SIDECAR.test(line.container)) return { kind: 'neutral' };
   const image = imageOf(m);
   const withImage = (e: LineEvent): LineEvent => (image ? { ...e, image } : e);
-  if (PULL_FAILURE.test(m)) return withImage({ kind: 'pull_failed', cause: failureCause(m) });
+  if (PULL_FAILURE.test(m) || DAEMON_FAILURE.test(m))
+    return withImage({ kind: 'pull_failed', cause: failureCause(m) });
   if (START_FAILED.test(m)) return { kind: 'start_failed' };
   if (STARTED.test(m)) return { kind: 'started' };
   if (PULL_OK.test(m)) return withImage({ kind: 'pull_ok' });
@@ -357,8 +382,9 @@ interface Attempt {
 // When one attempt shows several causes, the most specific wins: NotFound followed by the anonymous Docker Hub
 // retry's `unauthorized` is a missing tag (Azure/acr#124), and a firewall denial beats a generic failure.
 const CAUSE_RANK: Record<PullFailureCause, number> = {
-  not_found: 5,
-  network: 4,
+  not_found: 6,
+  network: 5,
+  throttled: 4,
   unauthorized: 3,
   interrupted: 2,
   unknown: 1,
@@ -555,6 +581,8 @@ function pullFix(cause: PullFailureCause): string {
       return 'The registry has no such repository or tag: push the image, or fix the tag in the app\'s container settings (linuxFxVersion / windowsFxVersion). The "unauthorized" after "Pulling image from Docker hub" is only the anonymous retry.';
     case 'network':
       return "The registry's firewall or network rules refused the app: allow the app's outbound IPs on the registry, or use VNet integration with image pull over the VNet (outboundVnetRouting.imagePullTraffic / vnetImagePullEnabled) and a private endpoint.";
+    case 'throttled':
+      return 'The registry throttled the pull (429 toomanyrequests): it heals by itself; restart the app in a few minutes, pull less often (fewer instances or slots restarting at once), or move the registry to a SKU with higher limits (learn.microsoft.com/azure/container-registry/container-registry-skus).';
     case 'interrupted':
       return 'A restart interrupted the pull (a config write restarts the app too): restart the app once more and let the pull finish.';
     case 'unknown':

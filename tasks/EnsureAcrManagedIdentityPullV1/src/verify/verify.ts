@@ -16,6 +16,7 @@ import { appServiceHosts } from '../http/guard';
 import { defaultTransport, withDeadline } from '../http/pipeline';
 import { send } from '../http/retry';
 import { neutralise } from '../log';
+import { type CauseLessFacts, causeLessRemedy } from '../registry/preflight';
 import type { Target } from '../targets';
 import { type Classification, classifyLog, explain, type PullFailureCause } from './classify';
 import { combine, type FollowResult, follow } from './follow';
@@ -51,6 +52,8 @@ export interface VerifyTarget {
   readonly expected?: ExpectedPull;
   /** A cause the plan knew and the user configured anyway (`configureAnyway`): the verdict when the pull fails. */
   readonly knownBlocker?: { readonly code: string; readonly message: string; readonly fix: string };
+  /** What the run knows when the log gives no cause (pre-flight image check, grant age, network): ranks causes. */
+  readonly causeLess?: CauseLessFacts;
 }
 
 /** The pull settings the run left on a target. */
@@ -589,6 +592,7 @@ const CODES: Record<PullFailureCause, string> = {
   unauthorized: 'PullUnauthorized',
   not_found: 'ImageNotFound',
   network: 'RegistryNetworkDenied',
+  throttled: 'RegistryThrottled',
   interrupted: 'PullInterrupted',
   unknown: 'PullFailed',
 };
@@ -620,6 +624,7 @@ function toResult(
     grantedThisRun: t.grantedThisRun === true,
     propagationPossible,
     knownBlocker: t.knownBlocker,
+    causeLess: t.causeLess,
   };
   switch (f.outcome) {
     case 'verified':
@@ -730,11 +735,14 @@ interface RemedyFacts {
   /** Whether role propagation could still explain an unauthorized pull. */
   readonly propagationPossible: boolean;
   readonly knownBlocker: VerifyTarget['knownBlocker'];
+  /** A failure without a cause (2024+ ImagePullFailure) is ranked with what the run knows. */
+  readonly causeLess?: CauseLessFacts;
 }
 
 /** The fix for a failed pull, fitted to what this run did: propagation is only blamed when a grant is young. */
 export function remedyFor(cause: PullFailureCause, facts: RemedyFacts): string {
   if (facts.knownBlocker && (cause === 'unauthorized' || cause === 'unknown')) return facts.knownBlocker.fix;
+  if (cause === 'unknown' && facts.causeLess) return causeLessRemedy(facts.causeLess);
   const fix = explain({
     outcome: 'pull_failed',
     cause,
