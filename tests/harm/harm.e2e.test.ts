@@ -130,7 +130,7 @@ describe('do no harm, through the built task', function () {
         assert.match(
           run.message,
           new RegExp(
-            `\\[${target}\\] ${target}: .*azureADAuthenticationAsArmPolicy is disabled.*\\(ArmTokenAuthDisabled\\)`,
+            `\\[${target}\\] .*azureADAuthenticationAsArmPolicy is disabled.*\\(ArmTokenAuthDisabled\\)`,
           ),
         );
         assert.match(
@@ -161,10 +161,7 @@ describe('do no harm, through the built task', function () {
         1,
         'restarted once for evidence, never again for propagation',
       );
-      assert.match(
-        run.message,
-        /\[production\] production: pulling .* failed \(unauthorized\)\. \(PullUnauthorized\)/,
-      );
+      assert.match(run.message, /\[production\] pulling .* failed \(unauthorized\)\. \(PullUnauthorized\)/);
       assert.match(fixFor(run, 'production'), /older than the propagation window, so waiting will not help/);
       assert.doesNotMatch(fixFor(run, 'production'), /can take up to 30 minutes|granted recently/);
       assert.ok(run.durationMs < 60_000, `ended early, in ${run.durationMs} ms of a 2-minute timeout`);
@@ -192,7 +189,7 @@ describe('do no harm, through the built task', function () {
       assert.equal(run.result, 'Failed', run.message);
       assert.match(
         run.message,
-        /\[staging\] staging: acrUseManagedIdentityCreds was turned off while the task ran.*\(PullSettingsChangedDuringRun\)/,
+        /\[staging\] acrUseManagedIdentityCreds was turned off while the task ran.*\(PullSettingsChangedDuringRun\)/,
       );
       assert.equal(results(run).production?.outcome, 'verified');
     });

@@ -165,7 +165,11 @@ describe('the pre-flight image check, end to end through the agent proxy', funct
     s.registries![0]!.azureADAuthenticationAsArmPolicy = 'disabled';
     const r = await run(s);
     assert.equal(r.result, 'Failed', r.message);
-    assert.match(r.message, /no tag '2\.0\.0'.*nearest to it: 1\.0\.0/);
+    // The check ran (a registry-audience token), even though the run stops for the ARM-token policy itself.
+    assert.match(
+      r.stdout,
+      /Image check: contosoacr\.azurecr\.io\/web:2\.0\.0 \(production\) does NOT exist: repository 'web' has no tag '2\.0\.0'/,
+    );
     assert.equal(restarts(), 0);
   });
 

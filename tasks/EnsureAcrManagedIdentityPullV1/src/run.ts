@@ -20,6 +20,7 @@ import { isCancelledError, isTaskError, TaskError } from './errors';
 import { QUESTIONS_URL } from './help';
 import { neutralise } from './log';
 import { causeLessFactsOf, imageCheckLines, missingImageVerdict, stoppedResults } from './registry/preflight';
+import { CAUSE_IN_WORDS } from './verify/classify';
 import { describePlannedRestart, type RestartDecision } from './verify/restart-policy';
 import { previewRestarts, type VerifyResult, type VerifyTarget, verifyTargets } from './verify/verify';
 
@@ -81,7 +82,9 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
         missing,
       );
       for (const r of report.verify.filter((v) => v.outcome === 'pull_failed'))
-        log.info(`${r.target.label}: pull_failed (not_found) before any restart: ${neutralise(r.summary)}`);
+        log.info(
+          `[${r.target.label}] Pre-flight check failed: ${CAUSE_IN_WORDS.not_found}. ${neutralise(r.summary)}`,
+        );
       throw missing.error;
     }
     if (settings.dryRun && settings.verify.kind === 'on') {

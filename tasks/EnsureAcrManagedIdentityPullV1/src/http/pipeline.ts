@@ -363,15 +363,16 @@ export function attemptPolicy(options: AttemptOptions): PipelinePolicy {
       // timeout); a retry only gets what is left before the deadline.
       const full = options.attemptTimeoutInMs ?? 100_000;
       const timeout = attempt === 1 ? full : Math.max(0, Math.min(full, deadlineOf(outer) - now()));
-      const controller = new AbortController();
+      const timeoutController = new AbortController();
       let timedOut = false;
-      const onOuter = () => controller.abort(outer?.reason);
-      outer?.addEventListener('abort', onOuter, { once: true });
+      // AbortSignal.any rather than a listener on the caller's signal: targets run concurrently on one job signal,
+      // and a listener per request in flight trips Node's MaxListenersExceededWarning past ten.
+      const signal = outer ? AbortSignal.any([outer, timeoutController.signal]) : timeoutController.signal;
       const timer = setTimeout(() => {
         timedOut = true;
-        controller.abort();
+        timeoutController.abort();
       }, timeout);
-      request.abortSignal = controller.signal;
+      request.abortSignal = signal;
       request.streamResponseStatusCodes = STREAM_ALL;
       if (!request.headers.has('accept-encoding')) request.headers.set('accept-encoding', 'identity');
       try {
@@ -386,14 +387,11 @@ export function attemptPolicy(options: AttemptOptions): PipelinePolicy {
               { remedy: 'Nothing was sent. Report this with the host names involved.' },
             );
           }
-          request.headers.set(
-            'authorization',
-            await raced(options.credential.value(controller.signal), controller.signal),
-          );
+          request.headers.set('authorization', await raced(options.credential.value(signal), signal));
         }
-        const response = await raced(next(request), controller.signal);
+        const response = await raced(next(request), signal);
         capRetryAfter(response, options.maxRetryAfterInMs ?? 60_000, now());
-        const body = await readBounded(response, options.maxBodyBytes ?? 4 * 1024 * 1024, controller.signal);
+        const body = await readBounded(response, options.maxBodyBytes ?? 4 * 1024 * 1024, signal);
         response.readableStreamBody = undefined;
         response.bodyAsText = body.toString('utf8');
         bodyBytes.set(response, body);
@@ -408,7 +406,6 @@ export function attemptPolicy(options: AttemptOptions): PipelinePolicy {
         throw new RestError(e.message, { code: typeof code === 'string' ? code : 'ECONNRESET', request });
       } finally {
         clearTimeout(timer);
-        outer?.removeEventListener('abort', onOuter);
         request.abortSignal = outer;
         // Ours is set afresh per attempt (tokens refresh); an SDK's, set before the pipeline, is kept for retries.
         if (options.credential) request.headers.delete('authorization');
