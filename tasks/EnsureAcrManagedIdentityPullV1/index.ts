@@ -2,6 +2,8 @@
  * Entry point of EnsureAcrManagedIdentityPull@1. The agent cancels a job with SIGINT, then SIGTERM 7.5 s later,
  * then kills the process tree: both signals abort every request in flight, and the task reports Cancelled.
  */
+// First: masks secrets on stdout before task-lib (imported by agent.ts) prints anything.
+import './src/secret-mask';
 import { createAgent } from './src/agent';
 import { CancelledError } from './src/errors';
 import { runTask } from './src/main';

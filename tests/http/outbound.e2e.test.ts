@@ -116,6 +116,8 @@ describe('transport: proxy, CA, outbound guard and bounds (built bundle)', funct
         AGENT_PROXYUSERNAME: 'build',
         SECRET_AGENT_PROXYPASSWORD: 'pr0xy-Secret!',
         AGENT_CAINFO: caFile(),
+        // task-lib prints Agent.ProxyPassword in a debug line while it loads: the task's mask must hide it.
+        SYSTEM_DEBUG: 'true',
       },
     );
     assert.equal(result.result, 'Succeeded', result.message + result.stderr);
@@ -135,6 +137,10 @@ describe('transport: proxy, CA, outbound guard and bounds (built bundle)', funct
     assert.ok(proxy.log().every((r) => r.proxyAuthGiven && r.status === 200));
     // The agent knows Agent.ProxyPassword as a secret and masks it; the task registers it too before using it.
     assert.ok(result.secrets.includes('pr0xy-Secret!'), 'the proxy password is registered as a secret');
+    const leaks = `${result.stdout}\n${result.stderr}`
+      .split('\n')
+      .filter((l) => l.includes('pr0xy-Secret!') && !l.startsWith('##vso[task.setsecret]'));
+    assert.deepEqual(leaks, [], 'the proxy password on stdout, even with system.debug=true');
   });
 
   it('goes around the proxy for hosts on the agent bypass list, and only for them', async () => {

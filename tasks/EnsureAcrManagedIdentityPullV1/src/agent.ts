@@ -11,6 +11,7 @@ import type { EndpointSource } from './auth/endpoint-source';
 import { TaskError } from './errors';
 import type { TransportSettings } from './http/pipeline';
 import { guardLine, LINE_LIMIT, type Logger, neutralise } from './log';
+import { maskSecret } from './secret-mask';
 
 export type TaskOutcome = 'Succeeded' | 'SucceededWithIssues' | 'Failed' | 'Cancelled';
 
@@ -98,6 +99,7 @@ export function createAgent(): Agent {
   /** Our own text may hold remote parts anywhere: neutralised before task-lib formats it. */
   const clean = (text: string) => neutralise(text, LINE_LIMIT);
   const setSecret = (value: string) => {
+    maskSecret(value);
     // The agent refuses multi-line secrets (a PEM key): mask every meaningful line instead.
     for (const line of value.split(/\r?\n/)) {
       const trimmed = line.trim();
