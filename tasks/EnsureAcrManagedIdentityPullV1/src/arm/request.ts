@@ -8,7 +8,7 @@ import type { Transport } from '../http/pipeline';
 import { defaultTransport } from '../http/pipeline';
 import { abortErrorFrom, type HttpResponse, type RetryOptions, send } from '../http/retry';
 import { sdkPipelineOf } from '../http/sdk-pipeline';
-import { type ArmClient, ArmError, type ArmRequestOptions, type ArmResponse } from './client';
+import { type ArmClient, ArmError, type ArmRequestOptions, type ArmResponse, armErrorFields } from './client';
 
 export interface ArmResponseInfo {
   readonly method: string;
@@ -256,29 +256,9 @@ function parseBody(response: HttpResponse): unknown {
   }
 }
 
-interface ErrorFields {
-  code?: unknown;
-  message?: unknown;
-  Code?: unknown;
-  Message?: unknown;
-}
-
-/** ARM error bodies come as `{error:{code,message}}`, sometimes `{code,message}` or (App Service) `{Code,Message}`. */
+/** ARM's error body, whichever of its shapes it comes in (`armErrorFields` in client.ts). */
 function errorFieldsOf(response: HttpResponse): { code: string; message: string } {
-  let parsed: unknown;
-  try {
-    parsed = response.text ? JSON.parse(response.text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  const root = (parsed ?? {}) as ErrorFields & { error?: ErrorFields };
-  const inner: ErrorFields = root.error && typeof root.error === 'object' ? root.error : root;
-  const code = inner.code ?? inner.Code;
-  const message = inner.message ?? inner.Message;
-  return {
-    code: typeof code === 'string' ? code : '',
-    message: typeof message === 'string' ? message : '',
-  };
+  return armErrorFields(response.text ?? '');
 }
 
 function errorCodeOf(response: HttpResponse): string {
