@@ -4,9 +4,7 @@
  * become ArmErrors and then the task's stable error codes with remedies; the task's retry policy is the only one.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { isArmError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/client';
-import { createArmClient } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
 import { createRoleAssignment } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/role-assignments';
 import {
   getSite,
@@ -16,63 +14,19 @@ import {
 import { apply } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/apply';
 import { observe } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/observe';
 import { plan } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/plan';
-import type { Clock, RunContext } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/context';
-import { isTaskError, type TaskError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/errors';
-import { createTransport } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/http/pipeline';
-import { silentLogger } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/log';
-import type { Settings } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/settings';
 import { baseScenario, type Emulator, startEmulator } from '../emulator/index';
-import { emulatorCredential } from '../emulator/sdk-client';
+import {
+  emulatedClock,
+  emulatorArmClient,
+  emulatorRunContext,
+  instantSleep,
+  taskErrorOf,
+} from '../harness/arm-context';
 import { testSettings } from '../harness/settings';
 
 const ACR_PULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
 
-/** Waits move the emulator's clock instead of the real one. */
-function emulatedClock(emu: Emulator): Clock {
-  return {
-    now: () => emu.now(),
-    sleep: (ms, signal) => {
-      if (signal?.aborted) return Promise.reject(signal.reason);
-      emu.advanceClock(ms / 1000);
-      return Promise.resolve();
-    },
-  };
-}
-
-/** A clock whose waits pass no time at all: an operation that needs time never completes. */
-const frozenSleep = (_ms: number, signal?: AbortSignal) =>
-  signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve();
-
-function armFor(emu: Emulator, retry: { maxAttempts?: number } = {}) {
-  return createArmClient({
-    armUrl: emu.info.armUrl,
-    subscriptionId: emu.info.subscriptionId,
-    credential: emulatorCredential(emu.info),
-    scope: 'https://management.azure.com/.default',
-    transport: createTransport({ tls: { ca: [readFileSync(emu.info.caCertPath, 'utf8')] } }),
-    retry: { sleep: frozenSleep, baseDelayInMs: 1, ...retry },
-  });
-}
-
-function contextFor(emu: Emulator, settings: Settings): RunContext {
-  return {
-    settings,
-    arm: armFor(emu),
-    log: silentLogger,
-    signal: new AbortController().signal,
-    clock: emulatedClock(emu),
-  };
-}
-
-async function taskErrorOf(promise: Promise<unknown>): Promise<TaskError> {
-  try {
-    await promise;
-  } catch (e: unknown) {
-    if (isTaskError(e)) return e;
-    throw e;
-  }
-  assert.fail('expected a TaskError');
-}
+const contextFor = emulatorRunContext;
 
 describe('Azure SDK clients against the emulator', function () {
   this.timeout(60_000);
@@ -89,7 +43,7 @@ describe('Azure SDK clients against the emulator', function () {
   it('follows a 202 + Azure-AsyncOperation identity PATCH and returns the principal the operation created', async () => {
     const e = await startEmulator({ scenario: baseScenario({ delays: { siteOperationSeconds: 6 } }) });
     emu = e;
-    const arm = armFor(e);
+    const arm = emulatorArmClient(e);
     const site = await updateIdentity(
       arm,
       { path: appPath(e) },
@@ -137,11 +91,11 @@ describe('Azure SDK clients against the emulator', function () {
     const e = await startEmulator({ scenario: baseScenario({ delays: { siteOperationSeconds: 3600 } }) });
     emu = e;
     const error = await updateIdentity(
-      armFor(e),
+      emulatorArmClient(e),
       { path: appPath(e) },
       { type: 'SystemAssigned' },
       undefined,
-      frozenSleep,
+      instantSleep,
     ).then(
       () => assert.fail('expected the wait to end'),
       (err: unknown) => err,
@@ -184,7 +138,7 @@ describe('Azure SDK clients against the emulator', function () {
   it('RoleAssignmentExists (409) from the SDK is success; a role assignment error keeps its ARM code', async () => {
     const e = await startEmulator({ scenario: baseScenario() });
     emu = e;
-    const arm = armFor(e);
+    const arm = emulatorArmClient(e);
     const registry = e.state.registries[0]?.id ?? '';
     e.setFaults([
       {
@@ -219,7 +173,7 @@ describe('Azure SDK clients against the emulator', function () {
     emu = e;
     e.setFaults([{ host: 'arm', method: 'GET', path: '/sites/contoso-web', status: 503, times: 100 }]);
     const before = e.requests().length;
-    const error = await getSite(armFor(e, { maxAttempts: 3 }), { path: appPath(e) }).then(
+    const error = await getSite(emulatorArmClient(e, { maxAttempts: 3 }), { path: appPath(e) }).then(
       () => assert.fail('expected a 503'),
       (err: unknown) => err,
     );
@@ -243,7 +197,7 @@ describe('Azure SDK clients against the emulator', function () {
         body: { value: [], nextLink: 'https://attacker.example/subscriptions/x/slots?page=2' },
       },
     ]);
-    const error = await listSlots(armFor(e), appPath(e)).then(
+    const error = await listSlots(emulatorArmClient(e), appPath(e)).then(
       () => assert.fail('expected the link to be refused'),
       (err: unknown) => err,
     );
@@ -270,7 +224,7 @@ describe('Azure SDK clients against the emulator', function () {
       },
     ]);
     const error = await updateIdentity(
-      armFor(e),
+      emulatorArmClient(e),
       { path: appPath(e) },
       { type: 'SystemAssigned' },
       undefined,

@@ -4,52 +4,23 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createArmClient } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
 import { type Applied, apply } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/apply';
 import { type Observed, observe } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/observe';
 import { type Plan, plan } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/plan';
-import type { Clock, RunContext } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/context';
-import { isTaskError, type TaskError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/errors';
-import { createTransport } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/http/pipeline';
-import { silentLogger } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/log';
 import type { Settings } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/settings';
 import { baseScenario, type Emulator, type Scenario, startEmulator } from '../emulator/index';
-import { emulatorCredential } from '../emulator/sdk-client';
+import { emulatorRunContext, taskErrorOf } from '../harness/arm-context';
 import { testSettings } from '../harness/settings';
 
 const ACR_PULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
 const REPO_READER = 'b93aa761-3e63-49ed-ac28-beffa264f7ac';
 
-/** Sleeps return at once: back-off waits (PrincipalNotFound) cost no real time. */
-const instantClock: Clock = {
-  now: () => Date.now(),
-  sleep: (_ms, signal) => (signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve()),
-};
-
 function settingsFor(o: Partial<Settings> = {}): Settings {
   return testSettings(o);
 }
 
-function contextFor(emu: Emulator, settings: Settings): RunContext {
-  const arm = createArmClient({
-    armUrl: emu.info.armUrl,
-    subscriptionId: emu.info.subscriptionId,
-    credential: emulatorCredential(emu.info),
-    scope: 'https://management.azure.com/.default',
-    transport: createTransport({ tls: { ca: [readFileSync(emu.info.caCertPath, 'utf8')] } }),
-    retry: { sleep: instantClock.sleep, baseDelayInMs: 1 },
-  });
-  // Back-off and operation polls move the emulator's clock instead of waiting: long-running operations complete.
-  const clock: Clock = {
-    now: () => emu.now(),
-    sleep: (ms, signal) => {
-      emu.advanceClock(ms / 1000);
-      return instantClock.sleep(ms, signal);
-    },
-  };
-  return { settings, arm, log: silentLogger, signal: new AbortController().signal, clock };
-}
+// Back-off and operation polls move the emulator's clock instead of waiting: long-running operations complete.
+const contextFor = emulatorRunContext;
 
 interface Run {
   observed: Observed;
@@ -78,15 +49,7 @@ async function run(emu: Emulator, settings: Settings): Promise<Run> {
 
 const armRequests = (emu: Emulator) => emu.requests().filter((r) => r.host === 'arm');
 
-async function expectTaskError(promise: Promise<unknown>): Promise<TaskError> {
-  try {
-    await promise;
-  } catch (e: unknown) {
-    if (isTaskError(e)) return e;
-    throw e;
-  }
-  assert.fail('expected a TaskError');
-}
+const expectTaskError = taskErrorOf;
 
 const apps = (emu: Emulator) => emu.state.apps.filter((a) => a.siteName === 'contoso-web');
 const pullGrants = (emu: Emulator, registryName = 'contosoacr', role = ACR_PULL) => {
