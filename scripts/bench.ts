@@ -477,7 +477,8 @@ interface Row {
 
 export function verdicts(f: Figures): Row[] {
   const rows: Row[] = [
-    { figure: 'vsixBytes', value: kb(f.vsixBytes), target: '< 1 MB', pass: f.vsixBytes < 1024 * 1024 },
+    // Issue 13's budget with the SDK packages at runtime.
+    { figure: 'vsixBytes', value: kb(f.vsixBytes), target: '<= 350 KB', pass: f.vsixBytes <= 350 * 1024 },
     { figure: 'bundleBytes', value: kb(f.bundleBytes), target: '(recorded)', pass: undefined },
     {
       figure: 'startupMs',
@@ -487,11 +488,13 @@ export function verdicts(f: Figures): Row[] {
     },
   ];
   for (const r of f.firstRun) {
-    const limit = 8 * r.targets + REQUEST_CONSTANT;
+    // Issue 13's goal: <= 6 ARM requests per target on a first run (not met yet: the async identity operation and
+    // the config/web read-back cost about 9).
+    const limit = 6 * r.targets + REQUEST_CONSTANT;
     rows.push({
       figure: `firstRun ${r.targets} target(s)`,
       value: `${r.requests} requests, ${r.writes} writes, ${r.wallMs} ms`,
-      target: `<= 8/target + ${REQUEST_CONSTANT} = ${limit} requests`,
+      target: `<= 6/target + ${REQUEST_CONSTANT} = ${limit} requests`,
       pass: r.requests <= limit && r.writes > 0,
     });
   }
