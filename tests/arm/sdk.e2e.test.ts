@@ -14,6 +14,7 @@ import {
 import { apply } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/apply';
 import { observe } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/observe';
 import { plan } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/plan';
+import type { TaskError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/errors';
 import { baseScenario, type Emulator, startEmulator } from '../emulator/index';
 import {
   emulatedClock,
@@ -35,6 +36,17 @@ describe('Azure SDK clients against the emulator', function () {
     await emu?.close();
     emu = undefined;
   });
+
+  /** Observe, plan and apply the default scenario while ARM answers one route with 403: the TaskError it ends in. */
+  async function configureWith403(fault: Parameters<Emulator['setFaults']>[0][number]): Promise<TaskError> {
+    const e = await startEmulator({ scenario: baseScenario() });
+    emu = e;
+    e.setFaults([fault]);
+    const settings = testSettings();
+    const ctx = contextFor(e, settings);
+    const observed = await observe(ctx);
+    return taskErrorOf(apply(ctx, plan(observed, settings), observed));
+  }
 
   const app = (e: Emulator) => e.state.apps.find((a) => a.siteName === 'contoso-web' && !a.slot);
   const appPath = (e: Emulator) =>
@@ -116,21 +128,13 @@ describe('Azure SDK clients against the emulator', function () {
   });
 
   it('a 403 on the role assignment PUT becomes the role-rights error with the az command', async () => {
-    const e = await startEmulator({ scenario: baseScenario() });
-    emu = e;
-    e.setFaults([
-      {
-        host: 'arm',
-        method: 'PUT',
-        path: '/providers/microsoft.authorization/roleassignments/',
-        status: 403,
-        body: { error: { code: 'AuthorizationFailed', message: 'The client does not have authorization.' } },
-      },
-    ]);
-    const settings = testSettings();
-    const ctx = contextFor(e, settings);
-    const observed = await observe(ctx);
-    const error = await taskErrorOf(apply(ctx, plan(observed, settings), observed));
+    const error = await configureWith403({
+      host: 'arm',
+      method: 'PUT',
+      path: '/providers/microsoft.authorization/roleassignments/',
+      status: 403,
+      body: { error: { code: 'AuthorizationFailed', message: 'The client does not have authorization.' } },
+    });
     assert.match(error.remedy, /az role assignment create --assignee-object-id [0-9a-f-]{36}/);
     assert.ok(isArmError(error.cause) && error.cause.code === 'AuthorizationFailed');
   });
@@ -238,21 +242,13 @@ describe('Azure SDK clients against the emulator', function () {
   });
 
   it('a 403 on the identity PATCH becomes IdentityWriteForbidden with the role to grant', async () => {
-    const e = await startEmulator({ scenario: baseScenario() });
-    emu = e;
-    e.setFaults([
-      {
-        host: 'arm',
-        method: 'PATCH',
-        pathRegex: '/sites/contoso-web(\\?|$)',
-        status: 403,
-        body: { error: { code: 'AuthorizationFailed', message: 'The client does not have authorization.' } },
-      },
-    ]);
-    const settings = testSettings();
-    const ctx = contextFor(e, settings);
-    const observed = await observe(ctx);
-    const error = await taskErrorOf(apply(ctx, plan(observed, settings), observed));
+    const error = await configureWith403({
+      host: 'arm',
+      method: 'PATCH',
+      pathRegex: '/sites/contoso-web(\\?|$)',
+      status: 403,
+      body: { error: { code: 'AuthorizationFailed', message: 'The client does not have authorization.' } },
+    });
     assert.equal(error.code, 'IdentityWriteForbidden');
     assert.match(error.remedy, /Website Contributor/);
     assert.ok(isArmError(error.cause) && error.cause.code === 'AuthorizationFailed');
