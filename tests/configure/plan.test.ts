@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import type { UserAssignedIdentity } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/identities';
 import type { RoleAssignment } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/role-assignments';
-import type {
-  Site,
-  SiteConfig,
-  SiteContainer,
+import {
+  identityBody,
+  pullSettingsBody,
+  type Site,
+  type SiteConfig,
+  type SiteContainer,
+  sidecarAuthDefinition,
 } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/web-apps';
 import { describePlan } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/apply';
 import type {
@@ -12,9 +15,17 @@ import type {
   ObservedTarget,
 } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/observe';
 import { registryFromImages } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/observe';
-import { type Plan, plan, type Step } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/plan';
+import {
+  type EnableIdentityStep,
+  type Plan,
+  plan,
+  type SetAcrFlagsStep,
+  type SetSidecarAuthStep,
+  type Step,
+} from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/plan';
 import { isTaskError, type TaskError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/errors';
 import type { Settings } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/settings';
+import { targetFromArm } from '../harness/facts';
 import { testSettings } from '../harness/settings';
 
 const SUB = '11111111-1111-1111-1111-111111111111';
@@ -61,22 +72,26 @@ function target(o: TargetOptions = {}): ObservedTarget {
   const path = o.slot ? `${APP}/slots/${o.slot}` : APP;
   const sidecar = o.containers !== undefined;
   const image = 'shopacr.azurecr.io/shop:1';
-  return {
-    target: { label, slot: o.slot, path },
-    site: {
-      id: path,
-      name: o.slot ? `shop/${o.slot}` : 'shop',
-      ...(o.identity ? { identity: o.identity } : {}),
+  return targetFromArm(
+    {
+      target: { label, slot: o.slot, path },
+      site: {
+        id: path,
+        name: o.slot ? `shop/${o.slot}` : 'shop',
+        ...(o.identity ? { identity: o.identity } : {}),
+      },
+      config:
+        o.config ?? (sidecar ? { linuxFxVersion: 'sitecontainers' } : { linuxFxVersion: `DOCKER|${image}` }),
+      containers: o.containers ?? [],
+      appSettings: o.appSettings ?? {},
     },
-    os: o.os ?? 'linux',
-    config:
-      o.config ?? (sidecar ? { linuxFxVersion: 'sitecontainers' } : { linuxFxVersion: `DOCKER|${image}` }),
-    sidecar,
-    containers: o.containers ?? [],
-    images: o.images ?? (sidecar ? (o.containers ?? []).map((c) => c.properties.image as string) : [image]),
-    appSettings: o.appSettings ?? {},
-    vnetImagePull: o.vnetImagePull ?? false,
-  };
+    {
+      os: o.os ?? 'linux',
+      sidecar,
+      images: o.images ?? (sidecar ? (o.containers ?? []).map((c) => c.properties.image as string) : [image]),
+      vnetImagePull: o.vnetImagePull ?? false,
+    },
+  );
 }
 
 function observed(
@@ -136,6 +151,14 @@ const configured = (clientId: string | null = null): SiteConfig => ({
   acrUserManagedIdentityID: clientId,
 });
 
+// What each step sends to ARM (the bodies src/arm/web-apps.ts builds from it).
+const body = {
+  enableIdentity: (s: EnableIdentityStep | undefined) => (s ? identityBody(s.identity) : undefined),
+  setAcrFlags: (s: SetAcrFlagsStep | undefined) => (s ? pullSettingsBody(s.pull) : undefined),
+  setSidecarAuth: (s: SetSidecarAuthStep | undefined) =>
+    s ? sidecarAuthDefinition(s.container, s.auth) : undefined,
+};
+
 const kinds = (p: Plan) => p.steps.map((s) => `${s.target}:${s.kind}`);
 const stepsOf = <K extends Step['kind']>(p: Plan, kind: K) =>
   p.steps.filter((s): s is Extract<Step, { kind: K }> => s.kind === kind);
@@ -172,11 +195,11 @@ describe('plan', () => {
         ['production', 'staging', 'qa'].map((t) => ({ kind: 'systemIdentityOf', target: t })),
       );
       assert.ok(roles.every((r) => r.roleGuid === ACR_PULL && r.scope === REGISTRY));
-      assert.deepEqual(stepsOf(p, 'setAcrFlags')[0]?.properties, {
+      assert.deepEqual(body.setAcrFlags(stepsOf(p, 'setAcrFlags')[0]), {
         acrUseManagedIdentityCreds: true,
         acrUserManagedIdentityID: '',
       });
-      assert.deepEqual(stepsOf(p, 'enableIdentity')[0]?.identity, { type: 'SystemAssigned' });
+      assert.deepEqual(body.enableIdentity(stepsOf(p, 'enableIdentity')[0]), { type: 'SystemAssigned' });
     });
 
     it('plans nothing when everything is already true (a re-run)', () => {
@@ -199,7 +222,7 @@ describe('plan', () => {
         target({ identity: { type: 'UserAssigned', userAssignedIdentities: { [OTHER_UAMI]: {} } } }),
       ]);
       const step = stepsOf(plan(o, settings()), 'enableIdentity')[0];
-      assert.deepEqual(step?.identity, {
+      assert.deepEqual(body.enableIdentity(step), {
         type: 'SystemAssigned, UserAssigned',
         userAssignedIdentities: { [OTHER_UAMI]: {} },
       });
@@ -225,7 +248,7 @@ describe('plan', () => {
       const p = plan(o, settings());
       assert.deepEqual(kinds(p), ['production:setAcrFlags']);
       // "" and not null: in a PATCH null leaves the stale client ID in place.
-      assert.equal(stepsOf(p, 'setAcrFlags')[0]?.properties.acrUserManagedIdentityID, '');
+      assert.equal(body.setAcrFlags(stepsOf(p, 'setAcrFlags')[0])?.acrUserManagedIdentityID, '');
     });
 
     it('configures a Windows container app through the same site flags', () => {
@@ -258,11 +281,11 @@ describe('plan', () => {
         'staging:setAcrFlags',
       ]);
       const [prod, staging] = stepsOf(p, 'enableIdentity');
-      assert.deepEqual(prod?.identity, {
+      assert.deepEqual(body.enableIdentity(prod), {
         type: 'UserAssigned',
         userAssignedIdentities: { [OTHER_UAMI]: {}, [UAMI]: {} },
       });
-      assert.deepEqual(staging?.identity, {
+      assert.deepEqual(body.enableIdentity(staging), {
         type: 'SystemAssigned, UserAssigned',
         userAssignedIdentities: { [UAMI]: {} },
       });
@@ -270,7 +293,9 @@ describe('plan', () => {
       assert.deepEqual(role?.principal, { kind: 'known', principalId: puller.principalId });
       assert.deepEqual(role?.forTargets, ['production', 'staging']);
       assert.ok(
-        stepsOf(p, 'setAcrFlags').every((s) => s.properties.acrUserManagedIdentityID === puller.clientId),
+        stepsOf(p, 'setAcrFlags').every(
+          (s) => body.setAcrFlags(s)?.acrUserManagedIdentityID === puller.clientId,
+        ),
       );
       assert.deepEqual(p.principals, { production: puller.principalId, staging: puller.principalId });
     });
@@ -291,7 +316,7 @@ describe('plan', () => {
         roleAssignments: [grant(puller.principalId, REGISTRY)],
       });
       const p = plan(o, userSettings());
-      assert.equal(stepsOf(p, 'setAcrFlags')[0]?.properties.acrUserManagedIdentityID, puller.clientId);
+      assert.equal(body.setAcrFlags(stepsOf(p, 'setAcrFlags')[0])?.acrUserManagedIdentityID, puller.clientId);
     });
   });
 
@@ -432,8 +457,8 @@ describe('plan', () => {
       );
       assert.deepEqual(kinds(p), ['production:setSidecarAuth']);
       const step = stepsOf(p, 'setSidecarAuth')[0];
-      assert.equal(step?.container, 'main');
-      assert.deepEqual(step?.properties, {
+      assert.equal(step?.container.name, 'main');
+      assert.deepEqual(body.setSidecarAuth(step), {
         image: 'shopacr.azurecr.io/shop:1',
         isMain: true,
         authType: 'SystemIdentity',
@@ -463,12 +488,12 @@ describe('plan', () => {
         roleAssignments: [grant(puller.principalId, REGISTRY)],
       });
       const step = stepsOf(plan(o, userSettings()), 'setSidecarAuth')[0];
-      assert.equal(step?.properties.authType, 'UserAssigned');
-      assert.equal(step?.properties.userManagedIdentityClientId, puller.clientId);
+      assert.equal(body.setSidecarAuth(step)?.authType, 'UserAssigned');
+      assert.equal(body.setSidecarAuth(step)?.userManagedIdentityClientId, puller.clientId);
 
       const after = target({
         identity: attached,
-        containers: [{ name: 'shop/main', properties: step?.properties ?? {} }],
+        containers: [{ name: 'shop/main', properties: body.setSidecarAuth(step) ?? {} }],
       });
       assert.deepEqual(plan({ ...o, targets: [after] }, userSettings()).steps, []);
     });

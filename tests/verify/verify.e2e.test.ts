@@ -10,7 +10,7 @@ import { rootCertificates } from 'node:tls';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { ClientSecretCredential } from '@azure/identity';
 import { createArmClient } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
-import { getSite, scmHostName } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/web-apps';
+import { getSite } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/web-apps';
 import {
   type Clock,
   type RunContext,
@@ -179,8 +179,8 @@ async function world(story: Story): Promise<World> {
           {
             target,
             image: 'contosoacr.azurecr.io/web:1.0.0',
-            defaultHostName: site.properties?.defaultHostName ?? '',
-            scmHostName: scmHostName(site),
+            defaultHostName: site.defaultHostName,
+            scmHostName: site.scmHostName,
             restartedByWrite: !(o.restartNeeded ?? true),
           },
         ],

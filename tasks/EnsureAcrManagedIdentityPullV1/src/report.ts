@@ -202,7 +202,7 @@ function summaryOf(report: RunReport, appName: string, outcome: TaskOutcome, mes
       const flagPlanned = report.plan?.steps.some((s) => s.target === label && s.kind === 'setAcrFlags');
       const flag = t.sidecar
         ? 'per container (sidecar)'
-        : flagWritten || t.config.acrUseManagedIdentityCreds === true
+        : flagWritten || t.pull.useManagedIdentity === true
           ? 'true'
           : report.dryRun && flagPlanned
             ? 'false (the plan sets it)'

@@ -4,7 +4,6 @@
  * output variables and the summary from it is `report.ts`'s job, so this file never touches the agent.
  */
 import { grantsPull, type RoleAssignment } from './arm/role-assignments';
-import { scmHostName } from './arm/web-apps';
 import {
   type Applied,
   type ApplyProgress,
@@ -164,10 +163,10 @@ function describeObserved(ctx: RunContext, o: Observed): void {
     `Registry ${o.registry.loginServer} (${o.registry.abac ? 'ABAC repository permissions' : 'RBAC'}), ${o.registry.source === 'input' ? 'as given' : "from the apps' images"}: ${o.registry.id}`,
   );
   for (const t of o.targets) {
-    const identity = t.site.identity?.type ?? 'None';
+    const identity = t.identity.reportedType;
     const flag = t.sidecar
       ? 'sidecar containers'
-      : `acrUseManagedIdentityCreds=${t.config.acrUseManagedIdentityCreds === true}`;
+      : `acrUseManagedIdentityCreds=${t.pull.useManagedIdentity === true}`;
     log.info(
       `[${t.target.label}] ${t.os}, image ${t.images.join(', ') || '(none)'}, identity ${identity}, ${flag}`,
     );
@@ -206,7 +205,7 @@ function verifyTargetsOf(
   return observed.targets.map((t) => {
     const label = t.target.label;
     const principalId =
-      observed.userIdentity?.principalId ?? principals[label] ?? t.site.identity?.principalId;
+      observed.userIdentity?.principalId ?? principals[label] ?? t.identity.systemPrincipalId;
     const grants = (observed.roleAssignments ?? []).filter(
       (a) =>
         !!principalId &&
@@ -217,7 +216,7 @@ function verifyTargetsOf(
       grants.map((a) => Date.parse(f(a) ?? '')).filter((n) => !Number.isNaN(n));
     // `lastModifiedTimeUtc`: "Last time the app was modified, in UTC" (Site properties in
     // Azure/azure-rest-api-specs specification/web/resource-manager/Microsoft.Web/AppService/stable/2024-11-01/WebApps.json).
-    const siteChanged = Date.parse(t.site.properties?.lastModifiedTimeUtc ?? '');
+    const siteChanged = Date.parse(t.lastModifiedAt ?? '');
     const grantChanged = times((a) => a.properties.updatedOn ?? a.properties.createdOn);
     // Anything this run wrote for the target is newer than every log line: the log then proves nothing.
     const lastChangeAt =
@@ -229,8 +228,8 @@ function verifyTargetsOf(
     return {
       target: t.target,
       image: mainImage(t),
-      defaultHostName: t.site.properties?.defaultHostName ?? '',
-      scmHostName: scmHostName(t.site),
+      defaultHostName: t.defaultHostName,
+      scmHostName: t.scmHostName,
       restartedByWrite: restartedByWrite.has(label),
       ...(lastChangeAt !== undefined ? { lastChangeAt } : {}),
       grantedThisRun: granted.has(label),
@@ -260,8 +259,8 @@ function blockerFor(warnings: readonly PlanWarning[], label: string): PlanWarnin
 
 function mainImage(t: ObservedTarget): string {
   if (t.sidecar) {
-    const main = t.containers.find((c) => c.properties?.isMain);
-    if (main?.properties?.image) return main.properties.image;
+    const main = t.containers.find((c) => c.isMain);
+    if (main?.image) return main.image;
   }
   return t.images[0] ?? '';
 }

@@ -17,6 +17,18 @@ import {
   type OperationState,
   type RunningOperation,
 } from '@azure/core-lro';
+import { imageFromFxVersion, isSidecarFxVersion } from '../configure/images';
+import type {
+  AttachedUserIdentity,
+  ContainerDefinition,
+  PullSettings,
+  SidecarAuth,
+  SidecarContainer,
+  SiteConfigFacts,
+  SiteFacts,
+  TargetFacts,
+  TargetIdentity,
+} from '../facts';
 import { abortableSleep, parseRetryAfterInMs } from '../http/retry';
 import type { Target } from '../targets';
 import { type ArmClient, ArmError, armErrorFields } from './client';
@@ -142,25 +154,80 @@ function siteRef(arm: ArmClient, target: PathRef): SiteRef {
   };
 }
 
-export async function getSite(arm: ArmClient, target: PathRef, signal?: AbortSignal): Promise<Site> {
+export async function getSite(arm: ArmClient, target: PathRef, signal?: AbortSignal): Promise<SiteFacts> {
   const r = siteRef(arm, target);
   const site = await sdkCall('GET', r.path, (o) =>
     r.slot === undefined
       ? webApps.get(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o })
       : webApps.getSlot(r.web, r.resourceGroup, r.name, r.slot, { abortSignal: signal, ...o }),
   );
-  return siteFromSdk(site);
+  return siteFacts(siteFromSdk(site));
+}
+
+/**
+ * The site's state as ARM reports it now, with the response's `Date` header (the server's clock), from one plain
+ * GET of the site. A generic ARM read: the caller only needs the state and the clock.
+ */
+export async function getSiteState(
+  arm: ArmClient,
+  target: PathRef,
+  signal?: AbortSignal,
+): Promise<{ state: string | undefined; serverDate: string | undefined }> {
+  const r = await arm.request<Site>('GET', target.path, { apiVersion: WEB_API_VERSION, signal });
+  return { state: r.body?.properties?.state, serverDate: r.headers.get('date') ?? undefined };
 }
 
 /** Every slot of a site (paged). */
-export async function listSlots(arm: ArmClient, sitePath: string, signal?: AbortSignal): Promise<Site[]> {
+export async function listSlots(
+  arm: ArmClient,
+  sitePath: string,
+  signal?: AbortSignal,
+): Promise<SiteFacts[]> {
   const r = siteRef(arm, { path: sitePath });
   return sdkCall('GET', `${sitePath}/slots`, async (o) => {
-    const out: Site[] = [];
+    const out: SiteFacts[] = [];
     for await (const slot of webApps.listSlots(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o }))
-      out.push(siteFromSdk(slot));
+      out.push(siteFacts(siteFromSdk(slot)));
     return out;
   });
+}
+
+/**
+ * Sets the whole set of managed identities of a target (`system` on or off, every user-assigned identity it keeps
+ * or gains) and returns the site as the operation left it (undefined when ARM answered with none).
+ */
+export async function setIdentities(
+  arm: ArmClient,
+  target: PathRef,
+  identities: { readonly system: boolean; readonly userAssigned: readonly string[] },
+  signal?: AbortSignal,
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>,
+): Promise<SiteFacts | undefined> {
+  const body = identityBody(identities);
+  const site = await updateIdentity(arm, target, body, signal, sleep);
+  return site ? siteFacts(site) : undefined;
+}
+
+/** The identity body of a site PATCH for a whole set of identities (its `type` replaces the set). */
+export function identityBody(identities: {
+  readonly system: boolean;
+  readonly userAssigned: readonly string[];
+}): {
+  type: string;
+  userAssignedIdentities?: Record<string, Record<string, never>>;
+} {
+  const user = identities.userAssigned;
+  const type = identities.system
+    ? user.length > 0
+      ? 'SystemAssigned, UserAssigned'
+      : 'SystemAssigned'
+    : 'UserAssigned';
+  return user.length > 0
+    ? {
+        type,
+        userAssignedIdentities: Object.fromEntries(user.map((id) => [id, {} as Record<string, never>])),
+      }
+    : { type };
 }
 
 /** How long we wait (in total, between polls) for one long-running site PATCH before we give up. */
@@ -313,6 +380,45 @@ export async function getSiteConfig(
   return siteConfigFromSdk(config);
 }
 
+/** The target's `config/web`, as facts: the pull settings and the images it names. */
+export async function getSiteConfigFacts(
+  arm: ArmClient,
+  target: PathRef,
+  signal?: AbortSignal,
+): Promise<SiteConfigFacts> {
+  return siteConfigFacts(await getSiteConfig(arm, target, signal));
+}
+
+/**
+ * Sets the site-wide pull settings in `config/web` (only those two properties): `clientId` is the user-assigned
+ * identity's client ID, or "" for the system identity. In a PATCH, null means "leave unchanged", so only "" clears a
+ * stale client ID (Azure CLI sends "" too: azure-cli appservice custom.py, update_site_configs). Returns the
+ * settings ARM answered with.
+ */
+export async function setPullSettings(
+  arm: ArmClient,
+  target: PathRef,
+  settings: { readonly useManagedIdentity: true; readonly clientId: string },
+  signal?: AbortSignal,
+): Promise<PullSettings> {
+  const config = await updateSiteConfig(arm, target, pullSettingsBody(settings), signal);
+  return pullSettings(config);
+}
+
+/** The `config/web` PATCH properties for the pull settings. */
+export function pullSettingsBody(settings: {
+  readonly useManagedIdentity: true;
+  readonly clientId: string;
+}): {
+  acrUseManagedIdentityCreds: true;
+  acrUserManagedIdentityID: string;
+} {
+  return {
+    acrUseManagedIdentityCreds: settings.useManagedIdentity,
+    acrUserManagedIdentityID: settings.clientId,
+  };
+}
+
 /** PATCH `config/web` with only the given properties; returns the properties ARM answered with. */
 export async function updateSiteConfig(
   arm: ArmClient,
@@ -375,7 +481,7 @@ export async function listSiteContainers(
   arm: ArmClient,
   target: PathRef,
   signal?: AbortSignal,
-): Promise<SiteContainer[]> {
+): Promise<SidecarContainer[]> {
   const r = siteRef(arm, target);
   return sdkCall('GET', `${r.path}/sitecontainers`, async (o) => {
     const pages =
@@ -385,8 +491,8 @@ export async function listSiteContainers(
             abortSignal: signal,
             ...o,
           });
-    const out: SiteContainer[] = [];
-    for await (const c of pages) out.push(siteContainerFromSdk(c));
+    const out: SidecarContainer[] = [];
+    for await (const c of pages) out.push(sidecarContainer(siteContainerFromSdk(c)));
     return out;
   });
 }
@@ -413,6 +519,37 @@ export async function putSiteContainer(
         }),
   );
   return siteContainerFromSdk(container);
+}
+
+/**
+ * Sets what one sidecar container pulls with: its definition as observed, with the registry credentials and the
+ * client ID replaced by `auth` (the PUT sends the full definition, so every other setting is kept).
+ */
+export async function setSidecarAuth(
+  arm: ArmClient,
+  target: PathRef,
+  container: SidecarContainer,
+  auth: SidecarAuth,
+  signal?: AbortSignal,
+): Promise<SidecarContainer> {
+  const properties = sidecarAuthDefinition(container, auth);
+  return sidecarContainer(await putSiteContainer(arm, target, container.name, properties, signal));
+}
+
+/** The full definition a PUT sends to make a container pull with `auth`: its own, with the credentials replaced. */
+export function sidecarAuthDefinition(
+  container: SidecarContainer,
+  auth: SidecarAuth,
+): SiteContainerProperties {
+  const {
+    userName: _u,
+    passwordSecret: _p,
+    userManagedIdentityClientId: _c,
+    ...rest
+  } = definitionOf(container.definition);
+  return auth.kind === 'UserAssigned'
+    ? { ...rest, authType: 'UserAssigned', userManagedIdentityClientId: auth.clientId }
+    : { ...rest, authType: 'SystemIdentity' };
 }
 
 /** The container's own name: ARM returns `app/name` (or `app/slot/name`) in `name`. */
@@ -503,7 +640,8 @@ export async function restart(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Mappers: the SDK flattens `properties`; the shapes above keep ARM's nesting, which the callers read.
+// Mappers: the SDK flattens `properties`; the wire shapes above keep ARM's nesting, and the facts mappers below
+// turn those into the task's words (src/facts.ts).
 
 function siteFromSdk(s: SdkSite): Site {
   return {
@@ -583,4 +721,105 @@ export function scmHostName(site: Site): string | undefined {
 export function vnetImagePullEnabled(site: Site): boolean {
   const p = site.properties;
   return p?.outboundVnetRouting?.imagePullTraffic === true || p?.vnetImagePullEnabled === true;
+}
+
+/** A site or slot resource (ARM's shape, either api-version) as facts. */
+export function siteFacts(site: Site): SiteFacts {
+  const p = site.properties;
+  return {
+    name: site.name,
+    windowsKind: (site.kind?.toLowerCase() ?? '').includes('windows') || p?.hyperV === true,
+    state: p?.state,
+    enabled: p?.enabled,
+    lastModifiedAt: p?.lastModifiedTimeUtc,
+    defaultHostName: p?.defaultHostName ?? '',
+    scmHostName: scmHostName(site),
+    identity: identityFacts(site.identity),
+    vnetImagePull: vnetImagePullEnabled(site),
+  };
+}
+
+function identityFacts(identity: ManagedServiceIdentity | undefined): TargetIdentity {
+  const userAssigned: AttachedUserIdentity[] = Object.entries(identity?.userAssignedIdentities ?? {}).map(
+    ([resourceId, info]) => ({
+      resourceId,
+      principalId: info?.principalId ?? undefined,
+      clientId: info?.clientId ?? undefined,
+    }),
+  );
+  return {
+    reportedType: identity?.type ?? 'None',
+    system: (identity?.type ?? '').toLowerCase().includes('systemassigned'),
+    systemPrincipalId: identity?.principalId ?? undefined,
+    userAssigned,
+  };
+}
+
+/** `config/web` as facts: the pull settings and which images the runtime strings name. */
+export function siteConfigFacts(config: SiteConfig): SiteConfigFacts {
+  return {
+    pull: pullSettings(config),
+    sidecar: isSidecarFxVersion(config.linuxFxVersion),
+    linuxImage: imageFromFxVersion(config.linuxFxVersion),
+    windowsImage: imageFromFxVersion(config.windowsFxVersion),
+    linuxRuntimeSet: !!config.linuxFxVersion,
+    windowsRuntimeSet: !!config.windowsFxVersion,
+  };
+}
+
+function pullSettings(config: SiteConfig): PullSettings {
+  return {
+    useManagedIdentity: config.acrUseManagedIdentityCreds,
+    clientId: config.acrUserManagedIdentityID ?? null,
+  };
+}
+
+/** A sidecar container (ARM's shape) as facts; its whole definition is kept for a later write of its auth. */
+export function sidecarContainer(container: SiteContainer): SidecarContainer {
+  const p = container.properties ?? {};
+  return {
+    name: containerName(container),
+    image: typeof p.image === 'string' && p.image ? p.image : undefined,
+    isMain: p.isMain === true,
+    authType: p.authType ?? undefined,
+    clientId: p.userManagedIdentityClientId,
+    definition: p as unknown as ContainerDefinition,
+  };
+}
+
+function definitionOf(definition: ContainerDefinition): SiteContainerProperties {
+  return definition as unknown as SiteContainerProperties;
+}
+
+/**
+ * One target from its site resource, its `config/web`, its sidecars and app settings. Windows: the site's kind
+ * says so (or Hyper-V), or only windowsFxVersion is set.
+ */
+export function targetFacts(
+  target: Target,
+  site: SiteFacts,
+  config: SiteConfigFacts,
+  containers: readonly SidecarContainer[],
+  appSettings: Readonly<Record<string, string>>,
+): TargetFacts {
+  const windows = site.windowsKind || (config.windowsRuntimeSet && !config.linuxRuntimeSet);
+  const images = config.sidecar
+    ? containers.map((c) => c.image).filter((i): i is string => !!i)
+    : [windows ? config.windowsImage : config.linuxImage].filter((i): i is string => !!i);
+  return {
+    target,
+    os: windows ? 'windows' : 'linux',
+    state: site.state,
+    enabled: site.enabled,
+    lastModifiedAt: site.lastModifiedAt,
+    defaultHostName: site.defaultHostName,
+    scmHostName: site.scmHostName,
+    identity: site.identity,
+    pull: config.pull,
+    sidecar: config.sidecar,
+    containers: config.sidecar ? containers : [],
+    images,
+    appSettings,
+    vnetImagePull: site.vnetImagePull,
+  };
 }

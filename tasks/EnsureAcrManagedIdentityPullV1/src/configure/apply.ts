@@ -7,16 +7,16 @@ import { type ArmClient, isArmError } from '../arm/client';
 import { createRoleAssignment } from '../arm/role-assignments';
 import {
   getSite,
-  getSiteConfig,
+  getSiteConfigFacts,
   listAppSettings,
-  putSiteContainer,
   replaceAppSettings,
-  type Site,
-  updateIdentity,
-  updateSiteConfig,
+  setIdentities,
+  setPullSettings,
+  setSidecarAuth,
 } from '../arm/web-apps';
 import type { RunContext } from '../context';
 import { isTaskError, TaskError } from '../errors';
+import type { SiteFacts } from '../facts';
 import { parseResourceId } from '../resource-id';
 import { mapWithLimit } from './limit';
 import type { Observed } from './observe';
@@ -153,15 +153,9 @@ async function enableIdentity(
   step: EnableIdentityStep,
   observed: Observed,
 ): Promise<{ systemPrincipalId: string | undefined }> {
-  const identity = {
-    type: step.identity.type,
-    ...(step.identity.userAssignedIdentities
-      ? { userAssignedIdentities: { ...step.identity.userAssignedIdentities } }
-      : {}),
-  };
-  let site: Site | undefined;
+  let site: SiteFacts | undefined;
   try {
-    site = await updateIdentity(ctx.arm, { path: step.path }, identity, ctx.signal, ctx.clock.sleep);
+    site = await setIdentities(ctx.arm, { path: step.path }, step.identity, ctx.signal, ctx.clock.sleep);
   } catch (e: unknown) {
     if (isArmError(e) && e.status === 403) {
       throw new TaskError(
@@ -170,7 +164,7 @@ async function enableIdentity(
         {
           remedy:
             `Give the service connection Website Contributor (or Contributor) on the app ${observed.app.name}` +
-            (step.identity.userAssignedIdentities
+            (step.identity.userAssigned.length > 0
               ? ', and Managed Identity Operator on the user-assigned identity (assigning it needs that role)'
               : '') +
             '.',
@@ -181,11 +175,11 @@ async function enableIdentity(
     }
     throw e;
   }
-  if (!step.identity.type.startsWith('SystemAssigned')) return { systemPrincipalId: undefined };
+  if (!step.identity.system) return { systemPrincipalId: undefined };
   // The PATCH response normally carries the new principal; when it does not (202, or a partial body), read it.
-  let principalId = site?.identity?.principalId;
+  let principalId = site?.identity.systemPrincipalId;
   if (!principalId)
-    principalId = (await getSite(ctx.arm, { path: step.path }, ctx.signal)).identity?.principalId;
+    principalId = (await getSite(ctx.arm, { path: step.path }, ctx.signal)).identity.systemPrincipalId;
   if (!principalId) {
     throw new TaskError(
       'IdentityNotCreated',
@@ -243,17 +237,17 @@ async function applyConfigStep(
   const arm: ArmClient = ctx.arm;
   switch (step.kind) {
     case 'setAcrFlags': {
-      await updateSiteConfig(arm, { path: step.path }, step.properties, ctx.signal);
+      await setPullSettings(arm, { path: step.path }, step.pull, ctx.signal);
       // Other writers (portal, CLI) have been seen resetting these flags; read back what stuck.
-      const after = await getSiteConfig(arm, { path: step.path }, ctx.signal);
-      const wanted = step.properties.acrUserManagedIdentityID;
+      const after = (await getSiteConfigFacts(arm, { path: step.path }, ctx.signal)).pull;
+      const wanted = step.pull.clientId;
       const idStuck = wanted
-        ? (after.acrUserManagedIdentityID ?? '').toLowerCase() === wanted.toLowerCase()
-        : !after.acrUserManagedIdentityID;
-      if (after.acrUseManagedIdentityCreds !== true || !idStuck) {
+        ? (after.clientId ?? '').toLowerCase() === wanted.toLowerCase()
+        : !after.clientId;
+      if (after.useManagedIdentity !== true || !idStuck) {
         throw new TaskError(
           'AcrFlagNotApplied',
-          `The site config of ${step.target} did not keep the pull settings: acrUseManagedIdentityCreds=${String(after.acrUseManagedIdentityCreds)}, acrUserManagedIdentityID=${after.acrUserManagedIdentityID ?? 'null'} (wanted true and ${wanted || 'empty'}).`,
+          `The site config of ${step.target} did not keep the pull settings: acrUseManagedIdentityCreds=${String(after.useManagedIdentity)}, acrUserManagedIdentityID=${after.clientId ?? 'null'} (wanted true and ${wanted || 'empty'}).`,
           {
             remedy:
               `Check that nothing else rewrites the site config at the same time (a deployment, the portal's Deployment Center), then run the task again. ` +
@@ -266,8 +260,8 @@ async function applyConfigStep(
       return 'set and read back';
     }
     case 'setSidecarAuth': {
-      await putSiteContainer(arm, { path: step.path }, step.container, step.properties, ctx.signal);
-      return `container ${step.container} now uses ${String(step.properties.authType)}`;
+      await setSidecarAuth(arm, { path: step.path }, step.container, step.auth, ctx.signal);
+      return `container ${step.container.name} now uses ${step.auth.kind}`;
     }
     case 'removeRegistryCredentials': {
       // The PUT replaces every setting. What was observed may be minutes old (PrincipalNotFound waits): re-read

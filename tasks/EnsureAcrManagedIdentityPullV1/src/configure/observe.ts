@@ -24,17 +24,15 @@ import { findAppResourceGroup } from '../arm/resources';
 import { grantsPull, listRoleAssignments, type RoleAssignment } from '../arm/role-assignments';
 import {
   getSite,
-  getSiteConfig,
+  getSiteConfigFacts,
   listAppSettings,
   listSiteContainers,
   listSlots,
-  type Site,
-  type SiteConfig,
-  type SiteContainer,
-  vnetImagePullEnabled,
+  targetFacts,
 } from '../arm/web-apps';
 import type { RunContext } from '../context';
 import { TaskError } from '../errors';
+import type { SiteFacts, TargetFacts } from '../facts';
 import { checkImages, type ImageCheckReport } from '../registry/image-check';
 import {
   armPath,
@@ -48,7 +46,7 @@ import {
 import { PRODUCTION, type ResourceRef, type Settings } from '../settings';
 import { closestSpelling } from '../spelling';
 import type { Target } from '../targets';
-import { imageFromFxVersion, isAcrHost, isSidecarFxVersion, registryHostOf } from './images';
+import { isAcrHost, registryHostOf } from './images';
 import { mapWithLimit } from './limit';
 
 /**
@@ -60,26 +58,10 @@ const ACR_SCOPE = 'https://containerregistry.azure.net/.default';
 /** How many targets are read (and later written) at once. */
 export const TARGET_CONCURRENCY = 8;
 
-export type TargetOs = 'linux' | 'windows';
+export type { TargetOs } from '../facts';
 
-export interface ObservedTarget {
-  readonly target: Target;
-  /** The site or slot resource as ARM returned it (kind, state, identity, host names...). */
-  readonly site: Site;
-  readonly os: TargetOs;
-  /** `config/web` properties: the truth for the fx versions and the two ACR flags. */
-  readonly config: SiteConfig;
-  /** linuxFxVersion is `sitecontainers`: per-container auth instead of the site flag. */
-  readonly sidecar: boolean;
-  /** The sidecar containers (empty unless `sidecar`). */
-  readonly containers: readonly SiteContainer[];
-  /** Every image this target runs (main image, or each sidecar's). */
-  readonly images: readonly string[];
-  /** App settings (values are secrets to the log: never print them). */
-  readonly appSettings: Readonly<Record<string, string>>;
-  /** Image pull over VNet integration is on. */
-  readonly vnetImagePull: boolean;
-}
+/** One selected target: the site or slot, its config, sidecars and app settings, as facts. */
+export type ObservedTarget = TargetFacts;
 
 export interface ObservedRegistry {
   readonly id: string;
@@ -254,7 +236,7 @@ function everyPrincipalCanPull(
 ): boolean {
   if (!assignments) return false;
   return targets.every((t) => {
-    const principalId = userIdentity?.principalId ?? t.site.identity?.principalId;
+    const principalId = userIdentity?.principalId ?? t.identity.systemPrincipalId;
     return (
       !!principalId &&
       assignments.some(
@@ -266,7 +248,7 @@ function everyPrincipalCanPull(
   });
 }
 
-function slotNameOf(slot: Site): string {
+function slotNameOf(slot: SiteFacts): string {
   return slot.name.split('/').pop() ?? slot.name;
 }
 
@@ -274,7 +256,7 @@ function slotNameOf(slot: Site): string {
 const SLOT_FROM_ARM = /^[a-z0-9](?:[a-z0-9-]{0,57}[a-z0-9])?$/i;
 
 /** The slot list names a slot the task can address, under this app, or the run stops before any write. */
-function checkSlot(slot: Site, appName: string): void {
+function checkSlot(slot: SiteFacts, appName: string): void {
   const [app, name, ...rest] = slot.name.split('/');
   if (rest.length > 0 || !name || app?.toLowerCase() !== appName.toLowerCase() || !SLOT_FROM_ARM.test(name)) {
     throw untrusted(
@@ -302,12 +284,12 @@ export function checkPrincipalId(principalId: string, where: string): string {
 function selectTargets(
   settings: Settings,
   app: Observed['app'],
-  production: Site,
-  slotSites: Site[],
+  production: SiteFacts,
+  slotSites: SiteFacts[],
   allSlots: string[],
-): { target: Target; site: Site }[] {
+): { target: Target; site: SiteFacts }[] {
   const prod = { target: { label: PRODUCTION, slot: undefined, path: app.path }, site: production };
-  const slotTarget = (site: Site) => {
+  const slotTarget = (site: SiteFacts) => {
     const slot = slotNameOf(site);
     return { target: { label: slot, slot, path: `${app.path}/slots/${encodeURIComponent(slot)}` }, site };
   };
@@ -341,38 +323,17 @@ function selectTargets(
 async function observeTarget(
   arm: ArmClient,
   target: Target,
-  site: Site,
+  site: SiteFacts,
   signal: AbortSignal,
 ): Promise<ObservedTarget> {
   const [config, appSettings] = await Promise.all([
-    getSiteConfig(arm, target, signal),
+    getSiteConfigFacts(arm, target, signal),
     listAppSettings(arm, target, signal),
   ]);
-  const principalId = site.identity?.principalId;
+  const principalId = site.identity.systemPrincipalId;
   if (principalId) checkPrincipalId(principalId, `The identity of ${target.label}`);
-  const sidecar = isSidecarFxVersion(config.linuxFxVersion);
-  const containers = sidecar ? await listSiteContainers(arm, target, signal) : [];
-  const kind = site.kind?.toLowerCase() ?? '';
-  const windows =
-    kind.includes('windows') ||
-    site.properties?.hyperV === true ||
-    (!!config.windowsFxVersion && !config.linuxFxVersion);
-  const images = sidecar
-    ? containers.map((c) => c.properties.image).filter((i): i is string => !!i)
-    : [imageFromFxVersion(windows ? config.windowsFxVersion : config.linuxFxVersion)].filter(
-        (i): i is string => !!i,
-      );
-  return {
-    target,
-    site,
-    os: windows ? 'windows' : 'linux',
-    config,
-    sidecar,
-    containers,
-    images,
-    appSettings,
-    vnetImagePull: vnetImagePullEnabled(site),
-  };
+  const containers = config.sidecar ? await listSiteContainers(arm, target, signal) : [];
+  return targetFacts(target, site, config, containers, appSettings);
 }
 
 async function resolveRegistry(

@@ -15,8 +15,8 @@ import {
   roleGuidOf,
   scopeCovers,
 } from '../arm/role-assignments';
-import type { SiteContainerProperties } from '../arm/web-apps';
 import { TaskError } from '../errors';
+import type { SidecarAuth, SidecarContainer } from '../facts';
 import type { Settings } from '../settings';
 import { isAcrHost, registryHostOf } from './images';
 import type { Observed, ObservedTarget } from './observe';
@@ -28,11 +28,12 @@ export type StepKind =
   | 'setSidecarAuth'
   | 'removeRegistryCredentials';
 
-/** The identity body of a site PATCH: the whole set, since `type` replaces it. */
-export interface IdentityPatch {
-  readonly type: 'SystemAssigned' | 'UserAssigned' | 'SystemAssigned, UserAssigned';
-  /** Every user-assigned identity the target keeps or gains, each as `{}`. */
-  readonly userAssignedIdentities?: Readonly<Record<string, Record<string, never>>>;
+/** The managed identities a target ends up with: the whole set, since a write replaces it. */
+export interface IdentitySet {
+  /** The system-assigned identity is on. */
+  readonly system: boolean;
+  /** Every user-assigned identity (resource ID) the target keeps or gains. */
+  readonly userAssigned: readonly string[];
 }
 
 interface StepBase {
@@ -47,7 +48,7 @@ interface StepBase {
 export interface EnableIdentityStep extends StepBase {
   readonly kind: 'enableIdentity';
   readonly path: string;
-  readonly identity: IdentityPatch;
+  readonly identity: IdentitySet;
 }
 
 /** Whose principal the grant is for: known now, or the system identity the target is about to get. */
@@ -70,22 +71,22 @@ export interface SetAcrFlagsStep extends StepBase {
   readonly kind: 'setAcrFlags';
   readonly path: string;
   /**
-   * The PATCH body's properties. acrUserManagedIdentityID: the client ID, or "" for the system identity: in a
-   * PATCH, null means "leave unchanged", so only "" clears a stale client ID (Azure CLI sends "" too: azure-cli
-   * appservice custom.py, update_site_configs).
+   * The site-wide pull settings to set. clientId: the user-assigned identity's client ID, or "" for the system
+   * identity (only "" clears a stale client ID: see `setPullSettings` in src/arm/web-apps.ts).
    */
-  readonly properties: {
-    readonly acrUseManagedIdentityCreds: true;
-    readonly acrUserManagedIdentityID: string;
+  readonly pull: {
+    readonly useManagedIdentity: true;
+    readonly clientId: string;
   };
 }
 
 export interface SetSidecarAuthStep extends StepBase {
   readonly kind: 'setSidecarAuth';
   readonly path: string;
-  readonly container: string;
-  /** Full properties for the PUT (the container's own, with the auth fields replaced). */
-  readonly properties: SiteContainerProperties;
+  /** The container as observed (every other setting of it is kept). */
+  readonly container: SidecarContainer;
+  /** What it pulls with from now on. */
+  readonly auth: SidecarAuth;
 }
 
 export interface RemoveRegistryCredentialsStep extends StepBase {
@@ -166,7 +167,7 @@ export function plan(observed: Observed, settings: Settings): Plan {
     const label = t.target.label;
     const idStep = user ? planUserIdentity(t, user.id) : planSystemIdentity(t);
     if (idStep) identitySteps.push(idStep);
-    principals[label] = user ? user.principalId : idStep ? undefined : t.site.identity?.principalId;
+    principals[label] = user ? user.principalId : idStep ? undefined : t.identity.systemPrincipalId;
   }
 
   // Pull grants: one per distinct principal (a user-assigned identity is one principal for every target).
@@ -276,10 +277,9 @@ export function plan(observed: Observed, settings: Settings): Plan {
 }
 
 function planSystemIdentity(t: ObservedTarget): EnableIdentityStep | undefined {
-  const identity = t.site.identity;
-  const type = (identity?.type ?? 'None').toLowerCase();
-  if (type.includes('systemassigned') && identity?.principalId) return undefined;
-  const userKeys = Object.keys(identity?.userAssignedIdentities ?? {});
+  const identity = t.identity;
+  if (identity.system && identity.systemPrincipalId) return undefined;
+  const userKeys = identity.userAssigned.map((u) => u.resourceId);
   return {
     kind: 'enableIdentity',
     target: t.target.label,
@@ -289,18 +289,15 @@ function planSystemIdentity(t: ObservedTarget): EnableIdentityStep | undefined {
         : `Turn on the system-assigned identity of ${t.target.label}.`,
     why: 'The app pulls with its own managed identity; identities are per slot.',
     path: t.target.path,
-    identity:
-      userKeys.length > 0
-        ? { type: 'SystemAssigned, UserAssigned', userAssignedIdentities: emptyValues(userKeys) }
-        : { type: 'SystemAssigned' },
+    identity: { system: true, userAssigned: distinctIds(userKeys) },
   };
 }
 
 function planUserIdentity(t: ObservedTarget, identityId: string): EnableIdentityStep | undefined {
-  const identity = t.site.identity;
-  const userKeys = Object.keys(identity?.userAssignedIdentities ?? {});
+  const identity = t.identity;
+  const userKeys = identity.userAssigned.map((u) => u.resourceId);
   if (userKeys.some((k) => normaliseId(k) === normaliseId(identityId))) return undefined;
-  const hasSystem = (identity?.type ?? '').toLowerCase().includes('systemassigned');
+  const hasSystem = identity.system;
   const name = identityId.split('/').pop();
   return {
     kind: 'enableIdentity',
@@ -308,10 +305,7 @@ function planUserIdentity(t: ObservedTarget, identityId: string): EnableIdentity
     what: `Attach the user-assigned identity ${name} to ${t.target.label}${hasSystem || userKeys.length ? ', keeping its other identities' : ''}.`,
     why: 'The app pulls with this identity, so it must be assigned to every target.',
     path: t.target.path,
-    identity: {
-      type: hasSystem ? 'SystemAssigned, UserAssigned' : 'UserAssigned',
-      userAssignedIdentities: emptyValues([...userKeys, identityId]),
-    },
+    identity: { system: hasSystem, userAssigned: distinctIds([...userKeys, identityId]) },
   };
 }
 
@@ -325,36 +319,30 @@ function planPullAuth(
   if (t.sidecar) {
     const steps: SetSidecarAuthStep[] = [];
     for (const c of t.containers) {
-      const image = c.properties.image;
+      const image = c.image;
       if (!image || registryHostOf(image) !== loginServer) continue;
-      const p = c.properties;
       const done = user
-        ? p.authType === 'UserAssigned' &&
-          (p.userManagedIdentityClientId ?? '').toLowerCase() === user.clientId.toLowerCase()
-        : p.authType === 'SystemIdentity';
+        ? c.authType === 'UserAssigned' && (c.clientId ?? '').toLowerCase() === user.clientId.toLowerCase()
+        : c.authType === 'SystemIdentity';
       if (done) continue;
-      const name = c.name.split('/').pop() ?? c.name;
-      const { userName: _u, passwordSecret: _p, userManagedIdentityClientId: _c, ...rest } = p;
       steps.push({
         kind: 'setSidecarAuth',
         target: label,
-        what: `Set container ${name} of ${label} to pull with ${user ? `the user-assigned identity (client ID ${user.clientId})` : 'the system identity'} (was ${p.authType ?? 'unset'}).`,
+        what: `Set container ${c.name} of ${label} to pull with ${user ? `the user-assigned identity (client ID ${user.clientId})` : 'the system identity'} (was ${c.authType ?? 'unset'}).`,
         why: 'Sidecar apps authenticate per container; the site-wide ACR flag does not apply to them.',
         path: t.target.path,
-        container: name,
-        properties: user
-          ? { ...rest, authType: 'UserAssigned', userManagedIdentityClientId: user.clientId }
-          : { ...rest, authType: 'SystemIdentity' },
+        container: c,
+        auth: user ? { kind: 'UserAssigned', clientId: user.clientId } : { kind: 'SystemIdentity' },
       });
     }
     return steps;
   }
   const wantedId = user ? user.clientId : '';
-  const currentId = t.config.acrUserManagedIdentityID ?? null;
+  const currentId = t.pull.clientId;
   const idOk = user ? (currentId ?? '').toLowerCase() === user.clientId.toLowerCase() : !currentId;
-  if (t.config.acrUseManagedIdentityCreds === true && idOk) return [];
+  if (t.pull.useManagedIdentity === true && idOk) return [];
   const changes: string[] = [];
-  if (t.config.acrUseManagedIdentityCreds !== true) changes.push('acrUseManagedIdentityCreds = true');
+  if (t.pull.useManagedIdentity !== true) changes.push('acrUseManagedIdentityCreds = true');
   if (!idOk) changes.push(`acrUserManagedIdentityID = ${wantedId || 'empty (system identity)'}`);
   return [
     {
@@ -365,7 +353,7 @@ function planPullAuth(
         ? 'App Service pulls with the identity whose CLIENT ID is in acrUserManagedIdentityID.'
         : 'With acrUserManagedIdentityID empty, App Service pulls with the system identity.',
       path: t.target.path,
-      properties: { acrUseManagedIdentityCreds: true, acrUserManagedIdentityID: wantedId },
+      pull: { useManagedIdentity: true, clientId: wantedId },
     },
   ];
 }
@@ -572,13 +560,14 @@ function actualKey(settings: Readonly<Record<string, string>>, key: string): str
   return Object.keys(settings).find((k) => k.toUpperCase() === key) ?? key;
 }
 
-function emptyValues(keys: readonly string[]): Record<string, Record<string, never>> {
-  const out: Record<string, Record<string, never>> = {};
+/** Resource IDs without repeats (compared as resource IDs), each in the case first seen. */
+function distinctIds(ids: readonly string[]): string[] {
+  const out: string[] = [];
   const seen = new Set<string>();
-  for (const k of keys) {
-    if (seen.has(normaliseId(k))) continue;
-    seen.add(normaliseId(k));
-    out[k] = {};
+  for (const id of ids) {
+    if (seen.has(normaliseId(id))) continue;
+    seen.add(normaliseId(id));
+    out.push(id);
   }
   return out;
 }

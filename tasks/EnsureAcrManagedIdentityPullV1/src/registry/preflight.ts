@@ -298,7 +298,7 @@ export function causeLessFactsOf(
 ): CauseLessFacts {
   const label = t.target.label;
   const principal =
-    observed.userIdentity?.principalId ?? applied?.principals[label] ?? t.site.identity?.principalId;
+    observed.userIdentity?.principalId ?? applied?.principals[label] ?? t.identity.systemPrincipalId;
   const grantedNow = (applied?.steps ?? []).some(
     (s) => s.step.kind === 'assignRole' && s.step.forTargets.includes(label),
   );

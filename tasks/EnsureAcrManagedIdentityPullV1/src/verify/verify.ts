@@ -8,8 +8,7 @@
 import { isArmError } from '../arm/client';
 import { createKuduClient } from '../arm/kudu';
 import { grantsPull, listRoleAssignments } from '../arm/role-assignments';
-import { getSite, getSiteConfig, restart, type Site, WEB_API_VERSION } from '../arm/web-apps';
-import { imageFromFxVersion } from '../configure/images';
+import { getSite, getSiteConfigFacts, getSiteState, restart, WEB_API_VERSION } from '../arm/web-apps';
 import type { RunContext } from '../context';
 import { isCancelledError, TaskError } from '../errors';
 import { appServiceHosts } from '../http/guard';
@@ -328,8 +327,8 @@ async function verifyOne(
         currentImage: async (signal: AbortSignal) => {
           if (t.expected?.sidecar) return undefined;
           try {
-            const config = await getSiteConfig(ctx.arm, t.target, signal);
-            return imageFromFxVersion(config.linuxFxVersion) ?? imageFromFxVersion(config.windowsFxVersion);
+            const config = await getSiteConfigFacts(ctx.arm, t.target, signal);
+            return config.linuxImage ?? config.windowsImage;
           } catch (e: unknown) {
             if (isCancelledError(e) || signal.aborted) throw e;
             return undefined;
@@ -411,13 +410,10 @@ async function siteState(
   t: VerifyTarget,
 ): Promise<{ stopped: boolean; serverNow: number | undefined }> {
   try {
-    const r = await ctx.arm.request<Site>('GET', t.target.path, {
-      apiVersion: WEB_API_VERSION,
-      signal: ctx.signal,
-    });
-    const date = Date.parse(r.headers.get('date') ?? '');
+    const r = await getSiteState(ctx.arm, t.target, ctx.signal);
+    const date = Date.parse(r.serverDate ?? '');
     return {
-      stopped: r.body?.properties?.state?.toLowerCase() === 'stopped',
+      stopped: r.state?.toLowerCase() === 'stopped',
       serverNow: Number.isNaN(date) ? undefined : date,
     };
   } catch {
@@ -497,9 +493,9 @@ async function recheck(
   try {
     const label = t.target.label;
     if (!expected.sidecar) {
-      const config = await getSiteConfig(ctx.arm, t.target, signal);
-      const id = config.acrUserManagedIdentityID ?? null;
-      if (config.acrUseManagedIdentityCreds !== true)
+      const pull = (await getSiteConfigFacts(ctx.arm, t.target, signal)).pull;
+      const id = pull.clientId;
+      if (pull.useManagedIdentity !== true)
         return {
           code: 'PullSettingsChangedDuringRun',
           message: `${label}: acrUseManagedIdentityCreds was turned off while the task ran (something else wrote config/web, e.g. a deploy step in parallel), so the app no longer pulls with the identity.`,
@@ -512,8 +508,8 @@ async function recheck(
     }
     const site = await getSite(ctx.arm, t.target, signal);
     const principals = [
-      site.identity?.principalId,
-      ...Object.values(site.identity?.userAssignedIdentities ?? {}).map((u) => u?.principalId),
+      site.identity.systemPrincipalId,
+      ...site.identity.userAssigned.map((u) => u.principalId),
     ].filter((p): p is string => !!p);
     const principal = expected.principalId?.toLowerCase();
     if (principal && !principals.some((p) => p.toLowerCase() === principal))
