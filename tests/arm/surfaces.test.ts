@@ -4,6 +4,7 @@ import {
   canWriteRoleAssignments,
 } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/permissions';
 import {
+  grantFact,
   grantsPull,
   type RoleAssignment,
   roleAssignmentName,
@@ -81,7 +82,7 @@ describe('Azure surface helpers', () => {
     ];
     for (const [name, scope, role, abac, expected] of table) {
       it(`${expected ? 'counts' : 'does not count'} ${name}`, () => {
-        assert.equal(grantsPull(assignment(scope, role), REGISTRY, abac), expected);
+        assert.equal(grantsPull(grantFact(assignment(scope, role)), REGISTRY, abac), expected);
       });
     }
 

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import type { UserAssignedIdentity } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/identities';
-import type { RoleAssignment } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/role-assignments';
+import {
+  grantFact,
+  type RoleAssignment,
+} from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/role-assignments';
 import {
   identityBody,
   pullSettingsBody,
@@ -94,11 +97,15 @@ function target(o: TargetOptions = {}): ObservedTarget {
   );
 }
 
+/** Role assignments are given as ARM sends them, and mapped to grants as observe maps them. */
 function observed(
   targets: ObservedTarget[],
-  o: Omit<Partial<Observed>, 'registry'> & { registry?: Partial<Observed['registry']> } = {},
+  o: Omit<Partial<Observed>, 'registry' | 'roleAssignments'> & {
+    registry?: Partial<Observed['registry']>;
+    roleAssignments?: readonly RoleAssignment[] | undefined;
+  } = {},
 ): Observed {
-  const { registry, ...rest } = o;
+  const { registry, roleAssignments, ...rest } = o;
   return {
     app: { name: 'shop', subscriptionId: SUB, resourceGroup: 'rg-app', path: APP },
     targets,
@@ -118,7 +125,7 @@ function observed(
       ...registry,
     },
     userIdentity: undefined,
-    roleAssignments: [],
+    roleAssignments: 'roleAssignments' in o ? roleAssignments?.map(grantFact) : [],
     callerCanWriteRoleAssignments: true,
     tenantId: 't',
     ...rest,

@@ -3,7 +3,7 @@
  * collapsible log group with one line per step and target. Returns a RunReport; deciding the pipeline result,
  * output variables and the summary from it is `report.ts`'s job, so this file never touches the agent.
  */
-import { grantsPull, type RoleAssignment } from './arm/role-assignments';
+import { grantsPull } from './arm/role-assignments';
 import {
   type Applied,
   type ApplyProgress,
@@ -16,6 +16,7 @@ import { type Observed, type ObservedTarget, observe } from './configure/observe
 import { type Plan, type PlanWarning, plan, type Step } from './configure/plan';
 import type { RunContext } from './context';
 import { isCancelledError, isTaskError, TaskError } from './errors';
+import type { GrantFact } from './facts';
 import { QUESTIONS_URL } from './help';
 import { neutralise } from './log';
 import { causeLessFactsOf, imageCheckLines, missingImageVerdict, stoppedResults } from './registry/preflight';
@@ -209,21 +210,21 @@ function verifyTargetsOf(
     const grants = (observed.roleAssignments ?? []).filter(
       (a) =>
         !!principalId &&
-        a.properties.principalId.toLowerCase() === principalId.toLowerCase() &&
+        a.principalId.toLowerCase() === principalId.toLowerCase() &&
         grantsPull(a, r.id, r.abac),
     );
-    const times = (f: (a: RoleAssignment) => string | undefined) =>
+    const times = (f: (a: GrantFact) => string | undefined) =>
       grants.map((a) => Date.parse(f(a) ?? '')).filter((n) => !Number.isNaN(n));
     // `lastModifiedTimeUtc`: "Last time the app was modified, in UTC" (Site properties in
     // Azure/azure-rest-api-specs specification/web/resource-manager/Microsoft.Web/AppService/stable/2024-11-01/WebApps.json).
     const siteChanged = Date.parse(t.lastModifiedAt ?? '');
-    const grantChanged = times((a) => a.properties.updatedOn ?? a.properties.createdOn);
+    const grantChanged = times((a) => a.updatedOn ?? a.createdOn);
     // Anything this run wrote for the target is newer than every log line: the log then proves nothing.
     const lastChangeAt =
       touched.has(label) || granted.has(label) || Number.isNaN(siteChanged) || grants.length === 0
         ? undefined
         : Math.max(siteChanged, ...grantChanged);
-    const created = times((a) => a.properties.createdOn);
+    const created = times((a) => a.createdOn);
     const blocker = configureAnyway ? blockerFor(p.warnings, label) : undefined;
     return {
       target: t.target,
@@ -270,10 +271,10 @@ export function grantScopeOf(report: RunReport, principalId: string | undefined)
   const { observed, plan: p, applied } = report;
   if (!observed || !principalId) return undefined;
   const existing = (observed.roleAssignments ?? []).find(
-    (a: RoleAssignment) =>
-      a.properties.principalId === principalId && grantsPull(a, observed.registry.id, observed.registry.abac),
+    (a: GrantFact) =>
+      a.principalId === principalId && grantsPull(a, observed.registry.id, observed.registry.abac),
   );
-  if (existing) return existing.properties.scope;
+  if (existing) return existing.scope;
   const granted = applied?.steps.some(
     (s) => s.step.kind === 'assignRole' && s.step.scope === observed.registry.id,
   );

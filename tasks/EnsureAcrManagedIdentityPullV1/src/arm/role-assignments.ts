@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RoleAssignment as SdkRoleAssignment } from '@azure/arm-authorization';
+import type { GrantFact, ScopeKind } from '../facts';
 import { withDeadline } from '../http/pipeline';
 import { type RetryOptions, withRetry } from '../http/retry';
 import { type ArmClient, isArmError } from './client';
@@ -57,6 +58,7 @@ const ABAC_PULL_ROLES: ReadonlySet<string> = new Set([
   ROLES.repositoryContributor,
 ]);
 
+/** A role assignment as ARM sends it (the SDK flattens `properties`; this keeps ARM's nesting). */
 export interface RoleAssignment {
   readonly id: string;
   readonly name: string;
@@ -101,32 +103,54 @@ export function scopeCovers(scope: string, resourceId: string): boolean {
   return s === '/' || r === s || r.startsWith(`${s}/`) || isManagementGroupScope(s);
 }
 
-/** Whether the assignment carries an ABAC condition (which may limit it to some repositories). */
-export function hasCondition(assignment: RoleAssignment): boolean {
-  return typeof assignment.properties.condition === 'string' && assignment.properties.condition.trim() !== '';
+/** Where an assignment sits, from its scope's shape. */
+export function scopeKindOf(scope: string): ScopeKind {
+  const id = normaliseId(scope);
+  if (id === '/') return 'root';
+  if (isManagementGroupScope(id)) return 'managementGroup';
+  const segments = id.split('/').filter(Boolean);
+  if (segments[0] !== 'subscriptions' || !segments[1]) return 'other';
+  if (segments.length === 2) return 'subscription';
+  if (segments[2] !== 'resourcegroups' || !segments[3]) return 'other';
+  if (segments.length === 4) return 'resourceGroup';
+  return segments.length === 8 && segments[4] === 'providers' ? 'resource' : 'other';
+}
+
+/** A role assignment (ARM's shape) as a grant fact. */
+export function grantFact(assignment: RoleAssignment): GrantFact {
+  const p = assignment.properties;
+  const scope = p.scope ?? '';
+  return {
+    id: assignment.id,
+    principalId: p.principalId ?? '',
+    roleGuid: roleGuidOf(p.roleDefinitionId ?? ''),
+    scope,
+    scopeKind: scopeKindOf(scope),
+    // An ABAC condition may limit the grant to some repositories.
+    conditional: typeof p.condition === 'string' && p.condition.trim() !== '',
+    createdOn: p.createdOn,
+    updatedOn: p.updatedOn,
+  };
 }
 
 /** A pull role at a scope that covers the registry, whatever its condition. */
-function pullRoleCovering(assignment: RoleAssignment, registryId: string, abac: boolean): boolean {
+function pullRoleCovering(grant: GrantFact, registryId: string, abac: boolean): boolean {
   const roles = abac ? ABAC_PULL_ROLES : LEGACY_PULL_ROLES;
-  return (
-    roles.has(roleGuidOf(assignment.properties.roleDefinitionId ?? '')) &&
-    scopeCovers(assignment.properties.scope ?? '', registryId)
-  );
+  return roles.has(grant.roleGuid) && scopeCovers(grant.scope, registryId);
 }
 
 /**
- * Whether an assignment lets its principal pull from the registry (role and scope both count). A conditional
+ * Whether a grant lets its principal pull from the registry (role and scope both count). A conditional
  * (ABAC) assignment does not count: its condition may be limited to other repositories, and the task does not
  * evaluate conditions (learn.microsoft.com/azure/container-registry/container-registry-rbac-abac-repository-permissions).
  */
-export function grantsPull(assignment: RoleAssignment, registryId: string, abac: boolean): boolean {
-  return pullRoleCovering(assignment, registryId, abac) && !hasCondition(assignment);
+export function grantsPull(grant: GrantFact, registryId: string, abac: boolean): boolean {
+  return pullRoleCovering(grant, registryId, abac) && !grant.conditional;
 }
 
 /** A pull role that covers the registry but carries a condition: not counted as a pull grant (see grantsPull). */
-export function conditionalPullGrant(assignment: RoleAssignment, registryId: string, abac: boolean): boolean {
-  return pullRoleCovering(assignment, registryId, abac) && hasCondition(assignment);
+export function conditionalPullGrant(grant: GrantFact, registryId: string, abac: boolean): boolean {
+  return pullRoleCovering(grant, registryId, abac) && grant.conditional;
 }
 
 /** Assignments at `scope` (with an optional OData `$filter`, e.g. `atScope()` or `principalId eq '...'`), all pages. */
@@ -135,16 +159,16 @@ export function listRoleAssignments(
   scope: string,
   filter: string | undefined,
   signal?: AbortSignal,
-): Promise<RoleAssignment[]> {
+): Promise<GrantFact[]> {
   const path = `${scope}/providers/Microsoft.Authorization/roleAssignments`;
   return sdkCall('GET', path, async (o) => {
-    const out: RoleAssignment[] = [];
+    const out: GrantFact[] = [];
     const pages = sdkClientsFor(arm).roleAssignments.listForScope(scopeParameter(scope), {
       ...(filter ? { filter } : {}),
       abortSignal: signal,
       ...o,
     });
-    for await (const a of pages) out.push(roleAssignmentFromSdk(a));
+    for await (const a of pages) out.push(grantFact(roleAssignmentFromSdk(a)));
     return out;
   });
 }

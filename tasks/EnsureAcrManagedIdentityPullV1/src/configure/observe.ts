@@ -21,7 +21,7 @@ import {
   type Registry,
 } from '../arm/registries';
 import { findAppResourceGroup } from '../arm/resources';
-import { grantsPull, listRoleAssignments, type RoleAssignment } from '../arm/role-assignments';
+import { grantsPull, listRoleAssignments } from '../arm/role-assignments';
 import {
   getSite,
   getSiteConfigFacts,
@@ -32,7 +32,7 @@ import {
 } from '../arm/web-apps';
 import type { RunContext } from '../context';
 import { TaskError } from '../errors';
-import type { SiteFacts, TargetFacts } from '../facts';
+import type { GrantFact, SiteFacts, TargetFacts } from '../facts';
 import { checkImages, type ImageCheckReport } from '../registry/image-check';
 import {
   armPath,
@@ -98,7 +98,7 @@ export interface Observed {
    * principal: the planner picks the pull grants (`grantsPull`). Undefined when the caller may not list them (then
    * grants are planned blind; the PUT is idempotent).
    */
-  readonly roleAssignments: readonly RoleAssignment[] | undefined;
+  readonly roleAssignments: readonly GrantFact[] | undefined;
   /**
    * From the permissions API. Undefined when it could not be read (it is advisory anyway) or was not needed (every
    * target's principal already holds a pull grant).
@@ -232,7 +232,7 @@ function everyPrincipalCanPull(
   targets: readonly ObservedTarget[],
   userIdentity: UserAssignedIdentity | undefined,
   registry: ObservedRegistry,
-  assignments: readonly RoleAssignment[] | undefined,
+  assignments: readonly GrantFact[] | undefined,
 ): boolean {
   if (!assignments) return false;
   return targets.every((t) => {
@@ -241,7 +241,7 @@ function everyPrincipalCanPull(
       !!principalId &&
       assignments.some(
         (a) =>
-          a.properties.principalId.toLowerCase() === principalId.toLowerCase() &&
+          a.principalId.toLowerCase() === principalId.toLowerCase() &&
           grantsPull(a, registry.id, registry.abac),
       )
     );
@@ -532,7 +532,7 @@ async function readRoleAssignments(
   arm: ArmClient,
   registryId: string,
   signal: AbortSignal,
-): Promise<RoleAssignment[] | undefined> {
+): Promise<GrantFact[] | undefined> {
   try {
     return await listRoleAssignments(arm, registryId, 'atScope()', signal);
   } catch (e: unknown) {

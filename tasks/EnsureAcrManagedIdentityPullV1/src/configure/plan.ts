@@ -11,12 +11,10 @@ import {
   normaliseId,
   ROLE_NAMES,
   ROLES,
-  type RoleAssignment,
-  roleGuidOf,
   scopeCovers,
 } from '../arm/role-assignments';
 import { TaskError } from '../errors';
-import type { SidecarAuth, SidecarContainer } from '../facts';
+import type { GrantFact, SidecarAuth, SidecarContainer } from '../facts';
 import type { Settings } from '../settings';
 import { isAcrHost, registryHostOf } from './images';
 import type { Observed, ObservedTarget } from './observe';
@@ -176,7 +174,7 @@ export function plan(observed: Observed, settings: Settings): Plan {
       ? []
       : (observed.roleAssignments ?? []).filter(
           (g) =>
-            g.properties.principalId.toLowerCase() === principalId.toLowerCase() &&
+            g.principalId.toLowerCase() === principalId.toLowerCase() &&
             grantsPull(g, registry.id, registry.abac),
         );
   const principalsDone = new Set<string>();
@@ -191,15 +189,15 @@ export function plan(observed: Observed, settings: Settings): Plan {
     const forTargets = user ? observed.targets.map((x) => x.target.label) : [label];
     const who = user ? `the user-assigned identity ${user.name}` : `the system identity of ${label}`;
     if (existing.length > 0) {
-      const atRegistry = existing.some((g) => normaliseId(g.properties.scope) === normaliseId(registry.id));
+      const atRegistry = existing.some((g) => normaliseId(g.scope) === normaliseId(registry.id));
       if (!atRegistry)
-        warnings.push(widerScopeWarning(existing[0] as RoleAssignment, who, user ? undefined : label));
+        warnings.push(widerScopeWarning(existing[0] as GrantFact, who, user ? undefined : label));
       continue;
     }
     if (principalId) {
       const conditional = (observed.roleAssignments ?? []).find(
         (g) =>
-          g.properties.principalId.toLowerCase() === principalId.toLowerCase() &&
+          g.principalId.toLowerCase() === principalId.toLowerCase() &&
           conditionalPullGrant(g, registry.id, registry.abac),
       );
       if (conditional)
@@ -457,32 +455,32 @@ export function pullCannotWork(blocking: readonly PlanWarning[], wouldWrite = tr
 
 /** A pull role with an ABAC condition: not counted, so an unconditioned grant is added at the registry. */
 function conditionalGrantWarning(
-  grant: RoleAssignment,
+  grant: GrantFact,
   who: string,
   target: string | undefined,
   role: { readonly guid: string; readonly name: string },
   registryId: string,
 ): PlanWarning {
-  const heldGuid = roleGuidOf(grant.properties.roleDefinitionId);
+  const heldGuid = grant.roleGuid;
   const held = ROLE_NAMES[heldGuid] ?? 'a pull role';
   // The new grant has the same principal, role and scope: Azure may answer that it exists already.
-  const sameSlot = heldGuid === role.guid && normaliseId(grant.properties.scope) === normaliseId(registryId);
+  const sameSlot = heldGuid === role.guid && normaliseId(grant.scope) === normaliseId(registryId);
   return {
     target,
     code: 'ConditionalPullGrant',
-    message: `${who} holds ${held} at ${grant.properties.scope} only under a condition (assignment ${grant.id}), which may limit it to other repositories; the task does not count it as a pull grant and grants ${role.name} on the registry without a condition.`,
+    message: `${who} holds ${held} at ${grant.scope} only under a condition (assignment ${grant.id}), which may limit it to other repositories; the task does not count it as a pull grant and grants ${role.name} on the registry without a condition.`,
     fix: sameSlot
       ? `If the pull still fails because Azure reports that assignment as already existing, remove its condition or delete it (az role assignment delete --ids ${grant.id}) and run the task again.`
       : `Nothing is required. To keep repository-level limits instead, make the condition of assignment ${grant.id} include the app's repository, and remove the unconditioned grant.`,
   };
 }
 
-function widerScopeWarning(grant: RoleAssignment, who: string, target: string | undefined): PlanWarning {
-  const roleName = ROLE_NAMES[roleGuidOf(grant.properties.roleDefinitionId)] ?? 'a pull role';
+function widerScopeWarning(grant: GrantFact, who: string, target: string | undefined): PlanWarning {
+  const roleName = ROLE_NAMES[grant.roleGuid] ?? 'a pull role';
   return {
     target,
     code: 'WiderScopeGrant',
-    message: `${who} can already pull through ${roleName} at ${grant.properties.scope}, a scope wider than the registry; the task reuses it.`,
+    message: `${who} can already pull through ${roleName} at ${grant.scope}, a scope wider than the registry; the task reuses it.`,
     fix: `Nothing is required. To follow least privilege, grant the role at the registry and remove assignment ${grant.id}.`,
   };
 }
@@ -490,12 +488,12 @@ function widerScopeWarning(grant: RoleAssignment, who: string, target: string | 
 function legacyGrantOnAbac(observed: Observed, principalId: string, registryId: string): string | undefined {
   const legacy = (observed.roleAssignments ?? []).find(
     (g) =>
-      g.properties.principalId.toLowerCase() === principalId.toLowerCase() &&
+      g.principalId.toLowerCase() === principalId.toLowerCase() &&
       grantsPull(g, registryId, false) &&
       !grantsPull(g, registryId, true) &&
-      scopeCovers(g.properties.scope, registryId),
+      scopeCovers(g.scope, registryId),
   );
-  return legacy ? roleGuidOf(legacy.properties.roleDefinitionId) : undefined;
+  return legacy ? legacy.roleGuid : undefined;
 }
 
 /** Stands for the connection's client ID in the remedy below; main.ts, which knows the connection, fills it in. */

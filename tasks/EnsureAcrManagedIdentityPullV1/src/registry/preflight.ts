@@ -305,11 +305,11 @@ export function causeLessFactsOf(
   const grants = principal
     ? (observed.roleAssignments ?? []).filter(
         (a) =>
-          a.properties.principalId.toLowerCase() === principal.toLowerCase() &&
+          a.principalId.toLowerCase() === principal.toLowerCase() &&
           grantsPull(a, observed.registry.id, observed.registry.abac),
       )
     : [];
-  const youngest = Math.max(...grants.map((g) => Date.parse(g.properties.createdOn ?? '') || 0), 0);
+  const youngest = Math.max(...grants.map((g) => Date.parse(g.createdOn ?? '') || 0), 0);
   // Unknown age (no createdOn, or grants not readable) counts as fresh: we cannot rule propagation out.
   const grantIsFresh =
     grantedNow || grants.length === 0 || youngest === 0 || nowMs - youngest < PROPAGATION_MS;

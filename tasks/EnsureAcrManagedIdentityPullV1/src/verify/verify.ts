@@ -522,8 +522,7 @@ async function recheck(
       if (
         !grants.some(
           (g) =>
-            g.properties.principalId.toLowerCase() === principal &&
-            grantsPull(g, expected.registryId, expected.abac),
+            g.principalId.toLowerCase() === principal && grantsPull(g, expected.registryId, expected.abac),
         )
       )
         return {
