@@ -121,7 +121,7 @@ function observed(
       publicAccessRestricted: false,
       adminUserEnabled: false,
       source: 'image',
-      resource: { id: REGISTRY, name: 'shopacr' },
+      network: { publicAccess: undefined, defaultAction: undefined, ipRuleCount: 0 },
       ...registry,
     },
     userIdentity: undefined,

@@ -1,16 +1,16 @@
 /** Microsoft.ManagedIdentity: read a user-assigned identity's client, principal and tenant IDs. */
+import type { UserIdentityFacts } from '../facts';
 import type { ArmClient } from './client';
 
 export const IDENTITY_API_VERSION = '2023-01-31';
 
-export interface UserAssignedIdentity {
-  readonly id: string;
+export type UserAssignedIdentity = UserIdentityFacts;
+
+/** A user-assigned identity as ARM sends it. */
+export interface UserAssignedIdentityResource {
+  readonly id?: string;
   readonly name: string;
-  /** Goes into acrUserManagedIdentityID and sidecar userManagedIdentityClientId. */
-  readonly clientId: string;
-  /** The object ID role assignments name. */
-  readonly principalId: string;
-  readonly tenantId: string;
+  readonly properties?: { clientId?: string; principalId?: string; tenantId?: string };
 }
 
 export async function getUserAssignedIdentity(
@@ -18,15 +18,22 @@ export async function getUserAssignedIdentity(
   identityId: string,
   signal?: AbortSignal,
 ): Promise<UserAssignedIdentity> {
-  const response = await arm.request<{
-    id: string;
-    name: string;
-    properties?: { clientId?: string; principalId?: string; tenantId?: string };
-  }>('GET', identityId, { apiVersion: IDENTITY_API_VERSION, signal });
-  const p = response.body.properties ?? {};
+  const response = await arm.request<UserAssignedIdentityResource>('GET', identityId, {
+    apiVersion: IDENTITY_API_VERSION,
+    signal,
+  });
+  return userIdentityFacts(response.body, identityId);
+}
+
+/** An identity (ARM's shape) as facts; `requestedId` stands in when the answer names no ID. Missing IDs are "". */
+export function userIdentityFacts(
+  body: UserAssignedIdentityResource,
+  requestedId: string,
+): UserIdentityFacts {
+  const p = body.properties ?? {};
   return {
-    id: response.body.id ?? identityId,
-    name: response.body.name,
+    id: body.id ?? requestedId,
+    name: body.name,
     clientId: p.clientId ?? '',
     principalId: p.principalId ?? '',
     tenantId: p.tenantId ?? '',

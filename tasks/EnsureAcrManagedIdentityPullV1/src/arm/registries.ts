@@ -2,12 +2,14 @@
  * Microsoft.ContainerRegistry: read a registry by ID, or find it by login server across the subscriptions the
  * service connection can see. Returns data only.
  */
+import type { RegistryFacts, RegistryNetwork } from '../facts';
 import type { ArmClient } from './client';
 
 /** Knows roleAssignmentMode and the ARM-audience token policy (@azure/arm-containerregistry 12 uses it). */
 export const REGISTRY_API_VERSION = '2025-11-01';
 const SUBSCRIPTIONS_API_VERSION = '2022-12-01';
 
+/** A registry as ARM sends it. */
 export interface Registry {
   readonly id: string;
   readonly name: string;
@@ -31,22 +33,25 @@ export async function getRegistry(
   arm: ArmClient,
   registryId: string,
   signal?: AbortSignal,
-): Promise<Registry> {
-  return (await arm.request<Registry>('GET', registryId, { apiVersion: REGISTRY_API_VERSION, signal })).body;
+): Promise<RegistryFacts> {
+  return registryFacts(
+    (await arm.request<Registry>('GET', registryId, { apiVersion: REGISTRY_API_VERSION, signal })).body,
+  );
 }
 
-export function listRegistries(
+export async function listRegistries(
   arm: ArmClient,
   subscriptionId: string,
   signal?: AbortSignal,
-): Promise<Registry[]> {
-  return arm.listAll<Registry>(
+): Promise<RegistryFacts[]> {
+  const list = await arm.listAll<Registry>(
     `/subscriptions/${subscriptionId}/providers/Microsoft.ContainerRegistry/registries`,
     {
       apiVersion: REGISTRY_API_VERSION,
       signal,
     },
   );
+  return list.map(registryFacts);
 }
 
 /** The subscriptions the caller can see (IDs only). */
@@ -67,9 +72,9 @@ export async function findRegistryByLoginServer(
   arm: ArmClient,
   loginServer: string,
   signal?: AbortSignal,
-): Promise<Registry | undefined> {
+): Promise<RegistryFacts | undefined> {
   const wanted = loginServer.toLowerCase();
-  const match = (list: Registry[]) => list.find((r) => r.properties?.loginServer?.toLowerCase() === wanted);
+  const match = (list: RegistryFacts[]) => list.find((r) => r.loginServer.toLowerCase() === wanted);
   const own = match(await listRegistries(arm, arm.subscriptionId, signal));
   if (own) return own;
   let others: string[];
@@ -88,22 +93,53 @@ export async function findRegistryByLoginServer(
   return undefined;
 }
 
-export function isAbacRegistry(registry: Registry): boolean {
+/**
+ * A registry (ARM's shape) as facts. `id` and `name` are kept only when they are strings: observe checks them
+ * before anything is granted on the registry.
+ */
+export function registryFacts(registry: Registry): RegistryFacts {
+  const p = registry.properties;
+  return {
+    id: typeof registry.id === 'string' ? registry.id : '',
+    name: typeof registry.name === 'string' ? registry.name : '',
+    loginServer: p?.loginServer ?? '',
+    abac: isAbacRegistry(registry),
+    armTokenAuthDisabled: armTokenAuthDisabled(registry),
+    network: networkOf(registry),
+    adminUserEnabled: p?.adminUserEnabled === true,
+  };
+}
+
+function networkOf(registry: Registry): RegistryNetwork {
+  const p = registry.properties;
+  const access = p?.publicNetworkAccess?.toLowerCase();
+  const action = p?.networkRuleSet?.defaultAction?.toLowerCase();
+  return {
+    publicAccess: access === 'enabled' || access === 'disabled' ? access : undefined,
+    defaultAction: action === 'allow' || action === 'deny' ? action : undefined,
+    ipRuleCount: (p?.networkRuleSet?.ipRules ?? []).length,
+  };
+}
+
+function isAbacRegistry(registry: Registry): boolean {
   return registry.properties?.roleAssignmentMode?.toLowerCase() === 'abacrepositorypermissions';
 }
 
 /** App Service pulls with ARM-audience tokens; a registry that refuses them rejects every managed-identity pull. */
-export function armTokenAuthDisabled(registry: Registry): boolean {
+function armTokenAuthDisabled(registry: Registry): boolean {
   return (
     registry.properties?.policies?.azureADAuthenticationAsArmPolicy?.status?.toLowerCase() === 'disabled'
   );
 }
 
 /** Public network access off, or a firewall that denies by default. */
-export function publicAccessRestricted(registry: Registry): boolean {
-  const p = registry.properties;
+export function publicAccessRestricted(network: RegistryNetwork): boolean {
+  return network.publicAccess === 'disabled' || network.defaultAction === 'deny';
+}
+
+/** Closed to every public address: public access off, or deny by default with no IP rule to let anyone in. */
+export function closedToEveryone(network: RegistryNetwork): boolean {
   return (
-    p?.publicNetworkAccess?.toLowerCase() === 'disabled' ||
-    p?.networkRuleSet?.defaultAction?.toLowerCase() === 'deny'
+    network.publicAccess === 'disabled' || (network.defaultAction === 'deny' && network.ipRuleCount === 0)
   );
 }

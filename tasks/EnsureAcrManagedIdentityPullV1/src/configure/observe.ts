@@ -9,16 +9,13 @@
  * come from the paged slot list, so no per-slot GET.
  */
 import { type ArmClient, isArmError } from '../arm/client';
-import { getUserAssignedIdentity, type UserAssignedIdentity } from '../arm/identities';
+import { getUserAssignedIdentity } from '../arm/identities';
 import { canWriteRoleAssignments, listPermissions } from '../arm/permissions';
 import {
-  armTokenAuthDisabled,
   findRegistryByLoginServer,
   getRegistry,
-  isAbacRegistry,
   listRegistries,
   publicAccessRestricted,
-  type Registry,
 } from '../arm/registries';
 import { findAppResourceGroup } from '../arm/resources';
 import { grantsPull, listRoleAssignments } from '../arm/role-assignments';
@@ -32,7 +29,7 @@ import {
 } from '../arm/web-apps';
 import type { RunContext } from '../context';
 import { TaskError } from '../errors';
-import type { GrantFact, SiteFacts, TargetFacts } from '../facts';
+import type { GrantFact, RegistryFacts, SiteFacts, TargetFacts, UserIdentityFacts } from '../facts';
 import { checkImages, type ImageCheckReport } from '../registry/image-check';
 import {
   armPath,
@@ -63,20 +60,16 @@ export type { TargetOs } from '../facts';
 /** One selected target: the site or slot, its config, sidecars and app settings, as facts. */
 export type ObservedTarget = TargetFacts;
 
-export interface ObservedRegistry {
-  readonly id: string;
-  readonly name: string;
+/** The registry the task configures: its facts, checked, with where it lives and how the task found it. */
+export interface ObservedRegistry extends RegistryFacts {
   readonly subscriptionId: string;
   readonly resourceGroup: string;
+  /** Lower-cased. */
   readonly loginServer: string;
-  /** `AbacRepositoryPermissions`: only repository roles grant pulls. */
-  readonly abac: boolean;
-  readonly armTokenAuthDisabled: boolean;
+  /** Public network access off, or a firewall that denies by default. */
   readonly publicAccessRestricted: boolean;
-  readonly adminUserEnabled: boolean;
   /** How the task found it. */
   readonly source: 'input' | 'image';
-  readonly resource: Registry;
 }
 
 export interface Observed {
@@ -92,7 +85,7 @@ export interface Observed {
   readonly allSlots: readonly string[];
   readonly registry: ObservedRegistry;
   /** Set when the identity input is a user-assigned identity. */
-  readonly userIdentity: UserAssignedIdentity | undefined;
+  readonly userIdentity: UserIdentityFacts | undefined;
   /**
    * Every role assignment at the registry and its parent scopes (group, subscription, management groups), for every
    * principal: the planner picks the pull grants (`grantsPull`). Undefined when the caller may not list them (then
@@ -230,7 +223,7 @@ export async function observe(ctx: RunContext): Promise<Observed> {
 /** True when every target already has an identity that holds a pull grant on the registry. */
 function everyPrincipalCanPull(
   targets: readonly ObservedTarget[],
-  userIdentity: UserAssignedIdentity | undefined,
+  userIdentity: UserIdentityFacts | undefined,
   registry: ObservedRegistry,
   assignments: readonly GrantFact[] | undefined,
 ): boolean {
@@ -381,7 +374,7 @@ async function resolveRegistry(
     // A typo is the likeliest cause: offer the closest login server the connection can see (one more list call,
     // on this failure path only).
     const visible = await listRegistries(arm, arm.subscriptionId, signal).then(
-      (list) => list.map((r) => r.properties?.loginServer ?? '').filter(Boolean),
+      (list) => list.map((r) => r.loginServer).filter(Boolean),
       () => [] as string[],
     );
     const guess = closestSpelling(loginServer, visible);
@@ -448,15 +441,15 @@ const REGISTRY_TYPE = 'Microsoft.ContainerRegistry/registries';
  * The registry's ID decides where the pull role is granted: it must be a registry resource ID whose name is the
  * registry's, or nothing is written (a response naming a resource group would otherwise widen the grant).
  */
-function describeRegistry(resource: Registry, source: ObservedRegistry['source']): ObservedRegistry {
-  const id = typeof resource.id === 'string' ? resource.id : '';
+function describeRegistry(resource: RegistryFacts, source: ObservedRegistry['source']): ObservedRegistry {
+  const id = resource.id;
   const ref = parseResourceId(id, REGISTRY_TYPE);
   if (!ref) {
     throw untrusted(
       `Azure described the registry '${resource.name}' with the ID '${id}', which is not a container registry resource ID (${resourceIdProblem(id, REGISTRY_TYPE)}); the pull role is granted only at a registry.`,
     );
   }
-  if (typeof resource.name === 'string' && resource.name.toLowerCase() !== ref.name.toLowerCase()) {
+  if (resource.name && resource.name.toLowerCase() !== ref.name.toLowerCase()) {
     throw untrusted(
       `Azure described the registry '${resource.name}' with the ID '${id}', which names another registry.`,
     );
@@ -466,13 +459,13 @@ function describeRegistry(resource: Registry, source: ObservedRegistry['source']
     name: ref.name,
     subscriptionId: ref.subscriptionId,
     resourceGroup: ref.resourceGroup,
-    loginServer: (resource.properties?.loginServer ?? '').toLowerCase(),
-    abac: isAbacRegistry(resource),
-    armTokenAuthDisabled: armTokenAuthDisabled(resource),
-    publicAccessRestricted: publicAccessRestricted(resource),
-    adminUserEnabled: resource.properties?.adminUserEnabled === true,
+    loginServer: resource.loginServer.toLowerCase(),
+    abac: resource.abac,
+    armTokenAuthDisabled: resource.armTokenAuthDisabled,
+    network: resource.network,
+    publicAccessRestricted: publicAccessRestricted(resource.network),
+    adminUserEnabled: resource.adminUserEnabled,
     source,
-    resource,
   };
 }
 
@@ -480,7 +473,7 @@ async function readUserIdentity(
   arm: ArmClient,
   ref: ResourceRef,
   signal: AbortSignal,
-): Promise<UserAssignedIdentity> {
+): Promise<UserIdentityFacts> {
   const id = ref.id;
   try {
     const identity = await getUserAssignedIdentity(arm, resourcePath(ref, IDENTITY_TYPE), signal);

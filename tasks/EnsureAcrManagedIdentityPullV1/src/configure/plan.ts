@@ -5,6 +5,7 @@
  * Per target, in dependency order: identity on → pull role at the registry → ACR flags in config/web (or the
  * sidecar containers' auth) → optional removal of the old registry password settings.
  */
+import { closedToEveryone } from '../arm/registries';
 import {
   conditionalPullGrant,
   grantsPull,
@@ -384,7 +385,7 @@ function registryWarnings(observed: Observed): PlanWarning[] {
         code: 'RegistryNetworkRestricted',
         // With IP rules the app's outbound addresses may be allowed: only a registry shut to every public
         // address is known to refuse it.
-        blocking: networkClosedToEveryone(r),
+        blocking: closedToEveryone(r.network),
         message: `Registry ${r.name} blocks public network access (or denies by default), and ${label} does not pull its image over its virtual network: the pull will be denied.`,
         fix:
           `Integrate the app with a virtual network that reaches the registry's private endpoint, then run: ` +
@@ -419,15 +420,6 @@ function registryWarnings(observed: Observed): PlanWarning[] {
     }
   }
   return out;
-}
-
-function networkClosedToEveryone(r: Observed['registry']): boolean {
-  const p = r.resource.properties;
-  if (p?.publicNetworkAccess?.toLowerCase() === 'disabled') return true;
-  return (
-    p?.networkRuleSet?.defaultAction?.toLowerCase() === 'deny' &&
-    (p.networkRuleSet.ipRules ?? []).length === 0
-  );
 }
 
 /**
