@@ -19,6 +19,7 @@ import {
 } from '../arm/registries';
 import { findAppResourceGroup } from '../arm/resources';
 import { grantsPull, listRoleAssignments } from '../arm/role-assignments';
+import { getSubscriptionTenantId } from '../arm/subscriptions';
 import {
   getSite,
   getSiteConfigFacts,
@@ -542,11 +543,7 @@ async function connectionTenant(arm: ArmClient, signal: AbortSignal): Promise<st
   const claims = jwtClaims(await arm.getToken(signal));
   if (typeof claims?.tid === 'string') return claims.tid;
   try {
-    const sub = await arm.request<{ tenantId?: string }>('GET', `/subscriptions/${arm.subscriptionId}`, {
-      apiVersion: '2022-12-01',
-      signal,
-    });
-    return sub.body?.tenantId;
+    return await getSubscriptionTenantId(arm, arm.subscriptionId, signal);
   } catch (e: unknown) {
     if (isCancelled(e)) throw e;
     return undefined;

@@ -8,7 +8,7 @@
 import { isArmError } from '../arm/client';
 import { createKuduClient } from '../arm/kudu';
 import { grantsPull, listRoleAssignments } from '../arm/role-assignments';
-import { getSite, getSiteConfigFacts, getSiteState, restart, WEB_API_VERSION } from '../arm/web-apps';
+import { getSite, getSiteConfigFacts, getSiteState, restart } from '../arm/web-apps';
 import type { RunContext } from '../context';
 import { isCancelledError, TaskError } from '../errors';
 import { appServiceHosts } from '../http/guard';
@@ -319,8 +319,7 @@ async function verifyOne(
           }
         },
         serverNow: async (signal) => {
-          const r = await ctx.arm.request('GET', t.target.path, { apiVersion: WEB_API_VERSION, signal });
-          return serverTime(r.headers.get('date'));
+          return serverTime((await getSiteState(ctx.arm, t.target, signal)).serverDate);
         },
         warmUp: (signal) => warmUp(ctx, t.defaultHostName, signal, options.warmUpTimeoutInMs ?? 10_000),
         info: (m) => ctx.log.info(m),
