@@ -136,7 +136,9 @@ export function grantFact(assignment: RoleAssignment): GrantFact {
 /** A pull role at a scope that covers the registry, whatever its condition. */
 function pullRoleCovering(grant: GrantFact, registryId: string, abac: boolean): boolean {
   const roles = abac ? ABAC_PULL_ROLES : LEGACY_PULL_ROLES;
-  return roles.has(grant.roleGuid) && scopeCovers(grant.scope, registryId);
+  // Management groups and the root hold every subscription listed under them (see scopeCovers).
+  const inherited = grant.scopeKind === 'managementGroup' || grant.scopeKind === 'root';
+  return roles.has(grant.roleGuid) && (inherited || scopeCovers(grant.scope, registryId));
 }
 
 /**

@@ -32,9 +32,9 @@ export interface VerifyTarget {
   readonly target: Target;
   /** The configured image, `myacr.azurecr.io/app:1.0`. */
   readonly image: string;
-  /** `properties.defaultHostName`: the warm-up request goes to `https://{defaultHostName}/`. */
+  /** The app's default host name: the warm-up request goes to `https://{defaultHostName}/`. */
   readonly defaultHostName: string;
-  /** From `hostNameSslStates[hostType=Repository]` (web-apps `scmHostName`); undefined → ARM containerlogs. */
+  /** The SCM (Kudu) host App Service lists for the target (TargetFacts); undefined → ARM containerlogs. */
   readonly scmHostName: string | undefined;
   /** A config write of this run just restarted the target: we only follow it, so a pull under way is not cut. */
   readonly restartedByWrite: boolean;
