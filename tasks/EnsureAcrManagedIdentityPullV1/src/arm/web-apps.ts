@@ -155,13 +155,18 @@ function siteRef(arm: ArmClient, target: PathRef): SiteRef {
 }
 
 export async function getSite(arm: ArmClient, target: PathRef, signal?: AbortSignal): Promise<SiteFacts> {
+  return siteFacts(await readSite(arm, target, signal));
+}
+
+/** The site or slot resource in ARM's shape (for this module's own comparisons). */
+async function readSite(arm: ArmClient, target: PathRef, signal?: AbortSignal): Promise<Site> {
   const r = siteRef(arm, target);
   const site = await sdkCall('GET', r.path, (o) =>
     r.slot === undefined
       ? webApps.get(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o })
       : webApps.getSlot(r.web, r.resourceGroup, r.name, r.slot, { abortSignal: signal, ...o }),
   );
-  return siteFacts(siteFromSdk(site));
+  return siteFromSdk(site);
 }
 
 /**
