@@ -226,6 +226,7 @@ describe('arm mappers: Azure answers to facts', () => {
         [c.name, c.image, c.isMain, c.authType, c.clientId],
         ['main', 'shopacr.azurecr.io/shop:1', true, 'UserCredentials', undefined],
       );
+      assert.ok(!JSON.stringify(c).includes('secret-ref'), 'the facts carry no registry password');
       assert.deepEqual(sidecarAuthDefinition(c, { kind: 'SystemIdentity' }), {
         image: 'shopacr.azurecr.io/shop:1',
         isMain: true,

@@ -42,8 +42,8 @@ export interface PullSettings {
 export type SidecarAuthType = 'Anonymous' | 'UserCredentials' | 'SystemIdentity' | 'UserAssigned';
 
 /**
- * The container's definition as App Service returned it, kept whole so a write of its auth sends every other
- * setting back unchanged. Only `src/arm/` reads it.
+ * The container's definition as App Service returned it (less its registry credentials), kept so a write of its
+ * auth sends every other setting back unchanged. Only `src/arm/` reads it.
  */
 export interface ContainerDefinition {
   readonly __definition: 'opaque outside src/arm';

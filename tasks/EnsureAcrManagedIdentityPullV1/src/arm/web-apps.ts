@@ -779,16 +779,20 @@ function pullSettings(config: SiteConfig): PullSettings {
   };
 }
 
-/** A sidecar container (ARM's shape) as facts; its whole definition is kept for a later write of its auth. */
+/**
+ * A sidecar container (ARM's shape) as facts. Its definition is kept for a later write of its auth, without the
+ * registry credentials: that write replaces them, and a password has no business travelling in the facts.
+ */
 export function sidecarContainer(container: SiteContainer): SidecarContainer {
   const p = container.properties ?? {};
+  const { userName: _u, passwordSecret: _p, ...definition } = p;
   return {
     name: containerName(container),
     image: typeof p.image === 'string' && p.image ? p.image : undefined,
     isMain: p.isMain === true,
     authType: p.authType ?? undefined,
     clientId: p.userManagedIdentityClientId,
-    definition: p as unknown as ContainerDefinition,
+    definition: definition as unknown as ContainerDefinition,
   };
 }
 
