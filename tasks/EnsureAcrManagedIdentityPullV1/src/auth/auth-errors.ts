@@ -9,6 +9,7 @@
  * AUTH_MANAGED_IDENTITY_UNAVAILABLE (no IMDS / identity not on the VM), AUTH_FAILED (anything else),
  * AUTH_SUBSCRIPTION_NOT_VISIBLE (raised by ARM code through `subscriptionNotVisible`).
  */
+import type { TaskErrorCode } from '../error-codes';
 import { TaskError } from '../errors';
 import { neutralise } from '../log';
 import type { EndpointSource } from './endpoint-source';
@@ -80,7 +81,7 @@ export function authFailure(
   const clientId = connection.clientId ?? '(system-assigned)';
   const message = (what: string) =>
     `${what} Service connection ${connection.id}: ${who}. Entra ID said: ${detail}`;
-  const make = (taskCode: string, what: string, remedy: string) =>
+  const make = (taskCode: TaskErrorCode, what: string, remedy: string) =>
     new TaskError(taskCode, message(what), { remedy, cause: e });
 
   switch (code) {
