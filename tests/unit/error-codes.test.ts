@@ -66,6 +66,26 @@ describe('the error-code catalogue', () => {
     assert.deepEqual(offenders, []);
   });
 
+  it('turns Azure errors into TaskErrors in one place: the codes the phase mapper owns are raised nowhere else', () => {
+    const owned = [
+      'AzureRequestFailed',
+      'ApiVersionNotOffered',
+      'Unexpected',
+      'AppNotFound',
+      'AppAmbiguous',
+      'IdentityNotFound',
+      'IdentityWriteForbidden',
+    ];
+    const elsewhere = sources.flatMap(({ file, text }) =>
+      file === 'phase-errors.ts'
+        ? []
+        : owned
+            .filter((code) => new RegExp(`new TaskError\\(\\s*'${code}'`).test(text))
+            .map((c) => `${file}: ${c}`),
+    );
+    assert.deepEqual(elsewhere, []);
+  });
+
   it('lets only TaskError codes block (a blocking warning fails the run with its own code)', () => {
     for (const [code, entry] of Object.entries(PLAN_WARNING_CODES))
       if (entry.blocks) assert.ok(errorCodes.has(code), `${code} can block but is no TaskError code`);

@@ -23,6 +23,7 @@ import {
   type Step,
 } from './configure/plan';
 import type { RunContext } from './context';
+import type { TaskPhase } from './error-codes';
 import { neutralise } from './log';
 import { type PhaseErrorContext, toTaskError } from './phase-errors';
 import { causeLessFactsOf, imageCheckLines, missingImageVerdict, stoppedResults } from './registry/preflight';
@@ -30,7 +31,8 @@ import { CAUSE_IN_WORDS } from './verify/classify';
 import { describePlannedRestart, type RestartDecision } from './verify/restart-policy';
 import { previewRestarts, type VerifyResult, type VerifyTarget, verifyTargets } from './verify/verify';
 
-export type Phase = 'observe' | 'plan' | 'apply' | 'verify';
+/** The phases of a run (the catalogue's phases after the inputs and the connection). */
+export type Phase = Exclude<TaskPhase, 'inputs' | 'connect'>;
 
 export interface RunReport {
   readonly observed?: Observed;
