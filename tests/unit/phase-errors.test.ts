@@ -15,6 +15,7 @@ import {
 import {
   type ArmOperation,
   appLookupError,
+  operationError,
   type PhaseErrorContext,
   toTaskError,
 } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/phase-errors';
@@ -246,6 +247,14 @@ describe('toTaskError with the operation that failed (the mappings that need loc
       assert.match(e.message, message);
     });
   }
+
+  it('leaves a hidden subscription to the phase: it is about the connection, not the app', () => {
+    const hidden = arm(404, 'SubscriptionNotFound', 'The subscription sub could not be found.');
+    const e = toTaskError('observe', hidden, { ...withConnection, operation: READ_APP });
+    assert.ok(isTaskError(e));
+    assert.equal(e.code, 'AUTH_SUBSCRIPTION_NOT_VISIBLE');
+    assert.equal(operationError(hidden, READ_APP), hidden);
+  });
 
   it('keeps the target on a per-target failure', () => {
     const e = toTaskError('apply', arm(403, 'AuthorizationFailed'), { operation: WRITE_SYSTEM });

@@ -54,7 +54,7 @@ export function toTaskError(phase: TaskPhase, e: unknown, context: PhaseErrorCon
   const specific = context.operation ? operationError(e, context.operation) : e;
   if (isTaskError(specific)) return specific;
   const { connection, source } = context;
-  if (connection && source && /^SubscriptionNotFound$/i.test(e.code))
+  if (connection && source && SUBSCRIPTION_NOT_FOUND.test(e.code))
     return subscriptionNotVisible(connection, source, { cause: e });
   if (connection && API_VERSION_REFUSED.test(e.code)) return apiVersionNotOffered(e, connection);
   return new TaskError(
@@ -69,7 +69,8 @@ export function toTaskError(phase: TaskPhase, e: unknown, context: PhaseErrorCon
  * when the operation gives it no specific meaning: then the phase's `toTaskError` decides.
  */
 export function operationError(e: unknown, op: ArmOperation): unknown {
-  if (!isArmError(e)) return e;
+  // A subscription the connection cannot see is about the connection, not the resource: the phase says so.
+  if (!isArmError(e) || SUBSCRIPTION_NOT_FOUND.test(e.code)) return e;
   switch (op.kind) {
     case 'readApp':
       if (e.status !== 404) return e;
@@ -172,6 +173,9 @@ const PHASE_IN_WORDS: Readonly<Record<TaskPhase, string>> = {
   apply: 'apply',
   verify: 'verify',
 };
+
+/** ARM's 404 for a subscription the caller cannot see (or that does not exist). */
+const SUBSCRIPTION_NOT_FOUND = /^SubscriptionNotFound$/i;
 
 /**
  * ARM's answers to an api-version the cloud does not offer: `InvalidApiVersionParameter` (ARM's own types) and
