@@ -249,11 +249,6 @@ export interface RetryBudget {
 
 const starts = new WeakMap<PipelineRequest, number>();
 
-/**
- * Runs the request, asks the strategies whether to retry, and waits — but never past the request's time budget
- * (its signal's deadline, or `totalBudgetInMs` from the first attempt): a wait that would end after it returns
- * the last answer instead.
- */
 /** POST .../restart (site or slot): the one call the task must never repeat blindly. */
 function isSendOnce(request: { method: string; url: string }): boolean {
   return request.method.toUpperCase() === 'POST' && /\/restart$/i.test(new URL(request.url).pathname);
@@ -278,6 +273,11 @@ function sendOnceDecision(
   return Number.isNaN(ms) ? { retry: false } : { retry: true, retryAfterInMs: Math.max(0, ms) };
 }
 
+/**
+ * Runs the request, asks the strategies whether to retry, and waits — but never past the request's time budget
+ * (its signal's deadline, or `totalBudgetInMs` from the first attempt): a wait that would end after it returns
+ * the last answer instead.
+ */
 export function budgetedRetryPolicy(
   strategies: readonly RetryStrategy[],
   budget: RetryBudget,
