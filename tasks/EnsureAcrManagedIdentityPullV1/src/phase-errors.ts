@@ -2,7 +2,9 @@
  * The one place where Azure's errors become the task's. `arm/` throws ArmError (and lets network errors and
  * cancellations through); the phases either pass an error to `operationError` with what they were doing (which app,
  * registry, identity or target: the mappings that need local context), or let it reach `toTaskError`, which run.ts
- * and main.ts call once per phase. Every code comes from the catalogue (`error-codes.ts`).
+ * and main.ts call once per phase. Every code comes from the catalogue (`error-codes.ts`). Sign-in failures are
+ * mapped where the token is asked for (`auth/auth-errors.ts` `authFailure`): only there are the secrets known that
+ * must be scrubbed from Entra's text; they reach this module as TaskErrors and pass.
  */
 import { type ArmError, isArmError } from './arm/client';
 import type { AppGroupLookup } from './arm/resources';

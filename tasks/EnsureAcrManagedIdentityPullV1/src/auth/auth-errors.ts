@@ -7,7 +7,7 @@
  * AUTH_TENANT_NOT_FOUND (90002), AUTH_FEDERATION_MISMATCH (70021, 700211, 700212, 700213),
  * AUTH_ASSERTION_EXPIRED (700024), AUTH_CERTIFICATE_REJECTED (700027, 50013 with a certificate),
  * AUTH_MANAGED_IDENTITY_UNAVAILABLE (no IMDS / identity not on the VM), AUTH_FAILED (anything else),
- * AUTH_SUBSCRIPTION_NOT_VISIBLE (raised by ARM code through `subscriptionNotVisible`).
+ * AUTH_SUBSCRIPTION_NOT_VISIBLE (ARM's SubscriptionNotFound, turned into it by `../phase-errors.ts`).
  */
 import type { TaskErrorCode } from '../error-codes';
 import { TaskError } from '../errors';
