@@ -17,6 +17,7 @@ import {
 import type { RunContext } from '../context';
 import { isTaskError, TaskError } from '../errors';
 import type { SiteFacts } from '../facts';
+import { operationError } from '../phase-errors';
 import { parseResourceId } from '../resource-id';
 import { mapWithLimit } from './limit';
 import type { Observed } from './observe';
@@ -157,23 +158,12 @@ async function enableIdentity(
   try {
     site = await setIdentities(ctx.arm, { path: step.path }, step.identity, ctx.signal, ctx.clock.sleep);
   } catch (e: unknown) {
-    if (isArmError(e) && e.status === 403) {
-      throw new TaskError(
-        'IdentityWriteForbidden',
-        `The service connection may not change the identity of ${step.target} (${e.code}).`,
-        {
-          remedy:
-            `Give the service connection Website Contributor (or Contributor) on the app ${observed.app.name}` +
-            (step.identity.userAssigned.length > 0
-              ? ', and Managed Identity Operator on the user-assigned identity (assigning it needs that role)'
-              : '') +
-            '.',
-          cause: e,
-          target: step.target,
-        },
-      );
-    }
-    throw e;
+    throw operationError(e, {
+      kind: 'writeIdentity',
+      target: step.target,
+      appName: observed.app.name,
+      userAssigned: step.identity.userAssigned.length > 0,
+    });
   }
   if (!step.identity.system) return { systemPrincipalId: undefined };
   // The PATCH response normally carries the new principal; when it does not (202, or a partial body), read it.
