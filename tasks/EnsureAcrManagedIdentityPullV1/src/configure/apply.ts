@@ -243,9 +243,11 @@ async function applyConfigStep(
   const arm: ArmClient = ctx.arm;
   switch (step.kind) {
     case 'setAcrFlags': {
-      await updateSiteConfig(arm, { path: step.path }, step.properties, ctx.signal);
-      // Other writers (portal, CLI) have been seen resetting these flags; read back what stuck.
-      const after = await getSiteConfig(arm, { path: step.path }, ctx.signal);
+      // Other writers (portal, CLI) have been seen resetting these flags: check what stuck in the PATCH's answer
+      // (the config as App Service stored it), reading it again only when the answer carried none.
+      const after =
+        (await updateSiteConfig(arm, { path: step.path }, step.properties, ctx.signal)) ??
+        (await getSiteConfig(arm, { path: step.path }, ctx.signal));
       const wanted = step.properties.acrUserManagedIdentityID;
       const idStuck = wanted
         ? (after.acrUserManagedIdentityID ?? '').toLowerCase() === wanted.toLowerCase()
@@ -263,7 +265,7 @@ async function applyConfigStep(
           },
         );
       }
-      return 'set and read back';
+      return 'set and confirmed';
     }
     case 'setSidecarAuth': {
       await putSiteContainer(arm, { path: step.path }, step.container, step.properties, ctx.signal);
