@@ -52,6 +52,21 @@ describe('emulator strictness: Kudu checks the token audience per cloud', functi
     });
   });
 
+  it('an App Service token past its expiry (by the emulated clock) is 401, a fresh one 200', async () => {
+    await withEmulator(baseScenario(), async (emu) => {
+      const app = emu.state.apps.find((a) => !a.slot);
+      const token = await tokenFor(emu, 'https://appservice.azure.com');
+      const list = (t: string) =>
+        rawRequest(emu.info, `https://127.0.0.1:${app?.scmPort}/api/logs/docker`, {
+          headers: { authorization: `Bearer ${t}` },
+        });
+      assert.equal((await list(token)).status, 200);
+      emu.advanceClock(emu.state.delays.tokenLifetimeSeconds + 1);
+      assert.equal((await list(token)).status, 401);
+      assert.equal(await kuduStatus(emu, 'https://appservice.azure.com'), 200);
+    });
+  });
+
   it('US Government: only https://appservice.azure.us; the ARM audience is 403', async () => {
     await withEmulator({ ...baseScenario(), cloud: 'AzureUSGovernment' }, async (emu) => {
       assert.equal(await kuduStatus(emu, 'https://appservice.azure.us'), 200);
