@@ -156,6 +156,30 @@ describe('Azure SDK clients against the emulator', function () {
     assert.match(String(error), /Refusing to follow a long-running operation to https:\/\/attacker\.example/);
   });
 
+  it('a 202 naming no operation is followed through the site alone, and the wait stays bounded', async () => {
+    const e = await startEmulator({ scenario: baseScenario() });
+    emu = e;
+    // The PATCH is refused in disguise: 202, no Azure-AsyncOperation, no Location, and nothing changes.
+    e.setFaults([
+      { host: 'arm', method: 'PATCH', pathRegex: '/sites/contoso-web(\\?|$)', status: 202, body: {} },
+    ]);
+    const error = await updateIdentity(
+      emulatorArmClient(e),
+      { path: appPath(e) },
+      { type: 'SystemAssigned' },
+      undefined,
+      emulatedClock(e).sleep,
+    ).then(
+      () => assert.fail('expected the wait to end'),
+      (err: unknown) => err,
+    );
+    assert.ok(isArmError(error), String(error));
+    assert.equal(error.code, 'OperationTimedOut');
+    const log = e.requests().filter((q) => q.host === 'arm');
+    assert.ok(!log.some((q) => /operationresults/i.test(q.path)), 'no status URL was invented');
+    assert.ok(log.filter((q) => q.method === 'GET').length >= 2, 'the site was read until the wait ran out');
+  });
+
   it('a write refused with 409 "another operation is in progress" (a concurrent actor) is sent again once it ends', async () => {
     const e = await startEmulator({ scenario: baseScenario({ delays: { siteOperationSeconds: 12 } }) });
     emu = e;

@@ -111,6 +111,7 @@ describe('configure against the emulator', function () {
       !log.slice(patch + 1).some((r) => r.method === 'GET' && /\/config\/web$/i.test(r.path)),
       'config/web was not read again after the PATCH',
     );
+    assert.ok(!log.some((r) => r.status === 409), 'no write met the identity operation still running');
     assert.equal(apps(e)[0]?.siteConfig.acrUseManagedIdentityCreds, true);
   });
 
