@@ -250,11 +250,6 @@ export interface RetryBudget {
 const starts = new WeakMap<PipelineRequest, number>();
 
 /**
- * Runs the request, asks the strategies whether to retry, and waits — but never past the request's time budget
- * (its signal's deadline, or `totalBudgetInMs` from the first attempt): a wait that would end after it returns
- * the last answer instead.
- */
-/**
  * App Service's 409 while another operation runs on the site (an identity change, a deployment): the write was
  * refused, not made, so it is safe to send again once that operation is over. Message "Cannot modify this site
  * because another operation is in progress." (hashicorp/terraform-provider-azurerm#9703; Microsoft's own module
@@ -300,6 +295,11 @@ function sendOnceDecision(
   return Number.isNaN(ms) ? { retry: false } : { retry: true, retryAfterInMs: Math.max(0, ms) };
 }
 
+/**
+ * Runs the request, asks the strategies whether to retry, and waits — but never past the request's time budget
+ * (its signal's deadline, or `totalBudgetInMs` from the first attempt): a wait that would end after it returns
+ * the last answer instead.
+ */
 export function budgetedRetryPolicy(
   strategies: readonly RetryStrategy[],
   budget: RetryBudget,
