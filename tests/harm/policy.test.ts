@@ -111,7 +111,7 @@ describe('remedyFor: the fix fits what the run did', () => {
   });
   it('a known blocker is the fix', () => {
     const knownBlocker = {
-      code: 'ArmTokenAuthDisabled',
+      code: 'ArmTokenAuthDisabled' as const,
       message: 'm',
       fix: 'az acr config authentication-as-arm update -r x --status enabled',
     };

@@ -135,7 +135,7 @@ describe('verdictOf', () => {
 
   it('keeps a hostile message from breaking the summary table', () => {
     const v = verdictOf(
-      { verify: [], dryRun: false, error: new TaskError('X', 'a | b\nc', { remedy: 'r' }) },
+      { verify: [], dryRun: false, error: new TaskError('Unexpected', 'a | b\nc', { remedy: 'r' }) },
       'contoso-web',
     );
     assert.match(v.summary, /a \\\| b c/);
@@ -148,7 +148,7 @@ describe('messages name each target once', () => {
       verify: [
         result('production', 'timed_out', {
           error: new TaskError(
-            'PullTimedOut',
+            'VerifyTimedOut',
             'production: after 120 s the log last showed a refused pull.',
             {
               remedy: 'Run the task again.',

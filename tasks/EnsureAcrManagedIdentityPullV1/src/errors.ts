@@ -1,6 +1,8 @@
+import type { TaskErrorCode } from './error-codes';
+
 /**
- * The one error type the task raises on purpose. Every failure a user can act on carries a stable `code`
- * (tests and docs key on it), a message that says what failed and on which resource, and a `remedy`: the
+ * The one error type the task raises on purpose. Every failure a user can act on carries a stable `code` from the
+ * catalogue (`error-codes.ts`; tests and docs key on it), a message that says what failed and on which resource, and a `remedy`: the
  * concrete next step (a command, a setting, an input to change). Formatting for the log happens at the edge.
  */
 export interface TaskErrorOptions {
@@ -13,10 +15,10 @@ export interface TaskErrorOptions {
 }
 
 export class TaskError extends Error {
-  readonly code: string;
+  readonly code: TaskErrorCode;
   readonly remedy: string;
   readonly target: string | undefined;
-  constructor(code: string, message: string, options: TaskErrorOptions) {
+  constructor(code: TaskErrorCode, message: string, options: TaskErrorOptions) {
     super(message, { cause: options.cause });
     this.name = 'TaskError';
     this.code = code;

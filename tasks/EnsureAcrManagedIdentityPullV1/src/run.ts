@@ -14,17 +14,25 @@ import {
   startApply,
 } from './configure/apply';
 import { type Observed, type ObservedTarget, observe } from './configure/observe';
-import { type Plan, type PlanWarning, plan, type Step } from './configure/plan';
+import {
+  type BlockingPlanWarning,
+  isBlocking,
+  type Plan,
+  type PlanWarning,
+  plan,
+  type Step,
+} from './configure/plan';
 import type { RunContext } from './context';
-import { isCancelledError, isTaskError, TaskError } from './errors';
-import { QUESTIONS_URL } from './help';
+import type { TaskPhase } from './error-codes';
 import { neutralise } from './log';
+import { type PhaseErrorContext, toTaskError } from './phase-errors';
 import { causeLessFactsOf, imageCheckLines, missingImageVerdict, stoppedResults } from './registry/preflight';
 import { CAUSE_IN_WORDS } from './verify/classify';
 import { describePlannedRestart, type RestartDecision } from './verify/restart-policy';
 import { previewRestarts, type VerifyResult, type VerifyTarget, verifyTargets } from './verify/verify';
 
-export type Phase = 'observe' | 'plan' | 'apply' | 'verify';
+/** The phases of a run (the catalogue's phases after the inputs and the connection). */
+export type Phase = Exclude<TaskPhase, 'inputs' | 'connect'>;
 
 export interface RunReport {
   readonly observed?: Observed;
@@ -45,6 +53,8 @@ export interface RunReport {
 export interface RunOptions {
   /** Registers values the agent must mask (Kudu publishing passwords). */
   readonly setSecret: (value: string) => void;
+  /** What the phase mapper needs to name the cloud and the connection's principal in an Azure error. */
+  readonly errors?: PhaseErrorContext;
 }
 
 export async function run(ctx: RunContext, options: RunOptions): Promise<RunReport> {
@@ -149,8 +159,8 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
     }
     log.endGroup();
     report.failedIn = phase;
-    report.error = e;
-    if (!isTaskError(e) && !isCancelledError(e)) throw e;
+    // Azure errors, network errors and bugs become TaskErrors here, once, by phase (cancellations pass).
+    report.error = toTaskError(phase, e, options.errors);
   }
   return report;
 }
@@ -254,8 +264,8 @@ function verifyTargetsOf(
 }
 
 /** The blocking warning that applies to a target (its own, or the registry's), when configured anyway. */
-function blockerFor(warnings: readonly PlanWarning[], label: string): PlanWarning | undefined {
-  return warnings.find((w) => w.blocking && (w.target === undefined || w.target === label));
+function blockerFor(warnings: readonly PlanWarning[], label: string): BlockingPlanWarning | undefined {
+  return warnings.filter(isBlocking).find((w) => w.target === undefined || w.target === label);
 }
 
 function mainImage(t: ObservedTarget): string {
@@ -281,14 +291,5 @@ export function grantScopeOf(report: RunReport, principalId: string | undefined)
   return granted || p?.steps.some((s) => s.kind === 'assignRole') ? observed.registry.id : undefined;
 }
 
-/** Wraps an unexpected non-TaskError so the caller still reports one clear message. */
-export function unexpected(e: unknown, phase: Phase | undefined): TaskError {
-  return new TaskError(
-    'Unexpected',
-    `The task failed unexpectedly${phase ? ` while it tried to ${phase}` : ''}: ${neutralise(e instanceof Error ? e.message : String(e), 500)}`,
-    {
-      remedy: `Re-run the task with system.debug=true and report it with the debug log (it contains no secrets) at ${QUESTIONS_URL}`,
-      cause: e,
-    },
-  );
-}
+/** Kept here for report.ts: the phase mapper builds it. */
+export { unexpected } from './phase-errors';

@@ -15,7 +15,6 @@
  * never taken from the response's host list, and every credential is bound to that host. Listings and log reads
  * are bounded (bytes, files). Returns data; never logs.
  */
-import { TaskError } from '../errors';
 import { appServiceHosts } from '../http/guard';
 import { defaultTransport } from '../http/pipeline';
 import { type HttpResponse, type RetryOptions, send } from '../http/retry';
@@ -89,18 +88,14 @@ type Auth =
   | { readonly kind: 'bearer'; readonly scope: string | undefined }
   | { readonly kind: 'basic'; readonly value: string };
 
-export function createKuduClient(options: KuduClientOptions): KuduClient {
+/**
+ * The Kudu client of a target, or undefined when its SCM host cannot be derived from its default host name in this
+ * cloud (an App Service Environment or a cloud the task does not know): credentials then go nowhere, and the
+ * caller reads the log through ARM containerlogs instead.
+ */
+export function createKuduClient(options: KuduClientOptions): KuduClient | undefined {
   const hosts = appServiceHosts(options.arm.armUrl, options.defaultHostName, options.scmHostName);
-  if (!hosts) {
-    throw new TaskError(
-      'ScmHostUntrusted',
-      `The SCM host of ${options.target.path} cannot be derived from its default host name '${options.defaultHostName.slice(0, 200)}' in this cloud (${new URL(options.arm.armUrl).host}).`,
-      {
-        remedy:
-          "The task sends credentials only to App Service hosts of the service connection's cloud. If the app runs in an App Service Environment or cloud the task does not know, open an issue with its default host name.",
-      },
-    );
-  }
+  if (!hosts) return undefined;
   const scmHost = hosts.scm;
   const transport = options.arm.transport ?? defaultTransport();
   transport.guard.trust(scmHost, `the SCM site of ${options.target.path}`);

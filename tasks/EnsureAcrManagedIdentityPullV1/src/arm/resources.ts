@@ -2,22 +2,27 @@
  * Generic resource lookups: find which resource group holds the app when the input leaves it empty.
  */
 
-import { TaskError } from '../errors';
 import { splitResourceId } from '../resource-id';
 import type { ArmClient } from './client';
 
 export const RESOURCES_API_VERSION = '2021-04-01';
 
+/** Where the lookup found web apps of that name: exactly one group, none, or several. */
+export type AppGroupLookup =
+  | { readonly kind: 'found'; readonly resourceGroup: string }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'several'; readonly resourceGroups: readonly string[] };
+
 /**
  * The resource group of the web app `appName` in `subscriptionId`. Zero matches or several (the same name in two
- * groups) are TaskErrors that tell the user what to set.
+ * groups) are answers, not errors: the caller says what to set (`phase-errors.ts` `appLookupError`).
  */
 export async function findAppResourceGroup(
   arm: ArmClient,
   subscriptionId: string,
   appName: string,
   signal?: AbortSignal,
-): Promise<string> {
+): Promise<AppGroupLookup> {
   const quoted = appName.replace(/'/g, "''");
   const found = await arm.listAll<{ id: string; name: string }>(
     `/subscriptions/${subscriptionId}/resources`,
@@ -34,22 +39,7 @@ export async function findAppResourceGroup(
     if (group && !groups.has(group.toLowerCase())) groups.set(group.toLowerCase(), group);
   }
   const list = [...groups.values()];
-  if (list.length === 1) return list[0] as string;
-  if (list.length === 0) {
-    throw new TaskError(
-      'AppNotFound',
-      `No web app named '${appName}' was found in subscription ${subscriptionId}.`,
-      {
-        remedy:
-          `Check the app name, and that the service connection's subscription (${subscriptionId}) is the app's ` +
-          'subscription and that the connection can read it (Reader or Website Contributor on the app); ' +
-          'or set the resourceGroupName input.',
-      },
-    );
-  }
-  throw new TaskError(
-    'AppAmbiguous',
-    `Several web apps named '${appName}' exist in subscription ${subscriptionId}, in resource groups: ${list.join(', ')}.`,
-    { remedy: `Set the resourceGroupName input to the one to configure (one of: ${list.join(', ')}).` },
-  );
+  if (list.length === 1) return { kind: 'found', resourceGroup: list[0] as string };
+  if (list.length === 0) return { kind: 'none' };
+  return { kind: 'several', resourceGroups: list };
 }

@@ -7,8 +7,9 @@
  * AUTH_TENANT_NOT_FOUND (90002), AUTH_FEDERATION_MISMATCH (70021, 700211, 700212, 700213),
  * AUTH_ASSERTION_EXPIRED (700024), AUTH_CERTIFICATE_REJECTED (700027, 50013 with a certificate),
  * AUTH_MANAGED_IDENTITY_UNAVAILABLE (no IMDS / identity not on the VM), AUTH_FAILED (anything else),
- * AUTH_SUBSCRIPTION_NOT_VISIBLE (raised by ARM code through `subscriptionNotVisible`).
+ * AUTH_SUBSCRIPTION_NOT_VISIBLE (ARM's SubscriptionNotFound, turned into it by `../phase-errors.ts`).
  */
+import type { TaskErrorCode } from '../error-codes';
 import { TaskError } from '../errors';
 import { neutralise } from '../log';
 import type { EndpointSource } from './endpoint-source';
@@ -80,7 +81,7 @@ export function authFailure(
   const clientId = connection.clientId ?? '(system-assigned)';
   const message = (what: string) =>
     `${what} Service connection ${connection.id}: ${who}. Entra ID said: ${detail}`;
-  const make = (taskCode: string, what: string, remedy: string) =>
+  const make = (taskCode: TaskErrorCode, what: string, remedy: string) =>
     new TaskError(taskCode, message(what), { remedy, cause: e });
 
   switch (code) {

@@ -17,6 +17,7 @@ import {
 } from '../arm/web-apps';
 import type { RunContext } from '../context';
 import { isTaskError, TaskError } from '../errors';
+import { operationError } from '../phase-errors';
 import { parseResourceId } from '../resource-id';
 import { mapWithLimit } from './limit';
 import type { Observed } from './observe';
@@ -163,23 +164,12 @@ async function enableIdentity(
   try {
     site = await updateIdentity(ctx.arm, { path: step.path }, identity, ctx.signal, ctx.clock.sleep);
   } catch (e: unknown) {
-    if (isArmError(e) && e.status === 403) {
-      throw new TaskError(
-        'IdentityWriteForbidden',
-        `The service connection may not change the identity of ${step.target} (${e.code}).`,
-        {
-          remedy:
-            `Give the service connection Website Contributor (or Contributor) on the app ${observed.app.name}` +
-            (step.identity.userAssignedIdentities
-              ? ', and Managed Identity Operator on the user-assigned identity (assigning it needs that role)'
-              : '') +
-            '.',
-          cause: e,
-          target: step.target,
-        },
-      );
-    }
-    throw e;
+    throw operationError(e, {
+      kind: 'writeIdentity',
+      target: step.target,
+      appName: observed.app.name,
+      userAssigned: !!step.identity.userAssignedIdentities,
+    });
   }
   if (!step.identity.type.startsWith('SystemAssigned')) return { systemPrincipalId: undefined };
   // The PATCH response normally carries the new principal; when it does not (202, or a partial body), read it.

@@ -35,6 +35,7 @@ import {
 } from '../arm/web-apps';
 import type { RunContext } from '../context';
 import { TaskError } from '../errors';
+import { appLookupError, operationError } from '../phase-errors';
 import { checkImages, type ImageCheckReport } from '../registry/image-check';
 import {
   armPath,
@@ -132,7 +133,7 @@ export async function observe(ctx: RunContext): Promise<Observed> {
   const { arm, settings, signal } = ctx;
   const subscriptionId = arm.subscriptionId;
   const resourceGroup =
-    settings.resourceGroup || (await findAppResourceGroup(arm, subscriptionId, settings.appName, signal));
+    settings.resourceGroup || (await lookUpResourceGroup(arm, subscriptionId, settings.appName, signal));
   // The group may come from a response (the lookup): it becomes a path segment, so it must be a group name.
   if (!RESOURCE_GROUP.test(resourceGroup)) {
     throw untrusted(
@@ -157,18 +158,7 @@ export async function observe(ctx: RunContext): Promise<Observed> {
   slotsPromise.catch(() => {}); // awaited below; a missing app is reported by the getSite error instead
 
   const production = await getSite(arm, { path: appPath }, signal).catch((e: unknown) => {
-    throw isArmError(e) && e.status === 404
-      ? new TaskError(
-          'AppNotFound',
-          `The web app '${settings.appName}' was not found in resource group '${resourceGroup}' of subscription ${subscriptionId}.`,
-          {
-            remedy:
-              'Check the appName and resourceGroupName inputs, and that the service connection can read the app ' +
-              '(Reader or Website Contributor on it).',
-            cause: e,
-          },
-        )
-      : e;
+    throw operationError(e, { kind: 'readApp', appName: settings.appName, resourceGroup, subscriptionId });
   });
 
   const slotSites = await slotsPromise;
@@ -243,6 +233,18 @@ export async function observe(ctx: RunContext): Promise<Observed> {
     tenantId,
     ...(imageCheck ? { imageCheck } : {}),
   };
+}
+
+/** The app's resource group when the input leaves it empty; none or several is a TaskError naming the fix. */
+async function lookUpResourceGroup(
+  arm: ArmClient,
+  subscriptionId: string,
+  appName: string,
+  signal: AbortSignal,
+): Promise<string> {
+  const lookup = await findAppResourceGroup(arm, subscriptionId, appName, signal);
+  if (lookup.kind === 'found') return lookup.resourceGroup;
+  throw appLookupError(lookup, appName, subscriptionId);
 }
 
 /** True when every target already has an identity that holds a pull grant on the registry. */
@@ -385,18 +387,7 @@ async function resolveRegistry(
   if (setting.kind === 'resourceId') {
     const path = resourcePath(setting.registry, REGISTRY_TYPE);
     const resource = await getRegistry(arm, path, signal).catch((e: unknown) => {
-      throw isArmError(e) && (e.status === 404 || e.status === 403)
-        ? new TaskError(
-            'RegistryNotFound',
-            `The container registry ${setting.registry.id} could not be read (${e.code}).`,
-            {
-              remedy:
-                'Check the registry input, and give the service connection at least Reader on the registry (its ' +
-                'subscription must be visible to the connection).',
-              cause: e,
-            },
-          )
-        : e;
+      throw operationError(e, { kind: 'readRegistry', registryId: setting.registry.id });
     });
     if (!sameResourceId(resource.id ?? '', setting.registry.id)) {
       throw untrusted(
@@ -545,19 +536,7 @@ async function readUserIdentity(
       );
     return identity;
   } catch (e: unknown) {
-    if (isArmError(e) && (e.status === 404 || e.status === 403)) {
-      throw new TaskError(
-        'IdentityNotFound',
-        `The user-assigned identity ${id} could not be read (${e.code}).`,
-        {
-          remedy:
-            'Check the userAssignedIdentityId input (the full resource ID), and give the service connection Reader and ' +
-            'Managed Identity Operator on the identity (assigning it to an app needs Managed Identity Operator).',
-          cause: e,
-        },
-      );
-    }
-    throw e;
+    throw operationError(e, { kind: 'readUserIdentity', identityId: id });
   }
 }
 

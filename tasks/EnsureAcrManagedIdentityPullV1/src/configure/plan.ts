@@ -16,6 +16,7 @@ import {
   scopeCovers,
 } from '../arm/role-assignments';
 import type { SiteContainerProperties } from '../arm/web-apps';
+import type { BlockingWarningCode, PlanWarningCode } from '../error-codes';
 import { TaskError } from '../errors';
 import type { Settings } from '../settings';
 import { isAcrHost, registryHostOf } from './images';
@@ -102,29 +103,34 @@ export type Step =
   | SetSidecarAuthStep
   | RemoveRegistryCredentialsStep;
 
-export type WarningCode =
-  | 'ArmTokenAuthDisabled'
-  | 'RegistryNetworkRestricted'
-  | 'AdminUserEnabled'
-  | 'ImageOnOtherRegistry'
-  | 'StaleRegistryCredentials'
-  | 'WiderScopeGrant'
-  | 'AbacIgnoresLegacyRole'
-  | 'ConditionalPullGrant'
-  | 'NoContainerImage';
+/** The planner's finding codes: the catalogue (`../error-codes.ts`) lists them, with which may block. */
+export type WarningCode = PlanWarningCode;
 
-export interface PlanWarning {
+interface PlanWarningFields {
   /** Target label, or undefined when it is about the registry. */
   readonly target: string | undefined;
-  readonly code: WarningCode;
   readonly message: string;
   /** The exact fix (a command or an input to change). */
   readonly fix: string;
-  /**
-   * The plan knows the image will not pull with the identity: configuring would switch a target onto a credential
-   * that cannot pull. The run fails before any write unless `configureAnyway` is on.
-   */
-  readonly blocking?: boolean;
+}
+
+/**
+ * A finding. Only the codes the catalogue lets block may set `blocking`: the plan knows the image will not pull
+ * with the identity, and configuring would switch a target onto a credential that cannot pull. The run then fails
+ * before any write (as a TaskError with the warning's code) unless `configureAnyway` is on.
+ */
+export type PlanWarning =
+  | (PlanWarningFields & { readonly code: BlockingWarningCode; readonly blocking?: boolean })
+  | (PlanWarningFields & {
+      readonly code: Exclude<WarningCode, BlockingWarningCode>;
+      readonly blocking?: false;
+    });
+
+export type BlockingPlanWarning = Extract<PlanWarning, { readonly code: BlockingWarningCode }>;
+
+/** A warning that stops the run (unless `configureAnyway`). */
+export function isBlocking(w: PlanWarning): w is BlockingPlanWarning {
+  return w.blocking === true;
 }
 
 export interface Plan {
@@ -256,7 +262,7 @@ export function plan(observed: Observed, settings: Settings): Plan {
 
   warnings.push(...registryWarnings(observed));
 
-  const blocking = warnings.filter((w) => w.blocking);
+  const blocking = warnings.filter(isBlocking);
   if (blocking.length > 0 && !settings.configureAnyway)
     throw pullCannotWork(blocking, identitySteps.length + roleSteps.length + configSteps.length > 0);
 
@@ -448,8 +454,8 @@ function networkClosedToEveryone(r: Observed['registry']): boolean {
  * The plan knows at least one target would not pull with the identity: fail before any write, naming each
  * registry or policy and its fix, and the input that configures anyway.
  */
-export function pullCannotWork(blocking: readonly PlanWarning[], wouldWrite = true): TaskError {
-  const first = blocking[0] as PlanWarning;
+export function pullCannotWork(blocking: readonly BlockingPlanWarning[], wouldWrite = true): TaskError {
+  const first = blocking[0] as BlockingPlanWarning;
   const lines = blocking.map((w) => `${w.target ? `[${w.target}] ` : ''}${w.message}`);
   const fixes = [...new Set(blocking.map((w) => w.fix))];
   return new TaskError(

@@ -11,6 +11,7 @@ import { grantsPull, listRoleAssignments } from '../arm/role-assignments';
 import { getSite, getSiteConfig, restart, type Site, WEB_API_VERSION } from '../arm/web-apps';
 import { imageFromFxVersion } from '../configure/images';
 import type { RunContext } from '../context';
+import type { BlockingWarningCode, DriftCode, TaskErrorCode } from '../error-codes';
 import { isCancelledError, TaskError } from '../errors';
 import { appServiceHosts } from '../http/guard';
 import { defaultTransport, withDeadline } from '../http/pipeline';
@@ -51,7 +52,11 @@ export interface VerifyTarget {
   /** What the run left in place, re-read once when pulls keep failing unauthorized. */
   readonly expected?: ExpectedPull;
   /** A cause the plan knew and the user configured anyway (`configureAnyway`): the verdict when the pull fails. */
-  readonly knownBlocker?: { readonly code: string; readonly message: string; readonly fix: string };
+  readonly knownBlocker?: {
+    readonly code: BlockingWarningCode;
+    readonly message: string;
+    readonly fix: string;
+  };
   /** What the run knows when the log gives no cause (pre-flight image check, grant age, network): ranks causes. */
   readonly causeLess?: CauseLessFacts;
 }
@@ -298,7 +303,7 @@ async function verifyOne(
       : t.grantCreatedAt !== undefined
         ? t.grantCreatedAt + PROPAGATION_WINDOW_MS - serverOffset
         : undefined;
-  let driftCode: string | undefined;
+  let driftCode: DriftCode | undefined;
   let outcome: FollowResult;
   try {
     outcome = await follow(
@@ -493,7 +498,7 @@ async function recheck(
   t: VerifyTarget,
   expected: ExpectedPull,
   signal: AbortSignal,
-): Promise<{ code: string; message: string } | undefined> {
+): Promise<{ code: DriftCode; message: string } | undefined> {
   try {
     const label = t.target.label;
     if (!expected.sidecar) {
@@ -588,7 +593,7 @@ function evidenceOf(c: Classification): string[] {
   return c.evidence.slice(-10).map((l) => neutralise(l.raw.split('\n').join(' | '), 500));
 }
 
-const CODES: Record<PullFailureCause, string> = {
+const CODES: Record<PullFailureCause, TaskErrorCode> = {
   unauthorized: 'PullUnauthorized',
   not_found: 'ImageNotFound',
   network: 'RegistryNetworkDenied',
@@ -601,7 +606,7 @@ function toResult(
   t: VerifyTarget,
   until: 'imagePulled' | 'containerStarted',
   f: FollowResult,
-  driftCode: string | undefined,
+  driftCode: DriftCode | undefined,
   /** Whether role propagation could still explain an unauthorized pull when the verdict was reached. */
   propagationPossible: boolean,
 ): VerifyResult {
