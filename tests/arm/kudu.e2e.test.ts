@@ -47,13 +47,15 @@ describe('Kudu token choice against the emulator', function () {
     });
     const path = `/subscriptions/${e.info.subscriptionId}/resourceGroups/rg-web/providers/Microsoft.Web/sites/contoso-web`;
     const site = await getSite(arm, { path });
-    return createKuduClient({
+    const kudu = createKuduClient({
       arm,
       target: { path },
       defaultHostName: site.properties?.defaultHostName ?? '',
       scmHostName: scmHostName(site),
       setSecret: () => assert.fail('Basic is off: the publishing password must not be fetched'),
     });
+    assert.ok(kudu, 'the SCM host is known');
+    return kudu;
   }
 
   const kuduLog = (e: Emulator) =>
