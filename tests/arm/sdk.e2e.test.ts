@@ -156,6 +156,45 @@ describe('Azure SDK clients against the emulator', function () {
     assert.match(String(error), /Refusing to follow a long-running operation to https:\/\/attacker\.example/);
   });
 
+  it("the first wait after a 202 is the answer's Retry-After when it has one (5 s without)", async () => {
+    for (const [headers, expectedInMs] of [
+      [{ 'retry-after': '2' }, 2000],
+      [{}, 5000],
+    ] as const) {
+      const e = await startEmulator({ scenario: baseScenario({ delays: { siteOperationSeconds: 1 } }) });
+      emu = e;
+      e.setFaults([
+        {
+          host: 'arm',
+          method: 'PATCH',
+          pathRegex: '/sites/contoso-web(\\?|$)',
+          status: 202,
+          headers: { ...headers },
+          body: {},
+          times: 1,
+        },
+      ]);
+      // The faulted PATCH changed nothing, so the site never shows a principal: the run ends in a bounded wait.
+      await updateIdentity(
+        emulatorArmClient(e),
+        { path: appPath(e) },
+        { type: 'SystemAssigned' },
+        undefined,
+        emulatedClock(e).sleep,
+      ).catch(() => undefined);
+      const log = e.requests().filter((q) => q.host === 'arm');
+      const patch = log.find((q) => q.method === 'PATCH');
+      const firstRead = log.find((q) => q.method === 'GET' && (patch ? q.at > patch.at : false));
+      assert.ok(patch && firstRead);
+      assert.ok(
+        firstRead.at - patch.at >= expectedInMs && firstRead.at - patch.at < expectedInMs + 1000,
+        `first read ${firstRead.at - patch.at} ms after the PATCH, expected about ${expectedInMs}`,
+      );
+      await e.close();
+      emu = undefined;
+    }
+  });
+
   it('a 202 naming no operation is followed through the site alone, and the wait stays bounded', async () => {
     const e = await startEmulator({ scenario: baseScenario() });
     emu = e;
