@@ -37,6 +37,8 @@ export interface RunCost {
   requests: number;
   writes: number;
   wallMs: number;
+  /** Pages of the slot list among `requests` (the emulator pages it 2 slots at a time). */
+  slotListPages: number;
 }
 
 export interface Figures {
@@ -297,6 +299,7 @@ async function configureRuns(
           requests: m.requests.length,
           writes: m.requests.filter((r) => r.write).length,
           wallMs: m.run.durationMs,
+          slotListPages: m.requests.filter((r) => r.method === 'GET' && /\/slots$/i.test(r.path)).length,
         });
       }
     }
@@ -305,6 +308,7 @@ async function configureRuns(
       requests: median(runs.map((r) => r.requests)),
       writes: median(runs.map((r) => r.writes)),
       wallMs: Math.round(median(runs.map((r) => r.wallMs))),
+      slotListPages: median(runs.map((r) => r.slotListPages)),
     });
     firstRun.push(summarise(first));
     rerun.push(summarise(second));
@@ -488,12 +492,14 @@ export function verdicts(f: Figures): Row[] {
     },
   ];
   for (const r of f.firstRun) {
-    // Issue 13's goal: <= 6 ARM requests per target on a first run (not met yet: the async identity operation and
-    // the config/web read-back cost about 9).
+    // Issue 13's goal: <= 6 ARM requests per target on a first run. Each target costs exactly 6 (observe: config/web
+    // GET, app settings list; apply: identity PATCH, one site GET after the first wait, grant PUT, config/web PATCH).
+    // The constant assumes one slot-list page; the emulator pages 2 slots at a time, so each further page (shown in
+    // the value) counts against it: with 5 and 20 slots the rows miss by those pages, not by per-target requests.
     const limit = 6 * r.targets + REQUEST_CONSTANT;
     rows.push({
       figure: `firstRun ${r.targets} target(s)`,
-      value: `${r.requests} requests, ${r.writes} writes, ${r.wallMs} ms`,
+      value: `${r.requests} requests (${r.slotListPages} slot-list page(s)), ${r.writes} writes, ${r.wallMs} ms`,
       target: `<= 6/target + ${REQUEST_CONSTANT} = ${limit} requests`,
       pass: r.requests <= limit && r.writes > 0,
     });

@@ -10,6 +10,7 @@ import {
   getSite,
   listSlots,
   updateIdentity,
+  updateSiteConfig,
 } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/web-apps';
 import { apply } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/apply';
 import { observe } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/observe';
@@ -77,6 +78,165 @@ describe('Azure SDK clients against the emulator', function () {
       'the emulator answered the PATCH with 202',
     );
     assert.ok(log.some((q) => /operationresults/i.test(q.path) && q.status === 200));
+  });
+
+  it('resource first: when the change is visible after the first wait, one site GET is both poll and final read', async () => {
+    const e = await startEmulator({ scenario: baseScenario() });
+    emu = e;
+    const before = e.requests().length;
+    const site = await updateIdentity(
+      emulatorArmClient(e),
+      { path: appPath(e) },
+      { type: 'SystemAssigned' },
+      undefined,
+      emulatedClock(e).sleep,
+    );
+    const principalId = app(e)?.identity.principalId;
+    assert.ok(principalId);
+    assert.equal(site?.identity?.principalId, principalId);
+    const log = e
+      .requests()
+      .slice(before)
+      .filter((q) => q.host === 'arm');
+    assert.deepEqual(
+      log.map((q) => `${q.method} ${q.status} ${/operationresults/i.test(q.path) ? 'status' : 'site'}`),
+      ['PATCH 202 site', 'GET 200 site'],
+      'the operation status was never read',
+    );
+  });
+
+  it('a user-assigned identity change is done when the site lists the requested identity with its IDs', async () => {
+    const clientId = '0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9';
+    const e = await startEmulator({
+      scenario: {
+        ...baseScenario({ delays: { siteOperationSeconds: 8 } }),
+        identities: [{ name: 'id-pull', resourceGroup: 'rg-web', clientId }],
+      },
+    });
+    emu = e;
+    const uami = e.state.identities.find((i) => i.clientId === clientId);
+    assert.ok(uami);
+    const site = await updateIdentity(
+      emulatorArmClient(e),
+      { path: appPath(e) },
+      { type: 'UserAssigned', userAssignedIdentities: { [uami.id]: {} } },
+      undefined,
+      emulatedClock(e).sleep,
+    );
+    const entry = Object.entries(site?.identity?.userAssignedIdentities ?? {}).find(
+      ([k]) => k.toLowerCase() === uami.id.toLowerCase(),
+    )?.[1];
+    assert.equal(entry?.clientId, clientId);
+    assert.equal(entry?.principalId, uami.principalId);
+  });
+
+  it('refuses an operation status URL on another host: the ARM token never leaves the ARM endpoint', async () => {
+    const e = await startEmulator({ scenario: baseScenario() });
+    emu = e;
+    e.setFaults([
+      {
+        host: 'arm',
+        method: 'PATCH',
+        pathRegex: '/sites/contoso-web(\\?|$)',
+        status: 202,
+        headers: { 'azure-asyncoperation': 'https://attacker.example/operations/1' },
+        body: {},
+      },
+    ]);
+    const error = await updateIdentity(
+      emulatorArmClient(e),
+      { path: appPath(e) },
+      { type: 'SystemAssigned' },
+      undefined,
+      emulatedClock(e).sleep,
+    ).then(
+      () => assert.fail('expected a refusal'),
+      (err: unknown) => err,
+    );
+    assert.match(String(error), /Refusing to follow a long-running operation to https:\/\/attacker\.example/);
+  });
+
+  it("the first wait after a 202 is the answer's Retry-After when it has one (5 s without)", async () => {
+    for (const [headers, expectedInMs] of [
+      [{ 'retry-after': '2' }, 2000],
+      [{}, 5000],
+    ] as const) {
+      const e = await startEmulator({ scenario: baseScenario({ delays: { siteOperationSeconds: 1 } }) });
+      emu = e;
+      e.setFaults([
+        {
+          host: 'arm',
+          method: 'PATCH',
+          pathRegex: '/sites/contoso-web(\\?|$)',
+          status: 202,
+          headers: { ...headers },
+          body: {},
+          times: 1,
+        },
+      ]);
+      // The faulted PATCH changed nothing, so the site never shows a principal: the run ends in a bounded wait.
+      await updateIdentity(
+        emulatorArmClient(e),
+        { path: appPath(e) },
+        { type: 'SystemAssigned' },
+        undefined,
+        emulatedClock(e).sleep,
+      ).catch(() => undefined);
+      const log = e.requests().filter((q) => q.host === 'arm');
+      const patch = log.find((q) => q.method === 'PATCH');
+      const firstRead = log.find((q) => q.method === 'GET' && (patch ? q.at > patch.at : false));
+      assert.ok(patch && firstRead);
+      assert.ok(
+        firstRead.at - patch.at >= expectedInMs && firstRead.at - patch.at < expectedInMs + 1000,
+        `first read ${firstRead.at - patch.at} ms after the PATCH, expected about ${expectedInMs}`,
+      );
+      await e.close();
+      emu = undefined;
+    }
+  });
+
+  it('a 202 naming no operation is followed through the site alone, and the wait stays bounded', async () => {
+    const e = await startEmulator({ scenario: baseScenario() });
+    emu = e;
+    // The PATCH is refused in disguise: 202, no Azure-AsyncOperation, no Location, and nothing changes.
+    e.setFaults([
+      { host: 'arm', method: 'PATCH', pathRegex: '/sites/contoso-web(\\?|$)', status: 202, body: {} },
+    ]);
+    const error = await updateIdentity(
+      emulatorArmClient(e),
+      { path: appPath(e) },
+      { type: 'SystemAssigned' },
+      undefined,
+      emulatedClock(e).sleep,
+    ).then(
+      () => assert.fail('expected the wait to end'),
+      (err: unknown) => err,
+    );
+    assert.ok(isArmError(error), String(error));
+    assert.equal(error.code, 'OperationTimedOut');
+    const log = e.requests().filter((q) => q.host === 'arm');
+    assert.ok(!log.some((q) => /operationresults/i.test(q.path)), 'no status URL was invented');
+    assert.ok(log.filter((q) => q.method === 'GET').length >= 2, 'the site was read until the wait ran out');
+  });
+
+  it('a write refused with 409 "another operation is in progress" (a concurrent actor) is sent again once it ends', async () => {
+    const e = await startEmulator({ scenario: baseScenario({ delays: { siteOperationSeconds: 12 } }) });
+    emu = e;
+    // Another actor turns the identity on: its operation holds the site for 12 s.
+    const arm = emulatorArmClient(e, { sleep: emulatedClock(e).sleep });
+    await arm.request('PATCH', appPath(e), {
+      apiVersion: '2024-11-01',
+      body: { identity: { type: 'SystemAssigned' } },
+    });
+    const config = await updateSiteConfig(arm, { path: appPath(e) }, { acrUseManagedIdentityCreds: true });
+    assert.equal(config?.acrUseManagedIdentityCreds, true);
+    assert.equal(app(e)?.siteConfig.acrUseManagedIdentityCreds, true);
+    const patches = e.requests().filter((q) => q.method === 'PATCH' && /\/config\/web$/i.test(q.path));
+    assert.ok(
+      patches.some((q) => q.status === 409),
+      'the first PATCH met the running operation',
+    );
+    assert.equal(patches.at(-1)?.status, 200);
   });
 
   it('turns on system identities through the poller in a whole configure run (production and a slot)', async () => {
@@ -213,7 +373,8 @@ describe('Azure SDK clients against the emulator', function () {
   });
 
   it('an identity operation that ends Failed is an ArmError with the operation error code', async () => {
-    const e = await startEmulator({ scenario: baseScenario() });
+    // Longer than the first wait, so the site shows no principal yet and the operation status is read.
+    const e = await startEmulator({ scenario: baseScenario({ delays: { siteOperationSeconds: 60 } }) });
     emu = e;
     e.setFaults([
       {

@@ -101,6 +101,74 @@ describe('configure against the emulator', function () {
     }
   });
 
+  it('confirms the pull flags from the config/web PATCH answer: no read-back GET on the normal path', async () => {
+    const e = await start(baseScenario());
+    await run(e, settingsFor());
+    const log = armRequests(e);
+    const patch = log.findIndex((r) => r.method === 'PATCH' && /\/config\/web$/i.test(r.path));
+    assert.ok(patch >= 0 && log[patch]?.status === 200, 'the flags were written');
+    assert.ok(
+      !log.slice(patch + 1).some((r) => r.method === 'GET' && /\/config\/web$/i.test(r.path)),
+      'config/web was not read again after the PATCH',
+    );
+    assert.ok(!log.some((r) => r.status === 409), 'no write met the identity operation still running');
+    assert.equal(apps(e)[0]?.siteConfig.acrUseManagedIdentityCreds, true);
+  });
+
+  it('AcrFlagNotApplied when the PATCH answer shows the flag unchanged (another writer reset it)', async () => {
+    const e = await start(baseScenario());
+    e.setFaults([
+      {
+        host: 'arm',
+        method: 'PATCH',
+        pathRegex: '/config/web(\\?|$)',
+        status: 200,
+        body: {
+          id: `${apps(e)[0]?.id}/config/web`,
+          name: 'web',
+          type: 'Microsoft.Web/sites/config',
+          properties: { acrUseManagedIdentityCreds: false, acrUserManagedIdentityID: null },
+        },
+      },
+    ]);
+    const error = await expectTaskError(run(e, settingsFor()));
+    assert.equal(error.code, 'AcrFlagNotApplied');
+    assert.match(error.message, /acrUseManagedIdentityCreds=false/);
+    assert.match(
+      error.remedy,
+      /az resource update --ids \S+\/config\/web --set properties\.acrUseManagedIdentityCreds=true/,
+    );
+  });
+
+  it('reads config/web once when the PATCH answers without a body, and judges what stuck from that read', async () => {
+    const settings = settingsFor();
+    for (const stuck of [true, false]) {
+      const e = await start(baseScenario());
+      const ctx = contextFor(e, settings);
+      const observed = await observe(ctx);
+      const p = plan(observed, settings);
+      // The PATCH is answered 200 with no body; the write itself "happened" (stuck) or was undone (not stuck).
+      e.setFaults([{ host: 'arm', method: 'PATCH', pathRegex: '/config/web(\\?|$)', status: 200, body: '' }]);
+      const app = apps(e)[0];
+      if (app) app.siteConfig.acrUseManagedIdentityCreds = stuck;
+      const before = armRequests(e).length;
+      const outcome = await apply(ctx, p, observed).then(
+        () => 'applied',
+        (err: unknown) => (err as { code?: string }).code,
+      );
+      assert.equal(outcome, stuck ? 'applied' : 'AcrFlagNotApplied');
+      const after = armRequests(e).slice(before);
+      const patch = after.findIndex((r) => r.method === 'PATCH' && /\/config\/web$/i.test(r.path));
+      assert.equal(
+        after.slice(patch + 1).filter((r) => r.method === 'GET' && /\/config\/web$/i.test(r.path)).length,
+        1,
+        'one read of config/web after the bodiless PATCH',
+      );
+      await e.close();
+      emu = undefined;
+    }
+  });
+
   it('attaches a user-assigned identity beside an existing one and uses its client ID', async () => {
     const s = baseScenario({ slots: ['staging'] });
     s.identities = [{ name: 'puller' }, { name: 'logger' }];

@@ -103,14 +103,17 @@ describe('the local Azure emulator through the official SDKs', function () {
     assert.equal(JSON.parse(running.body).status, 'InProgress');
     assert.equal((await web.webApps.get(RG, APP)).identity?.principalId, undefined);
 
-    // The same PATCH again while it runs joins that operation (202, same URL); the slot gets its own.
-    const joined = await rawRequest(emulator.info, `${base}?api-version=2024-11-01`, {
+    // While it runs, App Service refuses any other write to the site (409 Conflict); the slot is another site.
+    const refused = await rawRequest(emulator.info, `${base}?api-version=2024-11-01`, {
       method: 'PATCH',
       headers,
       body,
     });
-    assert.equal(joined.status, 202);
-    assert.equal(joined.headers['azure-asyncoperation'], operation);
+    assert.equal(refused.status, 409);
+    assert.match(
+      String(JSON.parse(refused.body).Message),
+      /^Cannot modify this site because another operation is in progress\./,
+    );
     const slotPatch = await rawRequest(emulator.info, `${base}/slots/staging?api-version=2024-11-01`, {
       method: 'PATCH',
       headers,

@@ -52,6 +52,21 @@ describe('emulator strictness: Kudu checks the token audience per cloud', functi
     });
   });
 
+  it('an App Service token past its expiry (by the emulated clock) is 401, a fresh one 200', async () => {
+    await withEmulator(baseScenario(), async (emu) => {
+      const app = emu.state.apps.find((a) => !a.slot);
+      const token = await tokenFor(emu, 'https://appservice.azure.com');
+      const list = (t: string) =>
+        rawRequest(emu.info, `https://127.0.0.1:${app?.scmPort}/api/logs/docker`, {
+          headers: { authorization: `Bearer ${t}` },
+        });
+      assert.equal((await list(token)).status, 200);
+      emu.advanceClock(emu.state.delays.tokenLifetimeSeconds + 1);
+      assert.equal((await list(token)).status, 401);
+      assert.equal(await kuduStatus(emu, 'https://appservice.azure.com'), 200);
+    });
+  });
+
   it('US Government: only https://appservice.azure.us; the ARM audience is 403', async () => {
     await withEmulator({ ...baseScenario(), cloud: 'AzureUSGovernment' }, async (emu) => {
       assert.equal(await kuduStatus(emu, 'https://appservice.azure.us'), 200);
@@ -96,6 +111,63 @@ describe('emulator strictness: config/web acrUserManagedIdentityID, null vs ""',
       assert.equal(await patch(null), clientId, 'null is "not specified": the stale client ID stays');
       assert.equal(await patch(''), null, '"" clears it');
     });
+  });
+});
+
+describe('emulator strictness: a site refuses writes while its identity operation runs', function () {
+  this.timeout(30_000);
+
+  it('answers 409 Conflict "another operation is in progress" to PATCH site, config/web, app settings and restart until the operation completes', async () => {
+    await withEmulator(
+      baseScenario({ slots: ['staging'], delays: { siteOperationSeconds: 30 } }),
+      async (emu) => {
+        const site = `${emu.info.armUrl}subscriptions/${emu.info.subscriptionId}/resourceGroups/rg-web/providers/Microsoft.Web/sites/contoso-web`;
+        const headers = {
+          authorization: `Bearer ${await tokenFor(emu, 'https://management.azure.com')}`,
+          'content-type': 'application/json',
+        };
+        const send = (method: string, path: string, body: unknown) =>
+          rawRequest(emu.info, `${site}${path}?api-version=2024-11-01`, {
+            method,
+            headers,
+            body: JSON.stringify(body),
+          });
+        const identity = { identity: { type: 'SystemAssigned' } };
+        assert.equal((await send('PATCH', '', identity)).status, 202);
+        const writes: [string, string, unknown][] = [
+          ['PATCH', '', { properties: { httpsOnly: true } }],
+          ['PATCH', '/config/web', { properties: { acrUseManagedIdentityCreds: true } }],
+          ['PUT', '/config/web', { properties: { acrUseManagedIdentityCreds: true } }],
+          ['PUT', '/config/appsettings', { properties: { A: 'b' } }],
+          ['POST', '/restart', {}],
+        ];
+        const before = JSON.stringify(emu.state.apps.find((a) => !a.slot));
+        for (const [method, path, body] of writes) {
+          const res = await send(method, path, body);
+          assert.equal(res.status, 409, `${method} ${path || 'site'} while the operation runs`);
+          const error = JSON.parse(res.body) as { Code: string; Message: string };
+          assert.equal(error.Code, 'Conflict');
+          assert.match(
+            error.Message,
+            /^Cannot modify this site because another operation is in progress\. Details: Id: /,
+          );
+        }
+        assert.equal(JSON.stringify(emu.state.apps.find((a) => !a.slot)), before, 'nothing was written');
+        // Reads still work, and another site (the slot) is not locked by this one's operation.
+        assert.equal(
+          (await rawRequest(emu.info, `${site}/config/web?api-version=2024-11-01`, { headers })).status,
+          200,
+        );
+        assert.equal((await send('PATCH', '/slots/staging/config/web', writes[1]?.[2])).status, 200);
+        emu.advanceClock(30);
+        for (const [method, path, body] of writes) {
+          assert.ok(
+            (await send(method, path, body)).status < 300,
+            `${method} ${path || 'site'} once it completed`,
+          );
+        }
+      },
+    );
   });
 });
 

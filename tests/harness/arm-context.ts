@@ -30,7 +30,10 @@ export function emulatedClock(emu: Emulator): Clock {
   };
 }
 
-export function emulatorArmClient(emu: Emulator, retry: { maxAttempts?: number } = {}) {
+export function emulatorArmClient(
+  emu: Emulator,
+  retry: { maxAttempts?: number; sleep?: (ms: number, signal?: AbortSignal) => Promise<void> } = {},
+) {
   return createArmClient({
     armUrl: emu.info.armUrl,
     subscriptionId: emu.info.subscriptionId,

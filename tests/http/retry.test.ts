@@ -95,6 +95,51 @@ describe('retry policy', () => {
         assert.equal(classifyStatus(code, new Headers()).retry, false));
     }
 
+    const busy = JSON.stringify({
+      Code: 'Conflict',
+      Message:
+        'Cannot modify this site because another operation is in progress. Details: Id: 1f63d9ad-0d65-4f79-a864-0267d1be064b, OperationName: Update, CreatedTime: 2026-11-30T21:00:00Z, RequestId: 619814e7-785f-468a-9848-8e9080813651, EntityType: 3',
+    });
+    const busyTable: [
+      string,
+      number,
+      Record<string, string>,
+      string | undefined,
+      ReturnType<typeof classifyStatus>,
+    ][] = [
+      ['a site busy with another operation: after 5 s', 409, {}, busy, { retry: true, retryAfterInMs: 5000 }],
+      [
+        'the same with Retry-After: after it',
+        409,
+        { 'retry-after': '12' },
+        busy,
+        { retry: true, retryAfterInMs: 12_000 },
+      ],
+      [
+        'an App Service plan busy the same way',
+        409,
+        {},
+        busy.replace('this site', 'this web hosting plan'),
+        { retry: true, retryAfterInMs: 5000 },
+      ],
+      [
+        'RoleAssignmentExists (another 409): the caller decides',
+        409,
+        {},
+        '{"error":{"code":"RoleAssignmentExists","message":"The role assignment already exists."}}',
+        { retry: false },
+      ],
+      ['a 409 without a body', 409, {}, undefined, { retry: false }],
+      ['the busy message on another status', 400, {}, busy, { retry: false }],
+    ];
+    for (const [name, status, headers, body, expected] of busyTable) {
+      it(`409 busy rule: ${name}`, () =>
+        assert.deepEqual(
+          classifyStatus(status, new Headers(headers), () => 0, body),
+          expected,
+        ));
+    }
+
     it('takes Retry-After only from 429 and 503', () => {
       assert.deepEqual(classifyStatus(429, new Headers({ 'retry-after': '3' })), {
         retry: true,

@@ -18,7 +18,13 @@ const RESTART =
   'https://management.example/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/app/slots/qa/restart?api-version=2025-05-01';
 const READ = 'https://management.example/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/app';
 
-type Outcome = { status: number; retryAfter?: string } | { error: string };
+type Outcome = { status: number; retryAfter?: string; body?: string } | { error: string };
+
+/** App Service's answer while another operation runs on the site: the restart was refused, not made. */
+const SITE_BUSY = JSON.stringify({
+  Code: 'Conflict',
+  Message: 'Cannot modify this site because another operation is in progress. Details: Id: 1, EntityType: 3',
+});
 
 /** Sends `url` through the policy against a scripted service; returns what the caller saw and what reached it. */
 async function send(url: string, method: string, script: Outcome[]) {
@@ -32,7 +38,7 @@ async function send(url: string, method: string, script: Outcome[]) {
       throw new RestError(`request failed: ${outcome.error}`, { code: outcome.error, request, ...{ cause } });
     }
     const headers = createHttpHeaders(outcome.retryAfter ? { 'retry-after': outcome.retryAfter } : {});
-    return { request, status: outcome.status, headers } as PipelineResponse;
+    return { request, status: outcome.status, headers, bodyAsText: outcome.body } as PipelineResponse;
   };
   let clock = 0;
   const policy = budgetedRetryPolicy([taskRetryStrategy()], {
@@ -81,6 +87,18 @@ describe('restart is sent once unless it never reached the service', () => {
       script: [{ status: 500 }, { status: 200 }],
       attempts: 1,
       status: 500,
+    },
+    {
+      name: '409 "another operation is in progress", then 200: sent again',
+      script: [{ status: 409, body: SITE_BUSY }, { status: 200 }],
+      attempts: 2,
+      status: 200,
+    },
+    {
+      name: 'another 409: returned as it came',
+      script: [{ status: 409, body: '{"error":{"code":"Conflict","message":"Conflict."}}' }, { status: 200 }],
+      attempts: 1,
+      status: 409,
     },
     {
       name: 'refused every time: bounded by the attempt limit',

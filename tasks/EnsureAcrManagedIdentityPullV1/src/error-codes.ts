@@ -199,7 +199,8 @@ export const TASK_ERROR_CODES = {
     phases: ['apply'],
   },
   AcrFlagNotApplied: {
-    meaning: 'The site config did not keep the pull settings the task wrote (read back after the write).',
+    meaning:
+      'The site config did not keep the pull settings the task wrote (as the config/web PATCH answered, or one read when the answer had none).',
     phases: ['apply'],
   },
 

@@ -273,11 +273,8 @@ function applyIdentity(
   ctx: RouteContext,
   app: App,
   patch: IdentityPatch,
-): { changed: boolean; createsSystemPrincipal: boolean; joinsPending: boolean } {
+): { changed: boolean; createsSystemPrincipal: boolean } {
   const before = JSON.stringify(app.identity);
-  const systemPending = ctx.state.siteOperations.some(
-    (o) => o.status === 'InProgress' && o.createsSystemPrincipal && sameAppId(o.appId, app.id),
-  );
   let createsSystemPrincipal = false;
   const typeKey = (patch.type ?? app.identity.type).replace(/\s+/g, '').toLowerCase();
   const type = IDENTITY_TYPES[typeKey];
@@ -292,7 +289,7 @@ function applyIdentity(
   }
   if (type.includes('SystemAssigned')) {
     // The principal is made when the async operation completes (settleSiteOperations), not in this request.
-    if (!app.identity.principalId && !systemPending) createsSystemPrincipal = true;
+    if (!app.identity.principalId) createsSystemPrincipal = true;
   } else {
     delete app.identity.principalId;
     delete app.identity.tenantId;
@@ -336,8 +333,6 @@ function applyIdentity(
   return {
     changed: createsSystemPrincipal || JSON.stringify(app.identity) !== before,
     createsSystemPrincipal,
-    // A PATCH that asks again for a system identity whose principal is still being made joins that operation.
-    joinsPending: systemPending && type.includes('SystemAssigned'),
   };
 }
 
@@ -385,26 +380,58 @@ export function settleSiteOperations(state: EmulatorState, now: number): void {
  */
 function acceptedSiteOperation(ctx: RouteContext, app: App, createsSystemPrincipal: boolean): HttpReply {
   const now = ctx.now();
-  // The identity is still being made by an earlier update: this one completes with it.
-  const running = createsSystemPrincipal
-    ? undefined
-    : ctx.state.siteOperations.find(
-        (o) => o.status === 'InProgress' && o.createsSystemPrincipal && sameAppId(o.appId, app.id),
-      );
-  const id = running?.id ?? ctx.newGuid();
-  if (!running) {
-    ctx.state.siteOperations.push({
-      id,
-      appId: app.id,
-      startedAt: now,
-      completesAt: now + ctx.state.delays.siteOperationSeconds * 1000,
-      status: 'InProgress',
-      createsSystemPrincipal,
-    });
-  }
+  const id = ctx.newGuid();
+  ctx.state.siteOperations.push({
+    id,
+    appId: app.id,
+    startedAt: now,
+    completesAt: now + ctx.state.delays.siteOperationSeconds * 1000,
+    status: 'InProgress',
+    createsSystemPrincipal,
+  });
   const site = app.slot ? `${app.siteName}/slots/${app.slot}` : app.siteName;
   const url = `${ctx.baseUrl}subscriptions/${app.subscriptionId}/providers/Microsoft.Web/sites/${site}/operationResults/${id}?api-version=${encodeURIComponent(ctx.apiVersion ?? '')}`;
   return json(202, siteBody(ctx, app), { 'azure-asyncoperation': url });
+}
+
+/**
+ * While an identity operation of this site (or slot) runs, App Service refuses any other write to it: HTTP 409,
+ * `Conflict`, "Cannot modify this site because another operation is in progress. Details: Id: ..., OperationName:
+ * ..., CreatedTime: ..., RequestId: ..., EntityType: 3", in App Service's own error shape (`Code`, `Message`,
+ * `Details` with an `ErrorEntity`, ExtendedCode 59205). Public sources: hashicorp/terraform-provider-azurerm#9703
+ * and Azure/logicapps#1306 (the site message), Azure/azure-sdk-for-java#1827 (the full body, for a plan),
+ * Azure/terraform-azurerm-avm-res-web-site#272 (Microsoft's module retries exactly this 409).
+ */
+function refuseWhileOperationRuns(ctx: RouteContext, app: App): void {
+  const running = ctx.state.siteOperations.find(
+    (o) => o.status === 'InProgress' && sameAppId(o.appId, app.id),
+  );
+  if (!running) return;
+  const details = `Id: ${running.id}, OperationName: Update, CreatedTime: ${new Date(running.startedAt).toISOString()}, RequestId: ${ctx.newGuid()}, EntityType: 3`;
+  const template = 'Cannot modify this site because another operation is in progress. Details: {0}';
+  const message = template.replace('{0}', details);
+  throw new ReplyError({
+    status: 409,
+    body: {
+      Code: 'Conflict',
+      Message: message,
+      Target: null,
+      Details: [
+        { Message: message },
+        { Code: 'Conflict' },
+        {
+          ErrorEntity: {
+            ExtendedCode: '59205',
+            MessageTemplate: template,
+            Parameters: [details],
+            Code: 'Conflict',
+            Message: message,
+          },
+        },
+      ],
+      Innererror: null,
+    },
+  });
 }
 
 /** ARM's async operation status body (learn.microsoft.com/azure/azure-resource-manager/management/async-operations). */
@@ -529,7 +556,7 @@ function applySite(
   let restart = false;
   const identity = body.identity
     ? applyIdentity(ctx, app, body.identity)
-    : { changed: false, createsSystemPrincipal: false, joinsPending: false };
+    : { changed: false, createsSystemPrincipal: false };
   restart = identity.changed;
   const p = body.properties ?? {};
   if (p.siteConfig) restart = applyConfig(ctx, app, p.siteConfig) || restart;
@@ -545,7 +572,7 @@ function applySite(
   if (restart) touched(ctx, app, 'site update');
   else app.lastModifiedAt = ctx.now();
   return {
-    identityChanged: identity.changed || identity.joinsPending,
+    identityChanged: identity.changed,
     createsSystemPrincipal: identity.createsSystemPrincipal,
   };
 }
@@ -663,6 +690,7 @@ export const routes: Route[] = [
   { method: 'GET', pattern: re(''), handle: (ctx, m) => json(200, siteBody(ctx, appFor(ctx, m, 'read'))) },
   ...patchOrPut('', (ctx, m) => {
     const app = appFor(ctx, m, 'write');
+    refuseWhileOperationRuns(ctx, app);
     const applied = applySite(ctx, app, ctx.json<SitePatch>());
     if (applied.identityChanged) return acceptedSiteOperation(ctx, app, applied.createsSystemPrincipal);
     return json(200, siteBody(ctx, app));
@@ -687,6 +715,7 @@ export const routes: Route[] = [
   },
   ...patchOrPut('/config/web', (ctx, m) => {
     const app = appFor(ctx, m, 'config/write');
+    refuseWhileOperationRuns(ctx, app);
     const body = ctx.json<{ properties?: Record<string, unknown> }>();
     if (applyConfig(ctx, app, body.properties ?? {})) touched(ctx, app, 'config/web');
     return json(200, configBody(app));
@@ -701,6 +730,7 @@ export const routes: Route[] = [
     pattern: re('/config/appsettings'),
     handle: (ctx, m) => {
       const app = appFor(ctx, m, 'config/write');
+      refuseWhileOperationRuns(ctx, app);
       const body = ctx.json<{ properties?: Record<string, unknown> }>();
       const next: Record<string, string> = {};
       for (const [k, v] of Object.entries(body.properties ?? {})) {
@@ -719,6 +749,7 @@ export const routes: Route[] = [
       write: true,
       handle: (ctx, m) => {
         const app = appFor(ctx, m, `${verb}/action`);
+        refuseWhileOperationRuns(ctx, app);
         if (verb === 'restart') ctx.platform.restart(app, 'restart');
         else if (verb === 'start') ctx.platform.start(app);
         else ctx.platform.stop(app);

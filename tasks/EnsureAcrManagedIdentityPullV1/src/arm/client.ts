@@ -62,6 +62,8 @@ export interface ArmClient {
   readonly credential?: TokenCredential;
   /** Drops the cached token after ARM refused it as expired or invalid: the next one is fresh. */
   invalidateToken?(): void;
+  /** The same for another audience's token (Kudu answered 401 to it): the next `getTokenFor(scope)` is fresh. */
+  invalidateTokenFor?(scope: string): void;
   /** The pipeline the SDK clients send through; when absent they send through global fetch with our retry. */
   readonly sdkPipeline?: SdkPipeline;
 }

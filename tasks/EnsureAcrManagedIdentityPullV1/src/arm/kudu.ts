@@ -5,7 +5,9 @@
  * Authentication, in order, each step only after Kudu answered 401 or 403 to the previous one:
  * 1. a bearer token for the cloud's App Service audience (`https://appservice.azure.com/.default`, `.azure.us`,
  *    `.azure.cn`: the scope map of Microsoft's azure-arm-rest, common-npm-packages/azure-arm-rest/azure-arm-common.ts),
- *    where Kudu is moving and the only one some sovereign clouds accept;
+ *    where Kudu is moving and the only one some sovereign clouds accept. A 401 to it may only mean the cached
+ *    token has expired (by Kudu's clock, or revoked early): it is renewed once, bypassing every cache, before we
+ *    move on; a 403 (audience not accepted) moves on at once;
  * 2. the ARM-audience token (what Kudu has accepted so far; also the answer when Entra will not issue step 1);
  * 3. Basic with the publishing credentials, only when `basicPublishingCredentialsPolicies/scm` allows it (the
  *    password is registered as a secret first).
@@ -152,22 +154,39 @@ export function createKuduClient(options: KuduClientOptions): KuduClient | undef
           ...(signal ? { signal } : {}),
         },
       );
-    let response = await once().catch(async (e: unknown) => {
-      // Entra would not issue a token for this audience (a cloud without it): go down the ladder.
+    // Entra would not issue a token for this audience (a cloud without it): go down the ladder.
+    const attempt = () =>
+      once().catch(async (e: unknown) => {
+        if (
+          ladder[step]?.kind === 'bearer' &&
+          (ladder[step] as { scope?: string }).scope &&
+          isTokenFailure(e)
+        ) {
+          step++;
+          return once();
+        }
+        throw e;
+      });
+    let response = await attempt();
+    let renewed = false;
+    for (;;) {
+      if (response.status !== 401 && response.status !== 403) return response;
+      const auth = ladder[step];
       if (
-        ladder[step]?.kind === 'bearer' &&
-        (ladder[step] as { scope?: string }).scope &&
-        isTokenFailure(e)
+        response.status === 401 &&
+        !renewed &&
+        auth?.kind === 'bearer' &&
+        auth.scope &&
+        options.arm.invalidateTokenFor
       ) {
-        step++;
-        return once();
+        renewed = true;
+        options.arm.invalidateTokenFor(auth.scope);
+        response = await attempt();
+        continue;
       }
-      throw e;
-    });
-    while ((response.status === 401 || response.status === 403) && (await nextCredential(signal))) {
+      if (!(await nextCredential(signal))) return response;
       response = await once();
     }
-    return response;
   }
 
   function isTokenFailure(e: unknown): boolean {

@@ -182,6 +182,7 @@ export function createArmClient(options: CreateArmClientOptions): ArmClient {
     credential: options.credential,
     kuduScopes: options.kuduScopes ?? [],
     invalidateToken: () => tokens.invalidate(),
+    invalidateTokenFor: (scope) => otherScopes.get(scope)?.invalidate(),
     // The SDK clients (clients.ts) send through the same transport: proxy, CA, guard, retry rules, debug log.
     sdkPipeline: sdkPipelineOf(transport, base.host, {
       ...(options.retry ? { retry: options.retry } : {}),

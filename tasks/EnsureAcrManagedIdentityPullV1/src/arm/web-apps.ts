@@ -11,12 +11,6 @@ import type {
   SiteConfig as SdkSiteConfig,
   SiteContainer as SdkSiteContainer,
 } from '@azure/arm-appservice/models';
-import {
-  createHttpPoller,
-  type OperationResponse,
-  type OperationState,
-  type RunningOperation,
-} from '@azure/core-lro';
 import { imageFromFxVersion, isSidecarFxVersion } from '../configure/images';
 import type {
   AttachedUserIdentity,
@@ -237,138 +231,201 @@ export function identityBody(identities: {
 
 /** How long we wait (in total, between polls) for one long-running site PATCH before we give up. */
 const MAX_OPERATION_WAIT_IN_MS = 5 * 60_000;
+/**
+ * The first wait after a 202 without Retry-After. Azure's Python, .NET and Go SDKs wait 30 s between polls when
+ * no Retry-After is sent, JS core-lro 2 s; an identity change usually completes within seconds and the targets
+ * wait in parallel, so one longer first wait usually lets a single site GET both see the change and serve as the
+ * final read: a request saved per target for a one-time cost of a few seconds.
+ */
+const FIRST_OPERATION_WAIT_IN_MS = 5000;
 const DEFAULT_POLL_INTERVAL_IN_MS = 2000;
 const MAX_POLL_INTERVAL_IN_MS = 10_000;
+
+export interface IdentityPatch {
+  readonly type: string;
+  readonly userAssignedIdentities?: Record<string, Record<string, never>>;
+}
 
 /**
  * PATCHes the identity. The body's `type` replaces the whole set, so callers send the union and every existing
  * user-assigned key. App Service may answer 202 with `Azure-AsyncOperation` (REST spec example UpdateWebApp.json,
- * Azure/azure-rest-api-specs `specification/web/.../examples/UpdateWebApp.json`): the operation is followed with
- * @azure/core-lro's poller until it completes, and the site read at its end (which carries the new principal).
- * Returns undefined when ARM answered with no site body and no operation to follow. The SDK's `webApps.update`
- * is not modelled as long-running (it would read the 202 body as the final site), hence the poller here.
+ * Azure/azure-rest-api-specs `specification/web/.../examples/UpdateWebApp.json`); until that operation ends it
+ * refuses other writes to the site (409), so we wait for it. Resource first: after the first wait one site GET;
+ * when it shows the change (a system principal; each requested user-assigned key with its IDs) it is both the
+ * poll and the final read. Otherwise the operation status is read until it ends, then the site once.
+ * Hand-written rather than @azure/core-lro's poller, which reads the status first and then the resource: one more
+ * request per target. The SDK's `webApps.update` is not modelled as long-running (it reads the 202 body as the
+ * final site). Returns the site at the end, or undefined when a 200/201 carried no site body.
  */
 export async function updateIdentity(
   arm: ArmClient,
   target: PathRef,
-  identity: { type: string; userAssignedIdentities?: Record<string, Record<string, never>> },
+  identity: IdentityPatch,
   signal?: AbortSignal,
   sleep: (ms: number, signal?: AbortSignal) => Promise<void> = abortableSleep,
 ): Promise<Site | undefined> {
   const r = siteRef(arm, target);
   const origin = new URL(arm.armUrl).origin;
   const url = `${r.path}?api-version=${WEB_API_VERSION}`;
-  let retryAfterInMs: number | undefined;
+  const accepted = await rawCall(
+    () =>
+      r.web
+        .pathUnchecked(url)
+        .patch({ body: { identity }, contentType: 'application/json', abortSignal: signal }),
+    'PATCH',
+    r.path,
+  );
+  if (accepted.status !== 202) return siteOrUndefined(accepted.body);
 
-  const toLro = (
-    response: Awaited<ReturnType<ReturnType<WebSiteManagementContext['pathUnchecked']>['get']>>,
-    method: string,
-    path: string,
-    requestUrl: string,
-  ): OperationResponse<unknown> => {
-    const status = Number.parseInt(response.status, 10);
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(response.headers)) headers[k.toLowerCase()] = String(v);
-    if (status < 200 || status >= 300) {
-      const fields = armErrorFields(JSON.stringify(response.body ?? {}));
+  const operation = operationUrl(accepted.headers, origin);
+  // Bounded by the time we spent waiting (our own sleeps), so an emulated clock makes it exact in tests.
+  let waited = 0;
+  const wait = async (ms: number): Promise<void> => {
+    if (waited >= MAX_OPERATION_WAIT_IN_MS) {
       throw new ArmError({
-        status,
-        code: fields.code || `Http${status}`,
-        message: fields.message || `${method} ${path} answered HTTP ${status}.`,
-        method,
-        path,
-        correlationId: headers['x-ms-correlation-request-id'],
+        status: 504,
+        code: 'OperationTimedOut',
+        message: `The identity change of ${r.path} was still running after ${MAX_OPERATION_WAIT_IN_MS / 1000} s.`,
+        method: 'PATCH',
+        path: r.path,
       });
     }
-    retryAfterInMs = parseRetryAfterInMs(new Headers(headers));
-    return {
-      flatResponse: response.body,
-      rawResponse: { statusCode: status, headers, body: response.body, request: { method, url: requestUrl } },
-    };
+    const bounded = Math.min(MAX_POLL_INTERVAL_IN_MS, Math.max(1000, ms));
+    await sleep(bounded, signal);
+    waited += bounded;
   };
 
-  const operation: RunningOperation<unknown> = {
-    sendInitialRequest: async () =>
-      toLro(
-        await r.web
-          .pathUnchecked(url)
-          .patch({ body: { identity }, contentType: 'application/json', abortSignal: signal }),
-        'PATCH',
-        r.path,
-        `${origin}${url}`,
-      ),
-    sendPollRequest: async (pollUrl) => {
-      // The operation URL comes from a response header: our bearer token goes only to the ARM endpoint.
-      const absolute = new URL(pollUrl, origin);
-      if (absolute.origin !== origin) {
-        throw new Error(
-          `Refusing to follow a long-running operation to ${absolute.origin}: the ARM endpoint is ${origin}.`,
-        );
-      }
-      return toLro(
-        await r.web.pathUnchecked(absolute.toString()).get({ abortSignal: signal }),
+  await wait(accepted.retryAfterInMs ?? FIRST_OPERATION_WAIT_IN_MS);
+  const first = await readSite(arm, target, signal);
+  if (identityVisible(first, identity)) return first;
+
+  let interval = DEFAULT_POLL_INTERVAL_IN_MS;
+  for (;;) {
+    let retryAfterInMs: number | undefined;
+    if (operation) {
+      const status = await rawCall(
+        () => r.web.pathUnchecked(operation.url).get({ abortSignal: signal }),
         'GET',
-        absolute.pathname,
-        absolute.toString(),
+        operation.path,
       );
-    },
-  };
-
-  try {
-    const poller = createHttpPoller<Site | undefined, OperationState<Site | undefined>>(operation, {
-      processResult: async (body: unknown) =>
-        body && typeof body === 'object' && 'id' in body
-          ? siteFromWire(body as Record<string, unknown>)
-          : undefined,
-    });
-    await poller.submitted();
-    // Bounded by the time we spent waiting (our own sleeps), so an emulated clock makes it exact in tests.
-    for (let waited = 0; !poller.isDone; ) {
-      if (waited >= MAX_OPERATION_WAIT_IN_MS) {
-        throw new ArmError({
-          status: 504,
-          code: 'OperationTimedOut',
-          message: `The identity change of ${r.path} was still running after ${MAX_OPERATION_WAIT_IN_MS / 1000} s.`,
-          method: 'PATCH',
-          path: r.path,
-        });
+      const state = operationState(operation.kind, status);
+      if (state.done) {
+        if (state.error) throw new ArmError({ ...state.error, method: 'PATCH', path: r.path });
+        return readSite(arm, target, signal);
       }
-      const wait = Math.min(
-        MAX_POLL_INTERVAL_IN_MS,
-        Math.max(1000, retryAfterInMs ?? DEFAULT_POLL_INTERVAL_IN_MS),
-      );
-      await sleep(wait, signal);
-      waited += wait;
-      await poller.poll({ abortSignal: signal });
+      retryAfterInMs = status.retryAfterInMs;
+    } else {
+      // No operation to follow: the site itself is the only sign of the change.
+      const site = await readSite(arm, target, signal);
+      if (identityVisible(site, identity)) return site;
     }
-    return poller.result;
-  } catch (e: unknown) {
-    throw lroFailure(e, r.path);
+    await wait(retryAfterInMs ?? interval);
+    interval = Math.min(MAX_POLL_INTERVAL_IN_MS, interval * 2);
   }
 }
 
-/** A failed or cancelled operation, as the callers classify it. */
-function lroFailure(e: unknown, path: string): unknown {
-  if (
-    e instanceof ArmError ||
-    (e instanceof Error && (e.name === 'AbortError' || e.name === 'CancelledError'))
-  )
-    return e;
-  const mapped = toArmError(e, 'PATCH', path);
-  if (mapped !== e) return mapped;
-  // core-lro reports a `Failed` operation as "The long-running operation has failed. <code>. <message>".
-  const failed =
-    e instanceof Error ? /long-running operation has failed(?:\. ([^.\s]+)\.)?/i.exec(e.message) : null;
-  if (e instanceof Error && failed) {
-    return new ArmError({
-      status: 500,
-      code: failed[1] || 'OperationFailed',
-      message: e.message,
-      method: 'PATCH',
+/** One raw answer of a `pathUnchecked` call: a non-2xx status becomes an ArmError, as sdkCall does. */
+interface RawAnswer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: unknown;
+  readonly retryAfterInMs: number | undefined;
+}
+
+async function rawCall(
+  call: () => PromiseLike<{ status: string; headers: Record<string, unknown>; body: unknown }>,
+  method: string,
+  path: string,
+): Promise<RawAnswer> {
+  let response: Awaited<ReturnType<typeof call>>;
+  try {
+    response = await call();
+  } catch (e: unknown) {
+    throw toArmError(e, method, path);
+  }
+  const status = Number.parseInt(response.status, 10);
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(response.headers)) if (v !== undefined) headers.set(k, String(v));
+  if (status < 200 || status >= 300) {
+    const fields = armErrorFields(JSON.stringify(response.body ?? {}));
+    throw new ArmError({
+      status,
+      code: fields.code || `Http${status}`,
+      message: fields.message || `${method} ${path} answered HTTP ${status}.`,
+      method,
       path,
+      correlationId: headers.get('x-ms-correlation-request-id') ?? undefined,
     });
   }
-  return e;
+  return { status, headers, body: response.body, retryAfterInMs: parseRetryAfterInMs(headers) };
+}
+
+/**
+ * The operation to follow: `Azure-AsyncOperation` (a status body), else `Location` (202 until done). It comes
+ * from a response header, and our bearer token goes only to the ARM endpoint.
+ */
+function operationUrl(
+  headers: Headers,
+  origin: string,
+): { kind: 'status' | 'location'; url: string; path: string } | undefined {
+  const raw = headers.get('azure-asyncoperation') ?? headers.get('location');
+  if (!raw) return undefined;
+  const absolute = new URL(raw, origin);
+  if (absolute.origin !== origin) {
+    throw new Error(
+      `Refusing to follow a long-running operation to ${absolute.origin}: the ARM endpoint is ${origin}.`,
+    );
+  }
+  return {
+    kind: headers.get('azure-asyncoperation') ? 'status' : 'location',
+    url: absolute.toString(),
+    path: absolute.pathname,
+  };
+}
+
+/** Whether an operation has ended, and how it failed (ARM async operations: Succeeded, Failed or Canceled). */
+function operationState(
+  kind: 'status' | 'location',
+  answer: RawAnswer,
+): { done: boolean; error?: { status: number; code: string; message: string } } {
+  if (kind === 'location') return { done: answer.status !== 202 };
+  const body = (answer.body ?? {}) as { status?: unknown; error?: { code?: unknown; message?: unknown } };
+  const status = typeof body.status === 'string' ? body.status.toLowerCase() : '';
+  if (status === 'succeeded') return { done: true };
+  if (status !== 'failed' && status !== 'canceled' && status !== 'cancelled') return { done: false };
+  const code = typeof body.error?.code === 'string' && body.error.code ? body.error.code : '';
+  const message = typeof body.error?.message === 'string' ? body.error.message : '';
+  return {
+    done: true,
+    error: {
+      status: 500,
+      code: code || (status === 'failed' ? 'OperationFailed' : 'OperationCanceled'),
+      message: `The identity change ended ${body.status as string}${code ? `: ${code}` : ''}${message ? `. ${message}` : '.'}`,
+    },
+  };
+}
+
+/** The requested identity is in place: a system principal, and every requested user-assigned key with its IDs. */
+function identityVisible(site: Site, wanted: IdentityPatch): boolean {
+  const type = (site.identity?.type ?? '').toLowerCase();
+  const want = wanted.type.toLowerCase();
+  if (want.includes('systemassigned') && !(type.includes('systemassigned') && site.identity?.principalId))
+    return false;
+  if (want.includes('userassigned')) {
+    const present = Object.entries(site.identity?.userAssignedIdentities ?? {});
+    for (const key of Object.keys(wanted.userAssignedIdentities ?? {})) {
+      const entry = present.find(([k]) => k.toLowerCase() === key.toLowerCase())?.[1];
+      if (!entry?.principalId || !entry.clientId) return false;
+    }
+  }
+  if (want === 'none') return type === '' || type === 'none';
+  return true;
+}
+
+function siteOrUndefined(body: unknown): Site | undefined {
+  return body && typeof body === 'object' && 'id' in body
+    ? siteFromWire(body as Record<string, unknown>)
+    : undefined;
 }
 
 export async function getSiteConfig(
@@ -398,16 +455,16 @@ export async function getSiteConfigFacts(
  * Sets the site-wide pull settings in `config/web` (only those two properties): `clientId` is the user-assigned
  * identity's client ID, or "" for the system identity. In a PATCH, null means "leave unchanged", so only "" clears a
  * stale client ID (Azure CLI sends "" too: azure-cli appservice custom.py, update_site_configs). Returns the
- * settings ARM answered with.
+ * settings ARM answered with, or undefined when the answer carried none.
  */
 export async function setPullSettings(
   arm: ArmClient,
   target: PathRef,
   settings: { readonly useManagedIdentity: true; readonly clientId: string },
   signal?: AbortSignal,
-): Promise<PullSettings> {
+): Promise<PullSettings | undefined> {
   const config = await updateSiteConfig(arm, target, pullSettingsBody(settings), signal);
-  return pullSettings(config);
+  return config ? pullSettings(config) : undefined;
 }
 
 /** The `config/web` PATCH properties for the pull settings. */
@@ -424,25 +481,53 @@ export function pullSettingsBody(settings: {
   };
 }
 
-/** PATCH `config/web` with only the given properties; returns the properties ARM answered with. */
+/**
+ * PATCH `config/web` with only the given properties; returns the config ARM answered with (official example
+ * UpdateSiteConfig.json: 200 with the SiteConfigResource), or undefined when the answer carried no properties.
+ */
 export async function updateSiteConfig(
   arm: ArmClient,
   target: PathRef,
   properties: SiteConfig,
   signal?: AbortSignal,
-): Promise<SiteConfig> {
+): Promise<SiteConfig | undefined> {
   const r = siteRef(arm, target);
   // The SDK serialises only the properties set; `null` and "" go on the wire as given.
   const resource = { ...properties } as Parameters<typeof webApps.updateConfiguration>[3];
-  const config = await sdkCall('PATCH', `${r.path}/config/web`, (o) =>
-    r.slot === undefined
-      ? webApps.updateConfiguration(r.web, r.resourceGroup, r.name, resource, { abortSignal: signal, ...o })
-      : webApps.updateConfigurationSlot(r.web, r.resourceGroup, r.name, r.slot, resource, {
-          abortSignal: signal,
-          ...o,
-        }),
-  );
-  return siteConfigFromSdk(config);
+  let answered: RawResponse | undefined;
+  try {
+    return await sdkCall('PATCH', `${r.path}/config/web`, async (o) => {
+      const options = {
+        abortSignal: signal,
+        onResponse: (raw: RawResponse, error?: unknown) => {
+          answered = raw;
+          o.onResponse(raw, error);
+        },
+      };
+      const config = await (r.slot === undefined
+        ? webApps.updateConfiguration(r.web, r.resourceGroup, r.name, resource, options)
+        : webApps.updateConfigurationSlot(r.web, r.resourceGroup, r.name, r.slot, resource, options));
+      return hasProperties(answered) ? siteConfigFromSdk(config) : undefined;
+    });
+  } catch (e: unknown) {
+    // A 2xx without a body: the SDK's deserialiser trips over it, but the write was accepted.
+    if (answered && answered.status >= 200 && answered.status < 300 && !hasProperties(answered))
+      return undefined;
+    throw e;
+  }
+}
+
+function hasProperties(raw: RawResponse | undefined): boolean {
+  let body = raw?.parsedBody;
+  if (body === undefined && raw?.bodyAsText) {
+    try {
+      body = JSON.parse(raw.bodyAsText);
+    } catch {
+      return false;
+    }
+  }
+  const props = (body as { properties?: unknown } | null | undefined)?.properties;
+  return typeof props === 'object' && props !== null;
 }
 
 export async function listAppSettings(

@@ -227,9 +227,11 @@ async function applyConfigStep(
   const arm: ArmClient = ctx.arm;
   switch (step.kind) {
     case 'setAcrFlags': {
-      await setPullSettings(arm, { path: step.path }, step.pull, ctx.signal);
-      // Other writers (portal, CLI) have been seen resetting these flags; read back what stuck.
-      const after = (await getSiteConfigFacts(arm, { path: step.path }, ctx.signal)).pull;
+      // Other writers (portal, CLI) have been seen resetting these flags: check what stuck in the PATCH's answer
+      // (the config as App Service stored it), reading it again only when the answer carried none.
+      const after =
+        (await setPullSettings(arm, { path: step.path }, step.pull, ctx.signal)) ??
+        (await getSiteConfigFacts(arm, { path: step.path }, ctx.signal)).pull;
       const wanted = step.pull.clientId;
       const idStuck = wanted
         ? (after.clientId ?? '').toLowerCase() === wanted.toLowerCase()
@@ -247,7 +249,7 @@ async function applyConfigStep(
           },
         );
       }
-      return 'set and read back';
+      return 'set and confirmed';
     }
     case 'setSidecarAuth': {
       await setSidecarAuth(arm, { path: step.path }, step.container, step.auth, ctx.signal);

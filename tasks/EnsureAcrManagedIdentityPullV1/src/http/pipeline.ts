@@ -249,6 +249,25 @@ export interface RetryBudget {
 
 const starts = new WeakMap<PipelineRequest, number>();
 
+/**
+ * App Service's 409 while another operation runs on the site (an identity change, a deployment): the write was
+ * refused, not made, so it is safe to send again once that operation is over. Message "Cannot modify this site
+ * because another operation is in progress." (hashicorp/terraform-provider-azurerm#9703; Microsoft's own module
+ * retries it: Azure/terraform-azurerm-avm-res-web-site#272). Matched on the message: the code is a bare `Conflict`.
+ */
+export function isSiteBusyConflict(status: number, bodyText: string | null | undefined): boolean {
+  return (
+    status === 409 &&
+    typeof bodyText === 'string' &&
+    /cannot modify this (site|web hosting plan) because another operation is in progress/i.test(
+      bodyText.slice(0, 4096),
+    )
+  );
+}
+
+/** How long to wait before sending a write refused as above again, without a Retry-After (see retry.ts). */
+export const SITE_BUSY_RETRY_IN_MS = 5000;
+
 /** POST .../restart (site or slot): the one call the task must never repeat blindly. */
 function isSendOnce(request: { method: string; url: string }): boolean {
   return request.method.toUpperCase() === 'POST' && /\/restart$/i.test(new URL(request.url).pathname);
@@ -265,6 +284,9 @@ function sendOnceDecision(
     }
     return { retry: false };
   }
+  // Refused because another operation runs on the site: no restart happened, so one is still owed.
+  if (isSiteBusyConflict(response.status, response.bodyAsText))
+    return { retry: true, retryAfterInMs: SITE_BUSY_RETRY_IN_MS };
   if (response.status !== 429 && response.status !== 503) return { retry: false };
   const after = response.headers.get('retry-after');
   if (!after) return { retry: false };

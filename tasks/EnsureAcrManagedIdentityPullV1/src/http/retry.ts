@@ -5,7 +5,9 @@
  *   parallel targets that fail together do not retry together.
  * - `Retry-After` (seconds or an HTTP date; also `retry-after-ms` / `x-ms-retry-after-ms`) is honoured on 429 and
  *   503, capped so a hostile or confused server cannot park the task, and never shorter than the base delay.
- * - Retries 408/429/500/502/503/504 and dropped connections; everything else is the caller's answer.
+ * - Retries 408/429/500/502/503/504 and dropped connections, and App Service's 409 "another operation is in
+ *   progress" (a write refused while an identity change or deployment runs on the site: nothing was written) after
+ *   its Retry-After or 5 s, so the attempts span about 20 s; everything else is the caller's answer.
  * - Each attempt has its own timeout; the caller's AbortSignal cancels the attempt and the back-off at once.
  * - `sleep`, `random` and `now` are injectable, so tests run without real time.
  *
@@ -26,6 +28,8 @@ import {
   createTaskPipeline,
   deadlineOf,
   defaultTransport,
+  isSiteBusyConflict,
+  SITE_BUSY_RETRY_IN_MS,
   type Transport,
 } from './pipeline';
 
@@ -227,8 +231,18 @@ export function parseRetryAfterInMs(headers: HeaderReader, now: () => number = D
   return Number.isNaN(at) ? undefined : Math.max(0, at - now());
 }
 
-/** The decision for an HTTP status: retryable statuses retry; 429/503 carry their Retry-After. */
-export function classifyStatus(status: number, headers: HeaderReader, now?: () => number): RetryDecision {
+/**
+ * The decision for an HTTP answer: retryable statuses retry; 429/503 carry their Retry-After; a 409 whose body
+ * says the site is busy with another operation retries after its Retry-After or `SITE_BUSY_RETRY_IN_MS`.
+ */
+export function classifyStatus(
+  status: number,
+  headers: HeaderReader,
+  now?: () => number,
+  bodyText?: string | null,
+): RetryDecision {
+  if (isSiteBusyConflict(status, bodyText))
+    return { retry: true, retryAfterInMs: parseRetryAfterInMs(headers, now) ?? SITE_BUSY_RETRY_IN_MS };
   if (!RETRYABLE_STATUSES.has(status)) return { retry: false };
   if (status === 429 || status === 503) {
     const retryAfterInMs = parseRetryAfterInMs(headers, now);
@@ -245,7 +259,7 @@ export function classifyStatus(status: number, headers: HeaderReader, now?: () =
 /** The policy above as an @azure/core-rest-pipeline retry strategy. */
 export function taskRetryStrategy(
   options: Pick<RetryOptions, 'baseDelayInMs' | 'maxDelayInMs' | 'maxRetryAfterInMs' | 'random' | 'now'> & {
-    readonly classifyResponse?: (status: number, headers: HeaderReader) => RetryDecision;
+    readonly classifyResponse?: (status: number, headers: HeaderReader, bodyText?: string) => RetryDecision;
   } = {},
 ): RetryStrategy {
   const random = options.random ?? Math.random;
@@ -256,8 +270,8 @@ export function taskRetryStrategy(
       if (responseError && !response) decision = defaultClassifyError(responseError);
       else if (response)
         decision = options.classifyResponse
-          ? options.classifyResponse(response.status, response.headers)
-          : classifyStatus(response.status, response.headers, options.now);
+          ? options.classifyResponse(response.status, response.headers, response.bodyAsText ?? undefined)
+          : classifyStatus(response.status, response.headers, options.now, response.bodyAsText);
       else decision = { retry: false };
       if (!decision.retry) return { skipStrategy: true };
       return { retryAfterInMs: backoffDelayInMs(retryCount + 1, decision, options, random) };
