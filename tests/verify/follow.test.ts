@@ -228,6 +228,46 @@ describe('follow (scripted platform, injected clock)', () => {
     assert.equal(platform.restarts.length, 1);
   });
 
+  it('restarts once when the start it follows never shows in the log (the write changed nothing)', async () => {
+    // No platform restart after "the config write": another run had already made the change.
+    const { promise, platform } = run(() => 'succeeded', { restartNeeded: false });
+    const r = await promise;
+    assert.equal(r.outcome, 'verified');
+    assert.equal(r.restarts, 1);
+    assert.equal(platform.restarts.length, 1);
+  });
+
+  it('under restart: never, a start that never comes is waited for, not forced', async () => {
+    const { promise, platform } = run(() => 'succeeded', {
+      restartNeeded: false,
+      mayRestart: false,
+      timeoutInMs: 5 * 60_000,
+    });
+    const r = await promise;
+    assert.equal(r.outcome, 'timed_out');
+    assert.equal(platform.restarts.length, 0);
+  });
+
+  it('does not restart a followed start that shows in the log', async () => {
+    const clock = fakeClock();
+    const platform = scriptedPlatform(clock, () => 'succeeded');
+    await platform.restart();
+    const r = await follow(
+      {
+        clock,
+        signal: new AbortController().signal,
+        source: platform.source,
+        restart: () => platform.restart(),
+        serverNow: async () => clock.now(),
+        warmUp: async () => {},
+        info: () => {},
+      },
+      { ...options, restartNeeded: false, pollIntervalInMs: 1000 },
+    );
+    assert.equal(r.outcome, 'verified');
+    assert.equal(platform.restarts.length, 1, 'only the platform restart');
+  });
+
   it('returns cancelled when the signal aborts mid-poll', async () => {
     const controller = new AbortController();
     const { promise } = run(() => 'unauthorized', {}, controller.signal);

@@ -221,6 +221,12 @@ function describePoll(c: Classification): string {
   return 'waiting for the platform to start the pull';
 }
 
+/**
+ * Checks in a row with no platform line about a start (two warm-up knocks in between) after which a followed start
+ * is taken as one that never came. At the default 10 s interval: two minutes of silence.
+ */
+export const QUIET_POLLS_BEFORE_RESTART = 12;
+
 export async function follow(deps: FollowDeps, o: FollowOptions): Promise<FollowResult> {
   const { clock, signal } = deps;
   const skew = o.skewInMs ?? 60_000;
@@ -344,6 +350,21 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
       }
       // A site without Always On starts only on a request: knock again when nothing happens for a while.
       quietPolls = last.outcome === 'nothing_relevant' ? quietPolls + 1 : 0;
+      if (quietPolls >= QUIET_POLLS_BEFORE_RESTART && restarts === 0 && mayRestart) {
+        // We followed a start that never came: the write changed nothing (another run had made the same change,
+        // so the platform did not restart) or the platform dropped it. Nothing is under way, so a restart cuts
+        // nothing and is the only way to get the evidence.
+        deps.info(
+          `${o.label}: nothing has started since the configuration change (${quietPolls} checks); restarting once to see the pull.`,
+        );
+        restartAt = await deps.restart(signal);
+        restarts++;
+        since = restartAt - skew;
+        state = { ...state, freshAfter: restartAt };
+        quietPolls = 0;
+        await deps.warmUp(signal);
+        continue;
+      }
       if (quietPolls > 0 && quietPolls % 6 === 0) await deps.warmUp(signal);
     }
   } catch (e: unknown) {

@@ -51,13 +51,13 @@ export function describeRestart(reason: RestartReason, restarts: number): string
   switch (reason) {
     case 'configWrite':
       return restarts > 0
-        ? `its configuration change restarted it; restarted ${restarts} more time(s) while the new pull role propagated`
+        ? `its configuration change was followed; restarted ${restarts} more time(s) to see a pull succeed`
         : 'not restarted: its configuration change restarted it';
     case 'logEvidence':
       return 'not restarted: the log shows the pull since the last change';
     case 'startUnderWay':
       return restarts > 0
-        ? `a start was under way; restarted ${restarts} time(s) while the new pull role propagated`
+        ? `a start was under way; restarted ${restarts} time(s) to see a pull succeed`
         : 'not restarted: a start after the last change was under way';
     case 'noEvidence':
       return `restarted: no pull since the last change in the log${extra}`;
