@@ -81,6 +81,11 @@ describe('the task against the strict emulator (built bundle)', function () {
       assert.equal(emu.state.roleAssignments.length, before, 'no role assignment was added');
       assert.ok(!emu.writes().some((w) => /roleassignments/i.test(w.path)), 'no role assignment write');
       assert.match(r.stdout, /managementGroups\/mg-platform/, 'the inherited grant is named');
+      assert.match(
+        r.summary ?? '',
+        /AcrPull at `management group mg-platform`/,
+        'the summary names the scope kind',
+      );
     } finally {
       await emu.close();
     }

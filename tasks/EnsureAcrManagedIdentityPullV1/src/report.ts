@@ -4,6 +4,7 @@
  * an agent.
  */
 import { isCancelledError, isTaskError, type TaskError } from './errors';
+import type { GrantFact } from './facts';
 import { neutralise } from './log';
 import { grantScopeOf, type RunReport, unexpected } from './run';
 import { describePlannedRestart, describeRestart } from './verify/restart-policy';
@@ -262,14 +263,21 @@ function verifyCell(v: VerifyResult | undefined, report: RunReport): string {
   return `${icon}${v.outcome}${v.cause ? ` (${md(v.cause)})` : ''}`;
 }
 
-function scopeLabel(scope: string, registryId: string): string {
-  if (scope.toLowerCase() === registryId.toLowerCase()) return 'registry';
-  const parts = scope.split('/').filter(Boolean);
-  return parts.length <= 2
-    ? `subscription ${parts[1] ?? ''}`
-    : parts.length <= 4
-      ? `resource group ${parts[3] ?? ''}`
-      : scope;
+function scopeLabel(grant: Pick<GrantFact, 'scope' | 'scopeKind'>, registryId: string): string {
+  if (grant.scope.toLowerCase() === registryId.toLowerCase()) return 'registry';
+  const last = grant.scope.split('/').filter(Boolean).at(-1) ?? '';
+  switch (grant.scopeKind) {
+    case 'subscription':
+      return `subscription ${last}`;
+    case 'resourceGroup':
+      return `resource group ${last}`;
+    case 'managementGroup':
+      return `management group ${last}`;
+    case 'root':
+      return 'the whole tenant (root scope)';
+    default:
+      return grant.scope;
+  }
 }
 
 /**

@@ -276,19 +276,24 @@ function mainImage(t: ObservedTarget): string {
   return t.images[0] ?? '';
 }
 
-/** The scope of the grant each target pulls with after the run (for the summary). */
-export function grantScopeOf(report: RunReport, principalId: string | undefined): string | undefined {
+/** The scope of the grant each target pulls with after the run, and what kind of scope it is (for the summary). */
+export function grantScopeOf(
+  report: RunReport,
+  principalId: string | undefined,
+): Pick<GrantFact, 'scope' | 'scopeKind'> | undefined {
   const { observed, plan: p, applied } = report;
   if (!observed || !principalId) return undefined;
   const existing = (observed.roleAssignments ?? []).find(
     (a: GrantFact) =>
       a.principalId === principalId && grantsPull(a, observed.registry.id, observed.registry.abac),
   );
-  if (existing) return existing.scope;
+  if (existing) return { scope: existing.scope, scopeKind: existing.scopeKind };
   const granted = applied?.steps.some(
     (s) => s.step.kind === 'assignRole' && s.step.scope === observed.registry.id,
   );
-  return granted || p?.steps.some((s) => s.kind === 'assignRole') ? observed.registry.id : undefined;
+  return granted || p?.steps.some((s) => s.kind === 'assignRole')
+    ? { scope: observed.registry.id, scopeKind: 'resource' }
+    : undefined;
 }
 
 /** Kept here for report.ts: the phase mapper builds it. */
