@@ -52,6 +52,9 @@ describe('Azure SDK clients against the emulator', function () {
   const app = (e: Emulator) => e.state.apps.find((a) => a.siteName === 'contoso-web' && !a.slot);
   const appPath = (e: Emulator) =>
     `/subscriptions/${e.info.subscriptionId}/resourceGroups/rg-web/providers/Microsoft.Web/sites/contoso-web`;
+  /** Turns the app's system identity on through the task's updateIdentity, waiting on the given clock. */
+  const systemIdentityOn = (e: Emulator, sleep = emulatedClock(e).sleep) =>
+    updateIdentity(emulatorArmClient(e), { path: appPath(e) }, { type: 'SystemAssigned' }, undefined, sleep);
 
   it('follows a 202 + Azure-AsyncOperation identity PATCH and returns the principal the operation created', async () => {
     const e = await startEmulator({ scenario: baseScenario({ delays: { siteOperationSeconds: 6 } }) });
@@ -84,13 +87,7 @@ describe('Azure SDK clients against the emulator', function () {
     const e = await startEmulator({ scenario: baseScenario() });
     emu = e;
     const before = e.requests().length;
-    const site = await updateIdentity(
-      emulatorArmClient(e),
-      { path: appPath(e) },
-      { type: 'SystemAssigned' },
-      undefined,
-      emulatedClock(e).sleep,
-    );
+    const site = await systemIdentityOn(e);
     const principalId = app(e)?.identity.principalId;
     assert.ok(principalId);
     assert.equal(site?.identity?.principalId, principalId);
@@ -143,13 +140,7 @@ describe('Azure SDK clients against the emulator', function () {
         body: {},
       },
     ]);
-    const error = await updateIdentity(
-      emulatorArmClient(e),
-      { path: appPath(e) },
-      { type: 'SystemAssigned' },
-      undefined,
-      emulatedClock(e).sleep,
-    ).then(
+    const error = await systemIdentityOn(e).then(
       () => assert.fail('expected a refusal'),
       (err: unknown) => err,
     );
@@ -202,13 +193,7 @@ describe('Azure SDK clients against the emulator', function () {
     e.setFaults([
       { host: 'arm', method: 'PATCH', pathRegex: '/sites/contoso-web(\\?|$)', status: 202, body: {} },
     ]);
-    const error = await updateIdentity(
-      emulatorArmClient(e),
-      { path: appPath(e) },
-      { type: 'SystemAssigned' },
-      undefined,
-      emulatedClock(e).sleep,
-    ).then(
+    const error = await systemIdentityOn(e).then(
       () => assert.fail('expected the wait to end'),
       (err: unknown) => err,
     );
@@ -262,13 +247,7 @@ describe('Azure SDK clients against the emulator', function () {
   it('gives up on an operation that never completes, after a bounded wait, with an ArmError', async () => {
     const e = await startEmulator({ scenario: baseScenario({ delays: { siteOperationSeconds: 3600 } }) });
     emu = e;
-    const error = await updateIdentity(
-      emulatorArmClient(e),
-      { path: appPath(e) },
-      { type: 'SystemAssigned' },
-      undefined,
-      instantSleep,
-    ).then(
+    const error = await systemIdentityOn(e, instantSleep).then(
       () => assert.fail('expected the wait to end'),
       (err: unknown) => err,
     );
@@ -388,13 +367,7 @@ describe('Azure SDK clients against the emulator', function () {
         },
       },
     ]);
-    const error = await updateIdentity(
-      emulatorArmClient(e),
-      { path: appPath(e) },
-      { type: 'SystemAssigned' },
-      undefined,
-      emulatedClock(e).sleep,
-    ).then(
+    const error = await systemIdentityOn(e).then(
       () => assert.fail('expected the operation to fail'),
       (err: unknown) => err,
     );

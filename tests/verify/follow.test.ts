@@ -207,7 +207,8 @@ describe('follow (scripted platform, injected clock)', () => {
     assert.ok((clock.sleeps[1] ?? 0) >= 5000, `second wait ${clock.sleeps[1]}`);
   });
 
-  it('follows without restarting when a config write already restarted the site', async () => {
+  /** Follows (no restart of its own) a site the platform restarted after a config write. */
+  async function followAfterPlatformRestart(o: Partial<FollowOptions> = {}) {
     const clock = fakeClock();
     const platform = scriptedPlatform(clock, () => 'succeeded');
     await platform.restart(); // the platform's own restart after the config write
@@ -221,8 +222,13 @@ describe('follow (scripted platform, injected clock)', () => {
         warmUp: async () => {},
         info: () => {},
       },
-      { ...options, restartNeeded: false },
+      { ...options, restartNeeded: false, ...o },
     );
+    return { r, platform };
+  }
+
+  it('follows without restarting when a config write already restarted the site', async () => {
+    const { r, platform } = await followAfterPlatformRestart();
     assert.equal(r.outcome, 'verified');
     assert.equal(r.restarts, 0);
     assert.equal(platform.restarts.length, 1);
@@ -248,22 +254,8 @@ describe('follow (scripted platform, injected clock)', () => {
     assert.equal(platform.restarts.length, 0);
   });
 
-  it('does not restart a followed start that shows in the log', async () => {
-    const clock = fakeClock();
-    const platform = scriptedPlatform(clock, () => 'succeeded');
-    await platform.restart();
-    const r = await follow(
-      {
-        clock,
-        signal: new AbortController().signal,
-        source: platform.source,
-        restart: () => platform.restart(),
-        serverNow: async () => clock.now(),
-        warmUp: async () => {},
-        info: () => {},
-      },
-      { ...options, restartNeeded: false, pollIntervalInMs: 1000 },
-    );
+  it('does not restart a followed start that shows in the log, however short the poll interval', async () => {
+    const { r, platform } = await followAfterPlatformRestart({ pollIntervalInMs: 1000 });
     assert.equal(r.outcome, 'verified');
     assert.equal(platform.restarts.length, 1, 'only the platform restart');
   });
