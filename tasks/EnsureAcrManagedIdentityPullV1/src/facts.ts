@@ -73,12 +73,17 @@ export interface SiteFacts {
   readonly name: string;
   /** The site's kind names Windows, or it runs Hyper-V (Windows) containers. */
   readonly windowsKind: boolean;
+  /** `Running`, `Stopped`... as App Service reports it. */
   readonly state: string | undefined;
   readonly enabled: boolean | undefined;
+  /** When the app's configuration last changed (ISO 8601, UTC); undefined when not reported. */
   readonly lastModifiedAt: string | undefined;
+  /** The app's default host name (`''` when not reported): the warm-up request goes there. */
   readonly defaultHostName: string;
+  /** The SCM (Kudu) host as App Service lists it; undefined when it lists none. */
   readonly scmHostName: string | undefined;
   readonly identity: TargetIdentity;
+  /** Image pull over VNet integration is on. */
   readonly vnetImagePull: boolean;
 }
 
@@ -97,20 +102,14 @@ export interface SiteConfigFacts {
   readonly windowsRuntimeSet: boolean;
 }
 
-/** One site or slot, as the planner and the verifier see it. */
-export interface TargetFacts {
+/** One site or slot, as the planner and the verifier see it: what its resource, `config/web` and sidecars say. */
+export interface TargetFacts
+  extends Pick<
+    SiteFacts,
+    'state' | 'enabled' | 'lastModifiedAt' | 'defaultHostName' | 'scmHostName' | 'identity' | 'vnetImagePull'
+  > {
   readonly target: Target;
   readonly os: TargetOs;
-  /** `Running`, `Stopped`... as App Service reports it. */
-  readonly state: string | undefined;
-  readonly enabled: boolean | undefined;
-  /** When the app's configuration last changed (ISO 8601, UTC); undefined when not reported. */
-  readonly lastModifiedAt: string | undefined;
-  /** The app's default host name (`''` when not reported): the warm-up request goes there. */
-  readonly defaultHostName: string;
-  /** The SCM (Kudu) host as App Service lists it; undefined when it lists none. */
-  readonly scmHostName: string | undefined;
-  readonly identity: TargetIdentity;
   /** The site-wide pull settings (unused by sidecar apps, which authenticate per container). */
   readonly pull: PullSettings;
   /** The app runs sidecar containers: per-container auth instead of the site-wide settings. */
@@ -121,8 +120,6 @@ export interface TargetFacts {
   readonly images: readonly string[];
   /** App settings (values are secrets to the log: never print them). */
   readonly appSettings: Readonly<Record<string, string>>;
-  /** Image pull over VNet integration is on. */
-  readonly vnetImagePull: boolean;
 }
 
 /**
