@@ -166,13 +166,7 @@ describe('Azure SDK clients against the emulator', function () {
         },
       ]);
       // The faulted PATCH changed nothing, so the site never shows a principal: the run ends in a bounded wait.
-      await updateIdentity(
-        emulatorArmClient(e),
-        { path: appPath(e) },
-        { type: 'SystemAssigned' },
-        undefined,
-        emulatedClock(e).sleep,
-      ).catch(() => undefined);
+      await systemIdentityOn(e).catch(() => undefined);
       const log = e.requests().filter((q) => q.host === 'arm');
       const patch = log.find((q) => q.method === 'PATCH');
       const firstRead = log.find((q) => q.method === 'GET' && (patch ? q.at > patch.at : false));

@@ -243,6 +243,30 @@ describe('follow (scripted platform, injected clock)', () => {
     assert.equal(platform.restarts.length, 1);
   });
 
+  it('a log it cannot read is not silence: no restart for it', async () => {
+    const clock = fakeClock();
+    const platform = scriptedPlatform(clock, () => 'succeeded');
+    const r = await follow(
+      {
+        clock,
+        signal: new AbortController().signal,
+        source: {
+          read: async () => {
+            throw new Error('Kudu answered 502');
+          },
+        },
+        restart: () => platform.restart(),
+        serverNow: async () => clock.now(),
+        warmUp: async () => {},
+        info: () => {},
+      },
+      { ...options, restartNeeded: false, timeoutInMs: 5 * 60_000 },
+    );
+    assert.equal(r.outcome, 'timed_out');
+    assert.equal(platform.restarts.length, 0);
+    assert.match(r.readError ?? '', /502/);
+  });
+
   it('under restart: never, a start that never comes is waited for, not forced', async () => {
     const { promise, platform } = run(() => 'succeeded', {
       restartNeeded: false,

@@ -271,6 +271,8 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
     let state: FollowState = initialFollowState;
     let rateLimitedStreak = 0;
     let quietPolls = 0;
+    // Reads that succeeded and showed nothing about a start: a log we could not read proves no silence.
+    let quietReads = 0;
     for (;;) {
       const remaining = deadline - clock.now();
       if (remaining <= 0) return result('timed_out');
@@ -350,18 +352,21 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
       }
       // A site without Always On starts only on a request: knock again when nothing happens for a while.
       quietPolls = last.outcome === 'nothing_relevant' ? quietPolls + 1 : 0;
-      if (quietPolls >= QUIET_POLLS_BEFORE_RESTART && restarts === 0 && mayRestart) {
+      if (last.outcome !== 'nothing_relevant') quietReads = 0;
+      else if (snapshot && !snapshot.rateLimited) quietReads++;
+      if (quietReads >= QUIET_POLLS_BEFORE_RESTART && restarts === 0 && mayRestart) {
         // We followed a start that never came: the write changed nothing (another run had made the same change,
         // so the platform did not restart) or the platform dropped it. Nothing is under way, so a restart cuts
         // nothing and is the only way to get the evidence.
         deps.info(
-          `${o.label}: nothing has started since the configuration change (${quietPolls} checks); restarting once to see the pull.`,
+          `${o.label}: nothing has started since the configuration change (${quietReads} checks); restarting once to see the pull.`,
         );
         restartAt = await deps.restart(signal);
         restarts++;
         since = restartAt - skew;
         state = { ...state, freshAfter: restartAt };
         quietPolls = 0;
+        quietReads = 0;
         await deps.warmUp(signal);
         continue;
       }
