@@ -60,7 +60,7 @@ async function world(scenario: Scenario): Promise<World> {
         {
           method,
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          ...(method === 'POST' ? { body: '{}' } : {}),
+          ...(method === 'POST' || method === 'PATCH' ? { body: '{}' } : {}),
         },
       );
       return { status: r.status, body: r.body ? JSON.parse(r.body) : undefined };
@@ -148,6 +148,29 @@ describe('scenario events: the world changes at the emulated second the scenario
     assert.deepEqual((await list()).body.properties, { A: '1' });
     w.at(30);
     assert.deepEqual((await list()).body.properties, { B: '2' });
+  });
+
+  it("from configWrite: counts from the run's first config/web write, not from its first request", async () => {
+    const w = await world(
+      withEvents([
+        {
+          atSeconds: 10,
+          from: 'configWrite',
+          kind: 'setAppSettings',
+          target: 'contoso-web',
+          appSettings: { B: '2' },
+        },
+      ]),
+    );
+    const list = () => w.arm('POST', 'Microsoft.Web/sites/contoso-web/config/appsettings/list');
+    w.at(40);
+    assert.equal((await list()).body.properties.B, undefined, 'no config write yet: the event waits');
+    const patched = await w.arm('PATCH', 'Microsoft.Web/sites/contoso-web/config/web');
+    assert.equal(patched.status, 200);
+    w.at(49.9);
+    assert.equal((await list()).body.properties.B, undefined);
+    w.at(50);
+    assert.equal((await list()).body.properties.B, '2');
   });
 
   it('swapSlots: configuration and running containers trade places, identities stay', async () => {

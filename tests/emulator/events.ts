@@ -66,6 +66,12 @@ export function checkEvents(state: EmulatorState): void {
       fail(i, e, `atSeconds must be a number >= 0, got ${JSON.stringify(e.atSeconds)}`);
     if (between && !(Number.isInteger(e.beforeRun) && (e.beforeRun as number) >= 1))
       fail(i, e, `beforeRun must be a run number >= 1, got ${JSON.stringify(e.beforeRun)}`);
+    if (e.from !== undefined && !(timed && (e.from === 'firstRequest' || e.from === 'configWrite')))
+      fail(
+        i,
+        e,
+        `from goes with atSeconds and is firstRequest or configWrite, got ${JSON.stringify(e.from)}`,
+      );
     if (e.run !== undefined && !(Number.isInteger(e.run) && e.run >= 1))
       fail(i, e, `run must be a run number >= 1, got ${JSON.stringify(e.run)}`);
     switch (e.kind) {
@@ -328,7 +334,8 @@ export function dueEvents(state: EmulatorState, now: number): { record: EventRec
     if (record.firedAt !== undefined || record.error !== undefined) continue;
     const e = record.event;
     if (e.atSeconds === undefined) continue;
-    const start = state.runs.firstRequestAt[eventRun(e)];
+    const zeros = e.from === 'configWrite' ? state.runs.configWriteAt : state.runs.firstRequestAt;
+    const start = zeros[eventRun(e)];
     if (start === undefined) continue;
     const at = start + e.atSeconds * 1000;
     if (at <= now) due.push({ record, at });

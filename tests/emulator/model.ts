@@ -445,7 +445,7 @@ export interface EmulatorState {
   /** The scenario's events, in order, with when each fired (events.ts applies them). */
   events: EventRecord[];
   /** Which task run the emulator is in (1 until `beginRun(2)`), and when each run made its first request. */
-  runs: { current: number; firstRequestAt: Record<number, number> };
+  runs: { current: number; firstRequestAt: Record<number, number>; configWriteAt: Record<number, number> };
 }
 
 /** An event with its bookkeeping: `firedAt` (emulated ms) once applied, `error` when it could not be. */
@@ -604,6 +604,11 @@ export interface EventTiming {
   atSeconds?: number;
   /** With `atSeconds`: count from this run's first request (default 1). */
   run?: number;
+  /**
+   * With `atSeconds`: count from the run's first request (default) or from its first `config/web` write, so an
+   * event meant for the middle of the pull that write starts lands there however long sign-in and observe took.
+   */
+  from?: 'firstRequest' | 'configWrite';
   beforeRun?: number;
   /** A label for logs and tests. */
   description?: string;

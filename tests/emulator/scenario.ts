@@ -403,7 +403,7 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
     inputs: { ...scenario.inputs },
     externalImages: (scenario.externalImages ?? []).map((x) => ({ ...x })),
     events: (scenario.events ?? []).map((event) => ({ event: { ...event } })),
-    runs: { current: 1, firstRequestAt: {} },
+    runs: { current: 1, firstRequestAt: {}, configWriteAt: {} },
   };
   // A managed-identity service connection signs in as the agent machine's identity: unless the scenario lists
   // the machine's identities itself, the caller (with its roles) is that identity.

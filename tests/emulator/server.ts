@@ -234,6 +234,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     fireDue();
     state.runs.current = run;
     delete state.runs.firstRequestAt[run];
+    delete state.runs.configWriteAt[run];
     const at = now();
     for (const record of state.events)
       if (record.event.beforeRun === run && record.firedAt === undefined && record.error === undefined)
@@ -513,6 +514,8 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
       if (host !== 'control') {
         records.push(record);
         state.runs.firstRequestAt[state.runs.current] ??= record.at;
+        if ((method === 'PATCH' || method === 'PUT') && /\/config\/web$/.test(lowerPath))
+          state.runs.configWriteAt[state.runs.current] ??= record.at;
         fireDue();
       }
       try {
