@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { AzureCliCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import { isAcrHost } from '../tasks/EnsureAcrManagedIdentityPullV1/src/configure/images';
 import { createTransport } from '../tasks/EnsureAcrManagedIdentityPullV1/src/http/pipeline';
 import { neutralise } from '../tasks/EnsureAcrManagedIdentityPullV1/src/log';
 import { registryHttpTransport } from '../tasks/EnsureAcrManagedIdentityPullV1/src/registry/http-send';
@@ -81,11 +82,16 @@ function credentialFor(az: boolean): TokenCredential | undefined {
 async function registryCheck(image: string, az: boolean): Promise<ImageCheckReport | undefined> {
   const { host } = splitImage(image);
   const credential = credentialFor(az);
-  if (!credential || !/\.azurecr\.(io|us|cn)$/i.test(host)) return undefined;
+  if (!credential || !isAcrHost(host)) return undefined;
   const proxy = process.env.HTTPS_PROXY ?? process.env.https_proxy;
   const transport = createTransport(proxy ? { proxy: { url: proxy } } : {});
-  const registry = registryHttpTransport({ transport });
-  registry.allow(host);
+  // The image names the registry here (the user typed it): its first label, without a domain-name-label hash.
+  const [suffix] = /azurecr\.(?:io|us|cn)$/i.exec(host) ?? ['azurecr.io'];
+  const environment = { 'azurecr.us': 'AzureUSGovernment', 'azurecr.cn': 'AzureChinaCloud' }[
+    suffix.toLowerCase()
+  ];
+  const registry = registryHttpTransport({ transport, ...(environment ? { environment } : {}) });
+  if (registry.allow(host.split(/[.-]/)[0] ?? '', host).refused) return undefined;
   const scope = process.env.AZURE_RESOURCE_MANAGER_SCOPE ?? 'https://management.azure.com/.default';
   return checkImages(
     {

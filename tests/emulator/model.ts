@@ -370,6 +370,11 @@ export interface Fault {
   headers?: Record<string, string>;
   /** Response body (objects are sent as JSON). */
   body?: string | object;
+  /**
+   * With `status` and an object `body`: the body is a list page whose `nextLink` points at the same list one
+   * `$skiptoken` further on, every time (a list that never ends; each link is new).
+   */
+  endlessPages?: boolean;
   /** Destroy the socket without answering. */
   drop?: boolean;
   /** Added latency in real milliseconds (then the real handler answers, unless status/drop is set too). */

@@ -19,7 +19,7 @@ import { handleKudu, handleSite } from './kudu';
 import { pullAttemptLines, sidecarNoiseLines } from './log-lines';
 import type { App, EmulatorState, Fault, HostKind, Scenario } from './model';
 import { createPlatform, type Platform } from './platform';
-import { startProxy } from './proxy';
+import { type ProxyRecord, startProxy } from './proxy';
 import {
   armError,
   type Caller,
@@ -99,6 +99,8 @@ export interface Emulator {
   beginRun(run: number): void;
   /** Every secret the emulator's Entra issued (tokens, assertions) plus the seeded client secret. */
   issuedSecrets(): string[];
+  /** What went through the emulator's CONNECT proxy (`info.proxyUrl`): every host a client asked for, in order. */
+  proxyLog(): ProxyRecord[];
   close(): Promise<void>;
 }
 
@@ -537,7 +539,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
           reply = {
             status: fault.status,
             ...(fault.headers ? { headers: fault.headers } : {}),
-            ...(fault.body !== undefined ? { body: fault.body } : {}),
+            ...(fault.body !== undefined ? { body: endlessPage(fault, baseUrl, path, query) } : {}),
           };
         } else {
           try {
@@ -690,6 +692,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
       state.defaultClient.clientSecret,
       state.pipeline.jobAccessToken,
     ],
+    proxyLog: () => proxy.log(),
     async close() {
       await proxy.close();
       await closeAppListeners();
@@ -709,4 +712,15 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     },
   });
   return emulator;
+}
+
+/**
+ * A fault's body; with `endlessPages`, the page gets a `nextLink` to the same list one `$skiptoken` further on, so
+ * a client that trusts nextLink never reaches a last page (every link is new, so only caps can stop it).
+ */
+function endlessPage(fault: Fault, baseUrl: string, path: string, query: URLSearchParams): Fault['body'] {
+  if (!fault.endlessPages || typeof fault.body !== 'object' || Buffer.isBuffer(fault.body)) return fault.body;
+  const q = new URLSearchParams(query);
+  q.set('$skiptoken', String((Number.parseInt(q.get('$skiptoken') ?? '0', 10) || 0) + 1));
+  return { ...fault.body, nextLink: `${baseUrl.replace(/\/$/, '')}${path}?${q.toString()}` };
 }

@@ -11,7 +11,7 @@ import type { EndpointSource } from './auth/endpoint-source';
 import { TaskError } from './errors';
 import type { TransportSettings } from './http/pipeline';
 import { guardLine, LINE_LIMIT, type Logger, neutralise } from './log';
-import { maskSecret } from './secret-mask';
+import { masked, maskSecret } from './secret-mask';
 
 export type TaskOutcome = 'Succeeded' | 'SucceededWithIssues' | 'Failed' | 'Cancelled';
 
@@ -141,7 +141,8 @@ export function createAgent(): Agent {
     uploadSummary: (markdown, title) => {
       const dir = mkdtempSync(join(endpoints.tempDirectory(), 'acr-mi-pull-'));
       const file = join(dir, 'summary.md');
-      writeFileSync(file, markdown);
+      // The summary is a file, not stdout: it gets the same mask (a token quoted in remote text stays hidden).
+      writeFileSync(file, masked(markdown));
       // `uploadsummary` would title the section with the file name; a summary attachment carries its own title.
       tl.addAttachment('Distributedtask.Core.Summary', clean(title), file);
     },

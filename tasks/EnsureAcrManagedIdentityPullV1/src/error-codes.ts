@@ -161,6 +161,11 @@ export const TASK_ERROR_CODES = {
     meaning: 'The user-assigned identity belongs to another tenant than the service connection.',
     phases: ['observe'],
   },
+  ListUnbounded: {
+    meaning:
+      "A list Azure returned did not end within the task's bounds (pages, items, bytes, the run's deadline) or linked back to a page already read.",
+    phases: ['observe', 'apply', 'verify'],
+  },
   UntrustedResponse: {
     meaning:
       'A response named something the task does not trust for a write (an ID of the wrong type or name).',

@@ -53,7 +53,13 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
             `${r.method} ${r.path} -> ${r.status} in ${r.ms} ms${r.correlationId ? ` (correlation ${r.correlationId})` : ''}`,
           ),
       });
-      const registry = registryHttpTransport({ signal, transport, debug: (m) => log.debug(m) });
+      const registry = registryHttpTransport({
+        signal,
+        transport,
+        debug: (m) => log.debug(m),
+        environment: connection.environment,
+        setSecret: agent.setSecret,
+      });
       report = await run(
         { settings, arm, log, signal, clock: systemClock, registry },
         { setSecret: agent.setSecret, errors: { connection, source: agent.endpoints } },

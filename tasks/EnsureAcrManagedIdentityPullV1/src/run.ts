@@ -24,6 +24,8 @@ import {
 import type { RunContext } from './context';
 import type { TaskPhase } from './error-codes';
 import type { GrantFact } from './facts';
+import { withDeadline } from './http/pipeline';
+import { DEFAULT_TIMEOUT_MINUTES } from './inputs';
 import { neutralise } from './log';
 import { type PhaseErrorContext, toTaskError } from './phase-errors';
 import { causeLessFactsOf, imageCheckLines, missingImageVerdict, stoppedResults } from './registry/preflight';
@@ -57,8 +59,26 @@ export interface RunOptions {
   readonly errors?: PhaseErrorContext;
 }
 
-export async function run(ctx: RunContext, options: RunOptions): Promise<RunReport> {
-  const { log, settings } = ctx;
+/** The shortest deadline observe and apply get: a first token and a dozen reads take seconds on a busy agent. */
+export const MIN_SETUP_DEADLINE_IN_MS = 20_000;
+
+/**
+ * The deadline of observe and apply, from the run's first request: the verification timeout (15 minutes when
+ * verification is off), at least MIN_SETUP_DEADLINE_IN_MS. Every list stops at it (arm/paging.ts) and no retry
+ * wait outlasts it; verification then has its own deadline per target.
+ */
+export function setupDeadlineInMs(settings: RunContext['settings']): number {
+  const timeout =
+    settings.verify.kind === 'on' ? settings.verify.timeoutInMs : DEFAULT_TIMEOUT_MINUTES * 60_000;
+  return Math.max(MIN_SETUP_DEADLINE_IN_MS, timeout);
+}
+
+export async function run(runCtx: RunContext, options: RunOptions): Promise<RunReport> {
+  const { log, settings } = runCtx;
+  const ctx: RunContext = {
+    ...runCtx,
+    signal: withDeadline(runCtx.signal, Date.now() + setupDeadlineInMs(settings)),
+  };
   const report: { -readonly [K in keyof RunReport]: RunReport[K] } = {
     verify: [],
     dryRun: settings.dryRun,
@@ -132,7 +152,8 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
     if (settings.verify.kind === 'on') {
       log.group('Verify the pull');
       report.verify = await verifyTargets(
-        ctx,
+        // Verification keeps the job's own signal: each target gets its deadline there (verify.ts).
+        runCtx,
         verifyTargetsOf(
           report.observed,
           report.plan,

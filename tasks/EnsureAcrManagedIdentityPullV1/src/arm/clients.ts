@@ -16,6 +16,7 @@
 import { createWebSiteManagement, type WebSiteManagementContext } from '@azure/arm-appservice/api';
 import { PermissionsImpl } from '@azure/arm-authorization/dist-esm/src/operations/permissions.js';
 import { RoleAssignmentsImpl } from '@azure/arm-authorization/dist-esm/src/operations/roleAssignments.js';
+import { getContinuationToken } from '@azure/arm-authorization/dist-esm/src/pagingHelper.js';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { ServiceClient } from '@azure/core-client';
 import {
@@ -43,6 +44,14 @@ export interface SdkClients {
  * `outboundVnetRouting.imagePullTraffic` (the former `vnetImagePullEnabled`). The package defaults to a newer one.
  */
 export const WEB_API_VERSION = '2024-11-01';
+
+/**
+ * The `nextLink` of a page from a Microsoft.Authorization pager's `byPage()` (that package keeps it beside the
+ * page, not on it), for the paging loop's loop detection (paging.ts).
+ */
+export function authorizationNextLink(page: unknown[]): string | undefined {
+  return getContinuationToken(page);
+}
 
 const cache = new WeakMap<ArmClient, SdkClients>();
 

@@ -3,7 +3,8 @@
  * role assignments. Advisory only: deny assignments, ABAC conditions and PIM are invisible here.
  */
 import type { ArmClient } from './client';
-import { sdkCall, sdkClientsFor } from './clients';
+import { authorizationNextLink, sdkCall, sdkClientsFor } from './clients';
+import { collectPages, sdkPages } from './paging';
 
 /** What @azure/arm-authorization 9's permission operations send (the package fixes it). */
 export const PERMISSIONS_API_VERSION = '2022-04-01';
@@ -29,7 +30,10 @@ export async function listPermissions(
     const pages = sdkClientsFor(arm)
       .permissions(r.subscriptionId)
       .listForResource(r.resourceGroup, r.namespace, r.parent, r.type, r.name, { abortSignal: signal, ...o });
-    for await (const p of pages) {
+    const permissions = await collectPages(`GET ${path}`, sdkPages(pages.byPage(), authorizationNextLink), {
+      signal,
+    });
+    for (const p of permissions) {
       out.push({
         ...(p.actions ? { actions: p.actions } : {}),
         ...(p.notActions ? { notActions: p.notActions } : {}),

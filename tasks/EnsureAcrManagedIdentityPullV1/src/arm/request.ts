@@ -9,6 +9,7 @@ import { defaultTransport } from '../http/pipeline';
 import { abortErrorFrom, type HttpResponse, type RetryOptions, send } from '../http/retry';
 import { sdkPipelineOf } from '../http/sdk-pipeline';
 import { type ArmClient, ArmError, type ArmRequestOptions, type ArmResponse, armErrorFields } from './client';
+import { collectPages } from './paging';
 
 export interface ArmResponseInfo {
   readonly method: string;
@@ -151,23 +152,32 @@ export function createArmClient(options: CreateArmClientOptions): ArmClient {
     subscriptionId: options.subscriptionId,
     request,
     async listAll<T>(path: string, o: ArmRequestOptions): Promise<T[]> {
-      const items: T[] = [];
       let next: string | undefined = path;
       let first = true;
-      // A page cap guards against a server that keeps handing out the same link.
-      for (let page = 0; next && page < 1000; page++) {
-        // A nextLink carries its own query (skip tokens...); only the api-version is added when it lacks one.
-        const url: URL = first
-          ? withQuery(resolveUrl(next), o)
-          : withQuery(resolveUrl(next, true), { ...o, query: {} });
-        first = false;
-        const response = await exchange('GET', url, o);
-        if (response.status < 200 || response.status >= 300) throw toArmError('GET', url.pathname, response);
-        const body = parseBody(response) as { value?: T[]; nextLink?: string | null } | undefined;
-        items.push(...(body?.value ?? []));
-        next = body?.nextLink ?? undefined;
-      }
-      return items;
+      const signal = o.signal ?? options.retry?.signal;
+      // Bounded by the one paging loop (paging.ts): pages, items, bytes, a link seen before, the run's deadline.
+      return collectPages<T>(
+        `GET ${splitOnce(path, '?')[0]}`,
+        async () => {
+          if (!next) return undefined;
+          // A nextLink carries its own query (skip tokens...); only the api-version is added when it lacks one.
+          const url: URL = first
+            ? withQuery(resolveUrl(next), o)
+            : withQuery(resolveUrl(next, true), { ...o, query: {} });
+          first = false;
+          const response = await exchange('GET', url, o);
+          if (response.status < 200 || response.status >= 300)
+            throw toArmError('GET', url.pathname, response);
+          const body = parseBody(response) as { value?: unknown; nextLink?: unknown } | undefined;
+          next = typeof body?.nextLink === 'string' && body.nextLink ? body.nextLink : undefined;
+          return {
+            items: Array.isArray(body?.value) ? (body.value as T[]) : [],
+            nextLink: next,
+            bytes: response.text?.length ?? 0,
+          };
+        },
+        { signal, ...(options.retry?.now ? { now: options.retry.now } : {}) },
+      );
     },
     getToken: (signal) => tokens.get(signal ?? options.retry?.signal),
     getTokenFor: (scope, signal) => {

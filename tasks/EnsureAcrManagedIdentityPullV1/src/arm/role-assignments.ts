@@ -12,7 +12,8 @@ import type { GrantFact, ScopeKind } from '../facts';
 import { withDeadline } from '../http/pipeline';
 import { type RetryOptions, withRetry } from '../http/retry';
 import { type ArmClient, isArmError } from './client';
-import { sdkCall, sdkClientsFor } from './clients';
+import { authorizationNextLink, sdkCall, sdkClientsFor } from './clients';
+import { collectPages, sdkPages } from './paging';
 
 /** What @azure/arm-authorization 9's role assignment operations send (the package fixes it). */
 export const AUTHORIZATION_API_VERSION = '2022-04-01';
@@ -164,14 +165,15 @@ export function listRoleAssignments(
 ): Promise<GrantFact[]> {
   const path = `${scope}/providers/Microsoft.Authorization/roleAssignments`;
   return sdkCall('GET', path, async (o) => {
-    const out: GrantFact[] = [];
     const pages = sdkClientsFor(arm).roleAssignments.listForScope(scopeParameter(scope), {
       ...(filter ? { filter } : {}),
       abortSignal: signal,
       ...o,
     });
-    for await (const a of pages) out.push(grantFact(roleAssignmentFromSdk(a)));
-    return out;
+    const assignments = await collectPages(`GET ${path}`, sdkPages(pages.byPage(), authorizationNextLink), {
+      signal,
+    });
+    return assignments.map((a) => grantFact(roleAssignmentFromSdk(a)));
   });
 }
 

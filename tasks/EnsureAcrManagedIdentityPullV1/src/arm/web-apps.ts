@@ -24,9 +24,11 @@ import type {
   TargetIdentity,
 } from '../facts';
 import { abortableSleep, parseRetryAfterInMs } from '../http/retry';
+import { NAME_FROM_RESPONSE } from '../response-names';
 import type { Target } from '../targets';
 import { type ArmClient, ArmError, armErrorFields } from './client';
 import { type RawResponse, sdkCall, sdkClientsFor, toArmError, WEB_API_VERSION } from './clients';
+import { collectPages, sdkPages } from './paging';
 
 export { WEB_API_VERSION };
 
@@ -184,10 +186,9 @@ export async function listSlots(
 ): Promise<SiteFacts[]> {
   const r = siteRef(arm, { path: sitePath });
   return sdkCall('GET', `${sitePath}/slots`, async (o) => {
-    const out: SiteFacts[] = [];
-    for await (const slot of webApps.listSlots(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o }))
-      out.push(siteFacts(siteFromSdk(slot)));
-    return out;
+    const pages = webApps.listSlots(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o }).byPage();
+    const slots = await collectPages(`GET ${sitePath}/slots`, sdkPages(pages), { signal });
+    return slots.map((slot) => siteFacts(siteFromSdk(slot)));
   });
 }
 
@@ -581,9 +582,10 @@ export async function listSiteContainers(
             abortSignal: signal,
             ...o,
           });
-    const out: SidecarContainer[] = [];
-    for await (const c of pages) out.push(sidecarContainer(siteContainerFromSdk(c)));
-    return out;
+    const containers = await collectPages(`GET ${r.path}/sitecontainers`, sdkPages(pages.byPage()), {
+      signal,
+    });
+    return containers.map((c) => sidecarContainer(siteContainerFromSdk(c)));
   });
 }
 
@@ -644,7 +646,9 @@ export function sidecarAuthDefinition(
 
 /** The container's own name: ARM returns `app/name` (or `app/slot/name`) in `name`. */
 export function containerName(container: SiteContainer): string {
-  return container.name.split('/').pop() ?? container.name;
+  // ARM names it `<site>/<container>`; a last segment that is no name keeps the whole name, which observe refuses.
+  const last = container.name.split('/').pop() ?? '';
+  return NAME_FROM_RESPONSE.test(last) ? last : container.name;
 }
 
 /**

@@ -19,6 +19,7 @@ import { isTaskError, TaskError } from '../errors';
 import type { SiteFacts } from '../facts';
 import { operationError } from '../phase-errors';
 import { parseResourceId } from '../resource-id';
+import { untrusted } from '../response-names';
 import { mapWithLimit } from './limit';
 import type { Observed } from './observe';
 import { checkPrincipalId, TARGET_CONCURRENCY } from './observe';
@@ -200,10 +201,7 @@ async function assignRole(
   // The grant's principal and scope came from responses: a GUID, and a registry, or nothing is written.
   checkPrincipalId(principalId, `The identity of ${step.forTargets.join(', ')}`);
   if (!parseResourceId(step.scope, 'Microsoft.ContainerRegistry/registries')) {
-    throw new TaskError('UntrustedResponse', `The grant scope '${step.scope}' is not a container registry.`, {
-      remedy: 'Run the task again; if it persists, open an issue with the debug log (system.debug=true).',
-      target: step.target,
-    });
+    throw untrusted(`The grant scope '${step.scope}' is not a container registry.`);
   }
   const result = await createRoleAssignment(
     ctx.arm,

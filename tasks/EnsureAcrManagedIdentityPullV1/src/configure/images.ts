@@ -34,7 +34,11 @@ export function registryHostOf(image: string): string {
   return 'docker.io';
 }
 
-/** Azure Container Registry login servers, in every cloud (azurecr.io, azurecr.cn, azurecr.us). */
+/**
+ * Azure Container Registry login servers, in every cloud: `<name>.azurecr.io` (or `.us`, `.cn`), optionally
+ * `<name>-<hash>` with a domain-name-label scope, anchored at both ends (a lookalike such as
+ * `contosoacr.azurecr.io.evil.example` is not one). Registry names are 5 to 50 letters and digits.
+ */
 export function isAcrHost(host: string): boolean {
-  return /\.azurecr\.[a-z.]+$/i.test(host);
+  return /^[a-z0-9]{5,50}(?:-[a-z0-9]{1,32})?\.azurecr\.(?:io|us|cn)$/i.test(host);
 }

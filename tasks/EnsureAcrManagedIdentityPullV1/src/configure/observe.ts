@@ -42,6 +42,7 @@ import {
   resourcePath,
   sameResourceId,
 } from '../resource-id';
+import { checkNameFromResponse, SLOT_FROM_RESPONSE, untrusted } from '../response-names';
 import { PRODUCTION, type ResourceRef, type Settings } from '../settings';
 import { closestSpelling } from '../spelling';
 import type { Target } from '../targets';
@@ -154,10 +155,12 @@ export async function observe(ctx: RunContext): Promise<Observed> {
   const registry = await resolveRegistry(arm, settings, targets, signal);
   // The image check needs only the registry and the images: run it alongside the identity and grant reads.
   const dataPlane = settings.checkImage && registry.loginServer ? ctx.registry : undefined;
-  dataPlane?.allow(registry.loginServer);
+  // A login server from a response gets a token only when it is the registry's name under the cloud's suffix.
+  const refused = dataPlane?.allow(registry.name, registry.loginServer).refused;
   const imageCheckPromise = dataPlane
     ? checkImages(
         {
+          ...(refused ? { untrustedLoginServer: refused } : {}),
           send: dataPlane.send,
           getToken: (s) => arm.getToken(s),
           ...(arm.getTokenFor
@@ -248,26 +251,19 @@ function slotNameOf(slot: SiteFacts): string {
   return slot.name.split('/').pop() ?? slot.name;
 }
 
-/** Slot names as ARM may return them (up to the 59 characters a host label leaves): they become path segments. */
-const SLOT_FROM_ARM = /^[a-z0-9](?:[a-z0-9-]{0,57}[a-z0-9])?$/i;
-
 /** The slot list names a slot the task can address, under this app, or the run stops before any write. */
 function checkSlot(slot: SiteFacts, appName: string): void {
   const [app, name, ...rest] = slot.name.split('/');
-  if (rest.length > 0 || !name || app?.toLowerCase() !== appName.toLowerCase() || !SLOT_FROM_ARM.test(name)) {
+  if (
+    rest.length > 0 ||
+    !name ||
+    app?.toLowerCase() !== appName.toLowerCase() ||
+    !SLOT_FROM_RESPONSE.test(name)
+  ) {
     throw untrusted(
       `The slot list of '${appName}' holds a slot named '${slot.name}', which is not '${appName}/<slot>' with a slot name of letters, digits and hyphens.`,
     );
   }
-}
-
-/** A response that would steer a write somewhere else: stop before anything is written. */
-function untrusted(message: string): TaskError {
-  return new TaskError('UntrustedResponse', `${message} Nothing was changed.`, {
-    remedy:
-      'Azure (or a proxy in between) answered with a value the task does not trust for a write. Run the task again; ' +
-      'if it persists, check the resource in the portal and open an Azure support case with the debug log (system.debug=true).',
-  });
 }
 
 /** A principal (object) ID from a response, before it is named in a grant. */
@@ -329,6 +325,8 @@ async function observeTarget(
   const principalId = site.identity.systemPrincipalId;
   if (principalId) checkPrincipalId(principalId, `The identity of ${target.label}`);
   const containers = config.sidecar ? await listSiteContainers(arm, target, signal) : [];
+  // A container's name becomes the path of its PUT (`.../sitecontainers/<name>`): one safe segment, or no write.
+  for (const c of containers) checkNameFromResponse(c.name, `The sidecar list of ${target.label}`);
   return targetFacts(target, site, config, containers, appSettings);
 }
 

@@ -118,3 +118,43 @@ function hostOf(name: string): URL | undefined {
     return undefined;
   }
 }
+
+/**
+ * The ACR login-server suffix of each named cloud, keyed by the service connection's `environment` (lower case).
+ * Public source: the clouds' `acr_login_server_endpoint` suffixes in the Azure CLI's cloud profiles
+ * (azure-cli-core `cloud.py`) and "Azure Container Registry" in the Azure Government and Azure China developer
+ * guides. A cloud not listed has no suffix the task knows: no registry token goes anywhere there.
+ */
+const ACR_SUFFIXES: Readonly<Record<string, string>> = {
+  azurecloud: 'azurecr.io',
+  azureusgovernment: 'azurecr.us',
+  azurechinacloud: 'azurecr.cn',
+};
+
+/** The ACR login-server suffix of the connection's cloud (`azurecr.io`...), undefined when the task knows none. */
+export function acrSuffixOf(environment: string): string | undefined {
+  return ACR_SUFFIXES[environment.trim().toLowerCase()];
+}
+
+/**
+ * Why `loginServer` may not receive the registry token exchange, or undefined when it may: it must be the
+ * registry's own name, optionally with a domain-name-label hash (`<name>-<hash>`), under the cloud's ACR suffix,
+ * anchored at both ends (`contosoacr.azurecr.io.evil.example` and `evilcontosoacr.azurecr.io` are refused).
+ * `registryName` comes from the registry's resource ID, which observe checked against the input or the image.
+ */
+export function loginServerProblem(
+  registryName: string,
+  loginServer: string,
+  acrSuffix: string | undefined,
+): string | undefined {
+  const shown = loginServer.slice(0, 200);
+  if (!acrSuffix)
+    return `the service connection's cloud has no Azure Container Registry suffix the task knows, so no token is sent to the login server '${shown}'`;
+  const name = registryName.toLowerCase();
+  const expected = `${name}.${acrSuffix}`;
+  const label = /^([a-z0-9]{5,50})(?:-([a-z0-9]{1,32}))?$/;
+  const [first, ...rest] = loginServer.toLowerCase().split('.');
+  const m = label.exec(first ?? '');
+  if (m?.[1] === name && rest.join('.') === acrSuffix) return undefined;
+  return `the registry ${registryName} names the login server '${shown}', which is not ${expected} (or ${name}-<hash>.${acrSuffix}); no token was sent to it`;
+}

@@ -4,6 +4,8 @@
  * check is advisory and must never hold the run up. One debug line per exchange with method, host and path only
  * (never a token, a body or a query).
  */
+
+import { acrSuffixOf, loginServerProblem } from '../http/guard';
 import { defaultTransport, type Transport } from '../http/pipeline';
 import { send } from '../http/retry';
 import type { RegistrySend } from './data-plane';
@@ -11,10 +13,11 @@ import type { RegistrySend } from './data-plane';
 export interface RegistryTransport {
   readonly send: RegistrySend;
   /**
-   * Lets requests go to a registry's login server. Call it only with the login server of the registry resource
-   * ARM returned (the guard's rule: hosts come from trusted inputs, never from a response or an image name).
+   * Lets requests go to a registry's login server, if it is the registry's own name under the cloud's ACR suffix
+   * (http/guard.ts `loginServerProblem`); otherwise trusts nothing and says why. `registryName` comes from the
+   * registry's checked resource ID, `loginServer` from its ARM answer.
    */
-  allow(loginServer: string): void;
+  allow(registryName: string, loginServer: string): { readonly refused: string | undefined };
 }
 
 export interface RegistryHttpOptions {
@@ -22,6 +25,10 @@ export interface RegistryHttpOptions {
   readonly debug?: (message: string) => void;
   /** Default: the run's transport. */
   readonly transport?: Transport;
+  /** The service connection's cloud (`AzureCloud`...), which names the ACR suffix. Default `AzureCloud`. */
+  readonly environment?: string;
+  /** Registers a value the agent must mask: every token a registry answer carries, the moment it arrives. */
+  readonly setSecret?: (value: string) => void;
 }
 
 /** Attempts per request: one retry for a dropped connection, a 429 or a 5xx. */
@@ -33,8 +40,15 @@ const MAX_BODY_BYTES = 256 * 1024;
 export function registryHttpTransport(options: RegistryHttpOptions = {}): RegistryTransport {
   const transport = () => options.transport ?? defaultTransport();
   return {
-    allow(loginServer) {
-      transport().guard.trust(loginServer, "the registry's login server (from its ARM resource)");
+    allow(registryName, loginServer) {
+      const refused = loginServerProblem(
+        registryName,
+        loginServer,
+        acrSuffixOf(options.environment ?? 'AzureCloud'),
+      );
+      if (!refused)
+        transport().guard.trust(loginServer, "the registry's login server (its name and the cloud's suffix)");
+      return { refused };
     },
     async send(r) {
       const url = new URL(r.url);
@@ -61,7 +75,30 @@ export function registryHttpTransport(options: RegistryHttpOptions = {}): Regist
             ),
         },
       );
+      registerTokens(response.text, options.setSecret);
       return { status: response.status, headers: response.headers, text: response.text };
     },
   };
+}
+
+/** The fields of a registry's token answers (`/oauth2/exchange`, `/oauth2/token`; Docker's `token` too). */
+const TOKEN_FIELDS = ['refresh_token', 'access_token', 'token'] as const;
+
+/**
+ * Registers every token a registry answer carries as a secret before anything else reads the answer, so an
+ * error that later quotes one (a refusal echoing the refresh token) is masked like the Entra token beside it.
+ */
+function registerTokens(text: string, setSecret: ((value: string) => void) | undefined): void {
+  if (!setSecret || !text || text.length > MAX_BODY_BYTES || !/_?token"/.test(text)) return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return;
+  }
+  if (!parsed || typeof parsed !== 'object') return;
+  for (const field of TOKEN_FIELDS) {
+    const value = (parsed as Record<string, unknown>)[field];
+    if (typeof value === 'string' && value) setSecret(value);
+  }
 }

@@ -5,6 +5,7 @@
  * the nearest tags. When the registry cannot be asked (no data-plane read, firewall, unreachable, ARM tokens
  * refused) the answer is "unchecked, because ...": never a failure of its own. No logging; returns data.
  */
+import { isAcrHost } from '../configure/images';
 import { isCancelledError } from '../errors';
 import {
   type Answer,
@@ -24,7 +25,8 @@ export type SkipReason =
   | 'unreachable' // no answer at all (DNS, proxy, connection refused, timeout)
   | 'noDataPlaneRead' // the connection may not read the repository (401/403 on the token or the manifest)
   | 'refused' // the token exchange failed for another reason
-  | 'unavailable'; // the registry answered 429/5xx
+  | 'unavailable' // the registry answered 429/5xx
+  | 'untrustedLoginServer'; // the login server is not the registry's name under the cloud's ACR suffix
 
 export type ImageState =
   | { readonly kind: 'exists'; readonly digest: string | undefined }
@@ -74,6 +76,11 @@ export interface ImageCheckDeps {
   readonly getRegistryToken?: (signal?: AbortSignal) => Promise<string>;
   readonly now?: () => number;
   readonly signal?: AbortSignal;
+  /**
+   * Set when the login server may not receive a token (http/guard.ts `loginServerProblem`): every image is then
+   * unchecked for this reason, and no request is sent.
+   */
+  readonly untrustedLoginServer?: string;
 }
 
 export interface RegistryFacts {
@@ -135,8 +142,7 @@ export async function checkImages(
     for (const image of t.images) {
       const parts = splitImage(image);
       if (!parts.host.includes('.')) continue; // Docker Hub and other non-registry names: not ours to check
-      const bucket =
-        parts.host === loginServer ? distinct : /\.azurecr\.[a-z.]+$/.test(parts.host) ? other : undefined;
+      const bucket = parts.host === loginServer ? distinct : isAcrHost(parts.host) ? other : undefined;
       if (!bucket) continue; // public registries (mcr.microsoft.com...) are not the configured registry
       const key = `${parts.host}/${repoKey(parts.repository)}${parts.byDigest ? '@' : ':'}${parts.reference}`;
       const entry = bucket.get(key) ?? { image, targets: [] };
@@ -164,6 +170,7 @@ export async function checkImages(
       { reason, detail },
     );
   if (entries.length === 0) return done([], undefined);
+  if (deps.untrustedLoginServer) return unchecked('untrustedLoginServer', deps.untrustedLoginServer);
   if (registry.armTokenAuthDisabled && !deps.getRegistryToken) {
     return unchecked(
       'armTokenPolicy',
