@@ -107,7 +107,7 @@ const loginServers: Case[] = [
       assertClean(r);
       assertNeverAsked(emu, LOOKALIKE);
       assert.ok(
-        r.warnings.some((w) => w.includes(LOOKALIKE) && /contosoacr\.azurecr\.io\b/.test(w)),
+        r.warnings.some((w) => w.includes(LOOKALIKE) && /contosoacr\.azurecr\.io(?!\.evil)/.test(w)),
         `a warning names the login server and what it should be:\n${describeRun(r)}`,
       );
     },
