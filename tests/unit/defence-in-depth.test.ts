@@ -1,18 +1,18 @@
 /**
- * Issue 27's pure rules, as tables: the paging loop's bounds (arm/paging.ts), the login-server rule and the
+ * Issue 27's pure rules, as tables: the paging loop's bounds (paging.ts), the login-server rule and the
  * anchored ACR host check (http/guard.ts, configure/images.ts), and the one rule for names from responses
  * (response-names.ts).
  */
 import assert from 'node:assert/strict';
-import {
-  collectPages,
-  type Page,
-  type PageBounds,
-} from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/paging';
 import { isAcrHost } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/images';
 import { isTaskError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/errors';
 import { acrSuffixOf, loginServerProblem } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/http/guard';
 import { withDeadline } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/http/pipeline';
+import {
+  collectPages,
+  type Page,
+  type PageBounds,
+} from '../../tasks/EnsureAcrManagedIdentityPullV1/src/paging';
 import {
   checkNameFromResponse,
   NAME_FROM_RESPONSE,
@@ -41,7 +41,7 @@ async function listError(p: Promise<unknown>): Promise<string> {
   assert.fail('the list was not stopped');
 }
 
-describe('the paging loop (arm/paging.ts)', () => {
+describe('the paging loop (paging.ts)', () => {
   it('reads every page of a list that ends', async () => {
     const list = served([page([1, 2], 'a'), page([3], 'b'), page([4])]);
     assert.deepEqual(await collectPages('GET /x', list.next, { bounds: BOUNDS }), [1, 2, 3, 4]);
@@ -139,7 +139,7 @@ describe('login servers (http/guard.ts) and ACR hosts (configure/images.ts)', ()
     ['contosoacr-abc123.azurecr.cn', true],
     ['contosoacr.azurecr.io.evil.example', false],
     ['contosoacr.azurecr.evil', false],
-    ['x.azurecr.io', false],
+    ['contosoacr.azurecr.io:443', false],
     ['docker.io', false],
   ];
   for (const [host, ok] of hosts) {

@@ -64,7 +64,7 @@ export const MIN_SETUP_DEADLINE_IN_MS = 20_000;
 
 /**
  * The deadline of observe and apply, from the run's first request: the verification timeout (15 minutes when
- * verification is off), at least MIN_SETUP_DEADLINE_IN_MS. Every list stops at it (arm/paging.ts) and no retry
+ * verification is off), at least MIN_SETUP_DEADLINE_IN_MS. Every list stops at it (paging.ts) and no retry
  * wait outlasts it; verification then has its own deadline per target.
  */
 export function setupDeadlineInMs(settings: RunContext['settings']): number {

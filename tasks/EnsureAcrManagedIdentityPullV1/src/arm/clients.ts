@@ -47,7 +47,7 @@ export const WEB_API_VERSION = '2024-11-01';
 
 /**
  * The `nextLink` of a page from a Microsoft.Authorization pager's `byPage()` (that package keeps it beside the
- * page, not on it), for the paging loop's loop detection (paging.ts).
+ * page, not on it), for the paging loop's loop detection (src/paging.ts).
  */
 export function authorizationNextLink(page: unknown[]): string | undefined {
   return getContinuationToken(page);

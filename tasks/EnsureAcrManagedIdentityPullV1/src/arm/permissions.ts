@@ -2,9 +2,10 @@
  * Microsoft.Authorization permissions: what the caller may do on a resource, and whether that includes writing
  * role assignments. Advisory only: deny assignments, ABAC conditions and PIM are invisible here.
  */
+
+import { collectPages, sdkPages } from '../paging';
 import type { ArmClient } from './client';
 import { authorizationNextLink, sdkCall, sdkClientsFor } from './clients';
-import { collectPages, sdkPages } from './paging';
 
 /** What @azure/arm-authorization 9's permission operations send (the package fixes it). */
 export const PERMISSIONS_API_VERSION = '2022-04-01';

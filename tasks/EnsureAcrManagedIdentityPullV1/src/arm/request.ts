@@ -8,8 +8,8 @@ import type { Transport } from '../http/pipeline';
 import { defaultTransport } from '../http/pipeline';
 import { abortErrorFrom, type HttpResponse, type RetryOptions, send } from '../http/retry';
 import { sdkPipelineOf } from '../http/sdk-pipeline';
+import { collectPages } from '../paging';
 import { type ArmClient, ArmError, type ArmRequestOptions, type ArmResponse, armErrorFields } from './client';
-import { collectPages } from './paging';
 
 export interface ArmResponseInfo {
   readonly method: string;

@@ -11,9 +11,9 @@ import type { RoleAssignment as SdkRoleAssignment } from '@azure/arm-authorizati
 import type { GrantFact, ScopeKind } from '../facts';
 import { withDeadline } from '../http/pipeline';
 import { type RetryOptions, withRetry } from '../http/retry';
+import { collectPages, sdkPages } from '../paging';
 import { type ArmClient, isArmError } from './client';
 import { authorizationNextLink, sdkCall, sdkClientsFor } from './clients';
-import { collectPages, sdkPages } from './paging';
 
 /** What @azure/arm-authorization 9's role assignment operations send (the package fixes it). */
 export const AUTHORIZATION_API_VERSION = '2022-04-01';

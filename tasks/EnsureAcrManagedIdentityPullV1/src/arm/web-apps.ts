@@ -24,11 +24,11 @@ import type {
   TargetIdentity,
 } from '../facts';
 import { abortableSleep, parseRetryAfterInMs } from '../http/retry';
+import { collectPages, sdkPages } from '../paging';
 import { NAME_FROM_RESPONSE } from '../response-names';
 import type { Target } from '../targets';
 import { type ArmClient, ArmError, armErrorFields } from './client';
 import { type RawResponse, sdkCall, sdkClientsFor, toArmError, WEB_API_VERSION } from './clients';
-import { collectPages, sdkPages } from './paging';
 
 export { WEB_API_VERSION };
 

@@ -37,8 +37,9 @@ export function registryHostOf(image: string): string {
 /**
  * Azure Container Registry login servers, in every cloud: `<name>.azurecr.io` (or `.us`, `.cn`), optionally
  * `<name>-<hash>` with a domain-name-label scope, anchored at both ends (a lookalike such as
- * `contosoacr.azurecr.io.evil.example` is not one). Registry names are 5 to 50 letters and digits.
+ * `contosoacr.azurecr.io.evil.example` is not one). Any length of letters and digits passes here (names are 5 to
+ * 50); the token's host is held to the registry's own name (http/guard.ts `loginServerProblem`).
  */
 export function isAcrHost(host: string): boolean {
-  return /^[a-z0-9]{5,50}(?:-[a-z0-9]{1,32})?\.azurecr\.(?:io|us|cn)$/i.test(host);
+  return /^[a-z0-9]{1,50}(?:-[a-z0-9]{1,32})?\.azurecr\.(?:io|us|cn)$/i.test(host);
 }

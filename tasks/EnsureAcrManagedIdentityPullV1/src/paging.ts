@@ -6,8 +6,8 @@
  * appended one by one (a spread of a two-million-item page overflows the stack). Hand-written because the SDK
  * pagers follow `nextLink` without any of these bounds.
  */
-import { TaskError } from '../errors';
-import { deadlineOf } from '../http/pipeline';
+import { TaskError } from './errors';
+import { deadlineOf } from './http/pipeline';
 
 export interface PageBounds {
   readonly maxPages: number;
