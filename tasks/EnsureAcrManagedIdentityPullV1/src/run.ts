@@ -59,25 +59,28 @@ export interface RunOptions {
   readonly errors?: PhaseErrorContext;
 }
 
-/** The shortest deadline observe and apply get: a first token and a dozen reads take seconds on a busy agent. */
-export const MIN_SETUP_DEADLINE_IN_MS = 20_000;
+/** The shortest deadline observe gets: a first token and a dozen reads take seconds on a busy agent. */
+export const MIN_OBSERVE_DEADLINE_IN_MS = 20_000;
+/** The shortest deadline apply gets: a new identity may take 5 minutes to reach the directory (PrincipalNotFound). */
+export const MIN_APPLY_DEADLINE_IN_MS = 6 * 60_000;
 
 /**
- * The deadline of observe and apply, from the run's first request: the verification timeout (15 minutes when
- * verification is off), at least MIN_SETUP_DEADLINE_IN_MS. Every list stops at it (paging.ts) and no retry
- * wait outlasts it; verification then has its own deadline per target.
+ * The deadline of a phase before verification, from its start: the verification timeout (15 minutes when
+ * verification is off), at least `floor`. Every list stops at it (src/paging.ts) and no retry wait outlasts it;
+ * verification then has its own deadline per target.
  */
-export function setupDeadlineInMs(settings: RunContext['settings']): number {
+export function phaseDeadlineInMs(settings: RunContext['settings'], floor: number): number {
   const timeout =
     settings.verify.kind === 'on' ? settings.verify.timeoutInMs : DEFAULT_TIMEOUT_MINUTES * 60_000;
-  return Math.max(MIN_SETUP_DEADLINE_IN_MS, timeout);
+  return Math.max(floor, timeout);
 }
 
 export async function run(runCtx: RunContext, options: RunOptions): Promise<RunReport> {
   const { log, settings } = runCtx;
+  // Observe and plan share one deadline from the run's first request; apply gets its own (see above).
   const ctx: RunContext = {
     ...runCtx,
-    signal: withDeadline(runCtx.signal, Date.now() + setupDeadlineInMs(settings)),
+    signal: withDeadline(runCtx.signal, Date.now() + phaseDeadlineInMs(settings, MIN_OBSERVE_DEADLINE_IN_MS)),
   };
   const report: { -readonly [K in keyof RunReport]: RunReport[K] } = {
     verify: [],
@@ -144,7 +147,11 @@ export async function run(runCtx: RunContext, options: RunOptions): Promise<RunR
     log.group('Apply');
     if (report.plan.steps.length === 0) log.info('Nothing to change: a re-run writes nothing.');
     progress = startApply(report.plan);
-    report.applied = await apply(ctx, report.plan, report.observed, progress);
+    const applyCtx: RunContext = {
+      ...runCtx,
+      signal: withDeadline(runCtx.signal, Date.now() + phaseDeadlineInMs(settings, MIN_APPLY_DEADLINE_IN_MS)),
+    };
+    report.applied = await apply(applyCtx, report.plan, report.observed, progress);
     for (const s of report.applied.steps) log.info(`[${s.step.target}] ${s.step.what} → ${s.result}`);
     log.endGroup();
 
