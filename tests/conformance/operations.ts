@@ -2,6 +2,8 @@
  * Which spec operation an ARM request is, for the operations the task calls: method and path (lower case, as the
  * emulator records it) to the operation's spec in the package of that api-version (spec-models.ts).
  */
+
+import { KnownPrincipalType } from '@azure/arm-authorization';
 import type { OperationSpec } from '@azure/core-client';
 import { authorization, msi, specOf, web } from './spec-models';
 
@@ -12,6 +14,11 @@ export interface SpecOperation {
   /** The api-version the spec package describes. */
   apiVersion: string;
   spec(): Promise<OperationSpec>;
+  /**
+   * Extensible enums (`modelAsString`): the mappers type them as strings, the SDK exports their known values
+   * (`Known*`). JSON path of the body -> the values the version knows.
+   */
+  knownValues?: Record<string, readonly string[]>;
 }
 
 const SITE =
@@ -82,6 +89,7 @@ const TABLE: Entry[] = [
     operationId: 'RoleAssignments_Create',
     provider: 'Microsoft.Authorization',
     apiVersion: AUTH,
+    knownValues: { '$.properties.principalType': Object.values(KnownPrincipalType) },
     spec: () =>
       specOf(() =>
         authorization.roleAssignments.create('/s', 'n', { roleDefinitionId: 'r', principalId: 'p' }),

@@ -74,9 +74,30 @@ export interface Violation {
 /** The models by class name (every operation's serializer carries them all). */
 type Models = Record<string, Mapper>;
 
-export function check(body: unknown, mapper: Mapper, models: Models, shape: Shape, at = '$'): Violation[] {
+export function check(
+  body: unknown,
+  mapper: Mapper,
+  models: Models,
+  shape: Shape,
+  knownValues: Record<string, readonly string[]> = {},
+): Violation[] {
   const out: Violation[] = [];
-  visit(body, mapper, models, shape, at, out);
+  visit(body, mapper, models, shape, '$', out);
+  for (const [path, values] of Object.entries(knownValues)) {
+    const value = path
+      .split('.')
+      .slice(1)
+      .reduce<unknown>(
+        (o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined),
+        body,
+      );
+    if (value !== undefined && value !== null && !values.includes(value as string))
+      out.push({
+        at: path,
+        problem: 'enum',
+        detail: `${JSON.stringify(value)} is not one of ${values.join(', ')}`,
+      });
+  }
   return out;
 }
 
