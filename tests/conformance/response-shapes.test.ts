@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { exampleBody } from '../emulator/azure-examples';
 import { type Emulator, loadScenario, startEmulator } from '../emulator/index';
 import type { Scenario, WireOptions } from '../emulator/model';
 import { emulatorCredential, rawRequest, trustingHttpClient } from '../emulator/sdk-client';
@@ -15,16 +16,14 @@ import { check, modelsOf, responseModel, type Violation } from './spec-models';
 const SCENARIOS = join(__dirname, '..', 'emulator', 'scenarios');
 
 /**
- * Where Web 2024-11-01 itself shows two shapes: its GetWebApp.json example (Azure/azure-rest-api-specs,
- * specification/web/resource-manager/Microsoft.Web/stable/2024-11-01/examples/GetWebApp.json, commit
- * 0076e3ee1b26bf1caae59ce57b88262e5540111f) carries these three site properties, which the version's
- * definitions (and so @azure/arm-appservice 17) no longer have.
+ * Where Web 2024-11-01 itself shows two shapes: its GetWebApp.json example (kept as a structure in
+ * tests/emulator/data/azure-example-shapes.json with its source) carries site properties that the version's
+ * definitions (and so @azure/arm-appservice 17) no longer have: `vnetRouteAllEnabled`, `vnetImagePullEnabled`,
+ * `vnetContentShareEnabled`. A site property is defined at 2024-11-01 when either shows it.
  */
-const WEB_2024_11_01_EXAMPLE_ONLY = [
-  '$.properties.vnetRouteAllEnabled',
-  '$.properties.vnetImagePullEnabled',
-  '$.properties.vnetContentShareEnabled',
-];
+const WEB_2024_11_01_EXAMPLE_ONLY = Object.keys(
+  (exampleBody('Microsoft.Web/2024-11-01/GetWebApp.json').properties ?? {}) as object,
+).map((k) => `$.properties.${k}`);
 
 interface Probe {
   method: string;
@@ -103,8 +102,24 @@ async function violations(
 describe('emulator responses against the spec of the requested api-version', function () {
   this.timeout(60_000);
 
+  it("the 2024-11-01 example's site properties beyond the model are the three old VNet flags", async () => {
+    const { emulator, token } = await start('default.json', { vnetImagePullShape: 'vnetImagePullEnabled' });
+    try {
+      const { found } = await violations(emulator, token, PROBES[0]!);
+      assert.deepEqual(found.map((v) => `${v.at} ${v.problem}`).sort(), [
+        '$.properties.vnetContentShareEnabled unknown',
+        '$.properties.vnetImagePullEnabled unknown',
+        '$.properties.vnetRouteAllEnabled unknown',
+      ]);
+      for (const v of found)
+        assert.ok(WEB_2024_11_01_EXAMPLE_ONLY.includes(v.at), `${v.at} is in the example`);
+    } finally {
+      await emulator.close();
+    }
+  });
+
   const cases: [string, WireOptions | undefined, string[]][] = [
-    // The default shape of 2024-11-01 names VNet routing both ways: only the example's three flags are extra.
+    // The default shape of 2024-11-01 names VNet routing both ways: only what the example shows is extra.
     ['user-assigned.json', undefined, WEB_2024_11_01_EXAMPLE_ONLY],
     ['user-assigned.json', { vnetImagePullShape: 'outboundVnetRouting' }, []],
     ['sidecar.json', { vnetImagePullShape: 'outboundVnetRouting' }, []],
