@@ -158,6 +158,7 @@ async function readSite(arm: ArmClient, target: PathRef, signal?: AbortSignal): 
   let raw: RawResponse | undefined;
   const site = await sdkCall('GET', r.path, (o) => {
     const options = {
+      ...o,
       abortSignal: signal,
       onResponse: (response: RawResponse, error?: unknown) => {
         raw = response;
@@ -201,6 +202,7 @@ export async function listSlots(
     // Each page as sent, by slot ID: the SDK's model drops what its api-version does not define.
     const sent = new Map<string, Record<string, unknown>>();
     const options = {
+      ...o,
       abortSignal: signal,
       onResponse: (response: RawResponse, error?: unknown) => {
         const value = (response.parsedBody as { value?: unknown } | undefined)?.value;
