@@ -180,13 +180,20 @@ describe('emulator responses against the spec of the requested api-version', fun
     }
   });
 
-  it('leaves isolationScope out of a user-assigned identity before 2024-11-30', async () => {
+  it('answers a user-assigned identity at 2023-01-31 with the keys of that version (no isolationScope)', async () => {
     const { emulator, token } = await start('user-assigned.json');
     try {
       const path = PROBES[PROBES.length - 1]!.path;
       const old = await call(emulator, token, { method: 'GET', path, apiVersion: '2023-01-31' });
       const current = await call(emulator, token, { method: 'GET', path, apiVersion: '2024-11-30' });
       assert.equal('isolationScope' in (old.body.properties as object), false);
+      // The keys of that version's own example (IdentityGet.json of 2023-01-31, kept with its source).
+      const example = exampleBody('Microsoft.ManagedIdentity/2023-01-31/IdentityGet.json');
+      assert.deepEqual(Object.keys(old.body).sort(), Object.keys(example).sort());
+      assert.deepEqual(
+        Object.keys(old.body.properties as object).sort(),
+        Object.keys(example.properties as object).sort(),
+      );
       assert.equal((current.body.properties as { isolationScope?: string }).isolationScope, 'None');
     } finally {
       await emulator.close();
