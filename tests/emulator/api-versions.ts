@@ -49,6 +49,13 @@ const PUBLIC: Readonly<Record<ProviderNamespace, readonly string[]>> = {
     '2015-11-01',
   ],
   'Microsoft.Web': [
+    // Tags package-2026-09, package-2026-07, package-2026-03 (stable/2026-09-01, 2026-07-15, 2026-03-15) and
+    // package-2026-03-01-preview in specification/web/resource-manager/Microsoft.Web/AppService/readme.md
+    // (Azure/azure-rest-api-specs, commit 009752b2628cd283791aadb0ca6f08409fe8a75a).
+    '2026-09-01',
+    '2026-07-15',
+    '2026-03-15',
+    '2026-03-01-preview',
     '2025-05-01',
     '2025-03-01',
     '2024-11-01',
@@ -103,7 +110,14 @@ const PUBLIC: Readonly<Record<ProviderNamespace, readonly string[]>> = {
     '2017-10-01',
   ],
   'Microsoft.ManagedIdentity': [
+    // Tags package-2026-05-31 (stable), package-2025-05-31-preview, package-2025-01-31-preview and
+    // package-2023-07-31-preview in specification/msi/resource-manager/Microsoft.ManagedIdentity/ManagedIdentity/
+    // readme.md (commit 6192b16c3fe54a97adbda3daed439d347b36cc4a). That readme names no 2026-04-30.
+    '2026-05-31',
+    '2025-05-31-preview',
+    '2025-01-31-preview',
     '2024-11-30',
+    '2023-07-31-preview',
     '2023-01-31',
     '2022-01-31-preview',
     '2021-09-30-preview',

@@ -411,8 +411,30 @@ export interface KuduRateLimit {
 // The state
 // ---------------------------------------------------------------------------------------------------------
 
+/**
+ * Where the REST spec leaves Azure's answer open, which answer the emulator gives (docs/azure-behaviour.md,
+ * "Response shapes by api-version"). Each default is the shape the spec's examples of that version show.
+ */
+export interface WireOptions {
+  /**
+   * At Web api-versions 2024-11-01 and 2025-03-01 the spec shows VNet image pull under both names:
+   * `vnetImagePullEnabled` (the version's GetWebApp.json example) and `outboundVnetRouting.imagePullTraffic` (its
+   * definitions). Default `both`; older versions answer only the first, 2025-05-01 and later only the second.
+   */
+  vnetImagePullShape?: 'both' | 'vnetImagePullEnabled' | 'outboundVnetRouting';
+  /**
+   * How a site PATCH/PUT that changes the identity answers (WebApps_Update allows 200 and 202): `accepted`
+   * (default) 202 with `Azure-AsyncOperation`, the principal made when the operation ends; `ok` 200 with the
+   * site and its new principal; `ok-without-principal` 200 with the site, the principal made at once but left out
+   * of that body (a GET shows it).
+   */
+  identityPatch?: 'accepted' | 'ok' | 'ok-without-principal';
+}
+
 export interface EmulatorState {
   scenarioName: string;
+  /** Answers the spec leaves open (WireOptions). */
+  wire: WireOptions;
   /** The cloud the emulator plays (token audiences, api-versions): clouds.ts. */
   cloud: CloudName;
   /** Kudu takes an ARM-audience bearer token (default: only in AzureCloud); otherwise it answers 403. */
@@ -643,6 +665,8 @@ export interface Scenario {
   kuduAcceptsArmAudience?: boolean;
   /** Replaces a provider's api-version list (a lagging sovereign cloud, an Azure Stack Hub profile). */
   apiVersions?: Record<string, string[]>;
+  /** Answers the spec leaves open (WireOptions). */
+  wire?: WireOptions;
   description?: string;
   /** Emulated seconds per real second the demo runs this scenario at (startEmulator's `timeScale` wins). */
   timeScale?: number;

@@ -371,6 +371,7 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
 
   const state: EmulatorState = {
     scenarioName: scenario.name ?? 'unnamed',
+    wire: { ...scenario.wire },
     cloud: scenario.cloud ?? 'AzureCloud',
     apiVersions: { ...scenario.apiVersions },
     kuduAcceptsArmAudience:

@@ -77,6 +77,11 @@ export interface RequestRecord {
   /** Object ID of the authenticated caller. */
   caller?: string;
   bytes: number;
+  /**
+   * The JSON body of an ARM request that sent one (what tests/conformance checks against the spec), app-setting
+   * values replaced by `***` (they may be secrets).
+   */
+  body?: unknown;
 }
 
 export interface Emulator {
@@ -135,6 +140,24 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** An ARM request body for the request log: parsed JSON (the text when it is not JSON), app-setting values masked. */
+function recordedBody(lowerPath: string, text: string): unknown {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  const props = (parsed as { properties?: unknown } | null)?.properties;
+  if (/\/config\/appsettings$/.test(lowerPath) && props && typeof props === 'object') {
+    return {
+      ...(parsed as object),
+      properties: Object.fromEntries(Object.keys(props).map((k) => [k, '***'])),
+    };
+  }
+  return parsed;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -522,6 +545,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
       }
       try {
         const body = await readBody(req);
+        if (host === 'arm' && body) record.body = recordedBody(lowerPath, body);
         const fault = state.faults.find((f) => {
           if (!faultMatches(state, f, host, method, lowerPath, rawUrl, app)) return false;
           f.matched = (f.matched ?? 0) + 1;

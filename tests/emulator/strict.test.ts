@@ -275,7 +275,7 @@ describe('emulator strictness: api-versions per provider and cloud', function ()
       assert.equal(web.error?.code, 'NoRegisteredProviderFound');
       assert.match(
         web.error?.message ?? '',
-        /^No registered resource provider found for location 'westeurope' and API version '2099-01-01' for type 'sites'\. The supported api-versions are '2025-05-01, 2025-03-01, 2024-11-01, /,
+        /^No registered resource provider found for location 'westeurope' and API version '2099-01-01' for type 'sites'\. The supported api-versions are '2026-09-01, 2026-07-15, 2026-03-15, 2026-03-01-preview, 2025-05-01, 2025-03-01, 2024-11-01, /,
       );
       const config = await get(emu, `${site}/config/web`, '2099-01-01');
       assert.match(config.error?.message ?? '', /for type 'sites\/config'/);

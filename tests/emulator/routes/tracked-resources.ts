@@ -36,7 +36,8 @@ export interface TrackedKind<T extends TrackedResource> {
   /** Lower-case regex source of the path after the resource group, e.g. `/providers/microsoft\\.x/things`. */
   ns: string;
   all(state: EmulatorState): readonly T[];
-  body(resource: T): object;
+  /** The resource as ARM prints it at the request's api-version. */
+  body(resource: T, apiVersion?: string): object;
   /** Which page size of the scenario applies to its lists. */
   paging: keyof Paging;
 }
@@ -65,7 +66,7 @@ function getOne<T extends TrackedResource>(ctx: RouteContext, kind: TrackedKind<
   if (!hasResourceGroup(ctx.state, sub, rg)) return resourceGroupNotFound(rg);
   const resource = kind.all(ctx.state).find((r) => sameId(r.id, id));
   if (!resource) return resourceNotFound(kind.type, name, rg);
-  return json(200, kind.body(resource));
+  return json(200, kind.body(resource, ctx.apiVersion));
 }
 
 function list<T extends TrackedResource>(
@@ -85,7 +86,7 @@ function list<T extends TrackedResource>(
         (rg === undefined || r.resourceGroup.toLowerCase() === rg.toLowerCase()) &&
         canRead(ctx.state, callerOf(ctx), r.id),
     )
-    .map((r) => kind.body(r));
+    .map((r) => kind.body(r, ctx.apiVersion));
   return page(ctx, items, ctx.state.paging[kind.paging]);
 }
 

@@ -35,6 +35,7 @@ import {
   SUB,
   subscriptionNotFound,
 } from '../router';
+import { siteNetworkProperties } from '../web-versions';
 import { requireAction } from './authorization';
 import { zipFiles } from './zip';
 
@@ -98,10 +99,10 @@ function kindOf(app: App): string {
   return 'app,linux,container';
 }
 
-function identityBody(app: App): object | undefined {
+function identityBody(app: App, withoutPrincipal = false): object | undefined {
   if (app.identity.type === 'None') return undefined;
   const out: Record<string, unknown> = { type: app.identity.type };
-  if (app.identity.principalId) {
+  if (app.identity.principalId && !withoutPrincipal) {
     out.principalId = app.identity.principalId;
     out.tenantId = app.identity.tenantId;
   }
@@ -157,11 +158,15 @@ function siteConfigBody(app: App, full: boolean): Record<string, unknown> {
   };
 }
 
-/** A site or slot as ARM prints it (keys of GetWebApp.json / GetWebAppSlot.json). */
-export function siteBody(ctx: RouteContext, app: App): object {
+/**
+ * A site or slot as ARM prints it (keys of GetWebApp.json / GetWebAppSlot.json), in the shape of the request's
+ * api-version. `options.withoutPrincipal` leaves the system identity's principal out (an identity PATCH answered
+ * 200 before the principal shows: scenario `wire.identityPatch: "ok-without-principal"`).
+ */
+export function siteBody(ctx: RouteContext, app: App, options: { withoutPrincipal?: boolean } = {}): object {
   const siteHost = hostOf(ctx, app, 'site');
   const scmHost = hostOf(ctx, app, 'scm');
-  const identity = identityBody(app);
+  const identity = identityBody(app, options.withoutPrincipal === true);
   return {
     id: app.id,
     name: app.slot ? `${app.siteName}/${app.slot}` : app.siteName,
@@ -171,7 +176,6 @@ export function siteBody(ctx: RouteContext, app: App): object {
     tags: {},
     ...(identity ? { identity } : {}),
     properties: {
-      name: app.slot ? `${app.siteName}(${app.slot})` : app.siteName,
       state: app.state,
       hostNames: [siteHost],
       repositorySiteName: app.siteName,
@@ -188,17 +192,8 @@ export function siteBody(ctx: RouteContext, app: App): object {
       isXenon: false,
       hyperV: app.platform === 'windows',
       lastModifiedTimeUtc: new Date(app.lastModifiedAt).toISOString(),
-      vnetRouteAllEnabled: app.siteConfig.vnetRouteAllEnabled,
-      vnetImagePullEnabled: app.vnetImagePullEnabled,
-      vnetContentShareEnabled: false,
-      outboundVnetRouting: {
-        allTraffic: app.siteConfig.vnetRouteAllEnabled,
-        applicationTraffic: false,
-        backupRestoreTraffic: false,
-        contentShareTraffic: false,
-        imagePullTraffic: app.vnetImagePullEnabled,
-        managedIdentityTraffic: false,
-      },
+      // By api-version (web-versions.ts): the old flags, outboundVnetRouting, or both.
+      ...siteNetworkProperties(ctx.apiVersion, ctx.state.wire, app),
       virtualNetworkSubnetId: app.virtualNetworkSubnetId,
       siteConfig: siteConfigBody(app, false),
       scmSiteAlsoStopped: false,
@@ -223,13 +218,16 @@ export function siteBody(ctx: RouteContext, app: App): object {
   };
 }
 
-/** The envelope ARM puts around every `config/{name}` sub-resource of a site or slot. */
+/**
+ * The envelope ARM puts around every `config/{name}` sub-resource of a site or slot: a proxy-only resource (id,
+ * name, type, kind; no location: SiteConfigResource and StringDictionary in WebApps.json 2024-11-01, and
+ * GetSiteConfig.json / ListAppSettings.json of 2025-05-01).
+ */
 function configResource(app: App, name: string, properties: object): object {
   return {
     id: `${app.id}/config/${name}`,
     name,
     type: `${typePrefix(app)}/config`,
-    location: app.location,
     kind: kindOf(app),
     properties,
   };
@@ -692,8 +690,12 @@ export const routes: Route[] = [
     const app = appFor(ctx, m, 'write');
     refuseWhileOperationRuns(ctx, app);
     const applied = applySite(ctx, app, ctx.json<SitePatch>());
-    if (applied.identityChanged) return acceptedSiteOperation(ctx, app, applied.createsSystemPrincipal);
-    return json(200, siteBody(ctx, app));
+    if (!applied.identityChanged) return json(200, siteBody(ctx, app));
+    const answer = ctx.state.wire.identityPatch ?? 'accepted';
+    if (answer === 'accepted') return acceptedSiteOperation(ctx, app, applied.createsSystemPrincipal);
+    // 200: the change is done when the answer comes (WebApps_Update lists 200 and 202).
+    if (applied.createsSystemPrincipal) createSystemPrincipal(ctx.state, app, ctx.now());
+    return json(200, siteBody(ctx, app, { withoutPrincipal: answer === 'ok-without-principal' }));
   }),
   {
     method: 'GET',
@@ -795,15 +797,13 @@ export const routes: Route[] = [
         id: `${app.id}/publishingcredentials/${app.publishingUserName}`,
         name: app.slot ? `${app.siteName}/${app.slot}` : app.siteName,
         type: `${typePrefix(app)}/publishingcredentials`,
-        location: app.location,
+        // The `User` model of WebApps.json 2024-11-01: a proxy-only resource (no location) whose properties are
+        // the user name, the password, its hash and salt, and the SCM URI.
         properties: {
-          name: null,
           publishingUserName: app.publishingUserName,
           publishingPassword: app.publishingPassword,
           publishingPasswordHash: null,
           publishingPasswordHashSalt: null,
-          metadata: null,
-          isDeleted: false,
           scmUri: `https://${app.publishingUserName}:${app.publishingPassword}@${scm}`,
         },
       });

@@ -1,6 +1,6 @@
 /**
  * The Azure SDK clients the surface modules call: Microsoft.Web through @azure/arm-appservice's modular
- * `api/webApps` entry, Microsoft.Authorization through @azure/arm-authorization's role-assignment and permission operation groups.
+ * `api/webApps` entry, Microsoft.Authorization through @azure/arm-authorization's role-assignment operation group (permissions are a plain ARM list: src/arm/permissions.ts).
  * They are built here and only here, from an ArmClient, so every SDK request goes through the same transport,
  * token, retry policy and debug log as the task's other ARM calls:
  *
@@ -14,7 +14,6 @@
  * Nothing here logs.
  */
 import { createWebSiteManagement, type WebSiteManagementContext } from '@azure/arm-appservice/api';
-import { PermissionsImpl } from '@azure/arm-authorization/dist-esm/src/operations/permissions.js';
 import { RoleAssignmentsImpl } from '@azure/arm-authorization/dist-esm/src/operations/roleAssignments.js';
 import { getContinuationToken } from '@azure/arm-authorization/dist-esm/src/pagingHelper.js';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
@@ -35,8 +34,6 @@ export interface SdkClients {
   web(subscriptionId: string): WebSiteManagementContext;
   /** Microsoft.Authorization role assignments (api-version 2022-04-01, fixed by the package). */
   readonly roleAssignments: RoleAssignmentsImpl;
-  /** Microsoft.Authorization permissions of the caller, in a subscription (api-version 2022-04-01). */
-  permissions(subscriptionId: string): PermissionsImpl;
 }
 
 /**
@@ -103,20 +100,10 @@ function createSdkClients(arm: ArmClient): SdkClients {
     }
     return host as unknown as ConstructorParameters<typeof RoleAssignmentsImpl>[0];
   };
-  const permissionsBySubscription = new Map<string, PermissionsImpl>();
   return {
     web,
     // Role assignments are addressed by scope: the host's subscription is never used.
     roleAssignments: new RoleAssignmentsImpl(authorization(arm.subscriptionId)),
-    permissions(subscriptionId) {
-      const key = subscriptionId.toLowerCase();
-      let ops = permissionsBySubscription.get(key);
-      if (!ops) {
-        ops = new PermissionsImpl(authorization(subscriptionId));
-        permissionsBySubscription.set(key, ops);
-      }
-      return ops;
-    },
   };
 }
 

@@ -3,11 +3,9 @@
  * role assignments. Advisory only: deny assignments, ABAC conditions and PIM are invisible here.
  */
 
-import { collectPages, sdkPages } from '../paging';
 import type { ArmClient } from './client';
-import { authorizationNextLink, sdkCall, sdkClientsFor } from './clients';
 
-/** What @azure/arm-authorization 9's permission operations send (the package fixes it). */
+/** What @azure/arm-authorization 9's permission operations send. */
 export const PERMISSIONS_API_VERSION = '2022-04-01';
 
 export interface Permission {
@@ -17,45 +15,36 @@ export interface Permission {
   readonly notDataActions?: readonly string[];
 }
 
-/** The caller's effective permissions on `resourceId` (all pages), through the SDK's `listForResource`. */
+/**
+ * The caller's effective permissions on `resourceId` (all pages): `GET {resourceId}/providers/Microsoft.Authorization/permissions`
+ * (Permissions_ListForResource). The resource is named by its ID, the form the SDK documents for a resource scope:
+ * `/subscriptions/{s}/resourceGroups/{g}/providers/{namespace}/[{parentResourcePath}/]{resourceType}/{name}`, the
+ * parent part with its slash left out for a top-level resource such as a registry (@azure/arm-authorization 9,
+ * `RoleAssignments.listForScope`). The SDK's `permissions.listForResource` has a required `parentResourcePath`
+ * and would send `Microsoft.ContainerRegistry//registries` for it (docs/azure-behaviour.md#permissions-of-a-resource).
+ */
 export async function listPermissions(
   arm: ArmClient,
   resourceId: string,
   signal?: AbortSignal,
 ): Promise<Permission[]> {
-  const path = `${resourceId}/providers/Microsoft.Authorization/permissions`;
-  const r = resourceParts(resourceId);
-  return sdkCall('GET', path, async (o) => {
-    const out: Permission[] = [];
-    // A top-level resource has no parent: the SDK's path template then holds an empty segment, which ARM ignores.
-    const pages = sdkClientsFor(arm)
-      .permissions(r.subscriptionId)
-      .listForResource(r.resourceGroup, r.namespace, r.parent, r.type, r.name, { abortSignal: signal, ...o });
-    const permissions = await collectPages(`GET ${path}`, sdkPages(pages.byPage(), authorizationNextLink), {
-      signal,
-    });
-    for (const p of permissions) {
-      out.push({
-        ...(p.actions ? { actions: p.actions } : {}),
-        ...(p.notActions ? { notActions: p.notActions } : {}),
-        ...(p.dataActions ? { dataActions: p.dataActions } : {}),
-        ...(p.notDataActions ? { notDataActions: p.notDataActions } : {}),
-      });
-    }
-    return out;
+  const id = resourceId.replace(/\/{2,}/g, '/').replace(/\/+$/, '');
+  if (!RESOURCE_ID.test(id)) throw new Error(`Not a resource ID in a resource group: ${resourceId}`);
+  const pages = await arm.listAll<Permission>(`${id}/providers/Microsoft.Authorization/permissions`, {
+    apiVersion: PERMISSIONS_API_VERSION,
+    ...(signal ? { signal } : {}),
   });
+  return pages.map((p) => ({
+    ...(p.actions ? { actions: p.actions } : {}),
+    ...(p.notActions ? { notActions: p.notActions } : {}),
+    ...(p.dataActions ? { dataActions: p.dataActions } : {}),
+    ...(p.notDataActions ? { notDataActions: p.notDataActions } : {}),
+  }));
 }
 
-/** `/subscriptions/s/resourceGroups/g/providers/NS/[parent/...]type/name` in the SDK's parameters. */
-function resourceParts(resourceId: string) {
-  const m =
-    /^\/*subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/([^/]+)\/(?:(.+)\/)?([^/]+)\/([^/]+)\/*$/i.exec(
-      resourceId,
-    );
-  if (!m) throw new Error(`Not a resource ID in a resource group: ${resourceId}`);
-  const [, subscriptionId = '', resourceGroup = '', namespace = '', parent = '', type = '', name = ''] = m;
-  return { subscriptionId, resourceGroup, namespace, parent, type, name };
-}
+/** `/subscriptions/s/resourceGroups/g/providers/NS/[parent/...]type/name`. */
+const RESOURCE_ID =
+  /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/[^/]+\/(?:[^/]+\/[^/]+\/)*[^/]+\/[^/]+$/i;
 
 export const ROLE_ASSIGNMENT_WRITE = 'Microsoft.Authorization/roleAssignments/write';
 

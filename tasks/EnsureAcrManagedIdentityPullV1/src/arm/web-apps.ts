@@ -157,12 +157,27 @@ export async function getSite(arm: ArmClient, target: PathRef, signal?: AbortSig
 /** The site or slot resource in ARM's shape (for this module's own comparisons). */
 async function readSite(arm: ArmClient, target: PathRef, signal?: AbortSignal): Promise<Site> {
   const r = siteRef(arm, target);
-  const site = await sdkCall('GET', r.path, (o) =>
-    r.slot === undefined
-      ? webApps.get(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o })
-      : webApps.getSlot(r.web, r.resourceGroup, r.name, r.slot, { abortSignal: signal, ...o }),
-  );
-  return siteFromSdk(site);
+  let raw: RawResponse | undefined;
+  const site = await sdkCall('GET', r.path, (o) => {
+    const options = {
+      ...o,
+      abortSignal: signal,
+      onResponse: (response: RawResponse, error?: unknown) => {
+        raw = response;
+        o.onResponse(response, error);
+      },
+    };
+    return r.slot === undefined
+      ? webApps.get(r.web, r.resourceGroup, r.name, options)
+      : webApps.getSlot(r.web, r.resourceGroup, r.name, r.slot, options);
+  });
+  return siteFromSdk(site, wireProperties(raw?.parsedBody));
+}
+
+/** The `properties` of a site as sent (the SDK's model drops what its api-version does not define). */
+function wireProperties(body: unknown): Record<string, unknown> | undefined {
+  const p = (body as { properties?: unknown } | null | undefined)?.properties;
+  return p && typeof p === 'object' ? (p as Record<string, unknown>) : undefined;
 }
 
 /**
@@ -186,9 +201,24 @@ export async function listSlots(
 ): Promise<SiteFacts[]> {
   const r = siteRef(arm, { path: sitePath });
   return sdkCall('GET', `${sitePath}/slots`, async (o) => {
-    const pages = webApps.listSlots(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o }).byPage();
+    // Each page as sent, by slot ID: the SDK's model drops what its api-version does not define.
+    const sent = new Map<string, Record<string, unknown>>();
+    const options = {
+      ...o,
+      abortSignal: signal,
+      onResponse: (response: RawResponse, error?: unknown) => {
+        const value = (response.parsedBody as { value?: unknown } | undefined)?.value;
+        if (Array.isArray(value))
+          for (const item of value as { id?: unknown }[]) {
+            const props = wireProperties(item);
+            if (typeof item?.id === 'string' && props) sent.set(item.id.toLowerCase(), props);
+          }
+        o.onResponse(response, error);
+      },
+    };
+    const pages = webApps.listSlots(r.web, r.resourceGroup, r.name, options).byPage();
     const slots = await collectPages(`GET ${sitePath}/slots`, sdkPages(pages), { signal });
-    return slots.map((slot) => siteFacts(siteFromSdk(slot)));
+    return slots.map((slot) => siteFacts(siteFromSdk(slot, sent.get((slot.id ?? '').toLowerCase()))));
   });
 }
 
@@ -384,8 +414,16 @@ function operationUrl(
   };
 }
 
-/** Whether an operation has ended, and how it failed (ARM async operations: Succeeded, Failed or Canceled). */
-function operationState(
+/**
+ * Statuses of an operation still running: ARM's `InProgress` (and the `Accepted`, `Running`, `NotStarted` other
+ * providers use), App Service's `Created` (its OperationStatus enum: InProgress, Failed, Succeeded, TimedOut,
+ * Created). Any other status ends the wait: `Succeeded` well, everything else (Failed, Canceled, TimedOut, a
+ * status we do not know) as a failure that names it, rather than polling to our time cap.
+ */
+const RUNNING_STATUSES = new Set(['inprogress', 'accepted', 'running', 'notstarted', 'created']);
+
+/** Whether an operation has ended, and how it failed (docs/azure-behaviour.md#site-operations-and-the-409-they-cause). */
+export function operationState(
   kind: 'status' | 'location',
   answer: RawAnswer,
 ): { done: boolean; error?: { status: number; code: string; message: string } } {
@@ -393,14 +431,21 @@ function operationState(
   const body = (answer.body ?? {}) as { status?: unknown; error?: { code?: unknown; message?: unknown } };
   const status = typeof body.status === 'string' ? body.status.toLowerCase() : '';
   if (status === 'succeeded') return { done: true };
-  if (status !== 'failed' && status !== 'canceled' && status !== 'cancelled') return { done: false };
+  // No status yet is still running; a status of our list too.
+  if (status === '' || RUNNING_STATUSES.has(status)) return { done: false };
   const code = typeof body.error?.code === 'string' && body.error.code ? body.error.code : '';
   const message = typeof body.error?.message === 'string' ? body.error.message : '';
   return {
     done: true,
     error: {
       status: 500,
-      code: code || (status === 'failed' ? 'OperationFailed' : 'OperationCanceled'),
+      code:
+        code ||
+        (status === 'failed'
+          ? 'OperationFailed'
+          : status === 'canceled' || status === 'cancelled'
+            ? 'OperationCanceled'
+            : `Operation${(body.status as string).replace(/[^A-Za-z0-9]/g, '')}`),
       message: `The identity change ended ${body.status as string}${code ? `: ${code}` : ''}${message ? `. ${message}` : '.'}`,
     },
   };
@@ -598,7 +643,11 @@ export async function putSiteContainer(
   signal?: AbortSignal,
 ): Promise<SiteContainer> {
   const r = siteRef(arm, target);
-  const request = { ...properties } as SdkSiteContainer;
+  // The spec's SiteContainer allows no null (WebApps.json 2024-11-01): a property we read back as null (unset, e.g.
+  // `startUpCommand`) is left out of the PUT, which is what unset means there.
+  const request = Object.fromEntries(
+    Object.entries(properties).filter(([, v]) => v !== null && v !== undefined),
+  ) as SdkSiteContainer;
   const container = await sdkCall('PUT', `${r.path}/sitecontainers/${name}`, (o) =>
     r.slot === undefined
       ? webApps.createOrUpdateSiteContainer(r.web, r.resourceGroup, r.name, name, request, {
@@ -737,7 +786,12 @@ export async function restart(
 // Mappers: the SDK flattens `properties`; the wire shapes above keep ARM's nesting, and the facts mappers below
 // turn those into the task's words (src/facts.ts).
 
-function siteFromSdk(s: SdkSite): Site {
+/**
+ * `wire` is the site's `properties` as sent: at Web 2024-11-01 App Service may name VNet image pull
+ * `vnetImagePullEnabled`, which the SDK's model (2025-05-01) no longer has (docs/azure-behaviour.md#vnet-image-pull).
+ */
+function siteFromSdk(s: SdkSite, wire?: Record<string, unknown>): Site {
+  const legacyPull = wire?.vnetImagePullEnabled;
   return {
     id: s.id ?? '',
     name: s.name ?? '',
@@ -760,6 +814,7 @@ function siteFromSdk(s: SdkSite): Site {
       ...(s.siteConfig ? { siteConfig: siteConfigFromSdk(s.siteConfig) } : {}),
       ...(s.virtualNetworkSubnetId !== undefined ? { virtualNetworkSubnetId: s.virtualNetworkSubnetId } : {}),
       ...(s.outboundVnetRouting ? { outboundVnetRouting: s.outboundVnetRouting } : {}),
+      ...(typeof legacyPull === 'boolean' ? { vnetImagePullEnabled: legacyPull } : {}),
     },
   };
 }
@@ -811,10 +866,16 @@ export function scmHostName(site: Site): string | undefined {
   return fromSsl ?? site.properties?.enabledHostNames?.find((h) => h.toLowerCase().includes('.scm.'));
 }
 
-/** Pull over VNet integration, under either name ARM uses for it. */
+/**
+ * Pull over VNet integration, under either name ARM uses for it: `outboundVnetRouting.imagePullTraffic` when the
+ * site states it (the current name), else `vnetImagePullEnabled` (the name up to 2024-04-01, which 2024-11-01 may
+ * still answer with alone: docs/azure-behaviour.md#vnet-image-pull).
+ */
 export function vnetImagePullEnabled(site: Site): boolean {
   const p = site.properties;
-  return p?.outboundVnetRouting?.imagePullTraffic === true || p?.vnetImagePullEnabled === true;
+  const current = p?.outboundVnetRouting?.imagePullTraffic;
+  if (typeof current === 'boolean') return current;
+  return p?.vnetImagePullEnabled === true;
 }
 
 /** A site or slot resource (ARM's shape, either api-version) as facts. */
