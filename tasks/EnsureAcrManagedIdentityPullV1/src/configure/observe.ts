@@ -137,6 +137,9 @@ export async function observe(ctx: RunContext): Promise<Observed> {
     throw operationError(e, { kind: 'readApp', appName: settings.appName, resourceGroup, subscriptionId });
   });
 
+  // Before anything else is read or written: a hosting kind that cannot use the pull settings is refused.
+  refuseUnsupportedHosting(production, app);
+
   const slotSites = await slotsPromise;
   for (const slot of slotSites) checkSlot(slot, settings.appName);
   const allSlots = slotSites.map((s) => slotNameOf(s));
@@ -209,6 +212,26 @@ export async function observe(ctx: RunContext): Promise<Observed> {
     tenantId,
     ...(imageCheck ? { imageCheck } : {}),
   };
+}
+
+/**
+ * Functions on Azure Container Apps refuse `acrUseManagedIdentityCreds` ("not supported for Azure Functions on
+ * Azure Container apps": docs/azure-behaviour.md#hosting-kinds): say so before any write, with the alternative.
+ * Function apps on App Service plans (`functionapp,linux,container`) use the same settings as web apps.
+ */
+function refuseUnsupportedHosting(site: SiteFacts, app: Observed['app']): void {
+  if (site.hosting !== 'functionsOnContainerApps') return;
+  throw new TaskError(
+    'HostingNotSupported',
+    `${app.name} is a function app on Azure Container Apps (kind '${site.kind ?? ''}', a Container Apps environment), which does not support acrUseManagedIdentityCreds: App Service's managed-identity pull settings do not apply there. Nothing was changed.`,
+    {
+      remedy: [
+        'Give the function app its registry on its container settings instead:',
+        `  az functionapp config container set --name ${app.name} --resource-group ${app.resourceGroup} --image <login server>/<repo>:<tag> --registry-server <login server> --registry-username <user> --registry-password <password>`,
+        'or host it on an Elastic Premium or Dedicated (App Service) plan, where this task configures the managed-identity pull, and remove this step for this app.',
+      ].join('\n'),
+    },
+  );
 }
 
 /** The app's resource group when the input leaves it empty; none or several is a TaskError naming the fix. */
