@@ -307,7 +307,8 @@ export const PLAN_WARNING_CODES = {
     blocks: false,
   },
   SwapCredentialsMove: {
-    meaning: 'A registry password in app settings is not a slot setting, so a swap moves it to the other slot.',
+    meaning:
+      'A registry password in app settings is not a slot setting, so a swap moves it to the other slot.',
     blocks: false,
   },
 } as const satisfies Readonly<Record<string, WarningEntry>>;

@@ -197,8 +197,10 @@ export function plan(observed: Observed, settings: Settings): Plan {
     const who = user ? `the user-assigned identity ${user.name}` : `the system identity of ${label}`;
     if (existing.length > 0) {
       const atRegistry = existing.some((g) => normaliseId(g.scope) === normaliseId(registry.id));
-      if (!atRegistry)
-        warnings.push(widerScopeWarning(existing[0] as GrantFact, who, user ? undefined : label));
+      const wide = existing[0] as GrantFact;
+      // A role beyond pull is the audit's (overPrivilegedWarnings), with its own narrowing commands.
+      if (!atRegistry && !MORE_THAN_PULL[wide.roleGuid])
+        warnings.push(widerScopeWarning(wide, who, user ? undefined : label, registry.id, role.name));
       continue;
     }
     if (principalId) {
@@ -234,6 +236,9 @@ export function plan(observed: Observed, settings: Settings): Plan {
     });
   }
 
+  warnings.push(...overPrivilegedWarnings(observed, principals, user, role.name));
+  warnings.push(...missingIdentityWarnings(observed, user));
+
   for (const t of observed.targets) {
     configSteps.push(...planPullAuth(t, user, registry.loginServer));
     const stale = REGISTRY_CREDENTIAL_KEYS.filter((k) => hasKey(t.appSettings, k)).map((k) =>
@@ -256,6 +261,15 @@ export function plan(observed: Observed, settings: Settings): Plan {
           message: `${t.target.label} still has ${stale.join(' and ')}: a registry password next to the managed identity.`,
           fix: `Set the input removeRegistryCredentials: true, or run: ${appSettingsDeleteCommand(observed, t, stale)}`,
         });
+        // App settings move with a swap unless they are slot settings (docs/azure-behaviour.md#slot-swaps): the
+        // password would land on the other slot, where it may override that slot's identity.
+        if (observed.targets.length > 1)
+          warnings.push({
+            target: t.target.label,
+            code: 'SwapCredentialsMove',
+            message: `${t.target.label}'s ${stale.join(' and ')} move with a slot swap unless they are deployment slot settings, while each slot's identity and acrUseManagedIdentityCreds stay: after a swap the other slot would carry this password.`,
+            fix: `Set removeRegistryCredentials: true, or mark them as slot settings: az webapp config appsettings set --name ${observed.app.name} --resource-group ${observed.app.resourceGroup}${slotArg(t)} --slot-settings ${stale.map((k) => `${k}=<value>`).join(' ')}`,
+          });
       }
     }
   }
@@ -473,14 +487,102 @@ function conditionalGrantWarning(
   };
 }
 
-function widerScopeWarning(grant: GrantFact, who: string, target: string | undefined): PlanWarning {
-  const roleName = ROLE_NAMES[grant.roleGuid] ?? 'a pull role';
+function widerScopeWarning(
+  grant: GrantFact,
+  who: string,
+  target: string | undefined,
+  registryId: string,
+  roleName: string,
+): PlanWarning {
+  const held = ROLE_NAMES[grant.roleGuid] ?? 'a pull role';
   return {
     target,
     code: 'WiderScopeGrant',
-    message: `${who} can already pull through ${roleName} at ${grant.scope}, a scope wider than the registry; the task reuses it.`,
-    fix: `Nothing is required. To follow least privilege, grant the role at the registry and remove assignment ${grant.id}.`,
+    message: `${who} can already pull through ${held} at ${grant.scope}, a scope wider than the registry; the task reuses it and never removes it.`,
+    fix: `Nothing is required. To follow least privilege, narrow it: ${narrowCommands(grant, registryId, roleName)}`,
   };
+}
+
+/**
+ * Roles that give an app identity more than a pull on the registry: writing images, deleting them, managing the
+ * registry, or assigning roles. (AcrPull and Container Registry Repository Reader are the pull roles; Reader is
+ * left alone: it reads the control plane, writes nothing.)
+ */
+const MORE_THAN_PULL: Readonly<Record<string, string>> = {
+  [ROLES.owner]: 'Owner',
+  [ROLES.contributor]: 'Contributor',
+  [ROLES.acrPush]: 'AcrPush',
+  [ROLES.repositoryWriter]: 'Container Registry Repository Writer',
+  [ROLES.repositoryContributor]: 'Container Registry Repository Contributor',
+  'c2f4ef07-c644-48eb-af81-4b1b4947fb11': 'AcrDelete',
+  '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9': 'User Access Administrator',
+  'f58310d9-a9f6-439a-9e8d-f62e7b41a168': 'Role Based Access Control Administrator',
+};
+
+/** The two commands that narrow a grant: the pull role at the registry first, then the wide one goes. */
+function narrowCommands(grant: GrantFact, registryId: string, roleName: string): string {
+  return `az role assignment create --assignee-object-id ${grant.principalId} --assignee-principal-type ServicePrincipal --role "${roleName}" --scope ${registryId} && az role assignment delete --ids ${grant.id}`;
+}
+
+/**
+ * The least-privilege audit: an app identity holding more than a pull role on the registry (at the registry or any
+ * scope above it) is a warning with the commands to narrow it. The task never removes a grant by itself: the
+ * identity may need it for something else, and removing rights is the owner's call.
+ */
+function overPrivilegedWarnings(
+  observed: Observed,
+  principals: Readonly<Record<string, string | undefined>>,
+  user: Observed['userIdentity'],
+  roleName: string,
+): PlanWarning[] {
+  const registry = observed.registry;
+  const out: PlanWarning[] = [];
+  const seen = new Set<string>();
+  for (const t of observed.targets) {
+    const principalId = user ? user.principalId : principals[t.target.label];
+    if (!principalId) continue;
+    const who = user ? `the user-assigned identity ${user.name}` : `the system identity of ${t.target.label}`;
+    for (const g of observed.roleAssignments ?? []) {
+      const name = MORE_THAN_PULL[g.roleGuid];
+      if (!name || g.principalId.toLowerCase() !== principalId.toLowerCase()) continue;
+      const inherited = g.scopeKind === 'managementGroup' || g.scopeKind === 'root';
+      if (!inherited && !scopeCovers(g.scope, registry.id)) continue;
+      if (seen.has(g.id.toLowerCase())) continue;
+      seen.add(g.id.toLowerCase());
+      const wider = normaliseId(g.scope) !== normaliseId(registry.id);
+      out.push({
+        target: user ? undefined : t.target.label,
+        code: 'OverPrivilegedGrant',
+        message: `${who} holds ${name} at ${g.scope}${wider ? ' (wider than the registry)' : ''}: more than the pull it needs from ${registry.name}. The task keeps it (it never removes a grant).`,
+        fix: `If the app needs nothing else from it, narrow it to ${roleName} at the registry: ${narrowCommands(g, registry.id, roleName)}`,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * A target set to pull with a managed identity it does not have: a slot created with `--configuration-source`
+ * copies the flag and client ID but no identity (docs/azure-behaviour.md#hosting-kinds). Said, then fixed by the
+ * identity steps.
+ */
+function missingIdentityWarnings(observed: Observed, user: Observed['userIdentity']): PlanWarning[] {
+  const out: PlanWarning[] = [];
+  for (const t of observed.targets) {
+    if (t.sidecar || t.pull.useManagedIdentity !== true) continue;
+    const clientId = (t.pull.clientId ?? '').toLowerCase();
+    const has = clientId
+      ? t.identity.userAssigned.some((u) => (u.clientId ?? '').toLowerCase() === clientId)
+      : t.identity.system;
+    if (has) continue;
+    out.push({
+      target: t.target.label,
+      code: 'SlotIdentityMissing',
+      message: `${t.target.label} is set to pull with ${clientId ? `the user-assigned identity with client ID ${t.pull.clientId}` : 'its system identity'} (acrUseManagedIdentityCreds=true) but has no such identity (a slot created from another's configuration copies the settings, not the identity): its pull fails today.`,
+      fix: `Nothing: the task ${user ? `attaches ${user.name} to it and sets its client ID` : 'turns on its system identity and grants it'}.`,
+    });
+  }
+  return out;
 }
 
 function legacyGrantOnAbac(observed: Observed, principalId: string, registryId: string): string | undefined {
@@ -528,16 +630,31 @@ export function roleAssignmentForbidden(
   const remedy = [
     `Ask an administrator of registry ${r.name} to run:`,
     ...lines,
-    'Or give the service connection a role that can write role assignments on the registry (Role Based Access Control',
-    'Administrator or User Access Administrator on the registry, or Owner), e.g.:',
-    `  az role assignment create --assignee ${CALLER_CLIENT_ID} --role "Role Based Access Control Administrator" --scope ${r.id}`,
-    'then run the task again.',
+    'Or let the service connection write the pull grants itself: Role Based Access Control Administrator on the registry,',
+    'constrained to the pull roles (it can then assign nothing else):',
+    `  ${connectionGrantCommand(CALLER_CLIENT_ID, r.id)}`,
+    '(User Access Administrator or Owner would work too, but they can assign any role.) Then run the task again.',
   ].join('\n');
   return new TaskError(
     'RoleAssignmentForbidden',
     `The service connection may not create role assignments on registry ${r.name} (Microsoft.Authorization/roleAssignments/write), and ${roleSteps.length} pull grant${roleSteps.length === 1 ? ' is' : 's are'} missing.`,
     { remedy, cause },
   );
+}
+
+/**
+ * The grant the service connection needs, in its least-privilege form: Role Based Access Control Administrator on
+ * the registry with a condition that lets it create and delete only AcrPull and Container Registry Repository
+ * Reader assignments (docs/azure-behaviour.md#delegating-role-assignments-with-a-condition).
+ */
+export function connectionGrantCommand(assignee: string, registryId: string): string {
+  const roles = `{${ROLES.acrPull}, ${ROLES.repositoryReader}}`;
+  const condition =
+    `((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR ` +
+    `(@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals ${roles})) AND ` +
+    `((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR ` +
+    `(@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals ${roles}))`;
+  return `az role assignment create --assignee ${assignee} --role "Role Based Access Control Administrator" --scope ${registryId} --condition "${condition}" --condition-version 2.0`;
 }
 
 function slotArg(t: ObservedTarget): string {
