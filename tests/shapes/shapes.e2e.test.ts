@@ -25,11 +25,25 @@ const grantsOf = (s: EmulatorState, principalId: string | undefined, role: strin
   );
 const outcomes = (r: ScenarioRun) =>
   Object.fromEntries(
-    Object.entries(JSON.parse(r.task.outputs.targetResults ?? '{}') as Record<string, { outcome: string }>).map(
-      ([k, v]) => [k, v.outcome],
-    ),
+    Object.entries(
+      JSON.parse(r.task.outputs.targetResults ?? '{}') as Record<string, { outcome: string }>,
+    ).map(([k, v]) => [k, v.outcome]),
   );
 const said = (r: ScenarioRun) => `${r.task.message}\n${r.task.stdout.slice(-4000)}`;
+
+/** Production on contosoacr; staging runs web:2.0.0 from a second registry, stagingacr (another group). */
+function secondRegistry(): Scenario {
+  const s = baseScenario({ slots: ['staging'] });
+  s.resourceGroups = [...(s.resourceGroups ?? []), { name: 'rg-staging', location: 'westeurope' }];
+  s.registries = [
+    ...(s.registries ?? []),
+    { name: 'stagingacr', resourceGroup: 'rg-staging', repositories: { web: ['2.0.0'] } },
+  ];
+  const site = s.sites?.[0];
+  assert.ok(site);
+  site.slotOverrides = { staging: { image: 'stagingacr.azurecr.io/web:2.0.0' } };
+  return s;
+}
 
 interface Shape {
   scenario: () => Scenario;
@@ -82,7 +96,11 @@ const shapes: Record<string, Shape> = {
       check: ([run], state) => {
         assert.ok(run);
         assert.equal(run.task.result, 'SucceededWithIssues', said(run));
-        assert.equal(app(state).siteConfig.acrUseManagedIdentityCreds, false, 'no flag write before the deploy');
+        assert.equal(
+          app(state).siteConfig.acrUseManagedIdentityCreds,
+          false,
+          'no flag write before the deploy',
+        );
         assert.equal(run.writes, 2, 'identity PATCH and grant PUT only');
       },
     },
@@ -118,6 +136,79 @@ const shapes: Record<string, Shape> = {
     },
   },
 
+  'staging runs an image from a second registry: production is granted on it before the swap, then verified after it':
+    {
+      scenario: () => {
+        const s = secondRegistry();
+        s.runs = [{}, { inputs: { targets: 'production' } }];
+        s.events = [{ beforeRun: 2, kind: 'swapSlots', source: 'staging', target: 'production' }];
+        return s;
+      },
+      check: ([before, after], state) => {
+        assert.ok(before && after);
+        assert.equal(before.task.result, 'Succeeded', said(before));
+        assert.match(
+          before.task.stdout,
+          /Grant AcrPull on registry stagingacr to the system identity of production/,
+        );
+        assert.match(
+          before.task.stdout,
+          /A slot swap can bring stagingacr\.azurecr\.io\/web:2\.0\.0 \(staging\)/,
+        );
+        const stagingAcr = state.registries.find((r) => r.name === 'stagingacr');
+        const prod = app(state);
+        assert.ok(
+          grantsOf(state, prod.identity.principalId, ACR_PULL).some((g) => g.scope === stagingAcr?.id),
+          'production can pull what the swap brings',
+        );
+        assert.equal(after.task.result, 'Succeeded', said(after));
+        assert.equal(outcomes(after).production, 'verified');
+        assert.equal(prod.runtime.runningImage, 'stagingacr.azurecr.io/web:2.0.0');
+      },
+    },
+
+  'a second registry the connection may not grant on: the gap is named before the swap, nothing else fails': {
+    scenario: () => {
+      const s = secondRegistry();
+      const site = s.sites?.[0];
+      assert.ok(site);
+      site.slotOverrides = {
+        staging: {
+          ...site.slotOverrides?.staging,
+          identity: { type: 'SystemAssigned' },
+          acrUseManagedIdentityCreds: true,
+        },
+      };
+      s.roleAssignments = [
+        { principal: 'site:contoso-web/staging', role: 'AcrPull', scope: 'registry:stagingacr' },
+      ];
+      s.caller = {
+        roles: [
+          { role: 'Owner', scope: 'rg:rg-web' },
+          { role: 'Reader', scope: 'rg:rg-staging' },
+        ],
+      };
+      return s;
+    },
+    check: ([run], state) => {
+      assert.ok(run);
+      assert.equal(run.task.result, 'Succeeded', said(run));
+      const w = run.task.warnings.find((x) => /cannot pull from stagingacr\.azurecr\.io/.test(x));
+      assert.ok(w, run.task.warnings.join('\n'));
+      assert.match(w, /system identity of production/);
+      assert.match(
+        w,
+        /az role assignment create --assignee-object-id <production's principalId, in this run's principalIds output> .*--scope \/subscriptions\/.*\/registries\/stagingacr/,
+      );
+      const stagingAcr = state.registries.find((r) => r.name === 'stagingacr');
+      assert.equal(
+        grantsOf(state, app(state).identity.principalId, ACR_PULL).filter((g) => g.scope === stagingAcr?.id)
+          .length,
+        0,
+      );
+    },
+  },
+
   'a Contributor grant on the registry: warned with the narrowing commands, kept': {
     scenario: () => {
       const s = baseScenario();
@@ -125,7 +216,9 @@ const shapes: Record<string, Shape> = {
       assert.ok(site);
       site.identity = { type: 'SystemAssigned' };
       site.acrUseManagedIdentityCreds = true;
-      s.roleAssignments = [{ principal: 'site:contoso-web', role: 'Contributor', scope: 'registry:contosoacr' }];
+      s.roleAssignments = [
+        { principal: 'site:contoso-web', role: 'Contributor', scope: 'registry:contosoacr' },
+      ];
       return s;
     },
     check: ([run], state) => {

@@ -306,6 +306,11 @@ export const PLAN_WARNING_CODES = {
     meaning: 'A target is set to pull with a managed identity it does not have (a slot cloned from another).',
     blocks: false,
   },
+  SwapPullGap: {
+    meaning:
+      "A target's identity cannot pull an image a slot swap can bring it, and the task cannot grant it (no rights or no access to that registry).",
+    blocks: false,
+  },
   SwapCredentialsMove: {
     meaning:
       'A registry password in app settings is not a slot setting, so a swap moves it to the other slot.',

@@ -236,6 +236,8 @@ export function plan(observed: Observed, settings: Settings): Plan {
     });
   }
 
+  const swap = planSwapGrants(observed, principals, user);
+  warnings.push(...swap.warnings);
   warnings.push(...overPrivilegedWarnings(observed, principals, user, role.name));
   warnings.push(...missingIdentityWarnings(observed, user));
 
@@ -287,7 +289,7 @@ export function plan(observed: Observed, settings: Settings): Plan {
     return { steps: identitySteps, warnings, role, principals, blockedRoleSteps: roleSteps };
   }
   return {
-    steps: [...identitySteps, ...roleSteps, ...configSteps],
+    steps: [...identitySteps, ...roleSteps, ...swap.steps, ...configSteps],
     warnings,
     role,
     principals,
@@ -501,6 +503,72 @@ function widerScopeWarning(
     message: `${who} can already pull through ${held} at ${grant.scope}, a scope wider than the registry; the task reuses it and never removes it.`,
     fix: `Nothing is required. To follow least privilege, narrow it: ${narrowCommands(grant, registryId, roleName)}`,
   };
+}
+
+/**
+ * Swap-ready slots (`targets: all`): identities and their pull settings stay with their slot while the image moves
+ * (docs/azure-behaviour.md#slot-swaps), so every target must be able to pull every image another target runs,
+ * with its own identity. For each other registry a target pulls from, each target's identity without a pull grant
+ * there gets one (a step: fixed), unless the connection cannot write role assignments there or cannot see the
+ * registry: then the gap is named with the command (a warning). Its own image's registry counts too: a slot that
+ * runs an image from a second registry needs that grant to pull it at all.
+ */
+function planSwapGrants(
+  observed: Observed,
+  principals: Readonly<Record<string, string | undefined>>,
+  user: Observed['userIdentity'],
+): { steps: AssignRoleStep[]; warnings: PlanWarning[] } {
+  const steps: AssignRoleStep[] = [];
+  const warnings: PlanWarning[] = [];
+  for (const sr of observed.swapRegistries ?? []) {
+    const reg = sr.registry;
+    const role = reg?.abac
+      ? { guid: ROLES.repositoryReader, name: ROLE_NAMES[ROLES.repositoryReader] as string }
+      : { guid: ROLES.acrPull, name: ROLE_NAMES[ROLES.acrPull] as string };
+    const done = new Set<string>();
+    for (const t of observed.targets) {
+      const label = t.target.label;
+      const principalId = user ? user.principalId : principals[label];
+      const key = (principalId ?? `system:${label}`).toLowerCase();
+      if (done.has(key)) continue;
+      done.add(key);
+      const covered =
+        !!principalId &&
+        !!reg &&
+        (sr.roleAssignments ?? []).some(
+          (g) => g.principalId.toLowerCase() === principalId.toLowerCase() && grantsPull(g, reg.id, reg.abac),
+        );
+      if (covered) continue;
+      const forTargets = user ? observed.targets.map((x) => x.target.label) : [label];
+      const who = user ? `the user-assigned identity ${user.name}` : `the system identity of ${label}`;
+      const images = sr.images.map((i) => `${i.image} (${i.targets.join(', ')})`).join(', ');
+      const own = sr.images.some((i) => i.targets.some((x) => forTargets.includes(x)));
+      const why = own
+        ? `${forTargets.join(', ')} run${forTargets.length === 1 ? 's' : ''} an image from ${sr.loginServer} today.`
+        : `A slot swap can bring ${images} to ${forTargets.join(', ')}, which then pulls it with its own identity (identities and their pull settings never swap).`;
+      if (!reg || sr.callerCanWriteRoleAssignments === false) {
+        warnings.push({
+          target: user ? undefined : label,
+          code: 'SwapPullGap',
+          message: `${who} cannot pull from ${sr.loginServer}: ${why} ${reg ? 'The service connection may not write role assignments on that registry' : 'The service connection cannot see that registry'}, so the task cannot grant it.`,
+          fix: `Ask an administrator of ${sr.loginServer} to run: az role assignment create --assignee-object-id ${principalId ?? `<${label}'s principalId, in this run's principalIds output>`} --assignee-principal-type ServicePrincipal --role "${role.name}" --scope ${reg?.id ?? `$(az acr show --name ${sr.loginServer.split('.')[0]} --query id -o tsv)`}`,
+        });
+        continue;
+      }
+      steps.push({
+        kind: 'assignRole',
+        target: forTargets[0] ?? label,
+        what: `Grant ${role.name} on registry ${reg.name} to ${who}${principalId ? ` (${principalId})` : ''}.`,
+        why,
+        scope: reg.id,
+        roleGuid: role.guid,
+        roleName: role.name,
+        principal: principalId ? { kind: 'known', principalId } : { kind: 'systemIdentityOf', target: label },
+        forTargets,
+      });
+    }
+  }
+  return { steps, warnings };
 }
 
 /**
