@@ -206,6 +206,10 @@ function describeObserved(ctx: RunContext, o: Observed): void {
   log.info(
     `Registry ${o.registry.loginServer} (${o.registry.abac ? 'ABAC repository permissions' : 'RBAC'}), ${o.registry.source === 'input' ? 'as given' : "from the apps' images"}: ${o.registry.id}`,
   );
+  for (const sr of o.swapRegistries ?? [])
+    log.info(
+      `Swap registry ${sr.loginServer}: ${sr.images.map((i) => `${i.image} (${i.targets.join(', ')})`).join(', ')}; a slot swap can bring it to every other target, so each target's identity must pull from it too.`,
+    );
   for (const t of o.targets) {
     const identity = t.identity.reportedType;
     const flag = t.sidecar
