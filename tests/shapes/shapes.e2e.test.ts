@@ -308,6 +308,9 @@ describe('pipeline shapes, end to end on the emulator (#26)', function () {
       try {
         emulator = await startEmulator({ scenario, timeScale: 30 });
         const runs = await runScenario(emulator, scenario, { overrides: FAST });
+        // The task ends once the pull is proven; let the container start it began play out before the state is read
+        // (the emulator replays what is due only when asked).
+        emulator.advanceClock(60);
         shape.check(runs, emulator.state);
       } finally {
         await emulator?.close();
