@@ -209,6 +209,25 @@ const shapes: Record<string, Shape> = {
     },
   },
 
+  'a sidecar app whose staging slot pulls from a second registry: that container pulls with the identity too':
+    {
+      scenario: () => {
+        const s = secondRegistry();
+        const site = s.sites?.[0];
+        assert.ok(site);
+        site.platform = 'sidecar';
+        return s;
+      },
+      check: ([run], state) => {
+        assert.ok(run);
+        assert.equal(run.task.result, 'Succeeded', said(run));
+        const main = app(state, 'staging').siteContainers.find((c) => c.isMain);
+        assert.equal(main?.image, 'stagingacr.azurecr.io/web:2.0.0');
+        assert.equal(main?.authType, 'SystemIdentity');
+        assert.deepEqual(outcomes(run), { production: 'verified', staging: 'verified' });
+      },
+    },
+
   'a Contributor grant on the registry: warned with the narrowing commands, kept': {
     scenario: () => {
       const s = baseScenario();

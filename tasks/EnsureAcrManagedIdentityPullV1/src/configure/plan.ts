@@ -242,7 +242,12 @@ export function plan(observed: Observed, settings: Settings): Plan {
   warnings.push(...missingIdentityWarnings(observed, user));
 
   for (const t of observed.targets) {
-    configSteps.push(...planPullAuth(t, user, registry.loginServer));
+    // Sidecar containers on a swap registry the task grants on pull with the identity too.
+    const loginServers = [
+      registry.loginServer,
+      ...(observed.swapRegistries ?? []).filter((sr) => sr.registry).map((sr) => sr.loginServer),
+    ];
+    configSteps.push(...planPullAuth(t, user, loginServers));
     const stale = REGISTRY_CREDENTIAL_KEYS.filter((k) => hasKey(t.appSettings, k)).map((k) =>
       actualKey(t.appSettings, k),
     );
@@ -334,14 +339,14 @@ function planUserIdentity(t: ObservedTarget, identityId: string): EnableIdentity
 function planPullAuth(
   t: ObservedTarget,
   user: Observed['userIdentity'],
-  loginServer: string,
+  loginServers: readonly string[],
 ): (SetAcrFlagsStep | SetSidecarAuthStep)[] {
   const label = t.target.label;
   if (t.sidecar) {
     const steps: SetSidecarAuthStep[] = [];
     for (const c of t.containers) {
       const image = c.image;
-      if (!image || registryHostOf(image) !== loginServer) continue;
+      if (!image || !loginServers.includes(registryHostOf(image))) continue;
       const done = user
         ? c.authType === 'UserAssigned' && (c.clientId ?? '').toLowerCase() === user.clientId.toLowerCase()
         : c.authType === 'SystemIdentity';
