@@ -45,6 +45,21 @@ const WIRE_NAMES = [
  */
 const ALLOWED_IN_TEXT: readonly { file: string; name: string; why: string }[] = [
   {
+    file: 'src/configure/observe.ts',
+    name: 'acrUseManagedIdentityCreds',
+    why: 'HostingNotSupported names the setting Functions on Container Apps refuse',
+  },
+  {
+    file: 'src/configure/placement.ts',
+    name: 'acrUseManagedIdentityCreds',
+    why: "the warning names the deploy step's configurationStrings argument",
+  },
+  {
+    file: 'src/report.ts',
+    name: 'acrUserManagedIdentityID',
+    why: 'the configurationStrings output is the deploy step argument, verbatim',
+  },
+  {
     file: 'src/configure/plan.ts',
     name: 'acrUseManagedIdentityCreds',
     why: "the plan's step text names the setting",

@@ -111,7 +111,7 @@ describe('task.json', () => {
     }
   });
 
-  it('binds the same App Service pickers as AzureWebAppContainer@1', () => {
+  it('binds App Service pickers that list web apps and function apps (the app list of AzureAppServiceManage@0)', () => {
     const bindings = Object.fromEntries(
       taskJson.dataSourceBindings.map((b: { target: string; dataSourceName: string }) => [
         b.target,
@@ -119,7 +119,7 @@ describe('task.json', () => {
       ]),
     );
     assert.deepEqual(bindings, {
-      appName: 'AzureWebAppContainerNames',
+      appName: 'AzureRMWebAppNames',
       resourceGroupName: 'AzureRMWebAppResourceGroup',
       slotNames: 'AzureRMWebAppSlotsId',
     });

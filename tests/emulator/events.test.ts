@@ -173,7 +173,7 @@ describe('scenario events: the world changes at the emulated second the scenario
     assert.equal((await list()).body.properties.B, '2');
   });
 
-  it('swapSlots: configuration and running containers trade places, identities stay', async () => {
+  it('swapSlots: configuration and running containers trade places; identities and their pull settings stay', async () => {
     const w = await world(
       withEvents([{ atSeconds: 45, kind: 'swapSlots', source: 'staging', target: 'production' }], (s) => {
         s.sites![0]!.identity = { type: 'SystemAssigned' };
@@ -189,10 +189,11 @@ describe('scenario events: the world changes at the emulated second the scenario
     w.at(45);
     const production = (await config(w)).body.properties;
     assert.match(production.linuxFxVersion, /web:1\.1\.0$/);
-    assert.equal(production.acrUseManagedIdentityCreds, true);
+    // "Managed identities and related settings" never swap (docs/azure-behaviour.md#slot-swaps).
+    assert.equal(production.acrUseManagedIdentityCreds, false, 'the pull flag stays with its slot');
     const staging = (await config(w, 'staging')).body.properties;
     assert.match(staging.linuxFxVersion, /web:1\.0\.0$/);
-    assert.equal(staging.acrUseManagedIdentityCreds, false);
+    assert.equal(staging.acrUseManagedIdentityCreds, true, 'the pull flag stays with its slot');
     assert.equal((await site()).identity.principalId, principalBefore, 'a managed identity never swaps');
   });
 

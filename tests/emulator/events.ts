@@ -24,8 +24,20 @@ export const EVENT_KINDS = [
   'startSite',
 ] as const satisfies readonly ScenarioEvent['kind'][];
 
-/** Settings a swap leaves with the slot (App Service "settings that are not swapped"). */
-const STICKY_CONFIG = new Set(['alwaysOn', 'vnetRouteAllEnabled', 'numberOfWorkers']);
+/**
+ * Settings a swap leaves with the slot (App Service "settings that are not swapped"). The managed-identity pull
+ * settings are among them: "Managed identities and related settings" never swap (the swap-settings include of
+ * MicrosoftDocs/azure-docs, `includes/app-service-deployment-slots-settings.md`), and users observe
+ * `acrUseManagedIdentityCreds` staying with its slot (MicrosoftDocs/azure-docs#91449).
+ * docs/azure-behaviour.md#slot-swaps.
+ */
+const STICKY_CONFIG = new Set([
+  'alwaysOn',
+  'vnetRouteAllEnabled',
+  'numberOfWorkers',
+  'acrUseManagedIdentityCreds',
+  'acrUserManagedIdentityID',
+]);
 
 function fail(index: number, event: { kind?: unknown }, message: string): never {
   throw new Error(`scenario: events[${index}] (${String(event.kind)}): ${message}`);
@@ -287,8 +299,8 @@ function mergeSiteConfig(app: App, props: Record<string, unknown>): boolean {
 
 /**
  * A slot swap: the configuration (container image, registry credentials settings, app settings, sidecars) and
- * the running containers trade places; what stays with the slot stays (identity, Always On, VNet routing,
- * scale, host names, logs). See https://learn.microsoft.com/azure/app-service/deploy-staging-slots#which-settings-are-swapped
+ * the running containers trade places; what stays with the slot stays (identity and its pull settings
+ * `acrUseManagedIdentityCreds` / `acrUserManagedIdentityID`, Always On, VNet routing, scale, host names, logs). See https://learn.microsoft.com/azure/app-service/deploy-staging-slots#which-settings-are-swapped
  */
 function swap(a: App, b: App): void {
   const configA = a.siteConfig;

@@ -274,6 +274,16 @@ export interface App {
   location: string;
   /** linux (custom container), windows (Hyper-V container), sidecar (linuxFxVersion `sitecontainers`). */
   platform: 'linux' | 'windows' | 'sidecar';
+  /**
+   * What the site hosts: a web app (default) or a function app (`kind` `functionapp,linux,container` on an
+   * Elastic Premium or Dedicated plan). Undefined = web app.
+   */
+  hosting?: 'webApp' | 'functionApp';
+  /**
+   * Functions on Azure Container Apps: the Container Apps environment the function app runs in. Such a site
+   * refuses `acrUseManagedIdentityCreds` (Azure/azure-functions-on-container-apps#18).
+   */
+  managedEnvironmentId?: string;
   /** `Running` / `Stopped`, as ARM reports it (not the container's health). */
   state: 'Running' | 'Stopped';
   serverFarmId: string;
@@ -512,6 +522,10 @@ export interface ScenarioSite {
   subscription?: string;
   location?: string;
   platform?: 'linux' | 'windows' | 'sidecar';
+  /** `functionApp`: a function app on containers (kind `functionapp,linux,container`); default a web app. */
+  hosting?: 'webApp' | 'functionApp';
+  /** Functions on Azure Container Apps: the environment's resource ID (implies `hosting: functionApp`). */
+  managedEnvironmentId?: string;
   /** Image reference `loginServer/repo:tag`. Defaults to the first registry's first repository and tag. */
   image?: string;
   /** Slot names; each copies the site's settings unless overridden in `slotOverrides`. */

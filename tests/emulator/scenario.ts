@@ -277,6 +277,10 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
         resourceGroup,
         location: spec.location ?? 'West Europe',
         platform,
+        ...(spec.hosting || spec.managedEnvironmentId
+          ? { hosting: spec.managedEnvironmentId ? 'functionApp' : spec.hosting }
+          : {}),
+        ...(spec.managedEnvironmentId ? { managedEnvironmentId: spec.managedEnvironmentId } : {}),
         state: spec.state ?? 'Running',
         serverFarmId: `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Web/serverfarms/asp-${s.name}`,
         identity,

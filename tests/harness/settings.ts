@@ -16,6 +16,7 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
     dryRun: false,
     restart: 'whenNeeded',
     configureAnyway: false,
+    placement: 'standalone',
     inputWarnings: [],
     ...overrides,
   };

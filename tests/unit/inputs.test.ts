@@ -37,6 +37,7 @@ describe('readSettings', () => {
       dryRun: false,
       restart: 'whenNeeded',
       configureAnyway: false,
+      placement: 'standalone',
       inputWarnings: [],
     });
   });

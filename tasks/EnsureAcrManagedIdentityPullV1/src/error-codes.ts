@@ -166,6 +166,11 @@ export const TASK_ERROR_CODES = {
       "A list Azure returned did not end within the task's bounds (pages, items, bytes, the run's deadline) or linked back to a page already read.",
     phases: ['observe', 'apply', 'verify'],
   },
+  HostingNotSupported: {
+    meaning:
+      'The app is hosted where the managed-identity pull settings do not apply (Functions on Azure Container Apps, an app that runs no container).',
+    phases: ['observe'],
+  },
   UntrustedResponse: {
     meaning:
       'A response named something the task does not trust for a write (an ID of the wrong type or name).',
@@ -293,6 +298,29 @@ export const PLAN_WARNING_CODES = {
     blocks: false,
   },
   NoContainerImage: { meaning: 'A target runs no container image: nothing is pulled.', blocks: false },
+  CurrentImageMissingBeforeDeploy: {
+    meaning:
+      'Before the deploy, the image a target runs today no longer exists: only the identity and grant are written for it.',
+    blocks: false,
+  },
+  OverPrivilegedGrant: {
+    meaning: "The app's identity holds more than a pull role on the registry (or above it).",
+    blocks: false,
+  },
+  SlotIdentityMissing: {
+    meaning: 'A target is set to pull with a managed identity it does not have (a slot cloned from another).',
+    blocks: false,
+  },
+  SwapPullGap: {
+    meaning:
+      "A target's identity cannot pull an image a slot swap can bring it, and the task cannot grant it (no rights or no access to that registry).",
+    blocks: false,
+  },
+  SwapCredentialsMove: {
+    meaning:
+      'A registry password in app settings is not a slot setting, so a swap moves it to the other slot.',
+    blocks: false,
+  },
 } as const satisfies Readonly<Record<string, WarningEntry>>;
 
 export type PlanWarningCode = keyof typeof PLAN_WARNING_CODES;

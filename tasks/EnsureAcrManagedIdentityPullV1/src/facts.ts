@@ -85,6 +85,13 @@ export interface SiteFacts {
   readonly identity: TargetIdentity;
   /** Image pull over VNet integration is on. */
   readonly vnetImagePull: boolean;
+  /**
+   * What the site hosts: a web app, a function app (on an App Service plan: the same pull settings), or Functions
+   * on Azure Container Apps (which refuse them).
+   */
+  readonly hosting: 'webApp' | 'functionApp' | 'functionsOnContainerApps';
+  /** The site's `kind` as ARM reports it (for messages). */
+  readonly kind: string | undefined;
 }
 
 /** What `config/web` says: the pull settings, and the images the runtime settings name. */

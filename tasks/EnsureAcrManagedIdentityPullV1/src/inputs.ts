@@ -8,6 +8,7 @@ import { TaskError } from './errors';
 import { GUID, parseResourceId, RESOURCE_GROUP, resourceIdProblem, SLOT_NAME } from './resource-id';
 import {
   type IdentitySetting,
+  type Placement,
   PRODUCTION,
   type RegistrySetting,
   type RestartPolicy,
@@ -39,6 +40,7 @@ export const INPUT = {
   dryRun: 'dryRun',
   restart: 'restart',
   configureAnyway: 'configureAnyway',
+  placement: 'placement',
 } as const;
 
 export const DEFAULT_TIMEOUT_MINUTES = 15;
@@ -99,6 +101,7 @@ export function readSettings(get: InputGetter): Settings {
   const verify = readVerify(raw, fail);
   const restart = readRestart(raw(INPUT.restart) || 'whenNeeded', fail);
   const configureAnyway = readBoolean(INPUT.configureAnyway, raw, false, fail);
+  const placement = readPlacement(raw(INPUT.placement) || 'standalone', fail);
 
   if (problems.length > 0) {
     const list = problems.map((p) => p.message);
@@ -126,6 +129,7 @@ export function readSettings(get: InputGetter): Settings {
     dryRun: dryRun!,
     restart: restart!,
     configureAnyway: configureAnyway!,
+    placement: placement!,
     inputWarnings: hiddenInputWarnings(raw),
   };
 }
@@ -139,6 +143,19 @@ function readRestart(value: string, fail: Fail): RestartPolicy | undefined {
       INPUT.restart,
       value,
       "Expected 'whenNeeded' (restart only a target whose log has no pull since its last change), 'always', or 'never'.",
+    )
+  );
+}
+
+function readPlacement(value: string, fail: Fail): Placement | undefined {
+  const placements: readonly Placement[] = ['standalone', 'beforeDeploy', 'afterDeploy'];
+  const placement = placements.find((p) => p.toLowerCase() === value.toLowerCase());
+  return (
+    placement ??
+    fail(
+      INPUT.placement,
+      value,
+      "Expected 'beforeDeploy' (a deploy step that sets a new image follows), 'afterDeploy' (it ran before this step), or 'standalone' (no deploy step around it).",
     )
   );
 }

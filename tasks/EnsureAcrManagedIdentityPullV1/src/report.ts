@@ -127,6 +127,24 @@ function outputsOf(report: RunReport, verification: VerificationOutcome): Record
     pullSeconds: verified.length > 0 ? String(Math.max(...verified.map((r) => r.seconds))) : '',
     changeCount: String(report.applied?.changeCount ?? 0),
     targetResults: JSON.stringify(targetResultsOf(report, verification)),
+    ...deployStepOutputs(report),
+  };
+}
+
+/**
+ * What the deploy step needs to keep the pull settings (microsoft/azure-pipelines-tasks#15554: the deploy may reset
+ * the flag and the client ID): the user-assigned identity's client ID, and the exact `configurationStrings` line for
+ * AzureWebAppContainer@1. Empty until the run has observed the app.
+ */
+export function deployStepOutputs(report: RunReport): {
+  userAssignedClientId: string;
+  configurationStrings: string;
+} {
+  if (!report.observed) return { userAssignedClientId: '', configurationStrings: '' };
+  const clientId = report.observed.userIdentity?.clientId ?? '';
+  return {
+    userAssignedClientId: clientId,
+    configurationStrings: `-acrUseManagedIdentityCreds true${clientId ? ` -acrUserManagedIdentityID ${clientId}` : ''}`,
   };
 }
 

@@ -13,6 +13,7 @@ import {
   startApply,
 } from './configure/apply';
 import { type Observed, type ObservedTarget, observe } from './configure/observe';
+import { deferToDeploy } from './configure/placement';
 import {
   type BlockingPlanWarning,
   isBlocking,
@@ -102,12 +103,20 @@ export async function run(runCtx: RunContext, options: RunOptions): Promise<RunR
     phase = 'plan';
     log.group(settings.dryRun ? 'Plan (dry run: nothing will be changed)' : 'Plan');
     report.plan = plan(report.observed, settings);
-    for (const line of describePlan(report.plan)) log.info(line);
-    // A missing image stops the run here, before any write or restart (src/registry/preflight.ts).
+    // A missing image stops the run here, before any write or restart (src/registry/preflight.ts), unless the run
+    // is placed before the deploy that replaces it (src/configure/placement.ts).
     const missing = missingImageVerdict(report.observed.imageCheck, report.plan.steps, {
       verify: settings.verify.kind === 'on',
       dryRun: settings.dryRun,
+      placement: settings.placement,
     });
+    const deferral =
+      settings.placement === 'beforeDeploy'
+        ? deferToDeploy(report.plan, missing.targets)
+        : { plan: report.plan, deferred: [] };
+    report.plan = deferral.plan;
+    const deferred = new Set(deferral.deferred.map((d) => d.label));
+    for (const line of describePlan(report.plan)) log.info(line);
     if (missing.warning) log.warn(neutralise(missing.warning));
     if (missing.error) {
       report.verify = stoppedResults(
@@ -131,7 +140,7 @@ export async function run(runCtx: RunContext, options: RunOptions): Promise<RunR
           settings.configureAnyway,
           undefined,
           ctx.clock.now(),
-        ),
+        ).filter((t) => !deferred.has(t.target.label)),
         options,
       );
       report.restartPreview = preview.map((p) => ({ target: p.target.target.label, decision: p.decision }));
@@ -169,9 +178,10 @@ export async function run(runCtx: RunContext, options: RunOptions): Promise<RunR
           settings.configureAnyway,
           report.applied,
           ctx.clock.now(),
-        ),
+        ).filter((t) => !deferred.has(t.target.label)),
         options,
       );
+      report.verify = [...report.verify, ...deferredResults(report.observed, deferral.deferred)];
       // Each target's verdict was logged the moment it was known; here, the log lines that decided it.
       for (const r of report.verify.filter((v) => v.evidence.length > 0)) {
         log.info(`[${r.target.label}] ${r.outcome}, decided by:`);
@@ -193,6 +203,29 @@ export async function run(runCtx: RunContext, options: RunOptions): Promise<RunR
   return report;
 }
 
+/** Targets left to the deploy: not verified now (a warning, not a failure), in the targets' order. */
+function deferredResults(
+  observed: Observed,
+  deferred: readonly { readonly label: string; readonly image: string }[],
+): VerifyResult[] {
+  return observed.targets.flatMap((t) => {
+    const d = deferred.find((x) => x.label === t.target.label);
+    if (!d) return [];
+    return [
+      {
+        target: t.target,
+        outcome: 'unverified' as const,
+        fatal: false,
+        seconds: 0,
+        restarts: 0,
+        evidence: [],
+        summary: `Not verified before the deploy: ${d.image} no longer exists; the deploy step sets the new image, and a run after it (placement: afterDeploy) verifies it.`,
+        notes: [],
+      },
+    ];
+  });
+}
+
 function describeObserved(ctx: RunContext, o: Observed): void {
   const { log } = ctx;
   log.info(
@@ -201,6 +234,10 @@ function describeObserved(ctx: RunContext, o: Observed): void {
   log.info(
     `Registry ${o.registry.loginServer} (${o.registry.abac ? 'ABAC repository permissions' : 'RBAC'}), ${o.registry.source === 'input' ? 'as given' : "from the apps' images"}: ${o.registry.id}`,
   );
+  for (const sr of o.swapRegistries ?? [])
+    log.info(
+      `Swap registry ${sr.loginServer}: ${sr.images.map((i) => `${i.image} (${i.targets.join(', ')})`).join(', ')}; a slot swap can bring it to every other target, so each target's identity must pull from it too.`,
+    );
   for (const t of o.targets) {
     const identity = t.identity.reportedType;
     const flag = t.sidecar

@@ -53,6 +53,17 @@ export type VerifySetting =
  */
 export type RestartPolicy = 'whenNeeded' | 'always' | 'never';
 
+/**
+ * Where the run stands relative to the deploy step of the same pipeline. The task cannot see the other steps of
+ * its job (an agent hands a task only its own inputs), so the pipeline says it.
+ * - `beforeDeploy`: a deploy step that sets a new image follows. A missing *current* tag is not this run's problem
+ *   (the deploy replaces it): a warning naming the follow-up; the run writes only what does not depend on the tag
+ *   (identity and grant) and leaves that target's pull settings and verification to the deploy and the run after it.
+ * - `afterDeploy`: the deploy has set the image; the run verifies that image, and a missing tag is the deploy's.
+ * - `standalone` (default): no deploy around it; a missing tag stops the run before any write.
+ */
+export type Placement = 'standalone' | 'beforeDeploy' | 'afterDeploy';
+
 export interface Settings {
   /** The AzureRM service connection id (the GUID the agent puts in the input). */
   readonly connectedServiceId: string;
@@ -83,6 +94,8 @@ export interface Settings {
    * cover, ARM-audience tokens refused, the network closed to the app). Off: fail before any write.
    */
   readonly configureAnyway: boolean;
+  /** Before or after the deploy step, or on its own. */
+  readonly placement: Placement;
   /** Inputs that contradict each other (a value the classic editor keeps for a hidden input...), as warnings. */
   readonly inputWarnings: readonly string[];
 }

@@ -94,7 +94,16 @@ function hostOf(ctx: RouteContext, app: App, which: 'site' | 'scm'): string {
   return ctx.appUrl(app, which).replace(/^https:\/\//, '');
 }
 
+/**
+ * The site's `kind` as ARM prints it: `app,linux,container` (Web App for Containers), `app,container,windows`,
+ * `functionapp,linux,container` (a function app on containers, Elastic Premium or Dedicated), and
+ * `functionapp,linux,container,azurecontainerapps` for Functions on Azure Container Apps
+ * (learn.microsoft.com/azure/azure-functions/functions-container-apps-hosting).
+ */
 function kindOf(app: App): string {
+  if (app.managedEnvironmentId) return 'functionapp,linux,container,azurecontainerapps';
+  if (app.hosting === 'functionApp')
+    return app.platform === 'windows' ? 'functionapp,container,windows' : 'functionapp,linux,container';
   if (app.platform === 'windows') return 'app,container,windows';
   return 'app,linux,container';
 }
@@ -195,6 +204,7 @@ export function siteBody(ctx: RouteContext, app: App, options: { withoutPrincipa
       // By api-version (web-versions.ts): the old flags, outboundVnetRouting, or both.
       ...siteNetworkProperties(ctx.apiVersion, ctx.state.wire, app),
       virtualNetworkSubnetId: app.virtualNetworkSubnetId,
+      ...(app.managedEnvironmentId ? { managedEnvironmentId: app.managedEnvironmentId } : {}),
       siteConfig: siteConfigBody(app, false),
       scmSiteAlsoStopped: false,
       clientAffinityEnabled: false,
@@ -501,9 +511,21 @@ function applyConfig(ctx: RouteContext, app: App, props: Record<string, unknown>
         c.windowsFxVersion = fx;
         break;
       }
-      case 'acrUseManagedIdentityCreds':
-        c.acrUseManagedIdentityCreds = value === true || value === 'true' || value === 'True';
+      case 'acrUseManagedIdentityCreds': {
+        const on = value === true || value === 'true' || value === 'True';
+        // Functions on Azure Container Apps refuse the flag (Azure/azure-functions-on-container-apps#18;
+        // docs/azure-behaviour.md#hosting-kinds).
+        if (on && app.managedEnvironmentId)
+          throw new ReplyError(
+            armError(
+              400,
+              'BadRequest',
+              'AcrUseManagedIdentityCreds is not supported for Azure Functions on Azure Container apps.',
+            ),
+          );
+        c.acrUseManagedIdentityCreds = on;
         break;
+      }
       case 'acrUserManagedIdentityID':
         // A JSON null is "not specified" in an App Service PATCH: the value stays. Only "" clears it, which is
         // what Azure CLI sends for the system identity (azure-cli appservice custom.py, update_site_configs).

@@ -88,6 +88,8 @@ export interface Site {
     readonly hyperV?: boolean;
     readonly siteConfig?: SiteConfig;
     readonly virtualNetworkSubnetId?: string | null;
+    /** Functions on Azure Container Apps: the Container Apps environment the app runs in. */
+    readonly managedEnvironmentId?: string | null;
     /** Up to api-version 2024-04-01. */
     readonly vnetImagePullEnabled?: boolean;
     /** From 2024-11-01. */
@@ -815,6 +817,7 @@ function siteFromSdk(s: SdkSite, wire?: Record<string, unknown>): Site {
       ...(s.virtualNetworkSubnetId !== undefined ? { virtualNetworkSubnetId: s.virtualNetworkSubnetId } : {}),
       ...(s.outboundVnetRouting ? { outboundVnetRouting: s.outboundVnetRouting } : {}),
       ...(typeof legacyPull === 'boolean' ? { vnetImagePullEnabled: legacyPull } : {}),
+      ...(s.managedEnvironmentId ? { managedEnvironmentId: s.managedEnvironmentId } : {}),
     },
   };
 }
@@ -891,7 +894,20 @@ export function siteFacts(site: Site): SiteFacts {
     scmHostName: scmHostName(site),
     identity: identityFacts(site.identity),
     vnetImagePull: vnetImagePullEnabled(site),
+    hosting: hostingOf(site),
+    kind: site.kind,
   };
+}
+
+/**
+ * What the site hosts, from its `kind` and `managedEnvironmentId` (docs/azure-behaviour.md#hosting-kinds): a
+ * function app's kind starts with `functionapp`; Functions on Azure Container Apps carry the environment's ID.
+ */
+function hostingOf(site: Site): SiteFacts['hosting'] {
+  const kind = (site.kind ?? '').toLowerCase();
+  if (site.properties?.managedEnvironmentId || kind.includes('azurecontainerapps'))
+    return 'functionsOnContainerApps';
+  return kind.split(',').includes('functionapp') ? 'functionApp' : 'webApp';
 }
 
 function identityFacts(identity: ManagedServiceIdentity | undefined): TargetIdentity {

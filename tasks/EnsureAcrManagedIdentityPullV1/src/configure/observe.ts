@@ -104,6 +104,24 @@ export interface Observed {
   readonly tenantId: string | undefined;
   /** The pre-flight image check (undefined when it is off or no registry transport was given). */
   readonly imageCheck?: ImageCheckReport;
+  /**
+   * With `targets: all`, the other registries the app's targets pull from: a swap can bring each of those images to
+   * every other slot, which then pulls it with its own identity (docs/azure-behaviour.md#slot-swaps). Empty when
+   * every target uses the configured registry.
+   */
+  readonly swapRegistries?: readonly SwapRegistry[];
+}
+
+/** A registry whose images a swap can bring to targets that do not pull from it today. */
+export interface SwapRegistry {
+  readonly loginServer: string;
+  /** The images on it, with the targets that run each today. */
+  readonly images: readonly { readonly image: string; readonly targets: readonly string[] }[];
+  /** Undefined when the connection cannot see the registry (the gap is then named, not fixed). */
+  readonly registry: ObservedRegistry | undefined;
+  /** Its role assignments (atScope()); undefined when they could not be read. */
+  readonly roleAssignments: readonly GrantFact[] | undefined;
+  readonly callerCanWriteRoleAssignments: boolean | undefined;
 }
 
 export async function observe(ctx: RunContext): Promise<Observed> {
@@ -138,6 +156,9 @@ export async function observe(ctx: RunContext): Promise<Observed> {
     throw operationError(e, { kind: 'readApp', appName: settings.appName, resourceGroup, subscriptionId });
   });
 
+  // Before anything else is read or written: a hosting kind that cannot use the pull settings is refused.
+  refuseUnsupportedHosting(production, app);
+
   const slotSites = await slotsPromise;
   for (const slot of slotSites) checkSlot(slot, settings.appName);
   const allSlots = slotSites.map((s) => slotNameOf(s));
@@ -153,6 +174,11 @@ export async function observe(ctx: RunContext): Promise<Observed> {
   );
 
   const registry = await resolveRegistry(arm, settings, targets, signal);
+  const swapRegistriesPromise =
+    settings.targets.kind === 'all' && settings.registry.kind === 'fromImage'
+      ? readSwapRegistries(arm, targets, registry.loginServer, signal)
+      : Promise.resolve([]);
+  swapRegistriesPromise.catch(() => {}); // awaited below
   // The image check needs only the registry and the images: run it alongside the identity and grant reads.
   const dataPlane = settings.checkImage && registry.loginServer ? ctx.registry : undefined;
   // A login server from a response gets a token only when it is the registry's name under the cloud's suffix.
@@ -201,7 +227,9 @@ export async function observe(ctx: RunContext): Promise<Observed> {
       );
 
   const imageCheck = await imageCheckPromise;
+  const swapRegistries = await swapRegistriesPromise;
   return {
+    swapRegistries,
     app,
     targets,
     allSlots,
@@ -212,6 +240,26 @@ export async function observe(ctx: RunContext): Promise<Observed> {
     tenantId,
     ...(imageCheck ? { imageCheck } : {}),
   };
+}
+
+/**
+ * Functions on Azure Container Apps refuse `acrUseManagedIdentityCreds` ("not supported for Azure Functions on
+ * Azure Container apps": docs/azure-behaviour.md#hosting-kinds): say so before any write, with the alternative.
+ * Function apps on App Service plans (`functionapp,linux,container`) use the same settings as web apps.
+ */
+function refuseUnsupportedHosting(site: SiteFacts, app: Observed['app']): void {
+  if (site.hosting !== 'functionsOnContainerApps') return;
+  throw new TaskError(
+    'HostingNotSupported',
+    `${app.name} is a function app on Azure Container Apps (kind '${site.kind ?? ''}', a Container Apps environment), which does not support acrUseManagedIdentityCreds: App Service's managed-identity pull settings do not apply there. Nothing was changed.`,
+    {
+      remedy: [
+        'Give the function app its registry on its container settings instead:',
+        `  az functionapp config container set --name ${app.name} --resource-group ${app.resourceGroup} --image <login server>/<repo>:<tag> --registry-server <login server> --registry-username <user> --registry-password <password>`,
+        'or host it on an Elastic Premium or Dedicated (App Service) plan, where this task configures the managed-identity pull, and remove this step for this app.',
+      ].join('\n'),
+    },
+  );
 }
 
 /** The app's resource group when the input leaves it empty; none or several is a TaskError naming the fix. */
@@ -356,7 +404,7 @@ async function resolveRegistry(
     loginServer = setting.loginServer.toLowerCase();
     source = 'input';
   } else {
-    loginServer = registryFromImages(targets);
+    loginServer = registryFromImages(targets, settings.targets.kind === 'all');
     source = 'image';
   }
   const resource = await findRegistryByLoginServer(arm, loginServer, signal);
@@ -384,8 +432,12 @@ async function resolveRegistry(
   return describeRegistry(resource, source);
 }
 
-/** The one ACR login server the selected targets pull from; TaskError when there is none or several. */
-export function registryFromImages(targets: readonly ObservedTarget[]): string {
+/**
+ * The one ACR login server the selected targets pull from; TaskError when there is none or several. With
+ * `swapSet` (targets: all, every slot a swap partner of every other) several registries are fine: production's
+ * (else the first target's) is configured, and the others are swap registries (readSwapRegistries).
+ */
+export function registryFromImages(targets: readonly ObservedTarget[], swapSet = false): string {
   const hosts = new Map<string, string[]>();
   for (const t of targets) {
     // A sidecar app may run public helper containers (an OpenTelemetry collector...): only its ACR images count.
@@ -409,6 +461,7 @@ export function registryFromImages(targets: readonly ObservedTarget[]): string {
     }
   }
   if (hosts.size === 1) return [...hosts.keys()][0] as string;
+  if (swapSet && hosts.size > 1) return [...hosts.keys()][0] as string;
   if (hosts.size === 0) {
     throw new TaskError(
       'NoContainerImage',
@@ -499,6 +552,57 @@ const IDENTITY_TYPE = 'Microsoft.ManagedIdentity/userAssignedIdentities';
  * Every assignment at the registry and above, for every principal, in one `atScope()` list. When the caller may
  * not read role assignments, undefined: the grants are then planned blind (the PUT is idempotent).
  */
+/** Each ACR (other than the configured one) that a selected target pulls from, with its grants and our rights. */
+async function readSwapRegistries(
+  arm: ArmClient,
+  targets: readonly ObservedTarget[],
+  configured: string,
+  signal: AbortSignal,
+): Promise<SwapRegistry[]> {
+  const byHost = new Map<string, Map<string, string[]>>();
+  for (const t of targets) {
+    for (const image of t.images) {
+      const host = registryHostOf(image);
+      if (!isAcrHost(host) || host === configured) continue;
+      const images = byHost.get(host) ?? new Map<string, string[]>();
+      images.set(image, [...(images.get(image) ?? []), t.target.label]);
+      byHost.set(host, images);
+    }
+  }
+  return Promise.all(
+    [...byHost].map(async ([loginServer, images]) => {
+      const list = [...images].map(([image, labels]) => ({ image, targets: labels }));
+      const resource = await findRegistryByLoginServer(arm, loginServer, signal);
+      if (!resource)
+        return {
+          loginServer,
+          images: list,
+          registry: undefined,
+          roleAssignments: undefined,
+          callerCanWriteRoleAssignments: undefined,
+        };
+      const registry = describeRegistry(resource, 'image');
+      const [roleAssignments, callerCanWrite] = await Promise.all([
+        readRoleAssignments(arm, registry.id, signal),
+        listPermissions(arm, registry.id, signal).then(
+          (p) => canWriteRoleAssignments(p),
+          (e: unknown) => {
+            if (isCancelled(e)) throw e;
+            return undefined;
+          },
+        ),
+      ]);
+      return {
+        loginServer,
+        images: list,
+        registry,
+        roleAssignments,
+        callerCanWriteRoleAssignments: callerCanWrite,
+      };
+    }),
+  );
+}
+
 async function readRoleAssignments(
   arm: ArmClient,
   registryId: string,

@@ -197,8 +197,10 @@ export function plan(observed: Observed, settings: Settings): Plan {
     const who = user ? `the user-assigned identity ${user.name}` : `the system identity of ${label}`;
     if (existing.length > 0) {
       const atRegistry = existing.some((g) => normaliseId(g.scope) === normaliseId(registry.id));
-      if (!atRegistry)
-        warnings.push(widerScopeWarning(existing[0] as GrantFact, who, user ? undefined : label));
+      const wide = existing[0] as GrantFact;
+      // A role beyond pull is the audit's (overPrivilegedWarnings), with its own narrowing commands.
+      if (!atRegistry && !MORE_THAN_PULL[wide.roleGuid])
+        warnings.push(widerScopeWarning(wide, who, user ? undefined : label, registry.id, role.name));
       continue;
     }
     if (principalId) {
@@ -234,8 +236,18 @@ export function plan(observed: Observed, settings: Settings): Plan {
     });
   }
 
+  const swap = planSwapGrants(observed, principals, user);
+  warnings.push(...swap.warnings);
+  warnings.push(...overPrivilegedWarnings(observed, principals, user, role.name));
+  warnings.push(...missingIdentityWarnings(observed, user));
+
   for (const t of observed.targets) {
-    configSteps.push(...planPullAuth(t, user, registry.loginServer));
+    // Sidecar containers on a swap registry the task grants on pull with the identity too.
+    const loginServers = [
+      registry.loginServer,
+      ...(observed.swapRegistries ?? []).filter((sr) => sr.registry).map((sr) => sr.loginServer),
+    ];
+    configSteps.push(...planPullAuth(t, user, loginServers));
     const stale = REGISTRY_CREDENTIAL_KEYS.filter((k) => hasKey(t.appSettings, k)).map((k) =>
       actualKey(t.appSettings, k),
     );
@@ -256,6 +268,15 @@ export function plan(observed: Observed, settings: Settings): Plan {
           message: `${t.target.label} still has ${stale.join(' and ')}: a registry password next to the managed identity.`,
           fix: `Set the input removeRegistryCredentials: true, or run: ${appSettingsDeleteCommand(observed, t, stale)}`,
         });
+        // App settings move with a swap unless they are slot settings (docs/azure-behaviour.md#slot-swaps): the
+        // password would land on the other slot, where it may override that slot's identity.
+        if (observed.targets.length > 1)
+          warnings.push({
+            target: t.target.label,
+            code: 'SwapCredentialsMove',
+            message: `${t.target.label}'s ${stale.join(' and ')} move with a slot swap unless they are deployment slot settings, while each slot's identity and acrUseManagedIdentityCreds stay: after a swap the other slot would carry this password.`,
+            fix: `Set removeRegistryCredentials: true, or mark them as slot settings: az webapp config appsettings set --name ${observed.app.name} --resource-group ${observed.app.resourceGroup}${slotArg(t)} --slot-settings ${stale.map((k) => `${k}=<value>`).join(' ')}`,
+          });
       }
     }
   }
@@ -273,7 +294,7 @@ export function plan(observed: Observed, settings: Settings): Plan {
     return { steps: identitySteps, warnings, role, principals, blockedRoleSteps: roleSteps };
   }
   return {
-    steps: [...identitySteps, ...roleSteps, ...configSteps],
+    steps: [...identitySteps, ...roleSteps, ...swap.steps, ...configSteps],
     warnings,
     role,
     principals,
@@ -318,14 +339,14 @@ function planUserIdentity(t: ObservedTarget, identityId: string): EnableIdentity
 function planPullAuth(
   t: ObservedTarget,
   user: Observed['userIdentity'],
-  loginServer: string,
+  loginServers: readonly string[],
 ): (SetAcrFlagsStep | SetSidecarAuthStep)[] {
   const label = t.target.label;
   if (t.sidecar) {
     const steps: SetSidecarAuthStep[] = [];
     for (const c of t.containers) {
       const image = c.image;
-      if (!image || registryHostOf(image) !== loginServer) continue;
+      if (!image || !loginServers.includes(registryHostOf(image))) continue;
       const done = user
         ? c.authType === 'UserAssigned' && (c.clientId ?? '').toLowerCase() === user.clientId.toLowerCase()
         : c.authType === 'SystemIdentity';
@@ -473,14 +494,168 @@ function conditionalGrantWarning(
   };
 }
 
-function widerScopeWarning(grant: GrantFact, who: string, target: string | undefined): PlanWarning {
-  const roleName = ROLE_NAMES[grant.roleGuid] ?? 'a pull role';
+function widerScopeWarning(
+  grant: GrantFact,
+  who: string,
+  target: string | undefined,
+  registryId: string,
+  roleName: string,
+): PlanWarning {
+  const held = ROLE_NAMES[grant.roleGuid] ?? 'a pull role';
   return {
     target,
     code: 'WiderScopeGrant',
-    message: `${who} can already pull through ${roleName} at ${grant.scope}, a scope wider than the registry; the task reuses it.`,
-    fix: `Nothing is required. To follow least privilege, grant the role at the registry and remove assignment ${grant.id}.`,
+    message: `${who} can already pull through ${held} at ${grant.scope}, a scope wider than the registry; the task reuses it and never removes it.`,
+    fix: `Nothing is required. To follow least privilege, narrow it: ${narrowCommands(grant, registryId, roleName)}`,
   };
+}
+
+/**
+ * Swap-ready slots (`targets: all`): identities and their pull settings stay with their slot while the image moves
+ * (docs/azure-behaviour.md#slot-swaps), so every target must be able to pull every image another target runs,
+ * with its own identity. For each other registry a target pulls from, each target's identity without a pull grant
+ * there gets one (a step: fixed), unless the connection cannot write role assignments there or cannot see the
+ * registry: then the gap is named with the command (a warning). Its own image's registry counts too: a slot that
+ * runs an image from a second registry needs that grant to pull it at all.
+ */
+function planSwapGrants(
+  observed: Observed,
+  principals: Readonly<Record<string, string | undefined>>,
+  user: Observed['userIdentity'],
+): { steps: AssignRoleStep[]; warnings: PlanWarning[] } {
+  const steps: AssignRoleStep[] = [];
+  const warnings: PlanWarning[] = [];
+  for (const sr of observed.swapRegistries ?? []) {
+    const reg = sr.registry;
+    const role = reg?.abac
+      ? { guid: ROLES.repositoryReader, name: ROLE_NAMES[ROLES.repositoryReader] as string }
+      : { guid: ROLES.acrPull, name: ROLE_NAMES[ROLES.acrPull] as string };
+    const done = new Set<string>();
+    for (const t of observed.targets) {
+      const label = t.target.label;
+      const principalId = user ? user.principalId : principals[label];
+      const key = (principalId ?? `system:${label}`).toLowerCase();
+      if (done.has(key)) continue;
+      done.add(key);
+      const covered =
+        !!principalId &&
+        !!reg &&
+        (sr.roleAssignments ?? []).some(
+          (g) => g.principalId.toLowerCase() === principalId.toLowerCase() && grantsPull(g, reg.id, reg.abac),
+        );
+      if (covered) continue;
+      const forTargets = user ? observed.targets.map((x) => x.target.label) : [label];
+      const who = user ? `the user-assigned identity ${user.name}` : `the system identity of ${label}`;
+      const images = sr.images.map((i) => `${i.image} (${i.targets.join(', ')})`).join(', ');
+      const own = sr.images.some((i) => i.targets.some((x) => forTargets.includes(x)));
+      const why = own
+        ? `${forTargets.join(', ')} run${forTargets.length === 1 ? 's' : ''} an image from ${sr.loginServer} today.`
+        : `A slot swap can bring ${images} to ${forTargets.join(', ')}, which then pulls it with its own identity (identities and their pull settings never swap).`;
+      if (!reg || sr.callerCanWriteRoleAssignments === false) {
+        warnings.push({
+          target: user ? undefined : label,
+          code: 'SwapPullGap',
+          message: `${who} cannot pull from ${sr.loginServer}: ${why} ${reg ? 'The service connection may not write role assignments on that registry' : 'The service connection cannot see that registry'}, so the task cannot grant it.`,
+          fix: `Ask an administrator of ${sr.loginServer} to run: az role assignment create --assignee-object-id ${principalId ?? `<${label}'s principalId, in this run's principalIds output>`} --assignee-principal-type ServicePrincipal --role "${role.name}" --scope ${reg?.id ?? `$(az acr show --name ${sr.loginServer.split('.')[0]} --query id -o tsv)`}`,
+        });
+        continue;
+      }
+      steps.push({
+        kind: 'assignRole',
+        target: forTargets[0] ?? label,
+        what: `Grant ${role.name} on registry ${reg.name} to ${who}${principalId ? ` (${principalId})` : ''}.`,
+        why,
+        scope: reg.id,
+        roleGuid: role.guid,
+        roleName: role.name,
+        principal: principalId ? { kind: 'known', principalId } : { kind: 'systemIdentityOf', target: label },
+        forTargets,
+      });
+    }
+  }
+  return { steps, warnings };
+}
+
+/**
+ * Roles that give an app identity more than a pull on the registry: writing images, deleting them, managing the
+ * registry, or assigning roles. (AcrPull and Container Registry Repository Reader are the pull roles; Reader is
+ * left alone: it reads the control plane, writes nothing.)
+ */
+const MORE_THAN_PULL: Readonly<Record<string, string>> = {
+  [ROLES.owner]: 'Owner',
+  [ROLES.contributor]: 'Contributor',
+  [ROLES.acrPush]: 'AcrPush',
+  [ROLES.repositoryWriter]: 'Container Registry Repository Writer',
+  [ROLES.repositoryContributor]: 'Container Registry Repository Contributor',
+  'c2f4ef07-c644-48eb-af81-4b1b4947fb11': 'AcrDelete',
+  '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9': 'User Access Administrator',
+  'f58310d9-a9f6-439a-9e8d-f62e7b41a168': 'Role Based Access Control Administrator',
+};
+
+/** The two commands that narrow a grant: the pull role at the registry first, then the wide one goes. */
+function narrowCommands(grant: GrantFact, registryId: string, roleName: string): string {
+  return `az role assignment create --assignee-object-id ${grant.principalId} --assignee-principal-type ServicePrincipal --role "${roleName}" --scope ${registryId} && az role assignment delete --ids ${grant.id}`;
+}
+
+/**
+ * The least-privilege audit: an app identity holding more than a pull role on the registry (at the registry or any
+ * scope above it) is a warning with the commands to narrow it. The task never removes a grant by itself: the
+ * identity may need it for something else, and removing rights is the owner's call.
+ */
+function overPrivilegedWarnings(
+  observed: Observed,
+  principals: Readonly<Record<string, string | undefined>>,
+  user: Observed['userIdentity'],
+  roleName: string,
+): PlanWarning[] {
+  const registry = observed.registry;
+  const out: PlanWarning[] = [];
+  const seen = new Set<string>();
+  for (const t of observed.targets) {
+    const principalId = user ? user.principalId : principals[t.target.label];
+    if (!principalId) continue;
+    const who = user ? `the user-assigned identity ${user.name}` : `the system identity of ${t.target.label}`;
+    for (const g of observed.roleAssignments ?? []) {
+      const name = MORE_THAN_PULL[g.roleGuid];
+      if (!name || g.principalId.toLowerCase() !== principalId.toLowerCase()) continue;
+      const inherited = g.scopeKind === 'managementGroup' || g.scopeKind === 'root';
+      if (!inherited && !scopeCovers(g.scope, registry.id)) continue;
+      if (seen.has(g.id.toLowerCase())) continue;
+      seen.add(g.id.toLowerCase());
+      const wider = normaliseId(g.scope) !== normaliseId(registry.id);
+      out.push({
+        target: user ? undefined : t.target.label,
+        code: 'OverPrivilegedGrant',
+        message: `${who} holds ${name} at ${g.scope}${wider ? ' (wider than the registry)' : ''}: more than the pull it needs from ${registry.name}. The task keeps it (it never removes a grant).`,
+        fix: `If the app needs nothing else from it, narrow it to ${roleName} at the registry: ${narrowCommands(g, registry.id, roleName)}`,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * A target set to pull with a managed identity it does not have: a slot created with `--configuration-source`
+ * copies the flag and client ID but no identity (docs/azure-behaviour.md#hosting-kinds). Said, then fixed by the
+ * identity steps.
+ */
+function missingIdentityWarnings(observed: Observed, user: Observed['userIdentity']): PlanWarning[] {
+  const out: PlanWarning[] = [];
+  for (const t of observed.targets) {
+    if (t.sidecar || t.pull.useManagedIdentity !== true) continue;
+    const clientId = (t.pull.clientId ?? '').toLowerCase();
+    const has = clientId
+      ? t.identity.userAssigned.some((u) => (u.clientId ?? '').toLowerCase() === clientId)
+      : t.identity.system;
+    if (has) continue;
+    out.push({
+      target: t.target.label,
+      code: 'SlotIdentityMissing',
+      message: `${t.target.label} is set to pull with ${clientId ? `the user-assigned identity with client ID ${t.pull.clientId}` : 'its system identity'} (acrUseManagedIdentityCreds=true) but has no such identity (a slot created from another's configuration copies the settings, not the identity): its pull fails today.`,
+      fix: `Nothing: the task ${user ? `attaches ${user.name} to it and sets its client ID` : 'turns on its system identity and grants it'}.`,
+    });
+  }
+  return out;
 }
 
 function legacyGrantOnAbac(observed: Observed, principalId: string, registryId: string): string | undefined {
@@ -528,16 +703,31 @@ export function roleAssignmentForbidden(
   const remedy = [
     `Ask an administrator of registry ${r.name} to run:`,
     ...lines,
-    'Or give the service connection a role that can write role assignments on the registry (Role Based Access Control',
-    'Administrator or User Access Administrator on the registry, or Owner), e.g.:',
-    `  az role assignment create --assignee ${CALLER_CLIENT_ID} --role "Role Based Access Control Administrator" --scope ${r.id}`,
-    'then run the task again.',
+    'Or let the service connection write the pull grants itself: Role Based Access Control Administrator on the registry,',
+    'constrained to the pull roles (it can then assign nothing else):',
+    `  ${connectionGrantCommand(CALLER_CLIENT_ID, r.id)}`,
+    '(User Access Administrator or Owner would work too, but they can assign any role.) Then run the task again.',
   ].join('\n');
   return new TaskError(
     'RoleAssignmentForbidden',
     `The service connection may not create role assignments on registry ${r.name} (Microsoft.Authorization/roleAssignments/write), and ${roleSteps.length} pull grant${roleSteps.length === 1 ? ' is' : 's are'} missing.`,
     { remedy, cause },
   );
+}
+
+/**
+ * The grant the service connection needs, in its least-privilege form: Role Based Access Control Administrator on
+ * the registry with a condition that lets it create and delete only AcrPull and Container Registry Repository
+ * Reader assignments (docs/azure-behaviour.md#delegating-role-assignments-with-a-condition).
+ */
+export function connectionGrantCommand(assignee: string, registryId: string): string {
+  const roles = `{${ROLES.acrPull}, ${ROLES.repositoryReader}}`;
+  const condition =
+    `((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR ` +
+    `(@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals ${roles})) AND ` +
+    `((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR ` +
+    `(@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals ${roles}))`;
+  return `az role assignment create --assignee ${assignee} --role "Role Based Access Control Administrator" --scope ${registryId} --condition "${condition}" --condition-version 2.0`;
 }
 
 function slotArg(t: ObservedTarget): string {

@@ -110,11 +110,19 @@ export interface MissingImageVerdict {
 export function missingImageVerdict(
   report: ImageCheckReport | undefined,
   steps: readonly PlannedStep[],
-  options: { readonly verify: boolean; readonly dryRun: boolean },
+  options: {
+    readonly verify: boolean;
+    readonly dryRun: boolean;
+    /** Where the run stands around the deploy step (settings.ts `Placement`); default standalone. */
+    readonly placement?: 'standalone' | 'beforeDeploy' | 'afterDeploy';
+  },
 ): MissingImageVerdict {
   const missing = (report?.images ?? []).filter((i) => i.state.kind === 'missing');
   if (missing.length === 0) return { error: undefined, targets: [], warning: undefined };
   const targets = missing.flatMap((i) => i.targets.map((label) => ({ label, image: i.image })));
+  // Before the deploy, the image a target runs today is the deploy's to replace: never block it
+  // (run.ts defers what depends on the tag and warns, src/configure/placement.ts).
+  if (options.placement === 'beforeDeploy') return { error: undefined, targets, warning: undefined };
   const touches = (label: string) =>
     options.verify || steps.some((s) => s.target === label && RESTARTING.has(s.kind));
   const stops = targets.some((t) => touches(t.label));
@@ -142,11 +150,18 @@ export function missingImageVerdict(
       `The configured image does not exist in the registry, so the run stopped before any write or restart: ${what}`,
       {
         remedy: [
+          ...(options.placement === 'afterDeploy'
+            ? [
+                `The deploy step before this one set ${first.image}: check the image its containers input names and that the push step ran before it.`,
+              ]
+            : []),
           `Push the image (docker push ${first.image}), or point the app at an image that exists${
             nearest && !first.byDigest ? ` (e.g. ${first.image.replace(/:[^:/@]+$/, `:${nearest}`)})` : ''
           } in its container settings (linuxFxVersion / windowsFxVersion, or the sidecar container's image).`,
           planned,
-          'To skip this check, set checkImage: false.',
+          options.placement === 'afterDeploy'
+            ? 'To skip this check, set checkImage: false.'
+            : 'If a deploy step after this one sets a new image, set placement: beforeDeploy: the run then warns and writes only the identity and the grant. To skip this check, set checkImage: false.',
         ].join(' '),
         ...(targets.length === 1 ? { target: (targets[0] as { label: string }).label } : {}),
       },
