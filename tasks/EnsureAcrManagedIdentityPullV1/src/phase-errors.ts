@@ -134,14 +134,18 @@ export function appLookupError(
   lookup: Exclude<AppGroupLookup, { kind: 'found' }>,
   appName: string,
   subscriptionId: string,
+  guess?: string,
 ): TaskError {
   if (lookup.kind === 'none') {
     return new TaskError(
       'AppNotFound',
-      `No web app named '${appName}' was found in subscription ${subscriptionId}.`,
+      `No web app named '${appName}' was found in subscription ${subscriptionId}.${guess ? ` Did you mean '${guess}'?` : ''}`,
       {
         remedy:
-          `Check the app name, and that the service connection's subscription (${subscriptionId}) is the app's ` +
+          (guess
+            ? `If you meant ${guess}, set the appName input to ${guess}. Otherwise check`
+            : 'Check the app name, and') +
+          ` that the service connection's subscription (${subscriptionId}) is the app's ` +
           'subscription and that the connection can read it (Reader or Website Contributor on the app); ' +
           'or set the resourceGroupName input.',
       },

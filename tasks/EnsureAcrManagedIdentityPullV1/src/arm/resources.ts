@@ -43,3 +43,20 @@ export async function findAppResourceGroup(
   if (list.length === 0) return { kind: 'none' };
   return { kind: 'several', resourceGroups: list };
 }
+
+/** The names of the web apps in `subscriptionId` the connection can read (for a "did you mean" on a typo). */
+export async function listAppNames(
+  arm: ArmClient,
+  subscriptionId: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const found = await arm.listAll<{ id: string; name: string }>(
+    `/subscriptions/${subscriptionId}/resources`,
+    {
+      apiVersion: RESOURCES_API_VERSION,
+      query: { $filter: "resourceType eq 'Microsoft.Web/sites'" },
+      signal,
+    },
+  );
+  return [...new Set(found.map((r) => r.name).filter((n) => typeof n === 'string' && !n.includes('/')))];
+}

@@ -17,7 +17,7 @@ import {
   listRegistries,
   publicAccessRestricted,
 } from '../arm/registries';
-import { findAppResourceGroup } from '../arm/resources';
+import { findAppResourceGroup, listAppNames } from '../arm/resources';
 import { grantsPull, listRoleAssignments } from '../arm/role-assignments';
 import { getSubscriptionTenantId } from '../arm/subscriptions';
 import {
@@ -29,7 +29,7 @@ import {
   targetFacts,
 } from '../arm/web-apps';
 import type { RunContext } from '../context';
-import { TaskError } from '../errors';
+import { isTaskError, TaskError } from '../errors';
 import type { GrantFact, RegistryFacts, SiteFacts, TargetFacts, UserIdentityFacts } from '../facts';
 import { appLookupError, operationError } from '../phase-errors';
 import { checkImages, type ImageCheckReport } from '../registry/image-check';
@@ -133,8 +133,16 @@ export async function observe(ctx: RunContext): Promise<Observed> {
   const slotsPromise = needSlots ? listSlots(arm, appPath, signal) : Promise.resolve([]);
   slotsPromise.catch(() => {}); // awaited below; a missing app is reported by the getSite error instead
 
-  const production = await getSite(arm, { path: appPath }, signal).catch((e: unknown) => {
-    throw operationError(e, { kind: 'readApp', appName: settings.appName, resourceGroup, subscriptionId });
+  const production = await getSite(arm, { path: appPath }, signal).catch(async (e: unknown) => {
+    const mapped = operationError(e, {
+      kind: 'readApp',
+      appName: settings.appName,
+      resourceGroup,
+      subscriptionId,
+    });
+    throw isTaskError(mapped) && mapped.code === 'AppNotFound'
+      ? await withAppGuess(arm, mapped, settings.appName, signal)
+      : mapped;
   });
 
   const slotSites = await slotsPromise;
@@ -220,7 +228,28 @@ async function lookUpResourceGroup(
 ): Promise<string> {
   const lookup = await findAppResourceGroup(arm, subscriptionId, appName, signal);
   if (lookup.kind === 'found') return lookup.resourceGroup;
-  throw appLookupError(lookup, appName, subscriptionId);
+  // A typo is the likeliest cause of none: offer the closest app name (one more list call, on this path only).
+  const guess =
+    lookup.kind === 'none'
+      ? closestSpelling(appName, await listAppNames(arm, subscriptionId, signal).catch(() => [] as string[]))
+      : undefined;
+  throw appLookupError(lookup, appName, subscriptionId, guess);
+}
+
+/** AppNotFound with a "did you mean" when an app of the subscription is one typo away (one list call, this path only). */
+async function withAppGuess(
+  arm: ArmClient,
+  e: TaskError,
+  appName: string,
+  signal: AbortSignal,
+): Promise<TaskError> {
+  const names = await listAppNames(arm, arm.subscriptionId, signal).catch(() => [] as string[]);
+  const guess = closestSpelling(appName, names);
+  if (!guess) return e;
+  return new TaskError(e.code, `${e.message} Did you mean '${guess}'?`, {
+    remedy: `If you meant ${guess}, set the appName input to ${guess} (and resourceGroupName to its group, or leave it empty). Otherwise: ${e.remedy}`,
+    cause: e.cause,
+  });
 }
 
 /** True when every target already has an identity that holds a pull grant on the registry. */

@@ -121,17 +121,12 @@ export function missingImageVerdict(
   const what = missing
     .map((i) => `${i.image} (${i.targets.join(', ')}): ${missingWords(i)}.${tagsWords(i)}`)
     .join(' ');
-  if (!stops || options.dryRun) {
-    return {
-      error: undefined,
-      targets,
-      warning: `The configured image does not exist: ${what}${options.dryRun ? ' A real run would stop here, before any change or restart.' : ''}`,
-    };
-  }
+  if (!stops) return { error: undefined, targets, warning: `The configured image does not exist: ${what}` };
   const first = missing[0] as CheckedImage;
   const nearest = first.state.kind === 'missing' ? first.state.nearestTags?.[0] : undefined;
-  const planned =
-    steps.length === 0
+  const planned = options.dryRun
+    ? 'A dry run ends the way the real run would: Failed, before any change or restart.'
+    : steps.length === 0
       ? 'Nothing else needed changing.'
       : `The ${steps.length} planned change(s) do not depend on the tag and were NOT made, so nothing restarted (${stepKinds(steps)}; each is listed in the plan above). Run the task again once the image exists and it makes them.`;
   return {
@@ -139,11 +134,11 @@ export function missingImageVerdict(
     warning: undefined,
     error: new TaskError(
       'ImageNotFound',
-      `The configured image does not exist in the registry, so the run stopped before any write or restart: ${what}`,
+      `The configured image does not exist in the registry, so the ${options.dryRun ? 'dry run stops where a real run would,' : 'run stopped'} before any write or restart: ${what}`,
       {
         remedy: [
-          `Push the image (docker push ${first.image}), or point the app at an image that exists${
-            nearest && !first.byDigest ? ` (e.g. ${first.image.replace(/:[^:/@]+$/, `:${nearest}`)})` : ''
+          `Push the image (docker push ${withTag(first.image, first.reference)}), or point the app at an image that exists${
+            nearest && !first.byDigest ? ` (e.g. ${withTag(first.image, nearest)})` : ''
           } in its container settings (linuxFxVersion / windowsFxVersion, or the sidecar container's image).`,
           planned,
           'To skip this check, set checkImage: false.',
@@ -152,6 +147,13 @@ export function missingImageVerdict(
       },
     ),
   };
+}
+
+/** The image reference with `tag`, whether it had a tag or not (`acr.io/web` means `acr.io/web:latest`). */
+function withTag(image: string, tag: string): string {
+  if (image.includes('@')) return image;
+  const { host, repository } = splitImage(image);
+  return `${host ? `${host}/` : ''}${repository}:${tag}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
