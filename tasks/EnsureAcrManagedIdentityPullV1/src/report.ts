@@ -110,7 +110,7 @@ function successMessage(report: RunReport): string {
       : `; ${restarted} restart(s) to see the pull${always ? ', as restart: always asks' : ''}`;
   const what =
     changes === 0
-      ? `Everything was already in place (no setting written${restartWords})`
+      ? `Everything was already in place (nothing written${restartWords})`
       : `${changes} change(s) applied`;
   return report.verify.length === 0
     ? `${what} on ${targets} target(s); verification is off.`

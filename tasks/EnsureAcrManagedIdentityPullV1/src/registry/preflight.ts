@@ -165,7 +165,7 @@ export interface CauseLessFacts {
   readonly image: CheckedImage | undefined;
   /** Why the check did not cover this image (skip detail), when it did not. */
   readonly skipped: string | undefined;
-  /** A pull grant for the target's identity was written by this run (or is younger than 30 minutes). */
+  /** A pull grant for the target's identity was written by this run (or is younger than the task's 30-minute window). */
   readonly grantIsFresh: boolean;
   /** The registry's firewall or public network access restricts who may pull. */
   readonly registryNetworkRestricted: boolean;
@@ -209,8 +209,8 @@ export function causeLessCauses(f: CauseLessFacts): LikelyCause[] {
   const propagation: LikelyCause = {
     cause: 'propagation',
     evidence: f.grantIsFresh
-      ? 'the pull grant is younger than 30 minutes; Azure role assignments can take that long to apply'
-      : 'the pull grant is older than 30 minutes, so propagation is unlikely',
+      ? 'the pull grant is younger than 30 minutes (Azure documents up to 10 minutes for a role assignment to take effect; the task allows three times that)'
+      : 'the pull grant is older than 30 minutes (three times the 10 minutes Azure documents), so propagation is unlikely',
     fix: 'wait and restart the app once more',
   };
   const network: LikelyCause = {
@@ -287,7 +287,7 @@ export function stoppedResults<T extends { readonly label: string }>(
   });
 }
 
-/** Azure role assignments can take up to 30 minutes to apply (learn.microsoft.com "Troubleshoot Azure RBAC"). */
+/** The task's propagation window: three times the 10 minutes Azure RBAC troubleshooting documents (verify.ts). */
 const PROPAGATION_MS = 30 * 60_000;
 
 /** The cause-less facts for one target, from what the run observed and wrote. Pure. */
