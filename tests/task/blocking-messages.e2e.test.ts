@@ -91,11 +91,11 @@ const CASES: readonly Case[] = [
     fix: /'Timeout \(minutes\)' field/,
   },
   {
-    what: 'a user-assigned identity given by its name',
+    what: 'a user-assigned identity given by a name no identity has',
     scenario: 'default',
     overrides: { identityType: 'user', userAssignedIdentityId: 'web-id' },
-    code: 'InvalidInput',
-    cause: /is 'web-id'\. That is a name, not a resource ID/,
+    code: 'IdentityNotFound',
+    cause: /^No user-assigned identity named 'web-id' is visible/,
     fix: /az identity show --name web-id --resource-group rg-web --query id --output tsv/,
   },
   {

@@ -301,6 +301,9 @@ function readIdentity(
           "Expected the resource ID of the user-assigned identity (identityType is 'user'), like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>.",
         );
       }
+      // A bare name is looked up in the subscription by observe (used when exactly one identity has it).
+      if (BARE_NAME.test(resourceId) && !GUID.test(resourceId))
+        return { kind: 'user', identity: { byName: resourceId } };
       const ref = parseResourceId(resourceId, 'Microsoft.ManagedIdentity/userAssignedIdentities');
       if (!ref) {
         return fail(

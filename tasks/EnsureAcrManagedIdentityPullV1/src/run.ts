@@ -173,6 +173,11 @@ function describeObserved(ctx: RunContext, o: Observed): void {
   log.info(
     `Registry ${o.registry.loginServer} (${o.registry.abac ? 'ABAC repository permissions' : 'RBAC'}), ${o.registry.source === 'input' ? 'as given' : "from the apps' images"}: ${o.registry.id}`,
   );
+  const given = ctx.settings.identity.kind === 'user' ? ctx.settings.identity.identity : undefined;
+  if (given && 'byName' in given && o.userIdentity)
+    log.info(
+      `User-assigned identity '${given.byName}' is ${o.userIdentity.id} (the only one with that name in the subscription; put this ID in userAssignedIdentityId to skip the lookup).`,
+    );
   for (const t of o.targets) {
     const identity = t.identity.reportedType;
     const flag = t.sidecar

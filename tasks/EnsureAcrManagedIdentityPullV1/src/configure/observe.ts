@@ -17,7 +17,7 @@ import {
   listRegistries,
   publicAccessRestricted,
 } from '../arm/registries';
-import { findAppResourceGroup, listAppNames } from '../arm/resources';
+import { findAppResourceGroup, findIdentitiesByName, listAppNames } from '../arm/resources';
 import { grantsPull, listRoleAssignments } from '../arm/role-assignments';
 import { getSubscriptionTenantId } from '../arm/subscriptions';
 import {
@@ -31,6 +31,7 @@ import {
 import type { RunContext } from '../context';
 import { isTaskError, TaskError } from '../errors';
 import type { GrantFact, RegistryFacts, SiteFacts, TargetFacts, UserIdentityFacts } from '../facts';
+import { identityIdCommands } from '../inputs';
 import { appLookupError, operationError } from '../phase-errors';
 import { checkImages, type ImageCheckReport } from '../registry/image-check';
 import {
@@ -42,7 +43,7 @@ import {
   resourcePath,
   sameResourceId,
 } from '../resource-id';
-import { PRODUCTION, type ResourceRef, type Settings } from '../settings';
+import { type IdentityName, PRODUCTION, type ResourceRef, type Settings } from '../settings';
 import { closestSpelling } from '../spelling';
 import type { Target } from '../targets';
 import { isAcrHost, registryHostOf } from './images';
@@ -152,7 +153,11 @@ export async function observe(ctx: RunContext): Promise<Observed> {
 
   // The registry, the user identity and the tenant do not depend on the targets: read them alongside.
   const userIdentityPromise =
-    settings.identity.kind === 'user' ? readUserIdentity(arm, settings.identity.identity, signal) : undefined;
+    settings.identity.kind === 'user'
+      ? identityRef(ctx, settings.identity.identity, resourceGroup).then((ref) =>
+          readUserIdentity(arm, ref, signal),
+        )
+      : undefined;
   userIdentityPromise?.catch(() => {}); // awaited below; avoid an unhandled rejection while targets load
 
   const targets = await mapWithLimit(selected, TARGET_CONCURRENCY, ({ target, site }) =>
@@ -488,6 +493,39 @@ function describeRegistry(resource: RegistryFacts, source: ObservedRegistry['sou
     adminUserEnabled: resource.adminUserEnabled,
     source,
   };
+}
+
+/**
+ * The identity's resource reference; a bare name is looked up in the connection's subscription and used when
+ * exactly one identity has it (the ID comes from a response, so it must parse as an identity ID).
+ */
+async function identityRef(
+  ctx: RunContext,
+  given: ResourceRef | IdentityName,
+  appGroup: string,
+): Promise<ResourceRef> {
+  if (!('byName' in given)) return given;
+  const { arm, signal } = ctx;
+  const name = given.byName;
+  const ids = await findIdentitiesByName(arm, arm.subscriptionId, name, signal);
+  const refs = ids.map((id) => parseResourceId(id, IDENTITY_TYPE));
+  if (refs.some((r) => r === undefined))
+    throw untrusted(`The resource list named a user-assigned identity '${name}' with an ID that is not one.`);
+  const found = refs as ResourceRef[];
+  if (found.length === 1) return found[0] as ResourceRef;
+  const commands = identityIdCommands(name, appGroup);
+  throw new TaskError(
+    'IdentityNotFound',
+    found.length === 0
+      ? `No user-assigned identity named '${name}' is visible to the service connection in subscription ${arm.subscriptionId}.`
+      : `${found.length} user-assigned identities are named '${name}' in subscription ${arm.subscriptionId} (resource groups ${found.map((r) => r.resourceGroup).join(', ')}); the task will not guess which.`,
+    {
+      remedy:
+        found.length === 0
+          ? `If the identity is in another subscription, or the connection cannot read it, put its resource ID in userAssignedIdentityId. ${commands}`
+          : `Put the resource ID of the one to use in userAssignedIdentityId, one of: ${found.map((r) => r.id).join(', ')}.`,
+    },
+  );
 }
 
 async function readUserIdentity(
