@@ -159,6 +159,27 @@ export function appLookupError(
   );
 }
 
+/** A user-assigned identity given by name that no identity, or several, in the subscription have. */
+export function identityNameError(
+  name: string,
+  subscriptionId: string,
+  found: readonly { readonly id: string; readonly resourceGroup: string }[],
+  commands: string,
+): TaskError {
+  return new TaskError(
+    'IdentityNotFound',
+    found.length === 0
+      ? `No user-assigned identity named '${name}' is visible to the service connection in subscription ${subscriptionId}.`
+      : `${found.length} user-assigned identities are named '${name}' in subscription ${subscriptionId} (resource groups ${found.map((r) => r.resourceGroup).join(', ')}); the task will not guess which.`,
+    {
+      remedy:
+        found.length === 0
+          ? `If the identity is in another subscription, or the connection cannot read it, put its resource ID in userAssignedIdentityId. ${commands}`
+          : `Put the resource ID of the one to use in userAssignedIdentityId, one of: ${found.map((r) => r.id).join(', ')}.`,
+    },
+  );
+}
+
 /** Wraps an unexpected non-TaskError so the caller still reports one clear message. */
 export function unexpected(e: unknown, phase: TaskPhase | undefined): TaskError {
   return new TaskError(

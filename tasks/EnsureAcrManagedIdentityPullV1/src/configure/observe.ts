@@ -32,7 +32,7 @@ import type { RunContext } from '../context';
 import { isTaskError, TaskError } from '../errors';
 import type { GrantFact, RegistryFacts, SiteFacts, TargetFacts, UserIdentityFacts } from '../facts';
 import { identityIdCommands } from '../inputs';
-import { appLookupError, operationError } from '../phase-errors';
+import { appLookupError, identityNameError, operationError } from '../phase-errors';
 import { checkImages, type ImageCheckReport } from '../registry/image-check';
 import {
   armPath,
@@ -513,19 +513,7 @@ async function identityRef(
     throw untrusted(`The resource list named a user-assigned identity '${name}' with an ID that is not one.`);
   const found = refs as ResourceRef[];
   if (found.length === 1) return found[0] as ResourceRef;
-  const commands = identityIdCommands(name, appGroup);
-  throw new TaskError(
-    'IdentityNotFound',
-    found.length === 0
-      ? `No user-assigned identity named '${name}' is visible to the service connection in subscription ${arm.subscriptionId}.`
-      : `${found.length} user-assigned identities are named '${name}' in subscription ${arm.subscriptionId} (resource groups ${found.map((r) => r.resourceGroup).join(', ')}); the task will not guess which.`,
-    {
-      remedy:
-        found.length === 0
-          ? `If the identity is in another subscription, or the connection cannot read it, put its resource ID in userAssignedIdentityId. ${commands}`
-          : `Put the resource ID of the one to use in userAssignedIdentityId, one of: ${found.map((r) => r.id).join(', ')}.`,
-    },
-  );
+  throw identityNameError(name, arm.subscriptionId, found, identityIdCommands(name, appGroup));
 }
 
 async function readUserIdentity(
