@@ -145,7 +145,12 @@ describe('blocking messages lead with the cause and the code (the summary header
         );
         const v = verdictOf({ verify: [], dryRun: false, failedIn: 'plan', error: e }, 'contoso-web');
         const first = v.message.split('\n')[0];
-        assert.equal(first, `[staging] The cause of ${code}. (and 1 more finding(s) below) (${code})`);
+        assert.match(
+          first ?? '',
+          new RegExp(
+            `^\\[staging\\] The cause of ${code}\\. \\(and 1 more finding\\(s\\) below\\) Nothing .* \\(${code}\\)$`,
+          ),
+        );
         assert.match(
           v.summary,
           new RegExp(`\\*\\*❌ Failed\\*\\*: \\\\\\[staging\\\\\\] The cause of ${code}\\.`),

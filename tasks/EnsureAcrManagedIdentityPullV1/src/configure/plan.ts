@@ -442,10 +442,11 @@ export function pullCannotWork(blocking: readonly BlockingPlanWarning[], wouldWr
   return new TaskError(
     first.code,
     [
-      `${first.message}${more}`,
-      wouldWrite
-        ? 'Nothing was changed: switching to the managed identity now would break a pull that may work today.'
-        : 'Nothing needed changing, and nothing was changed; the managed identity still cannot pull the image.',
+      `${first.message}${more} ${
+        wouldWrite
+          ? 'Nothing was changed: switching to the managed identity now would break a pull that may work today.'
+          : 'Nothing needed changing, and nothing was changed; the managed identity still cannot pull the image.'
+      }`,
       ...others,
     ].join('\n'),
     {
