@@ -13,7 +13,7 @@ import type { EndpointSource } from './auth/endpoint-source';
 import type { AzureConnection } from './auth/service-connection';
 import type { TaskPhase } from './error-codes';
 import { isCancelledError, isTaskError, TaskError } from './errors';
-import { helpLink, QUESTIONS_URL } from './help';
+import { helpReference, QUESTIONS_URL } from './help';
 import { neutralise } from './log';
 
 /** What a phase was doing when Azure refused, for the mappings that name the resource and the fix. */
@@ -237,7 +237,7 @@ function apiVersionNotOffered(e: ArmError, connection: CloudOfConnection): TaskE
 /** What to do about an ARM answer nobody anticipated, by its status. */
 function armRemedy(e: ArmError): string {
   if (e.status === 403)
-    return `Grant the service connection the rights it needs on that resource: ${helpLink('permissions-the-service-connection-needs')}`;
+    return `Grant the service connection the rights it needs on that resource: see ${helpReference('permissions-the-service-connection-needs')}.`;
   if (e.status === 404)
     return 'The resource was not found: it was deleted or renamed while the task ran, or the inputs name another one. Check the inputs and run the task again: it picks up what exists now and finishes the job.';
   if (e.status === 429)
