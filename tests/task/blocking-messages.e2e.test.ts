@@ -110,7 +110,17 @@ const CASES: readonly Case[] = [
     scenario: 'default',
     env: { AGENT_PROXYURL: 'http://127.0.0.1:9' },
     code: 'AUTH_OIDC_FAILED',
-    cause: /agent's proxy http:\/\/127\.0\.0\.1:9/,
+    cause:
+      /127\.0\.0\.1:9 is the agent's proxy http:\/\/127\.0\.0\.1:9 .*: the connection to the proxy failed/,
+    fix: /Start \(or fix\) the agent's proxy/,
+  },
+  {
+    what: "the agent's proxy is down, signing in with a secret (Entra's library hides the address)",
+    scenario: 'service-principal-secret',
+    env: { AGENT_PROXYURL: 'http://127.0.0.1:9' },
+    code: 'AUTH_FAILED',
+    cause:
+      /^Could not reach Microsoft Entra ID .* through the agent's proxy http:\/\/127\.0\.0\.1:9 .*could not be reached/,
     fix: /Start \(or fix\) the agent's proxy/,
   },
 ];

@@ -179,10 +179,19 @@ export function proxyRefusalHint(transport: Transport, url: string, error: unkno
   if (!transport.usesProxy(target)) return undefined;
   const text =
     error instanceof Error ? `${error.message} ${(error as { code?: string }).code ?? ''}` : String(error);
-  if (!/ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|socket hang up|proxy/i.test(text))
+  // MSAL wraps a refused connection as endpoints_resolution_error / network_error.
+  if (
+    !/ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|socket hang up|proxy|endpoints_resolution_error|network_error/i.test(
+      text,
+    )
+  )
     return undefined;
   const address = proxyUrl.port ? `${proxyUrl.hostname}:${proxyUrl.port}` : proxyUrl.hostname;
-  return `The request went through the agent's proxy ${proxyUrl.protocol}//${address} (Agent.ProxyUrl, the agent's proxy setting), and the connection to that proxy failed`;
+  const named = `the agent's proxy ${proxyUrl.protocol}//${address} (Agent.ProxyUrl, the agent's proxy setting)`;
+  // Node names the address it could not connect to: when it is the proxy's, the proxy itself refused.
+  return text.includes(address)
+    ? `${address} is ${named}: the connection to the proxy failed`
+    : `The request went through ${named}; the proxy, or ${target.host} behind it, could not be reached`;
 }
 
 export function defaultTransport(): Transport {
