@@ -289,16 +289,19 @@ function timeCell(v: VerifyResult | undefined): string {
 function remedyBlock(text: string, indent: string): string {
   const out: string[] = [];
   let commands: string[] = [];
+  let prose: string[] = [];
   const flush = () => {
     if (commands.length > 0) out.push(codeBlock(commands.join('\n'), indent));
+    // A sentence wrapped over several lines of the remedy is one paragraph.
+    if (prose.length > 0) out.push(`${indent}${md(prose.join(' '))}`);
     commands = [];
+    prose = [];
   };
   for (const line of neutralise(text, SUMMARY_TEXT_LIMIT).split(/\r?\n/)) {
-    if (isCommandLine(line)) commands.push(line);
-    else {
-      flush();
-      if (line.trim()) out.push(`${indent}${md(line)}`);
-    }
+    const command = isCommandLine(line);
+    if ((command && prose.length > 0) || (!command && commands.length > 0)) flush();
+    if (command) commands.push(line);
+    else if (line.trim()) prose.push(line.trim());
   }
   flush();
   return out.join('\n\n');
