@@ -46,9 +46,9 @@ export const DEFAULT_POLL_INTERVAL_SECONDS = 10;
 
 // App Service: 2-60 characters, letters, digits and hyphens, no hyphen at either end.
 const APP_NAME = /^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])$/i;
-// ACR login servers: <name>.azurecr.io (or .us / .cn), optionally <name>-<hash> with a domain-name-label scope.
 // A user-assigned identity's name (Microsoft.ManagedIdentity naming rules), given where its resource ID belongs.
 const BARE_NAME = /^[a-z0-9][a-z0-9_-]{2,127}$/i;
+// ACR login servers: <name>.azurecr.io (or .us / .cn), optionally <name>-<hash> with a domain-name-label scope.
 const LOGIN_SERVER = /^[a-z0-9]{5,50}(?:-[a-z0-9]+)?\.azurecr\.(?:io|us|cn)$/;
 
 interface Problem {
@@ -311,12 +311,9 @@ function readIdentity(
           resourceId,
           GUID.test(resourceId)
             ? "That looks like a client ID. Expected the identity's resource ID, like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name> (the task looks up the client ID itself)."
-            : BARE_NAME.test(resourceId)
-              ? 'That is a name, not a resource ID. Expected /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name> (an identity name alone can be in any resource group).'
-              : `${resourceIdProblem(resourceId, 'Microsoft.ManagedIdentity/userAssignedIdentities') ?? ''} Expected a resource ID like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>.`.trim(),
-          GUID.test(resourceId) || BARE_NAME.test(resourceId)
-            ? identityIdCommands(resourceId, resourceGroup)
-            : undefined,
+            : `${resourceIdProblem(resourceId, 'Microsoft.ManagedIdentity/userAssignedIdentities') ?? ''} Expected a resource ID like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>, or the identity's name alone.`.trim(),
+          // A client ID: the command that turns it into the resource ID.
+          GUID.test(resourceId) ? identityIdCommands(resourceId, resourceGroup) : undefined,
         );
       }
       return { kind: 'user', identity: ref };
