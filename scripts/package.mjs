@@ -3,6 +3,9 @@
 // third-party notices. Org admins: `npm run package -- --publisher myorg [--extension-id my-id]` packages under
 // their own identity; every link to the Marketplace page (helpUrl, help text, messages in the bundle, the
 // page itself) is rewritten to that identity, and the line printed at the end names what was packaged.
+// `--repository URL` points the repository, issues and support links at your own repository (the manifest's
+// github.com/ensure-acr-mi-pull/... is a placeholder); without `--publisher` (or an overrides file that sets it) the
+// .vsix keeps the placeholder publisher, which only that publisher can upload: the script warns about both.
 // `--overrides-file f.json` is merged into the manifest first (so it may set the publisher too);
 // `--output-path <dir>` (default dist/) says where the .vsix goes; other tfx options pass through.
 import { execFileSync } from 'node:child_process';
@@ -30,7 +33,7 @@ const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const name = argv[i].replace(/^--/, '');
   if (
-    ['publisher', 'extension-id', 'output-path', 'overrides-file'].includes(name) &&
+    ['publisher', 'extension-id', 'output-path', 'overrides-file', 'repository'].includes(name) &&
     argv[i + 1] !== undefined
   ) {
     options[name] = argv[++i];
@@ -39,12 +42,36 @@ for (let i = 0; i < argv.length; i++) {
 
 const manifest = JSON.parse(readFileSync(join(root, 'vss-extension.json'), 'utf8'));
 const original = `${manifest.publisher}.${manifest.id}`;
+const placeholderPublisher = manifest.publisher;
+const placeholderRepository = manifest.repository?.uri;
 // An overrides file is merged here rather than by tfx, so the identity below (and the links) follow it.
 if (options['overrides-file'])
   Object.assign(manifest, JSON.parse(readFileSync(resolve(options['overrides-file']), 'utf8')));
 manifest.publisher = options.publisher ?? manifest.publisher;
 manifest.id = options['extension-id'] ?? manifest.id;
+if (options.repository) {
+  const repo = options.repository.replace(/\/+$/, '');
+  manifest.repository = { type: 'git', uri: repo };
+  manifest.links = {
+    ...manifest.links,
+    repository: { uri: repo },
+    issues: { uri: `${repo}/issues` },
+    support: { uri: `${repo}/issues` },
+  };
+}
 const identity = `${manifest.publisher}.${manifest.id}`;
+const warnings = [];
+if (manifest.publisher === placeholderPublisher)
+  warnings.push(
+    `WARNING: packaged under the placeholder publisher '${placeholderPublisher}': only that publisher can upload this .vsix. ` +
+      'To publish it privately, create your publisher (https://marketplace.visualstudio.com/manage) and run: ' +
+      'npm run package -- --publisher <your-publisher-id>',
+  );
+if (placeholderRepository && manifest.repository?.uri === placeholderRepository)
+  warnings.push(
+    `note: the repository and support links are the placeholder ${placeholderRepository}; ` +
+      'add --repository https://github.com/<you>/<repo> to point them at yours.',
+  );
 const outputPath = resolve(options['output-path'] ?? join(root, 'dist'));
 
 /** Marketplace links name the item as `itemName=<publisher>.<extension id>`; point them at what we package. */
@@ -84,6 +111,7 @@ try {
   const size = statSync(json.path).size;
   console.log(`${json.path} (${(size / 1024).toFixed(0)} KB, ${identity} ${json.version})`);
   console.log(`Packaged ${identity} ${json.version}; its Marketplace page: ${marketplaceUrl(identity)}`);
+  for (const w of warnings) console.warn(w);
 } finally {
   rmSync(stage, { recursive: true, force: true });
 }

@@ -556,7 +556,8 @@ describe('plan', () => {
       assert.equal(e.code, 'ArmTokenAuthDisabled');
       assert.match(
         e.message,
-        /^The managed identity cannot pull the image \(nothing needed changing, and nothing was changed\)\.\n.*azureADAuthenticationAsArmPolicy is disabled/,
+        // The cause leads (issue #29): it is the first line the summary and the pipeline show.
+        /^Registry shopacr refuses ARM-audience Entra tokens \(azureADAuthenticationAsArmPolicy is disabled\).* Nothing needed changing, and nothing was changed; the managed identity still cannot pull the image\.$/,
       );
       assert.match(
         e.remedy,

@@ -24,8 +24,11 @@ export interface ScenarioRun {
 export interface ScenarioRunOptions {
   /** How many runs (default: the scenario's `runs` length, else 1). */
   runs?: number;
-  /** Inputs under the scenario's (the demo's short poll interval, ...). */
-  defaults?: Record<string, string>;
+  /**
+   * Inputs under the scenario's (the demo's short poll interval, ...); a function gets the run's own inputs, so a
+   * default can be left out where the user's inputs make it meaningless (no poll interval with verifyPull: false).
+   */
+  defaults?: Record<string, string> | ((own: Record<string, string>) => Record<string, string>);
   /** Inputs over the scenario's and the run's (a test's shorter timeout, dryRun...). */
   overrides?: Record<string, string>;
   onStdoutLine?: (line: string) => void;
@@ -51,6 +54,17 @@ export function runLine(r: ScenarioRun): string {
   return `Run ${r.run}: ${r.task.result ?? 'no result'}, ${r.writes} ARM writes, ${r.restarts} restarts, ${r.requests} requests`;
 }
 
+/**
+ * The harness's kill switch for one run: a minute past the task's own timeout, at least two minutes. The value is
+ * read the way the task reads it (a plain number of minutes); anything else (`15m`) the task refuses at once with
+ * InvalidInput, so the default (15) stands in and the task reports the input itself.
+ */
+export function killTimerMs(inputs: Readonly<Record<string, string | undefined>>): number {
+  const text = (inputs.timeoutMinutes ?? '').trim();
+  const minutes = /^\d+(\.\d+)?$/.test(text) ? Number(text) : 15;
+  return Math.max(120_000, minutes * 60_000 + 60_000);
+}
+
 export function runCount(scenario: Scenario, requested?: number): number {
   return Math.max(1, requested ?? scenario.runs?.length ?? 1);
 }
@@ -66,13 +80,13 @@ export async function runScenario(
   for (let run = 1; run <= total; run += 1) {
     // Also for run 1: its atSeconds count from the task's first request, not from a test's setup calls.
     emulator.beginRun(run);
-    const inputs: Record<string, string> = {
-      ...options.defaults,
+    const own: Record<string, string> = {
       ...scenario.inputs,
       ...scenario.runs?.[run - 1]?.inputs,
       ...options.overrides,
-      azureSubscription: connection.id,
     };
+    const defaults = typeof options.defaults === 'function' ? options.defaults(own) : options.defaults;
+    const inputs: Record<string, string> = { ...defaults, ...own, azureSubscription: connection.id };
     options.onRunStart?.(run, inputs);
     const from = emulator.requests().length;
     const task = await startTask({
@@ -85,8 +99,7 @@ export async function runScenario(
       caCertPath: emulator.info.caCertPath,
       ...(options.onStdoutLine ? { onStdoutLine: options.onStdoutLine } : {}),
       // The kill switch must outlast the task's own timeout, or a run that ends by timing out has no result.
-      timeoutInMs:
-        options.timeoutInMs ?? Math.max(120_000, Number(inputs.timeoutMinutes ?? 15) * 60_000 + 60_000),
+      timeoutInMs: options.timeoutInMs ?? killTimerMs(inputs),
     }).done;
     results.push({ run, task, inputs, ...countRun(emulator.requests().slice(from)) });
   }

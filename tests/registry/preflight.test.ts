@@ -72,10 +72,11 @@ describe('missingImageVerdict: a missing image stops the run before any write or
       });
   });
 
-  it('only warns on a dry run, saying a real run would stop', () => {
+  it('fails a dry run the way the real run would (one rule for every failure before the first write)', () => {
     const v = missingImageVerdict(report([missingTag]), steps, { verify: true, dryRun: true });
-    assert.equal(v.error, undefined);
-    assert.match(v.warning ?? '', /A real run would stop here/);
+    assert.equal(v.error?.code, 'ImageNotFound');
+    assert.match(v.error?.message ?? '', /dry run stops where a real run would/);
+    assert.equal(v.warning, undefined);
   });
 
   it('only warns when the run would neither write to nor restart that target (verification off)', () => {

@@ -72,7 +72,7 @@ const expectations: Record<string, Expectation> = {
     result: 'Failed',
     check: (r) => {
       // Known before any write: the registry is closed to every public address and the app does not pull over VNet.
-      assert.match(r.message, /\(RegistryNetworkRestricted\)\nFix: .*vnetImagePullEnabled=true/);
+      assert.match(r.message, /\(RegistryNetworkRestricted\)\n(?:.*\n)*Fix: .*vnetImagePullEnabled=true/);
       assert.equal(r.outputs.changeCount, '0');
       assert.equal(r.outputs.verificationOutcome, 'not_run');
     },

@@ -207,7 +207,7 @@ describe('readSettings', () => {
 
   it('reports every bad input at once, numbered (the summary bullets them: no "- - Input")', () => {
     const { message } = problemOf({ appName: 'bad_app', timeoutMinutes: 'x', registry: 'ghcr.io' });
-    assert.match(message, /^3 task inputs need fixing:$/m);
+    assert.match(message, /^3 task inputs need fixing \(appName, registry, timeoutMinutes\):$/m);
     for (const input of ['appName', 'timeoutMinutes', 'registry'])
       assert.match(message, new RegExp(`^\\d\\. Input '${input}'`, 'm'));
     assert.doesNotMatch(message, /^- /m);

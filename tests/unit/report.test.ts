@@ -52,7 +52,7 @@ describe('verdictOf', () => {
         applied: { ...applied, changeCount: 0 },
       },
       'SucceededWithIssues',
-      /^Configured; \[staging\] staging stopped \[qa\] qa unverified$/,
+      /^Nothing needed changing; \[staging\] staging stopped \[qa\] qa unverified$/,
       { verificationOutcome: 'unverified', changeCount: '0' },
     ],
     [

@@ -48,19 +48,23 @@ export const DEFAULT_POLL_INTERVAL_SECONDS = 10;
 
 // App Service: 2-60 characters, letters, digits and hyphens, no hyphen at either end.
 const APP_NAME = /^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])$/i;
+// A user-assigned identity's name (Microsoft.ManagedIdentity naming rules), given where its resource ID belongs.
+const BARE_NAME = /^[a-z0-9][a-z0-9_-]{2,127}$/i;
 // ACR login servers: <name>.azurecr.io (or .us / .cn), optionally <name>-<hash> with a domain-name-label scope.
 const LOGIN_SERVER = /^[a-z0-9]{5,50}(?:-[a-z0-9]+)?\.azurecr\.(?:io|us|cn)$/;
 
 interface Problem {
   input: string;
   message: string;
+  /** A fix that is more than "set it right": a command that finds the value (the message says the expected form). */
+  fix?: string;
 }
 
 export function readSettings(get: InputGetter): Settings {
   const problems: Problem[] = [];
   const raw = (name: string) => (get(name) ?? '').trim();
-  const fail = (input: string, value: string, expected: string): undefined => {
-    problems.push({ input, message: `Input '${input}' is '${value}'. ${expected}` });
+  const fail: Fail = (input, value, expected, fix): undefined => {
+    problems.push({ input, message: `Input '${input}' is '${value}'. ${expected}`, ...(fix ? { fix } : {}) });
     return undefined;
   };
 
@@ -87,7 +91,12 @@ export function readSettings(get: InputGetter): Settings {
   }
 
   const targets = readTargets(raw(INPUT.targets) || 'all', raw(INPUT.slots), fail);
-  const identity = readIdentity(raw(INPUT.identityType) || 'system', raw(INPUT.userAssignedIdentity), fail);
+  const identity = readIdentity(
+    raw(INPUT.identityType) || 'system',
+    raw(INPUT.userAssignedIdentity),
+    fail,
+    resourceGroupRaw,
+  );
   const registry = readRegistry(raw(INPUT.registry), fail);
   const removeRegistryCredentials = readBoolean(INPUT.removeRegistryCredentials, raw, false, fail);
   const enableIdentityWithoutRoleRights = readBoolean(
@@ -106,13 +115,15 @@ export function readSettings(get: InputGetter): Settings {
   if (problems.length > 0) {
     const list = problems.map((p) => p.message);
     // Numbered, not bulleted: the run summary lists errors as bullets already ("- - Input ..." read badly).
+    const names = [...new Set(problems.map((p) => p.input))];
     const message =
       list.length === 1
         ? list[0]!
-        : [`${list.length} task inputs need fixing:`, ...list.map((m, i) => `${i + 1}. ${m}`)].join('\n');
-    throw new TaskError('InvalidInput', message, {
-      remedy: `Fix the task input${list.length === 1 ? '' : 's'} named above in the pipeline (YAML inputs or the classic editor).`,
-    });
+        : [
+            `${list.length} task inputs need fixing (${names.join(', ')}):`,
+            ...list.map((m, i) => `${i + 1}. ${m}`),
+          ].join('\n');
+    throw new TaskError('InvalidInput', message, { remedy: inputRemedy(problems) });
   }
 
   return {
@@ -215,7 +226,36 @@ function failingClauses(rule: string, value: (name: string) => string): Clause[]
   return any ? (failing.length === clauses.length ? failing : []) : failing;
 }
 
-type Fail = (input: string, value: string, expected: string) => undefined;
+type Fail = (input: string, value: string, expected: string, fix?: string) => undefined;
+
+/**
+ * The remedy of an InvalidInput: each problem's own fix (a command that finds the value), else where the input is
+ * set: its YAML name and its classic-editor field and group (the message already says the expected form).
+ */
+function inputRemedy(problems: readonly Problem[]): string {
+  const fixes = problems.map((p) => p.fix ?? whereToSet(p.input));
+  const distinct = [...new Set(fixes)];
+  return distinct.length === 1 ? distinct[0]! : distinct.map((f, i) => `${i + 1}. ${f}`).join('\n');
+}
+
+function whereToSet(name: string): string {
+  const input = taskJson.inputs.find((i) => i.name === name);
+  if (!input) return `Set the input ${name}.`;
+  const group = taskJson.groups.find((g) => g.name === (input as { groupName?: string }).groupName);
+  return `Set '${name}' under the task's inputs in YAML, or the '${input.label}' field${group ? ` (group '${group.displayName}')` : ''} in the classic editor.`;
+}
+
+/** `az` commands that print a user-assigned identity's resource ID, from its name (or client ID) and group. */
+export function identityIdCommands(value: string, resourceGroup: string): string {
+  const guid = GUID.test(value);
+  const list = guid
+    ? `az identity list --query "[?clientId=='${value}'].id" --output tsv`
+    : `az identity list --query "[?name=='${value}'].id" --output tsv`;
+  const show = guid
+    ? undefined
+    : `az identity show --name ${value} --resource-group ${resourceGroup || '<group>'} --query id --output tsv`;
+  return `Put the identity's resource ID in userAssignedIdentityId; ${show ? `this prints it: ${show}\nor, when you do not know its resource group: ${list}` : `this prints it: ${list}`}`;
+}
 
 function readTargets(kind: string, slotList: string, fail: Fail): TargetSelection | undefined {
   switch (kind.toLowerCase()) {
@@ -261,7 +301,12 @@ function readTargets(kind: string, slotList: string, fail: Fail): TargetSelectio
   }
 }
 
-function readIdentity(kind: string, resourceId: string, fail: Fail): IdentitySetting | undefined {
+function readIdentity(
+  kind: string,
+  resourceId: string,
+  fail: Fail,
+  resourceGroup = '',
+): IdentitySetting | undefined {
   switch (kind.toLowerCase()) {
     case 'system':
       return { kind: 'system' };
@@ -273,6 +318,9 @@ function readIdentity(kind: string, resourceId: string, fail: Fail): IdentitySet
           "Expected the resource ID of the user-assigned identity (identityType is 'user'), like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>.",
         );
       }
+      // A bare name is looked up in the subscription by observe (used when exactly one identity has it).
+      if (BARE_NAME.test(resourceId) && !GUID.test(resourceId))
+        return { kind: 'user', identity: { byName: resourceId } };
       const ref = parseResourceId(resourceId, 'Microsoft.ManagedIdentity/userAssignedIdentities');
       if (!ref) {
         return fail(
@@ -280,7 +328,9 @@ function readIdentity(kind: string, resourceId: string, fail: Fail): IdentitySet
           resourceId,
           GUID.test(resourceId)
             ? "That looks like a client ID. Expected the identity's resource ID, like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name> (the task looks up the client ID itself)."
-            : `${resourceIdProblem(resourceId, 'Microsoft.ManagedIdentity/userAssignedIdentities') ?? ''} Expected a resource ID like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>.`.trim(),
+            : `${resourceIdProblem(resourceId, 'Microsoft.ManagedIdentity/userAssignedIdentities') ?? ''} Expected a resource ID like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>, or the identity's name alone.`.trim(),
+          // A client ID: the command that turns it into the resource ID.
+          GUID.test(resourceId) ? identityIdCommands(resourceId, resourceGroup) : undefined,
         );
       }
       return { kind: 'user', identity: ref };

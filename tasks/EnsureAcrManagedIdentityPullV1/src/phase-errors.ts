@@ -13,7 +13,7 @@ import type { EndpointSource } from './auth/endpoint-source';
 import type { AzureConnection } from './auth/service-connection';
 import type { TaskPhase } from './error-codes';
 import { isCancelledError, isTaskError, TaskError } from './errors';
-import { helpLink, QUESTIONS_URL } from './help';
+import { helpReference, QUESTIONS_URL } from './help';
 import { neutralise } from './log';
 
 /** What a phase was doing when Azure refused, for the mappings that name the resource and the fix. */
@@ -134,14 +134,18 @@ export function appLookupError(
   lookup: Exclude<AppGroupLookup, { kind: 'found' }>,
   appName: string,
   subscriptionId: string,
+  guess?: string,
 ): TaskError {
   if (lookup.kind === 'none') {
     return new TaskError(
       'AppNotFound',
-      `No web app named '${appName}' was found in subscription ${subscriptionId}.`,
+      `No web app named '${appName}' was found in subscription ${subscriptionId}.${guess ? ` Did you mean '${guess}'?` : ''}`,
       {
         remedy:
-          `Check the app name, and that the service connection's subscription (${subscriptionId}) is the app's ` +
+          (guess
+            ? `If you meant ${guess}, set the appName input to ${guess}. Otherwise check`
+            : 'Check the app name, and') +
+          ` that the service connection's subscription (${subscriptionId}) is the app's ` +
           'subscription and that the connection can read it (Reader or Website Contributor on the app); ' +
           'or set the resourceGroupName input.',
       },
@@ -152,6 +156,27 @@ export function appLookupError(
     'AppAmbiguous',
     `Several web apps named '${appName}' exist in subscription ${subscriptionId}, in resource groups: ${list.join(', ')}.`,
     { remedy: `Set the resourceGroupName input to the one to configure (one of: ${list.join(', ')}).` },
+  );
+}
+
+/** A user-assigned identity given by name that no identity, or several, in the subscription have. */
+export function identityNameError(
+  name: string,
+  subscriptionId: string,
+  found: readonly { readonly id: string; readonly resourceGroup: string }[],
+  commands: string,
+): TaskError {
+  return new TaskError(
+    'IdentityNotFound',
+    found.length === 0
+      ? `No user-assigned identity named '${name}' is visible to the service connection in subscription ${subscriptionId}.`
+      : `${found.length} user-assigned identities are named '${name}' in subscription ${subscriptionId} (resource groups ${found.map((r) => r.resourceGroup).join(', ')}); the task will not guess which.`,
+    {
+      remedy:
+        found.length === 0
+          ? `If the identity is in another subscription, or the connection cannot read it, put its resource ID in userAssignedIdentityId. ${commands}`
+          : `Put the resource ID of the one to use in userAssignedIdentityId, one of: ${found.map((r) => r.id).join(', ')}.`,
+    },
   );
 }
 
@@ -212,7 +237,7 @@ function apiVersionNotOffered(e: ArmError, connection: CloudOfConnection): TaskE
 /** What to do about an ARM answer nobody anticipated, by its status. */
 function armRemedy(e: ArmError): string {
   if (e.status === 403)
-    return `Grant the service connection the rights it needs on that resource: ${helpLink('permissions-the-service-connection-needs')}`;
+    return `Grant the service connection the rights it needs on that resource: see ${helpReference('permissions-the-service-connection-needs')}.`;
   if (e.status === 404)
     return 'The resource was not found: it was deleted or renamed while the task ran, or the inputs name another one. Check the inputs and run the task again: it picks up what exists now and finishes the job.';
   if (e.status === 429)

@@ -54,7 +54,7 @@ export function verdictOf(report: RunReport, appName: string): Verdict {
         .join('\n');
     } else if (tolerated.length > 0) {
       outcome = 'SucceededWithIssues';
-      message = `Configured; ${tolerated.map((r) => `[${r.target.label}] ${r.summary}`).join(' ')}`;
+      message = `${doneSoFar(report)}; ${tolerated.map((r) => `[${r.target.label}] ${r.summary}`).join(' ')}`;
     } else {
       outcome = 'Succeeded';
       message = successMessage(report);
@@ -68,8 +68,19 @@ export function verdictOf(report: RunReport, appName: string): Verdict {
   };
 }
 
+/**
+ * The cause and the code on the first line (the summary's header and the pipeline's first error line show only
+ * that line), any detail under it, then the fix.
+ */
 function failureMessage(e: TaskError, target = e.target): string {
-  return `${labelled(target, e.message)} (${e.code})\nFix: ${e.remedy}`;
+  const [first = '', ...rest] = labelled(target, e.message).split('\n');
+  return [`${first} (${e.code})`, ...rest, `Fix: ${e.remedy}`].join('\n');
+}
+
+/** How a run that ends SucceededWithIssues starts its message: what it did, never "Configured" when it wrote nothing. */
+function doneSoFar(report: RunReport): string {
+  const changes = report.applied?.changeCount ?? 0;
+  return changes > 0 ? `Configured (${changes} change(s) applied)` : 'Nothing needed changing';
 }
 
 /** `[target] text`, naming the target once even when the text already starts with `target: `. */
@@ -90,9 +101,16 @@ function successMessage(report: RunReport): string {
   }
   const verified = report.verify.filter((r) => r.outcome === 'verified').length;
   const restarted = report.verify.reduce((n, r) => n + r.restarts, 0);
+  const always = report.verify.some((r) => r.restartReason === 'always' && r.restarts > 0);
+  const restartWords =
+    restarted === 0
+      ? report.verify.length > 0
+        ? ', nothing restarted'
+        : ''
+      : `; ${restarted} restart(s) to see the pull${always ? ', as restart: always asks' : ''}`;
   const what =
     changes === 0
-      ? `Everything was already in place (nothing written${report.verify.length > 0 && restarted === 0 ? ', nothing restarted' : ''})`
+      ? `Everything was already in place (nothing written${restartWords})`
       : `${changes} change(s) applied`;
   return report.verify.length === 0
     ? `${what} on ${targets} target(s); verification is off.`
@@ -234,7 +252,7 @@ function summaryOf(report: RunReport, appName: string, outcome: TaskOutcome, mes
           ? describePlannedRestart(preview.decision.reason)
           : '';
       lines.push(
-        `| ${md(label)} | ${principal ? code(principal) : '(not yet)'} | ${scope ? `${md(role)} at ${code(scopeLabel(scope, o.registry.id))}` : '(none)'} | ${flag} | ${verifyCell(v, report)} | ${md(restart)} | ${v && v.outcome !== 'skipped' ? `${v.seconds} s` : ''} |`,
+        `| ${md(label)} | ${principal ? code(principal) : '(not yet)'} | ${scope ? `${md(role)} at ${code(scopeLabel(scope, o.registry.id))}` : '(none)'} | ${flag} | ${verifyCell(v, report)} | ${md(restart)} | ${timeCell(v)} |`,
       );
     }
     lines.push('');
@@ -263,7 +281,7 @@ function remediesOf(report: RunReport): string[] {
   const error = report.error;
   if (error !== undefined && !isCancelledError(error)) {
     const e = isTaskError(error) ? error : unexpected(error, report.failedIn);
-    out.push(`${md(e.message)} (${code(e.code)})\n\n${codeBlock(e.remedy, '  ')}`);
+    out.push(`${md(e.message)} (${code(e.code)})\n\n${remedyBlock(e.remedy, '  ')}`);
   }
   for (const r of report.verify)
     if (r.error)
@@ -273,6 +291,44 @@ function remediesOf(report: RunReport): string[] {
   for (const w of report.plan?.warnings ?? [])
     out.push(`${w.target ? `**${md(w.target)}**: ` : ''}${md(w.message)} Fix: ${code(w.fix)}`);
   return out;
+}
+
+/** Seconds spent on a target's verification; blank when none was spent (stopped, unverified without a restart). */
+function timeCell(v: VerifyResult | undefined): string {
+  if (!v || v.outcome === 'skipped') return '';
+  if (v.seconds === 0 && (v.outcome === 'stopped' || v.outcome === 'unverified')) return '';
+  return `${v.seconds} s`;
+}
+
+/**
+ * A remedy under a list item: commands as a code block (copied verbatim), prose as text. A line is a command when
+ * it starts with a CLI the user runs (az, docker, kubectl, curl, npm) or is indented under one (`  az ...`).
+ */
+function remedyBlock(text: string, indent: string): string {
+  const out: string[] = [];
+  let commands: string[] = [];
+  let prose: string[] = [];
+  const flush = () => {
+    if (commands.length > 0) out.push(codeBlock(commands.join('\n'), indent));
+    // A sentence wrapped over several lines of the remedy is one paragraph.
+    if (prose.length > 0) out.push(`${indent}${md(prose.join(' '))}`);
+    commands = [];
+    prose = [];
+  };
+  for (const line of neutralise(text, SUMMARY_TEXT_LIMIT).split(/\r?\n/)) {
+    const command = isCommandLine(line);
+    if ((command && prose.length > 0) || (!command && commands.length > 0)) flush();
+    if (command) commands.push(line);
+    else if (line.trim()) prose.push(line.trim());
+  }
+  flush();
+  return out.join('\n\n');
+}
+
+const COMMAND_LINE = /^\s*(?:#|(?:az|docker|kubectl|curl|npm|npx|Set-AzWebApp|Get-Az\w+|New-Az\w+)\s)/;
+
+export function isCommandLine(line: string): boolean {
+  return COMMAND_LINE.test(line);
 }
 
 function verifyCell(v: VerifyResult | undefined, report: RunReport): string {

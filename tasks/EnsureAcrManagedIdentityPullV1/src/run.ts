@@ -238,6 +238,11 @@ function describeObserved(ctx: RunContext, o: Observed): void {
     log.info(
       `Swap registry ${sr.loginServer}: ${sr.images.map((i) => `${i.image} (${i.targets.join(', ')})`).join(', ')}; a slot swap can bring it to every other target, so each target's identity must pull from it too.`,
     );
+  const given = ctx.settings.identity.kind === 'user' ? ctx.settings.identity.identity : undefined;
+  if (given && 'byName' in given && o.userIdentity)
+    log.info(
+      `User-assigned identity '${given.byName}' is ${o.userIdentity.id} (the only one with that name in the subscription; put this ID in userAssignedIdentityId to skip the lookup).`,
+    );
   for (const t of o.targets) {
     const identity = t.identity.reportedType;
     const flag = t.sidecar

@@ -20,7 +20,15 @@ export interface ResourceRef {
 export type IdentitySetting =
   | { readonly kind: 'system' }
   /** A user-assigned identity attached to every target; its client ID goes into acrUserManagedIdentityID. */
-  | { readonly kind: 'user'; readonly identity: ResourceRef };
+  | { readonly kind: 'user'; readonly identity: ResourceRef | IdentityName };
+
+/**
+ * A user-assigned identity given by its name only: observe looks it up in the connection's subscription and uses
+ * it when exactly one identity has that name (any resource group).
+ */
+export interface IdentityName {
+  readonly byName: string;
+}
 
 export type RegistrySetting =
   /** Derive the registry from the image each target runs (linuxFxVersion / windowsFxVersion / sidecars). */

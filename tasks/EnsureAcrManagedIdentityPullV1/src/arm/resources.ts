@@ -43,3 +43,41 @@ export async function findAppResourceGroup(
   if (list.length === 0) return { kind: 'none' };
   return { kind: 'several', resourceGroups: list };
 }
+
+/** The IDs of the user-assigned identities named `name` in `subscriptionId` (any resource group). */
+export async function findIdentitiesByName(
+  arm: ArmClient,
+  subscriptionId: string,
+  name: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const quoted = name.replace(/'/g, "''");
+  const found = await arm.listAll<{ id: string; name: string }>(
+    `/subscriptions/${subscriptionId}/resources`,
+    {
+      apiVersion: RESOURCES_API_VERSION,
+      query: {
+        $filter: `resourceType eq 'Microsoft.ManagedIdentity/userAssignedIdentities' and name eq '${quoted}'`,
+      },
+      signal,
+    },
+  );
+  return found.filter((r) => r.name?.toLowerCase() === name.toLowerCase()).map((r) => r.id);
+}
+
+/** The names of the web apps in `subscriptionId` the connection can read (for a "did you mean" on a typo). */
+export async function listAppNames(
+  arm: ArmClient,
+  subscriptionId: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const found = await arm.listAll<{ id: string; name: string }>(
+    `/subscriptions/${subscriptionId}/resources`,
+    {
+      apiVersion: RESOURCES_API_VERSION,
+      query: { $filter: "resourceType eq 'Microsoft.Web/sites'" },
+      signal,
+    },
+  );
+  return [...new Set(found.map((r) => r.name).filter((n) => typeof n === 'string' && !n.includes('/')))];
+}

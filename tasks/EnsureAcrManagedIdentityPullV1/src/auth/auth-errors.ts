@@ -11,6 +11,7 @@
  */
 import type { TaskErrorCode } from '../error-codes';
 import { TaskError } from '../errors';
+import { defaultTransport, proxyRefusalHint } from '../http/pipeline';
 import { neutralise } from '../log';
 import type { EndpointSource } from './endpoint-source';
 import { redact } from './secret';
@@ -141,6 +142,14 @@ export function authFailure(
       `Run this job on a self-hosted agent on an Azure VM or scale set that has ${connection.clientId ? `the user-assigned identity ${connection.clientId}` : 'a managed identity'} assigned, and check that the agent can reach the Instance Metadata Service (169.254.169.254). ${hint}`,
     );
   }
+  // A sign-in that never reached Entra through the agent's proxy: name the proxy (MSAL's text does not).
+  const viaProxy = code ? undefined : proxyRefusalHint(defaultTransport(), connection.authorityHost, e);
+  if (viaProxy)
+    return make(
+      'AUTH_FAILED',
+      `Could not reach Microsoft Entra ID at ${connection.authorityHost}. ${viaProxy}.`,
+      `Start (or fix) the agent's proxy, or correct the agent's proxy setting (the agent's .proxy file, or ./config.sh --proxyurl), or add ${new URL(connection.authorityHost).host} to its bypass list (.proxybypass); then re-run the job.`,
+    );
   return make(
     'AUTH_FAILED',
     `Could not sign in to Microsoft Entra ID${code ? ` (AADSTS${code})` : ''}.`,

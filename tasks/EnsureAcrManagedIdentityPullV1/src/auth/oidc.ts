@@ -12,7 +12,7 @@
  * it needs a token (arm-rest keeps the first one and fails with AADSTS700024 on long runs).
  */
 import { TaskError } from '../errors';
-import { defaultTransport, type Transport } from '../http/pipeline';
+import { defaultTransport, proxyRefusalHint, type Transport } from '../http/pipeline';
 import { type RetryOptions, send } from '../http/retry';
 import { neutralise } from '../log';
 import { type EndpointSource, SYSTEM_CONNECTION_ID } from './endpoint-source';
@@ -125,10 +125,16 @@ export async function fetchOidcToken(
     );
   } catch (e: unknown) {
     if (e instanceof Error && (e.name === 'AbortError' || e.name === 'CancelledError')) throw e;
+    const viaProxy = proxyRefusalHint(transport, request.url, e);
     throw new TaskError(
       'AUTH_OIDC_FAILED',
-      `Could not reach Azure DevOps for the OIDC token of service connection ${connectionId} (${oidcHost(request.url)}): ${neutralise(e instanceof Error ? e.message : String(e), 300)}.`,
-      { remedy: 'Check the agent’s network access to Azure DevOps and re-run the job.', cause: e },
+      `Could not reach Azure DevOps for the OIDC token of service connection ${connectionId} (${oidcHost(request.url)}): ${neutralise(e instanceof Error ? e.message : String(e), 300)}.${viaProxy ? ` ${viaProxy}.` : ''}`,
+      {
+        remedy: viaProxy
+          ? `Start (or fix) the agent's proxy, or correct the agent's proxy setting (the agent's .proxy file, or ./config.sh --proxyurl), or add ${oidcHost(request.url)} to the agent's proxy bypass list (.proxybypass); then re-run the job.`
+          : `Check that the agent can open HTTPS connections to ${oidcHost(request.url)} (firewall, DNS, the agent's proxy settings), then re-run the job.`,
+        cause: e,
+      },
     );
   }
   const detail = devOpsMessage(response.text);

@@ -17,7 +17,7 @@ import {
   listRegistries,
   publicAccessRestricted,
 } from '../arm/registries';
-import { findAppResourceGroup } from '../arm/resources';
+import { findAppResourceGroup, findIdentitiesByName, listAppNames } from '../arm/resources';
 import { grantsPull, listRoleAssignments } from '../arm/role-assignments';
 import { getSubscriptionTenantId } from '../arm/subscriptions';
 import {
@@ -29,9 +29,10 @@ import {
   targetFacts,
 } from '../arm/web-apps';
 import type { RunContext } from '../context';
-import { TaskError } from '../errors';
+import { isTaskError, TaskError } from '../errors';
 import type { GrantFact, RegistryFacts, SiteFacts, TargetFacts, UserIdentityFacts } from '../facts';
-import { appLookupError, operationError } from '../phase-errors';
+import { identityIdCommands } from '../inputs';
+import { appLookupError, identityNameError, operationError } from '../phase-errors';
 import { checkImages, type ImageCheckReport } from '../registry/image-check';
 import {
   armPath,
@@ -43,7 +44,7 @@ import {
   sameResourceId,
 } from '../resource-id';
 import { checkNameFromResponse, SLOT_FROM_RESPONSE, untrusted } from '../response-names';
-import { PRODUCTION, type ResourceRef, type Settings } from '../settings';
+import { type IdentityName, PRODUCTION, type ResourceRef, type Settings } from '../settings';
 import { closestSpelling } from '../spelling';
 import type { Target } from '../targets';
 import { isAcrHost, registryHostOf } from './images';
@@ -152,8 +153,16 @@ export async function observe(ctx: RunContext): Promise<Observed> {
   const slotsPromise = needSlots ? listSlots(arm, appPath, signal) : Promise.resolve([]);
   slotsPromise.catch(() => {}); // awaited below; a missing app is reported by the getSite error instead
 
-  const production = await getSite(arm, { path: appPath }, signal).catch((e: unknown) => {
-    throw operationError(e, { kind: 'readApp', appName: settings.appName, resourceGroup, subscriptionId });
+  const production = await getSite(arm, { path: appPath }, signal).catch(async (e: unknown) => {
+    const mapped = operationError(e, {
+      kind: 'readApp',
+      appName: settings.appName,
+      resourceGroup,
+      subscriptionId,
+    });
+    throw isTaskError(mapped) && mapped.code === 'AppNotFound'
+      ? await withAppGuess(arm, mapped, settings.appName, signal)
+      : mapped;
   });
 
   // Before anything else is read or written: a hosting kind that cannot use the pull settings is refused.
@@ -166,7 +175,11 @@ export async function observe(ctx: RunContext): Promise<Observed> {
 
   // The registry, the user identity and the tenant do not depend on the targets: read them alongside.
   const userIdentityPromise =
-    settings.identity.kind === 'user' ? readUserIdentity(arm, settings.identity.identity, signal) : undefined;
+    settings.identity.kind === 'user'
+      ? identityRef(ctx, settings.identity.identity, resourceGroup).then((ref) =>
+          readUserIdentity(arm, ref, signal),
+        )
+      : undefined;
   userIdentityPromise?.catch(() => {}); // awaited below; avoid an unhandled rejection while targets load
 
   const targets = await mapWithLimit(selected, TARGET_CONCURRENCY, ({ target, site }) =>
@@ -271,7 +284,28 @@ async function lookUpResourceGroup(
 ): Promise<string> {
   const lookup = await findAppResourceGroup(arm, subscriptionId, appName, signal);
   if (lookup.kind === 'found') return lookup.resourceGroup;
-  throw appLookupError(lookup, appName, subscriptionId);
+  // A typo is the likeliest cause of none: offer the closest app name (one more list call, on this path only).
+  const guess =
+    lookup.kind === 'none'
+      ? closestSpelling(appName, await listAppNames(arm, subscriptionId, signal).catch(() => [] as string[]))
+      : undefined;
+  throw appLookupError(lookup, appName, subscriptionId, guess);
+}
+
+/** AppNotFound with a "did you mean" when an app of the subscription is one typo away (one list call, this path only). */
+async function withAppGuess(
+  arm: ArmClient,
+  e: TaskError,
+  appName: string,
+  signal: AbortSignal,
+): Promise<TaskError> {
+  const names = await listAppNames(arm, arm.subscriptionId, signal).catch(() => [] as string[]);
+  const guess = closestSpelling(appName, names);
+  if (!guess) return e;
+  return new TaskError(e.code, `${e.message} Did you mean '${guess}'?`, {
+    remedy: `If you meant ${guess}, set the appName input to ${guess} (and resourceGroupName to its group, or leave it empty). Otherwise: ${e.remedy}`,
+    cause: e.cause,
+  });
 }
 
 /** True when every target already has an identity that holds a pull grant on the registry. */
@@ -510,6 +544,27 @@ function describeRegistry(resource: RegistryFacts, source: ObservedRegistry['sou
     adminUserEnabled: resource.adminUserEnabled,
     source,
   };
+}
+
+/**
+ * The identity's resource reference; a bare name is looked up in the connection's subscription and used when
+ * exactly one identity has it (the ID comes from a response, so it must parse as an identity ID).
+ */
+async function identityRef(
+  ctx: RunContext,
+  given: ResourceRef | IdentityName,
+  appGroup: string,
+): Promise<ResourceRef> {
+  if (!('byName' in given)) return given;
+  const { arm, signal } = ctx;
+  const name = given.byName;
+  const ids = await findIdentitiesByName(arm, arm.subscriptionId, name, signal);
+  const refs = ids.map((id) => parseResourceId(id, IDENTITY_TYPE));
+  if (refs.some((r) => r === undefined))
+    throw untrusted(`The resource list named a user-assigned identity '${name}' with an ID that is not one.`);
+  const found = refs as ResourceRef[];
+  if (found.length === 1) return found[0] as ResourceRef;
+  throw identityNameError(name, arm.subscriptionId, found, identityIdCommands(name, appGroup));
 }
 
 async function readUserIdentity(

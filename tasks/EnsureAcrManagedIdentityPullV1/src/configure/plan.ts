@@ -455,13 +455,21 @@ function registryWarnings(observed: Observed): PlanWarning[] {
  */
 export function pullCannotWork(blocking: readonly BlockingPlanWarning[], wouldWrite = true): TaskError {
   const first = blocking[0] as BlockingPlanWarning;
-  const lines = blocking.map((w) => `${w.target ? `[${w.target}] ` : ''}${w.message}`);
+  // The cause leads (the first line is what the summary header and the pipeline's first error line show; the
+  // edge labels it with the first target and appends the code); why nothing was written comes after it.
+  const others = blocking.slice(1).map((w) => `${w.target ? `[${w.target}] ` : ''}${w.message}`);
   const fixes = [...new Set(blocking.map((w) => w.fix))];
+  const more = others.length > 0 ? ` (and ${others.length} more finding(s) below)` : '';
   return new TaskError(
     first.code,
-    wouldWrite
-      ? `Nothing was changed: the managed identity could not pull the image, so switching to it would break a pull that may work today.\n${lines.join('\n')}`
-      : `The managed identity cannot pull the image (nothing needed changing, and nothing was changed).\n${lines.join('\n')}`,
+    [
+      `${first.message}${more} ${
+        wouldWrite
+          ? 'Nothing was changed: switching to the managed identity now would break a pull that may work today.'
+          : 'Nothing needed changing, and nothing was changed; the managed identity still cannot pull the image.'
+      }`,
+      ...others,
+    ].join('\n'),
     {
       remedy: [
         ...fixes,

@@ -160,6 +160,40 @@ function tlsOptions(tls: TlsSettings | undefined): Record<string, unknown> {
 let current: Transport | undefined;
 
 /** The run's transport (agent settings applied by main.ts); a plain one until then. */
+/**
+ * When a request to `url` went through the agent's proxy and failed to connect, the sentence that says so: the
+ * address in Node's error (`connect ECONNREFUSED 127.0.0.1:3999`) is then the proxy's, not the service's. The
+ * proxy is named by host and port only (never its credentials). Undefined when the proxy was not involved.
+ */
+export function proxyRefusalHint(transport: Transport, url: string, error: unknown): string | undefined {
+  const proxy = transport.settings.proxy;
+  if (!proxy) return undefined;
+  let target: URL;
+  let proxyUrl: URL;
+  try {
+    target = new URL(url);
+    proxyUrl = new URL(proxy.url);
+  } catch {
+    return undefined;
+  }
+  if (!transport.usesProxy(target)) return undefined;
+  const text =
+    error instanceof Error ? `${error.message} ${(error as { code?: string }).code ?? ''}` : String(error);
+  // MSAL wraps a refused connection as endpoints_resolution_error / network_error.
+  if (
+    !/ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|socket hang up|proxy|endpoints_resolution_error|network_error/i.test(
+      text,
+    )
+  )
+    return undefined;
+  const address = proxyUrl.port ? `${proxyUrl.hostname}:${proxyUrl.port}` : proxyUrl.hostname;
+  const named = `the agent's proxy ${proxyUrl.protocol}//${address} (Agent.ProxyUrl, the agent's proxy setting)`;
+  // Node names the address it could not connect to: when it is the proxy's, the proxy itself refused.
+  return text.includes(address)
+    ? `${address} is ${named}: the connection to the proxy failed`
+    : `The request went through ${named}; the proxy, or ${target.host} behind it, could not be reached`;
+}
+
 export function defaultTransport(): Transport {
   current ??= createTransport();
   return current;

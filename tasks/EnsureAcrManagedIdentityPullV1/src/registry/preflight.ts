@@ -129,17 +129,12 @@ export function missingImageVerdict(
   const what = missing
     .map((i) => `${i.image} (${i.targets.join(', ')}): ${missingWords(i)}.${tagsWords(i)}`)
     .join(' ');
-  if (!stops || options.dryRun) {
-    return {
-      error: undefined,
-      targets,
-      warning: `The configured image does not exist: ${what}${options.dryRun ? ' A real run would stop here, before any change or restart.' : ''}`,
-    };
-  }
+  if (!stops) return { error: undefined, targets, warning: `The configured image does not exist: ${what}` };
   const first = missing[0] as CheckedImage;
   const nearest = first.state.kind === 'missing' ? first.state.nearestTags?.[0] : undefined;
-  const planned =
-    steps.length === 0
+  const planned = options.dryRun
+    ? 'A dry run ends the way the real run would: Failed, before any change or restart.'
+    : steps.length === 0
       ? 'Nothing else needed changing.'
       : `The ${steps.length} planned change(s) do not depend on the tag and were NOT made, so nothing restarted (${stepKinds(steps)}; each is listed in the plan above). Run the task again once the image exists and it makes them.`;
   return {
@@ -147,7 +142,7 @@ export function missingImageVerdict(
     warning: undefined,
     error: new TaskError(
       'ImageNotFound',
-      `The configured image does not exist in the registry, so the run stopped before any write or restart: ${what}`,
+      `The configured image does not exist in the registry, so the ${options.dryRun ? 'dry run stops where a real run would,' : 'run stopped'} before any write or restart: ${what}`,
       {
         remedy: [
           ...(options.placement === 'afterDeploy'
@@ -155,8 +150,8 @@ export function missingImageVerdict(
                 `The deploy step before this one set ${first.image}: check the image its containers input names and that the push step ran before it.`,
               ]
             : []),
-          `Push the image (docker push ${first.image}), or point the app at an image that exists${
-            nearest && !first.byDigest ? ` (e.g. ${first.image.replace(/:[^:/@]+$/, `:${nearest}`)})` : ''
+          `Push the image (docker push ${withTag(first.image, first.reference)}), or point the app at an image that exists${
+            nearest && !first.byDigest ? ` (e.g. ${withTag(first.image, nearest)})` : ''
           } in its container settings (linuxFxVersion / windowsFxVersion, or the sidecar container's image).`,
           planned,
           options.placement === 'afterDeploy'
@@ -169,6 +164,13 @@ export function missingImageVerdict(
   };
 }
 
+/** The image reference with `tag`, whether it had a tag or not (`acr.io/web` means `acr.io/web:latest`). */
+function withTag(image: string, tag: string): string {
+  if (image.includes('@')) return image;
+  const { host, repository } = splitImage(image);
+  return `${host ? `${host}/` : ''}${repository}:${tag}`;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Cause-less failures
 
@@ -178,7 +180,7 @@ export interface CauseLessFacts {
   readonly image: CheckedImage | undefined;
   /** Why the check did not cover this image (skip detail), when it did not. */
   readonly skipped: string | undefined;
-  /** A pull grant for the target's identity was written by this run (or is younger than 30 minutes). */
+  /** A pull grant for the target's identity was written by this run (or is younger than the task's 30-minute window). */
   readonly grantIsFresh: boolean;
   /** The registry's firewall or public network access restricts who may pull. */
   readonly registryNetworkRestricted: boolean;
@@ -222,8 +224,8 @@ export function causeLessCauses(f: CauseLessFacts): LikelyCause[] {
   const propagation: LikelyCause = {
     cause: 'propagation',
     evidence: f.grantIsFresh
-      ? 'the pull grant is younger than 30 minutes; Azure role assignments can take that long to apply'
-      : 'the pull grant is older than 30 minutes, so propagation is unlikely',
+      ? 'the pull grant is younger than 30 minutes (Azure documents up to 10 minutes for a role assignment to take effect; the task allows three times that)'
+      : 'the pull grant is older than 30 minutes (three times the 10 minutes Azure documents), so propagation is unlikely',
     fix: 'wait and restart the app once more',
   };
   const network: LikelyCause = {
@@ -300,7 +302,7 @@ export function stoppedResults<T extends { readonly label: string }>(
   });
 }
 
-/** Azure role assignments can take up to 30 minutes to apply (learn.microsoft.com "Troubleshoot Azure RBAC"). */
+/** The task's propagation window: three times the 10 minutes Azure RBAC troubleshooting documents (verify.ts). */
 const PROPAGATION_MS = 30 * 60_000;
 
 /** The cause-less facts for one target, from what the run observed and wrote. Pure. */

@@ -572,7 +572,7 @@ function pullFix(cause: PullFailureCause): string {
     case 'unauthorized':
       return [
         'The registry refused the identity. In order:',
-        '(1) a fresh AcrPull role assignment usually applies within minutes but can take up to 30: run the task again, or raise timeoutMinutes (default 15) to 30;',
+        '(1) a new AcrPull role assignment can take up to 10 minutes to take effect (Azure RBAC troubleshooting), which the default timeoutMinutes of 15 covers: run the task again (it writes nothing and reads the log first); a role the identity holds only through a group can take hours: grant AcrPull to the identity itself;',
         '(2) the identity the site pulls with has AcrPull (or Container Registry Repository Reader on an ABAC registry) on the registry;',
         '(3) config/web has acrUseManagedIdentityCreds=true (az webapp config set --name <app> --resource-group <group> --generic-configurations \'{"acrUseManagedIdentityCreds": true}\') and, for a user-assigned identity, acrUserManagedIdentityID = its client ID (not its resource ID);',
         '(4) the registry policy azureADAuthenticationAsArmPolicy is enabled (az acr config authentication-as-arm update --status enabled).',

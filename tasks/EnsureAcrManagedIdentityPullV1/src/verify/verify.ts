@@ -24,8 +24,11 @@ import { createLogSource, type LogSource } from './log-source';
 import { decideRestart, type RestartDecision, type RestartReason } from './restart-policy';
 
 /**
- * How long a new role assignment may take to reach the registry. Azure RBAC: "it can take up to 30 minutes for
- * changes to take effect" (https://learn.microsoft.com/azure/role-based-access-control/troubleshooting).
+ * How long the task treats a pull grant as possibly still propagating. Azure RBAC troubleshooting ("Role
+ * assignment changes are not being detected", https://learn.microsoft.com/azure/role-based-access-control/troubleshooting)
+ * says a role assignment can take up to 10 minutes to take effect, and several hours when the managed identity
+ * holds the role through a group (a per-resource token cache). 30 minutes is three times the documented figure, so a
+ * slow region is not reported as a wrong setting; the messages quote the documented 10 minutes.
  */
 export const PROPAGATION_WINDOW_MS = 30 * 60_000;
 
@@ -755,9 +758,9 @@ export function remedyFor(cause: PullFailureCause, facts: RemedyFacts): string {
   const checks =
     "Check: the identity the site pulls with holds AcrPull (Container Registry Repository Reader on an ABAC registry) on the registry; config/web has acrUseManagedIdentityCreds=true and, for a user-assigned identity, acrUserManagedIdentityID = its client ID; the registry accepts ARM-audience tokens (az acr config authentication-as-arm show); the registry allows the app's network.";
   if (facts.grantedThisRun)
-    return `This run granted the pull role, and a new role assignment can take up to 30 minutes to apply: run the task again in a few minutes (it writes nothing and reads the log first). If it still fails: ${checks}`;
+    return `This run granted the pull role, and Azure documents up to 10 minutes for a new role assignment to take effect: run the task again in a few minutes (it writes nothing and reads the log first). If it still fails: ${checks}`;
   if (facts.propagationPossible)
-    return `The pull role was granted recently and may still be propagating (up to 30 minutes): run the task again later. If it still fails: ${checks}`;
+    return `The pull role was granted recently and may still be propagating (Azure documents up to 10 minutes for a role assignment; hours when the identity holds the role only through a group): run the task again later. If it still fails: ${checks}`;
   return `The pull role is older than the propagation window, so waiting will not help. ${checks}`;
 }
 
