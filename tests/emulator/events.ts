@@ -259,6 +259,7 @@ export function applyEvent(
       const count = Math.min(event.count ?? 1, app.instances.length - 1);
       const removed = app.instances.splice(app.instances.length - count, count);
       app.instanceStates.splice(app.instanceStates.length - count, count);
+      for (const machine of removed) silence(app, machine, at);
       return `scaled ${label(app)} in to ${app.instances.length} instances (removed: ${removed.join(', ')})`;
     }
     case 'moveInstance': {
@@ -279,9 +280,16 @@ export function applyEvent(
         app.runtime = { ...rt, restarts: app.runtime.restarts, attempts: app.runtime.attempts };
       }
       app.instanceStates[index] = fresh;
+      if (old) silence(app, old, at);
       return `moved instance ${index + 1} of ${label(app)} from ${old} to ${fresh.machineName}`;
     }
   }
+}
+
+/** A machine that left writes nothing more: the lines its attempt would still have written never appear. */
+function silence(app: App, machine: string, at: number): void {
+  for (const log of app.logs)
+    if (log.machineName === machine) log.lines = log.lines.filter((l) => l.at <= at);
 }
 
 function label(app: App): string {

@@ -786,6 +786,8 @@ export const routes: Route[] = [
         location: app.location,
         properties: {
           state: x.phase === 'running' ? 'READY' : x.phase === 'stopped' ? 'STOPPED' : 'UNKNOWN',
+          // The worker's name as Kudu's log files carry it (azure-cli troubleshoot maps the two with it).
+          machineName: x.machineName,
         },
       }));
       if (one === undefined) return json(200, { value: all, nextLink: null });
