@@ -15,7 +15,7 @@ import { isArmError } from '../arm/client';
 import type { InstanceFacts } from '../arm/instances';
 import type { Clock } from '../context';
 import { describeError, isCancelledError } from '../errors';
-import { type Classification, type PullFailureCause, sameImage } from './classify';
+import { type Classification, ClassifyStoppedError, type PullFailureCause, sameImage } from './classify';
 import { type InstancesVerdict, judgeInstances } from './instances';
 import type { LogSource } from './log-source';
 
@@ -416,6 +416,7 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
       if (quietPolls > 0 && quietPolls % 6 === 0) await deps.warmUp(signal);
     }
   } catch (e: unknown) {
+    if (e instanceof ClassifyStoppedError) return result('timed_out');
     if (isCancelledError(e) || signal.aborted) return result('cancelled');
     throw e;
   }

@@ -40,6 +40,8 @@ export interface JudgeOptions {
   readonly until: 'imagePulled' | 'containerStarted';
   /** What ARM lists (undefined when it could not be read). */
   readonly instances?: readonly InstanceFacts[] | undefined;
+  /** The caller's deadline, asked between log entries (see classify.ts). */
+  readonly shouldStop?: (() => boolean) | undefined;
 }
 
 const EMPTY: Classification = {
@@ -99,7 +101,8 @@ export function judgeInstances(
   // ARM's containerlogs copy (read while Kudu throttles us) is one of the machines' logs again: Kudu's own files win.
   if (byMachine.size > 1) byMachine.delete('containerlogs');
   const classified = new Map<string, Classification>();
-  for (const [m, text] of byMachine) classified.set(m, classifyLog(text, { image: o.image, since: o.since }));
+  for (const [m, text] of byMachine)
+    classified.set(m, classifyLog(text, { image: o.image, since: o.since, shouldStop: o.shouldStop }));
 
   const listed = o.instances;
   const expected = listed?.length;
