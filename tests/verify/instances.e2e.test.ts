@@ -73,7 +73,11 @@ function scenarioFor(site: Partial<ScenarioSite>, tweak?: (s: Scenario) => void)
   return s;
 }
 
-async function verifyOn(emu: Emulator, messages: string[]): Promise<VerifyResult> {
+async function verifyOn(
+  emu: Emulator,
+  messages: string[],
+  o: { until?: 'imagePulled' | 'containerStarted'; lastChangeAt?: number } = {},
+): Promise<VerifyResult> {
   const caPem = readFileSync(emu.info.caCertPath, 'utf8');
   const untrust = await trustForFetch(caPem);
   try {
@@ -115,7 +119,12 @@ async function verifyOn(emu: Emulator, messages: string[]): Promise<VerifyResult
       connectedServiceId: 'sc',
       appName: APP,
       resourceGroup: RG,
-      verify: { kind: 'on', timeoutInMs: 6 * 60_000, pollIntervalInMs: 10_000, until: 'containerStarted' },
+      verify: {
+        kind: 'on',
+        timeoutInMs: 6 * 60_000,
+        pollIntervalInMs: 10_000,
+        until: o.until ?? 'containerStarted',
+      },
     });
     const ctx: RunContext = { settings, arm, log, signal: new AbortController().signal, clock };
     const site = await getSite(arm, target);
@@ -128,6 +137,7 @@ async function verifyOn(emu: Emulator, messages: string[]): Promise<VerifyResult
         restartedByWrite: false,
         // The grant is an hour old (the scenario's): an unauthorized pull is not propagation.
         grantCreatedAt: emu.now() - 3600_000,
+        ...(o.lastChangeAt !== undefined ? { lastChangeAt: o.lastChangeAt } : {}),
       },
     ]);
     assert.ok(result);
@@ -244,4 +254,32 @@ describe('per-instance proof against the emulator', function () {
       }
     });
   }
+});
+
+describe('a re-run reads the evidence of the first run', function () {
+  this.timeout(90_000);
+  it('a slot whose container crashes after a good pull: the pull is found, no restart is sent', async () => {
+    const emu = await startEmulator({
+      scenario: scenarioFor({ containerCrashes: -1 }),
+      timeScale: TIME_SCALE,
+    });
+    try {
+      const changedAt = emu.now() - 1000;
+      const first = await verifyOn(emu, [], { until: 'imagePulled' });
+      assert.notEqual(first.outcome, 'pull_failed', first.summary);
+      const app = emu.state.apps[0];
+      assert.ok(app);
+      const restartsBefore = app.runtime.restarts;
+      const messages: string[] = [];
+      const second = await verifyOn(emu, messages, { until: 'imagePulled', lastChangeAt: changedAt });
+      assert.equal(second.outcome, 'start_failed', second.summary);
+      assert.equal(second.fatal, false);
+      assert.equal(second.restarts, 0);
+      assert.equal(second.restartReason, 'logEvidence');
+      assert.equal(app.runtime.restarts, restartsBefore, 'no restart reached the app');
+      assert.match(second.error?.message ?? '', /was pulled since the last change/);
+    } finally {
+      await emu.close();
+    }
+  });
 });
