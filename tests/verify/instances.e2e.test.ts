@@ -192,6 +192,29 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'a newer stamp (2024+ platform) adds what siteStatus says about the failing instance',
+    site: { instances: 2, logFormat: 'platform2024', instanceFates: [{ instance: 2, pull: 'unauthorized' }] },
+    check(r, _emu, messages) {
+      assert.equal(r.outcome, 'pull_failed', r.summary);
+      assert.match(
+        r.instances?.lines.join('\n') ?? '',
+        /instance 2 of 2 .*\[siteStatus: (Stopped \(SiteStopped\), last error ImagePullFailure|Starting \(PullingImage\))\]/,
+      );
+      assert.ok(
+        messages.some((m) => /\[siteStatus: /.test(m)),
+        messages.join('\n'),
+      );
+    },
+  },
+  {
+    name: 'an older stamp without siteStatus: the log alone decides, nothing breaks',
+    site: { instances: 2, instanceFates: [{ instance: 2, pull: 'unauthorized' }] },
+    check(r) {
+      assert.equal(r.outcome, 'pull_failed', r.summary);
+      assert.doesNotMatch(r.instances?.lines.join('\n') ?? '', /siteStatus/);
+    },
+  },
+  {
     name: 'a scale-out during verification: the new instance’s pull is awaited',
     site: { instances: 2 },
     tweak: (s) => {
