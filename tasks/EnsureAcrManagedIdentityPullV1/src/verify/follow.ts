@@ -243,6 +243,8 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
   const askedAbout = new Set<string>();
   let listed: readonly InstanceFacts[] | undefined;
   let pollsSinceListing = 0;
+  // Machines the log showed that ARM did not list: each one triggers one re-read of the list, not one per poll.
+  const leftSeen = new Set<string>();
   let judged: InstancesVerdict | undefined;
   let lastProgress: { text: string; at: number } | undefined;
   const refreshInstances = async () => {
@@ -330,7 +332,9 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
           judgeInstances(snapshot.files, { image, since, until: o.until, instances: listed });
         judged = judge();
         // The log shows a machine ARM did not list, or it is time: read the instance list again.
-        if (deps.instances && (judged.left.length > 0 || pollsSinceListing >= POLLS_PER_INSTANCE_REFRESH)) {
+        const unknownMachine = judged.left.some((m) => !leftSeen.has(m));
+        for (const m of judged.left) leftSeen.add(m);
+        if (deps.instances && (unknownMachine || pollsSinceListing >= POLLS_PER_INSTANCE_REFRESH)) {
           await refreshInstances();
           judged = judge();
         }
