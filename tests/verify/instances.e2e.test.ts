@@ -215,6 +215,19 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'Kudu unreadable (ARM containerlogs shows one instance): not verified, and says why',
+    site: { instances: 2 },
+    tweak: (s) => {
+      s.kuduAcceptsArmAudience = false;
+    },
+    check(r) {
+      assert.equal(r.outcome, 'unverified', r.summary);
+      assert.equal(r.error?.code, 'PullNotVerified');
+      assert.match(r.error?.message ?? '', /proven on 1 of 2 instances only/);
+      assert.match(r.error?.remedy ?? '', /Kudu/);
+    },
+  },
+  {
     name: 'a scale-out during verification: the new instance’s pull is awaited',
     site: { instances: 2 },
     tweak: (s) => {
