@@ -362,7 +362,12 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
         }
         // Every instance the source shows is proven, but it cannot show them all (ARM containerlogs).
         const readable = judged.views.filter((v) => !v.unreadable);
-        if (readable.length < judged.views.length && readable.every((v) => v.proven))
+        // (Only once Kudu is given up: a throttled Kudu read that fell back for one poll will show the rest later.)
+        if (
+          snapshot.source === 'containerlogs' &&
+          readable.length < judged.views.length &&
+          readable.every((v) => v.proven)
+        )
           return result('partial');
       }
       if (last.outcome === 'pull_failed') lastFailure = last;
