@@ -527,14 +527,22 @@ async function instancesCost(emulator: Emulator, probe: ReturnType<typeof rssPro
     ),
   );
   const lastProof = proofs.every((p) => p) ? Math.max(...proofs.map((p) => p?.at ?? 0)) : undefined;
-  const kudu = m.requests.filter((r) => r.host === 'kudu');
-  const polls = kudu.filter((r) => /\/api\/logs\/docker$/i.test(r.path)).length;
+  const kudu = m.requests.filter((r) => r.host === 'kudu').sort((a, b) => a.at - b.at);
+  // A poll is a burst of Kudu requests; bursts are a poll interval apart.
+  let polls = 0;
+  let previous = Number.NEGATIVE_INFINITY;
+  for (const r of kudu) {
+    if (r.at - previous > POLL_INTERVAL_MS / 2) polls++;
+    previous = r.at;
+  }
+  const listings = kudu.filter((r) => /\/api\/logs\/docker$/i.test(r.path)).length;
   const reads = kudu.filter((r) => /\/api\/vfs\/logfiles\/.+/i.test(r.path));
+  const perPoll = (k: number) => (polls ? Math.round((k / polls) * 100) / 100 : 0);
   return {
     instances: n,
     polls,
-    listingsPerPoll: polls ? 1 : 0,
-    fileReadsPerPoll: polls ? Math.round((reads.length / polls) * 100) / 100 : 0,
+    listingsPerPoll: perPoll(listings),
+    fileReadsPerPoll: perPoll(reads.length),
     instanceListReads: m.requests.filter((r) => /\/instances$/i.test(r.path)).length,
     requests: m.requests.length,
     logBytesRead: reads.reduce((sum, r) => sum + r.bytes, 0),
