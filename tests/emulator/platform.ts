@@ -7,8 +7,20 @@
  * Log text comes from the line generator (helper C's log-lines.ts); this file only decides what happened and
  * when, and files lines under each worker instance.
  */
+
+import { createHash } from 'node:crypto';
 import type { PullLogInput, PullOutcome } from './log-lines';
-import type { App, EmulatorState, LogFormat, LogLine, Registry } from './model';
+import type {
+  App,
+  AppInstance,
+  AppRuntime,
+  EmulatorState,
+  InstanceFate,
+  LogFormat,
+  LogLine,
+  Registry,
+  RuntimePhase,
+} from './model';
 import { isGuid } from './model';
 import { pullAccess } from './roles';
 import type { PlatformHooks } from './router';
@@ -225,22 +237,39 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     return log;
   }
 
-  function append(app: App, lines: LogLine[], source: 'platform' | 'default' = 'platform'): void {
-    for (const machine of app.instances) {
-      const log = platformLog(app, machine, source);
-      log.lines.push(...lines.map((l) => ({ ...l })));
-      log.lines.sort((a, b) => a.at - b.at);
-    }
+  /** Files lines under one machine's log (each instance writes its own file). */
+  function append(app: App, i: number, lines: LogLine[], source: 'platform' | 'default' = 'platform'): void {
+    const machine = app.instanceStates[i]?.machineName ?? app.instances[i];
+    if (!machine) return;
+    const log = platformLog(app, machine, source);
+    log.lines.push(...lines.map((l) => ({ ...l })));
+    log.lines.sort((a, b) => a.at - b.at);
   }
 
-  function beginAttempt(app: App, at: number): void {
-    const rt = app.runtime;
+  /** What decides this machine's pull: the app's settings, then the machine's own fate. */
+  function instanceOutcome(app: App, i: number, verdict: PullVerdict): PullOutcome {
+    const inst = app.instanceStates[i];
+    const fate = inst?.fate;
+    if (inst && fate?.pull && (fate.attempts === undefined || inst.attempts < fate.attempts))
+      return fate.pull;
+    return verdict.outcome;
+  }
+
+  function beginAttempt(app: App, i: number, at: number): void {
+    const rt = runtimeOf(app, i);
+    const inst = app.instanceStates[i];
     const verdict = evaluatePull(app, at);
-    let outcome: PullOutcome = verdict.outcome;
+    let outcome: PullOutcome = instanceOutcome(app, i, verdict);
+    if (inst) inst.attempts += 1;
     if (outcome === 'succeeded' && app.containerCrashes !== 0) {
       outcome = 'succeededButStartFailed';
       if (app.containerCrashes > 0) app.containerCrashes -= 1;
     }
+    // A failed pull on a machine that holds the image starts the local copy (classic Linux platform only: the
+    // 2024+ platform and Windows show no such fallback in any public log).
+    const failed = outcome === 'unauthorized' || outcome === 'notFound' || outcome === 'networkDenied';
+    const localCopy =
+      failed && app.logFormat === 'classic' && !!inst && holdsImage(inst.localImages, verdict.image);
     const pullDurationMs = state.delays.pullSeconds * 1000;
     const siteName = platformSiteName(app);
     const lines = deps.lines.pullAttemptLines({
@@ -250,16 +279,19 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
       image: verdict.image,
       outcome,
       pullDurationMs,
+      instanceIndex: i,
+      ...(localCopy ? { localCopy: true } : {}),
     });
     const usesIdentity = app.identity.type !== 'None';
     if (usesIdentity && app.logFormat !== 'windows') {
       lines.push(...deps.lines.sidecarNoiseLines(app.logFormat, at + 500, siteName));
       lines.sort((a, b) => a.at - b.at);
     }
-    append(app, lines);
+    append(app, i, lines);
+    const starts = outcome === 'succeeded' || outcome === 'succeededButStartFailed' || localCopy;
     const minimumEnd =
       at +
-      (outcome === 'succeeded' || outcome === 'succeededButStartFailed'
+      (starts
         ? pullDurationMs + state.delays.containerStartSeconds * 1000
         : Math.max(1000, pullDurationMs / 3));
     const lastLine = lines.reduce((m, l) => Math.max(m, l.at), at);
@@ -267,12 +299,13 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     rt.attempts += 1;
     rt.attemptStartedAt = at;
     rt.attemptEndsAt = Math.max(minimumEnd, lastLine);
-    rt.attemptOutcome = outcome;
+    rt.attemptOutcome = localCopy ? 'localCopy' : outcome;
     rt.attemptImage = verdict.image;
     delete rt.nextAttemptAt;
-    if (outcome === 'succeeded') {
+    if (outcome === 'succeeded' || localCopy) {
       append(
         app,
+        i,
         [
           {
             at: rt.attemptEndsAt - 500,
@@ -284,16 +317,24 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     }
   }
 
-  function finishAttempt(app: App): void {
-    const rt = app.runtime;
+  function finishAttempt(app: App, i: number): void {
+    const rt = runtimeOf(app, i);
+    const inst = app.instanceStates[i];
     const end = rt.attemptEndsAt ?? deps.now();
-    if (rt.attemptOutcome === 'succeeded') {
+    if (rt.attemptOutcome === 'succeeded' || rt.attemptOutcome === 'localCopy') {
       rt.phase = 'running';
       if (rt.attemptImage) rt.runningImage = rt.attemptImage;
       rt.consecutiveFailures = 0;
       delete rt.pendingSince;
+      if (inst) {
+        inst.fromLocalCopy = rt.attemptOutcome === 'localCopy';
+        // A machine keeps what it pulled (when the scenario models caches).
+        if (app.localCopy && rt.attemptOutcome === 'succeeded' && rt.attemptImage)
+          if (!holdsImage(inst.localImages, rt.attemptImage)) inst.localImages.push(rt.attemptImage);
+      }
       return;
     }
+    if (inst) inst.fromLocalCopy = false;
     rt.consecutiveFailures += 1;
     const n = rt.consecutiveFailures;
     const base = state.delays.retryBaseSeconds * 1000;
@@ -308,28 +349,28 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     }
   }
 
-  function advance(app: App): void {
-    const rt = app.runtime;
+  function advanceInstance(app: App, i: number): void {
+    const rt = runtimeOf(app, i);
     for (let guard = 0; guard < 500; guard += 1) {
       const now = deps.now();
       if (rt.phase === 'pendingStart') {
         const due = (rt.pendingSince ?? now) + state.delays.startDelaySeconds * 1000;
         if (!app.startsOnRequest && now >= due) {
-          beginAttempt(app, due);
+          beginAttempt(app, i, due);
           continue;
         }
         return;
       }
       if (rt.phase === 'pulling') {
         if (now >= (rt.attemptEndsAt ?? now)) {
-          finishAttempt(app);
+          finishAttempt(app, i);
           continue;
         }
         return;
       }
       if (rt.phase === 'failed' || rt.phase === 'blocked') {
         if (!app.startsOnRequest && rt.nextAttemptAt !== undefined && now >= rt.nextAttemptAt) {
-          beginAttempt(app, rt.nextAttemptAt);
+          beginAttempt(app, i, rt.nextAttemptAt);
           continue;
         }
         return;
@@ -338,16 +379,22 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     }
   }
 
-  function restart(app: App, _reason: string): void {
-    advance(app);
-    const rt = app.runtime;
+  function advance(app: App): void {
+    for (let i = 0; i < app.instances.length; i += 1) advanceInstance(app, i);
+  }
+
+  function restartInstance(app: App, i: number): void {
+    const rt = runtimeOf(app, i);
     const now = deps.now();
     if (rt.phase === 'pulling' && now < (rt.attemptEndsAt ?? 0)) {
       // A restart during a pull: the lines the attempt would still write never appear; the platform reports
       // the interruption instead (docs/azure-behaviour.md#restart-races).
-      for (const log of app.logs) log.lines = log.lines.filter((l) => l.at <= now);
+      const machine = app.instanceStates[i]?.machineName ?? app.instances[i];
+      for (const log of app.logs)
+        if (log.machineName === machine) log.lines = log.lines.filter((l) => l.at <= now);
       append(
         app,
+        i,
         deps.lines.pullAttemptLines({
           format: app.logFormat,
           startAt: now,
@@ -355,6 +402,7 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
           image: rt.attemptImage ?? configuredImage(app),
           outcome: 'interrupted',
           pullDurationMs: 0,
+          instanceIndex: i,
         }),
       );
       delete rt.attemptEndsAt;
@@ -370,6 +418,11 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     rt.pendingSince = now;
   }
 
+  function restart(app: App, _reason: string): void {
+    advance(app);
+    for (let i = 0; i < app.instances.length; i += 1) restartInstance(app, i);
+  }
+
   return {
     restart,
     advance,
@@ -380,17 +433,24 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     stop(app) {
       advance(app);
       app.state = 'Stopped';
-      app.runtime.phase = 'stopped';
-      delete app.runtime.nextAttemptAt;
+      for (let i = 0; i < app.instances.length; i += 1) {
+        const rt = runtimeOf(app, i);
+        rt.phase = 'stopped';
+        delete rt.nextAttemptAt;
+      }
     },
     hit(app) {
       advance(app);
-      const rt = app.runtime;
       const now = deps.now();
       if (app.state === 'Stopped') return;
-      if (rt.phase === 'pendingStart') beginAttempt(app, now);
-      else if ((rt.phase === 'failed' || rt.phase === 'blocked') && (rt.nextAttemptAt ?? 0) <= now) {
-        beginAttempt(app, now);
+      // The front end wakes the site: every machine whose start is due begins it (a simplification: Azure routes a
+      // request to one instance, but a cold site starts on all of them).
+      for (let i = 0; i < app.instances.length; i += 1) {
+        const rt = runtimeOf(app, i);
+        if (rt.phase === 'pendingStart') beginAttempt(app, i, now);
+        else if ((rt.phase === 'failed' || rt.phase === 'blocked') && (rt.nextAttemptAt ?? 0) <= now) {
+          beginAttempt(app, i, now);
+        }
       }
     },
     advanceAll() {
@@ -398,10 +458,87 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     },
     evaluatePull,
     siteStatus(app) {
-      if (app.state === 'Stopped' || app.runtime.phase === 'stopped') return 403;
-      return app.runtime.phase === 'running' ? 200 : 503;
+      if (app.state === 'Stopped') return 403;
+      const phases = app.instances.map((_, i) => runtimeOf(app, i).phase);
+      if (phases.every((p) => p === 'stopped')) return 403;
+      // The front end routes to a machine that serves: one running instance keeps the site up.
+      return phases.includes('running') ? 200 : 503;
     },
   };
+}
+
+/** The start cycle of instance `i` (0-based): instance 1 runs in `app.runtime`, the others in their own. */
+export function runtimeOf(app: App, i: number): AppRuntime {
+  if (i === 0) return app.runtime;
+  const inst = app.instanceStates[i];
+  if (!inst) throw new Error(`${app.siteName}: no instance ${i + 1}`);
+  if (!inst.runtime)
+    inst.runtime = { phase: 'pendingStart', consecutiveFailures: 0, attempts: 0, restarts: 0 };
+  return inst.runtime;
+}
+
+/** What each machine of the app is doing now (for tests, the state dump and the instances route). */
+export function instanceSummaries(app: App): {
+  machineName: string;
+  instanceId: string;
+  phase: RuntimePhase;
+  runningImage?: string;
+  fromLocalCopy: boolean;
+}[] {
+  return app.instances.map((machineName, i) => {
+    const rt = runtimeOf(app, i);
+    const inst = app.instanceStates[i];
+    return {
+      machineName,
+      instanceId: inst?.instanceId ?? instanceIdFor(machineName),
+      phase: rt.phase,
+      ...(rt.runningImage ? { runningImage: rt.runningImage } : {}),
+      fromLocalCopy: rt.phase === 'running' && inst?.fromLocalCopy === true,
+    };
+  });
+}
+
+/** ARM's instance ID for a machine: 64 hex digits, stable per machine name. */
+export function instanceIdFor(machineName: string): string {
+  return createHash('sha256').update(`instance:${machineName}`).digest('hex');
+}
+
+/** A new machine for the app (scale-out, instance move): no local copy, its start pending from `at`. */
+export function addInstance(app: App, at: number, fate?: InstanceFate): AppInstance {
+  const taken = new Set([...app.instances, ...app.logs.map((l) => l.machineName)]);
+  let n = app.instances.length + app.logs.length;
+  let machineName = machineNameFor(app.platform, n, app.siteName);
+  while (taken.has(machineName)) machineName = machineNameFor(app.platform, ++n, app.siteName);
+  const inst: AppInstance = {
+    machineName,
+    instanceId: instanceIdFor(machineName),
+    localImages: [],
+    attempts: 0,
+    addedAt: at,
+    ...(fate ? { fate } : {}),
+    runtime: {
+      phase: app.state === 'Stopped' ? 'stopped' : 'pendingStart',
+      pendingSince: at,
+      consecutiveFailures: 0,
+      attempts: 0,
+      restarts: 0,
+    },
+  };
+  app.instances.push(machineName);
+  app.instanceStates.push(inst);
+  return inst;
+}
+
+/** A machine name in the platform's style (Linux `lw1sdlwk...Q`, Windows `RD...C1EF4`), distinct per seed. */
+export function machineNameFor(platform: App['platform'], seed: number, siteName: string): string {
+  let h = 0;
+  for (const c of siteName) h = (h * 31 + c.charCodeAt(0)) & 0xfff;
+  const id = (0x0a3f + seed * 7 + h).toString(16).toUpperCase();
+  return platform === 'windows' ? `RD${id}C1EF4` : `lw1sdlwk${id}Q`;
+}
+
+function holdsImage(images: readonly string[], image: string): boolean {
+  return images.some((x) => x.toLowerCase() === image.toLowerCase());
 }
 
 /** Container stdout timestamps carry nine fractional digits. */
