@@ -89,6 +89,8 @@ export interface Emulator {
   advanceClock(seconds: number): void;
   /** Emulated epoch ms. */
   now(): number;
+  /** Emulated seconds per real second (what `startEmulator` was given). */
+  readonly timeScale: number;
   /** Replaces the state with a new scenario (listeners for the new apps are opened). */
   seed(scenario: Scenario): Promise<void>;
   /**
@@ -673,6 +675,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     },
     beginRun,
     now,
+    timeScale,
     async seed(next) {
       const fresh = buildState(next, now());
       checkScenario(fresh);

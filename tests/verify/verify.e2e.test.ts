@@ -148,6 +148,7 @@ async function world(story: Story): Promise<World> {
   const clock: Clock = {
     now: () => emu.now(),
     sleep: (ms, signal) => systemClock.sleep(ms / TIME_SCALE, signal),
+    timeout: (ms) => systemClock.timeout(ms / TIME_SCALE),
   };
   const target = {
     label: 'production',

@@ -4,6 +4,7 @@
  * check is advisory and must never hold the run up. One debug line per exchange with method, host and path only
  * (never a token, a body or a query).
  */
+import type { Clock } from '../clock';
 import { defaultTransport, type Transport } from '../http/pipeline';
 import { send } from '../http/retry';
 import type { RegistrySend } from './data-plane';
@@ -22,6 +23,8 @@ export interface RegistryHttpOptions {
   readonly debug?: (message: string) => void;
   /** Default: the run's transport. */
   readonly transport?: Transport;
+  /** The run's clock (default: the system's). */
+  readonly clock?: Clock;
 }
 
 /** Attempts per request: one retry for a dropped connection, a 429 or a 5xx. */
@@ -48,6 +51,7 @@ export function registryHttpTransport(options: RegistryHttpOptions = {}): Regist
         },
         {
           transport: transport(),
+          ...(options.clock ? { clock: options.clock } : {}),
           maxAttempts: ATTEMPTS,
           attemptTimeoutInMs: ATTEMPT_TIMEOUT_MS,
           totalBudgetInMs: 2 * ATTEMPT_TIMEOUT_MS + 5_000,

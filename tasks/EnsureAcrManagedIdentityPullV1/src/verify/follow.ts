@@ -12,7 +12,7 @@
  * the target's settings (a parallel deploy step may have turned the flag off or changed the identity).
  */
 import { isArmError } from '../arm/client';
-import type { Clock } from '../context';
+import type { Clock } from '../clock';
 import { describeError, isCancelledError } from '../errors';
 import { type Classification, classifyLog, type PullFailureCause, sameImage } from './classify';
 import type { LogSource } from './log-source';
@@ -157,6 +157,11 @@ export interface FollowOptions {
   readonly image: string;
   readonly until: 'imagePulled' | 'containerStarted';
   readonly timeoutInMs: number;
+  /**
+   * When the target's time is up (clock ms), computed once by the caller for everything it does for the target;
+   * default: the start of the follow plus `timeoutInMs`.
+   */
+  readonly deadline?: number;
   readonly pollIntervalInMs: number;
   readonly restartNeeded: boolean;
   /**
@@ -231,7 +236,7 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
   const { clock, signal } = deps;
   const skew = o.skewInMs ?? 60_000;
   const started = clock.now();
-  const deadline = started + o.timeoutInMs;
+  const deadline = o.deadline ?? started + o.timeoutInMs;
   const notes: string[] = [];
   let readError: string | undefined;
   let restarts = 0;
