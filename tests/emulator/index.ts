@@ -25,6 +25,7 @@ export {
   type Emulator,
   type EmulatorInfo,
   type RequestRecord,
+  emulatorServing,
   type StartOptions,
   startEmulator,
 } from './server';

@@ -183,6 +183,14 @@ function faultMatches(
   return true;
 }
 
+/** The emulators running in this process, by their ARM URL (the harness runs the task in process against them). */
+const running = new Map<string, Emulator>();
+
+/** The emulator of this process whose ARM URL `url` is, if any. */
+export function emulatorServing(url: string): Emulator | undefined {
+  return running.get(url.endsWith('/') ? url : `${url}/`);
+}
+
 export async function startEmulator(options: StartOptions = {}): Promise<Emulator> {
   const scenario: Scenario =
     typeof options.scenario === 'string' ? loadScenario(options.scenario) : (options.scenario ?? {});
@@ -694,6 +702,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
       state.pipeline.jobAccessToken,
     ],
     async close() {
+      running.delete(baseUrl);
       await proxy.close();
       await closeAppListeners();
       await closeServer(main);
@@ -711,5 +720,6 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
       records.length = 0;
     },
   });
+  running.set(baseUrl, emulator);
   return emulator;
 }
