@@ -43,6 +43,8 @@ async function main(): Promise<number> {
     if (scenario.description) console.log(scenario.description);
     console.log(`Service connection: ${scenario.connection?.scheme ?? 'WorkloadIdentityFederation'}`);
     const results = await runScenario(emulator, scenario, {
+      // The real task: the built bundle in its own process, as the agent runs it.
+      agent: true,
       ...(runs !== undefined ? { runs } : {}),
       defaults: { pollIntervalSeconds: '1', timeoutMinutes: '2' },
       overrides: args.includes('--dry-run') ? { dryRun: 'true' } : {},
