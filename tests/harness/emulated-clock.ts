@@ -2,7 +2,8 @@
  * Clocks on the emulator's timeline, for running the task's own modules in process.
  *
  * - `emulatedClock(emu)`: the emulator's clock itself; a sleep moves it at once (unit-style tests of one phase).
- * - `taskClock(emu)`: the clock an in-process run of the whole task gets (tests/harness/in-process.ts). It reads
+ * - `taskClock(emu)`: the clock an in-process run of the whole task gets (tests/harness/in-process.ts, which also
+ *   pauses the emulator's real-time pace for the run, so only waits move time). It reads
  *   the emulator's time divided by the emulator's time scale, so the task sees the same seconds a spawned bundle
  *   would see on the real clock (inputs such as `pollIntervalSeconds: 0.2` mean what they meant), and its waits
  *   move the emulator instead of waiting. Waits are served only while no HTTP exchange is in flight (the harness

@@ -59,6 +59,8 @@ export function startInProcess(options: TaskRunOptions, emulator: Emulator | und
   });
   // The run sets the process-wide default transport (main.ts); it is put back when no run is left.
   if (runsInFlight++ === 0) plainTransport = defaultTransport();
+  // Only the task's waits move the emulator's time while it runs here: nothing depends on the machine's speed.
+  const resume = emulator?.pauseRealTime();
   let killed = false;
   let finish: (run: TaskRun) => void = () => {};
   const done = new Promise<TaskRun>((resolve) => {
@@ -77,9 +79,14 @@ export function startInProcess(options: TaskRunOptions, emulator: Emulator | und
     controller.abort(new CancelledError('The test harness killed the task.'));
     end(null, 'SIGKILL', '');
   }, options.timeoutInMs ?? 120_000);
+  const transports: Transport[] = [];
   runTaskInProcess(memory.agent, controller.signal, {
     clock,
-    transport: (settings) => counted(createTransport(settings), clock),
+    transport: (settings) => {
+      const t = counted(createTransport(settings), clock);
+      transports.push(t);
+      return t;
+    },
   })
     .then(
       () => (killed ? undefined : end(0, null, '')),
@@ -88,7 +95,11 @@ export function startInProcess(options: TaskRunOptions, emulator: Emulator | und
     )
     .finally(() => {
       clearTimeout(killer);
+      // A process that ends closes its keep-alive sockets; a run in this process must too (the emulator's close
+      // and its proxy wait for them).
+      for (const t of transports) (t as CountedTransport).dispose();
       if (--runsInFlight === 0 && plainTransport) setDefaultTransport(plainTransport);
+      resume?.();
     });
   // What a test may do to the "process": cancel it the way the agent does (index.ts turns both signals into this).
   const child = {
@@ -121,9 +132,23 @@ export function startInProcess(options: TaskRunOptions, emulator: Emulator | und
   };
 }
 
+interface CountedTransport extends Transport {
+  /** Destroys every connection agent the run used. */
+  dispose(): void;
+}
+
 /** The run's transport, telling the task clock when an exchange is in flight (until its body is read). */
-function counted(transport: Transport, clock: Clock | TaskClock): Transport {
-  if (!('busy' in clock)) return transport;
+function counted(transport: Transport, clock: Clock | TaskClock): CountedTransport {
+  const agents = new Set<{ destroy(): void }>();
+  const agentFor = (url: URL) => {
+    const agent = transport.agentFor(url);
+    if (agent) agents.add(agent);
+    return agent;
+  };
+  const dispose = () => {
+    for (const a of agents) a.destroy();
+  };
+  if (!('busy' in clock)) return { ...transport, agentFor, dispose };
   const inner = transport.httpClient;
   const httpClient: HttpClient = {
     async sendRequest(request) {
@@ -132,7 +157,11 @@ function counted(transport: Transport, clock: Clock | TaskClock): Transport {
         const response = await inner.sendRequest(request);
         const body = response.readableStreamBody;
         if (!body) idle();
-        else for (const event of ['end', 'close', 'error']) body.once(event, idle);
+        else {
+          for (const event of ['end', 'close', 'error']) body.once(event, idle);
+          // A body nobody reads (an attempt given up on) must not hold the timeline still.
+          setTimeout(idle, 250).unref();
+        }
         return response;
       } catch (e: unknown) {
         idle();
@@ -140,5 +169,5 @@ function counted(transport: Transport, clock: Clock | TaskClock): Transport {
       }
     },
   };
-  return { ...transport, httpClient };
+  return { ...transport, httpClient, agentFor, dispose };
 }
