@@ -24,8 +24,8 @@ export {
 export {
   type Emulator,
   type EmulatorInfo,
-  type RequestRecord,
   emulatorServing,
+  type RequestRecord,
   type StartOptions,
   startEmulator,
 } from './server';

@@ -72,7 +72,6 @@ describe('reliability: concurrent and interrupted runs', function () {
     emu = await start(twoSlots({ faults: [{ method: 'PUT', path: '/roleassignments/', latencyMs: 800 }] }));
     const first = startRun(emu, inputs());
     await first.waitForOutput(/##\[group\]Apply/);
-    await new Promise((r) => setTimeout(r, 300));
     first.child.kill('SIGINT');
     const cancelled = await first.done;
     assert.equal(cancelled.result, 'Cancelled', describeRun(cancelled));

@@ -33,6 +33,8 @@ export function twoSlots(overrides: Partial<Scenario> = {}): Scenario {
 export type ConnectionKind = 'wif' | 'secret';
 
 export interface RunOptions {
+  /** Spawn the built bundle (the agent tier: signals, task-lib, raw stdout). Default: in process when possible. */
+  agent?: boolean;
   connection?: ConnectionKind | ServiceConnection;
   debug?: boolean;
   env?: Record<string, string>;
@@ -65,6 +67,7 @@ function taskOptions(emu: Emulator, taskInputs: Record<string, string>, o: RunOp
     if (kind.scheme === 'WorkloadIdentityFederation') job = federatedConnection(emu.info).job;
   }
   return {
+    ...(o.agent ? { agent: true } : {}),
     inputs: { azureSubscription: connection.id, ...taskInputs },
     connection,
     ...(job ? { job } : {}),
