@@ -97,13 +97,11 @@ const cases: Case[] = [
   },
   {
     name: 'says so when a slot is stopped after its configuration was written, while the task follows it',
-    scenario: twoSlots(),
+    // On the emulated timeline: one emulated second after the run's config/web writes, while the task follows.
+    scenario: twoSlots({
+      events: [{ kind: 'stopSite', target: 'contoso-web/staging', atSeconds: 1, from: 'configWrite' }],
+    }),
     inputs: { timeoutMinutes: '0.1' },
-    during: async (emu) => {
-      await until(() => seen(emu, 'PATCH', /\/slots\/staging\/config\/web$/));
-      await new Promise((r) => setTimeout(r, 30));
-      stop(emu, 'staging');
-    },
     check: (r, emu) => {
       assert.equal(r.result, 'SucceededWithIssues', r.message);
       assert.match(r.message, /\[staging\] The app is stopped/);
@@ -127,9 +125,10 @@ const cases: Case[] = [
   },
   {
     name: 'renews an access token that expires mid-run instead of failing',
-    // Tokens live 400 emulated seconds; the clock jumps past that while the pulls are followed.
+    // Tokens live 400 emulated seconds; the clock jumps past that while the pulls are followed. The task's clock is
+    // the emulator's, so the jump (20 s at time scale 30) is part of the run's time too: the timeout leaves room.
     scenario: twoSlots({ delays: { tokenLifetimeSeconds: 400, pullSeconds: 30 } }),
-    inputs: { timeoutMinutes: '0.3' },
+    inputs: { timeoutMinutes: '1' },
     during: async (emu, task) => {
       await task.waitForOutput(/next check in/);
       emu.advanceClock(600);

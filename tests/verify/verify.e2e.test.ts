@@ -306,7 +306,8 @@ describe('verifyTargets against the emulator', function () {
     w = await world({ noRole: true });
     const controller = new AbortController();
     const running = w.run({ signal: controller.signal });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Mid-poll: once the loop has announced its next check (no fixed wait).
+    while (!w.messages.some((m) => /next check in/.test(m))) await new Promise((r) => setTimeout(r, 5));
     const abortedAt = Date.now();
     controller.abort();
     const r = await running;
