@@ -38,6 +38,9 @@ export function inProcessTarget(options: TaskRunOptions): { emulator: Emulator |
   return emulator ? { emulator } : undefined;
 }
 
+/** The shortest kill switch of an in-process run (real ms). */
+const IN_PROCESS_KILL_MS = 240_000;
+
 let runsInFlight = 0;
 let plainTransport: Transport | undefined;
 
@@ -73,12 +76,17 @@ export function startInProcess(options: TaskRunOptions, emulator: Emulator | und
       removeTempDir(tempDirectory);
     }
   };
-  const killer = setTimeout(() => {
-    // Like the harness's SIGKILL: no verdict. The run is cancelled behind the scenes.
-    killed = true;
-    controller.abort(new CancelledError('The test harness killed the task.'));
-    end(null, 'SIGKILL', '');
-  }, options.timeoutInMs ?? 120_000);
+  const killer = setTimeout(
+    () => {
+      // Like the harness's SIGKILL: no verdict. The run is cancelled behind the scenes.
+      killed = true;
+      controller.abort(new CancelledError('The test harness killed the task.'));
+      end(null, 'SIGKILL', '');
+      // In process, every run and emulator of the file share this process's one thread: the kill switch (real time)
+      // allows for a loaded machine; the run's own time is the emulator's.
+    },
+    Math.max(options.timeoutInMs ?? 120_000, IN_PROCESS_KILL_MS),
+  );
   const transports: Transport[] = [];
   runTaskInProcess(memory.agent, controller.signal, {
     clock,
