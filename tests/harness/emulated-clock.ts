@@ -40,6 +40,35 @@ export interface TaskClock extends Clock {
 
 const taskClocks = new WeakMap<Emulator, TaskClock>();
 
+/** Conditions tests wait for (`whenOnTimeline`), checked by every task clock before it moves time. */
+const watchers = new Set<{ predicate: () => boolean; resolve: () => void }>();
+
+/**
+ * Resolves as soon as `predicate` holds, checked before every move of an in-process run's clock: a test's hook
+ * (`during` in tests/reliability/helpers.ts) acts at that point of the emulated timeline, before the task waits
+ * on. `cancel()` drops the watch. (A spawned bundle waits on the real clock: there, polling is enough.)
+ */
+export function whenOnTimeline(predicate: () => boolean): { done: Promise<void>; cancel(): void } {
+  let watcher: { predicate: () => boolean; resolve: () => void } | undefined;
+  const done = new Promise<void>((resolve) => {
+    watcher = { predicate, resolve };
+    watchers.add(watcher);
+  });
+  return { done, cancel: () => watcher && watchers.delete(watcher) };
+}
+
+/** Resolves the watchers whose condition holds; true when one did (the clock then waits a tick for its hook). */
+function serveWatchers(): boolean {
+  let served = false;
+  for (const w of [...watchers]) {
+    if (!w.predicate()) continue;
+    watchers.delete(w);
+    w.resolve();
+    served = true;
+  }
+  return served;
+}
+
 /** One per emulator: concurrent runs against one emulator share its timeline. */
 export function taskClock(emu: Emulator): TaskClock {
   let clock = taskClocks.get(emu);
@@ -76,6 +105,10 @@ function createTaskClock(emu: Emulator): TaskClock {
     scheduled = false;
     timers.check();
     if (sleepers.size === 0) return;
+    if (serveWatchers()) {
+      schedule();
+      return;
+    }
     if (inFlight === 0) {
       const next = Math.min(...[...sleepers].map((s) => s.at));
       const ahead = next - now();

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { baseScenario, type Emulator, type Scenario, startEmulator } from '../emulator/index';
 import { federatedConnection, secretConnection } from '../harness/connections';
+import { whenOnTimeline } from '../harness/emulated-clock';
 import {
   type ServiceConnection,
   type StartedTask,
@@ -155,9 +156,15 @@ export function requestsTo(emu: Emulator, fragment: string, method?: string) {
 /** Resolves when `predicate` holds, polling every 20 ms (for state changes timed against a running task). */
 export async function until(predicate: () => boolean, timeoutInMs = 20_000): Promise<void> {
   const started = Date.now();
-  while (!predicate()) {
-    if (Date.now() - started > timeoutInMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
+  // In process: met before the task's clock moves on (emulated timeline); a spawned bundle is polled for.
+  const watch = whenOnTimeline(predicate);
+  try {
+    while (!predicate()) {
+      if (Date.now() - started > timeoutInMs) throw new Error('condition not met in time');
+      await Promise.race([watch.done, new Promise((r) => setTimeout(r, 20))]);
+    }
+  } finally {
+    watch.cancel();
   }
 }
 
