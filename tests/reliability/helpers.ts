@@ -154,7 +154,7 @@ export function requestsTo(emu: Emulator, fragment: string, method?: string) {
 }
 
 /** Resolves when `predicate` holds, polling every 20 ms (for state changes timed against a running task). */
-export async function until(predicate: () => boolean, timeoutInMs = 20_000): Promise<void> {
+export async function until(predicate: () => boolean, timeoutInMs = 120_000): Promise<void> {
   const started = Date.now();
   // In process: met before the task's clock moves on (emulated timeline); a spawned bundle is polled for.
   const watch = whenOnTimeline(predicate);
