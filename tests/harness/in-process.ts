@@ -54,6 +54,7 @@ export function startInProcess(options: TaskRunOptions, emulator: Emulator | und
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];
   memory.onLine((line) => {
     options.onStdoutLine?.(line);
+    if (waiters.length === 0) return;
     const text = memory.stdout();
     for (const w of waiters.splice(0)) {
       if (w.pattern.test(text)) w.resolve();

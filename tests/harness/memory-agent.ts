@@ -51,14 +51,14 @@ export function understoodByMemoryAgent(name: string): boolean {
 }
 
 export function createMemoryAgent(env: Readonly<Record<string, string>>): MemoryAgent {
-  const out: string[] = [];
+  let out = '';
   const listeners: ((line: string) => void)[] = [];
   const mask = createSecretValues();
   // Raw stdout: the agent hands secret variables as SECRET_*, and secret-mask.ts masks them from the first line.
   for (const [name, value] of Object.entries(env)) if (name.startsWith('SECRET_') && value) mask.add(value);
   const writeLine = (line: string) => {
     const printed = maskedOutput(mask, line);
-    out.push(printed);
+    out += `${printed}\n`;
     for (const l of listeners) l(printed);
   };
   const commandStream = guardedCommandStream(writeLine);
@@ -116,7 +116,7 @@ export function createMemoryAgent(env: Readonly<Record<string, string>>): Memory
   };
   return {
     agent,
-    stdout: () => (out.length ? `${out.join('\n')}\n` : ''),
+    stdout: () => out,
     onLine: (listener) => listeners.push(listener),
   };
 }
