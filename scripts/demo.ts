@@ -43,6 +43,8 @@ async function main(): Promise<number> {
     if (scenario.description) console.log(scenario.description);
     console.log(`Service connection: ${scenario.connection?.scheme ?? 'WorkloadIdentityFederation'}`);
     const results = await runScenario(emulator, scenario, {
+      // The real task: the built bundle in its own process, as the agent runs it.
+      agent: true,
       ...(runs !== undefined ? { runs } : {}),
       // Short waits for the demo clock, only where they mean something: with verifyPull: false the task would warn
       // that these inputs are set but ignored, for inputs the user never set.

@@ -5,6 +5,7 @@
 // First: masks secrets on stdout before task-lib (imported by agent.ts) prints anything.
 import './src/secret-mask';
 import { createAgent } from './src/agent';
+import { systemClock, whenIdle } from './src/clock';
 import { CancelledError } from './src/errors';
 import { runTask } from './src/main';
 
@@ -13,7 +14,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => controller.abort(new CancelledError(`The agent cancelled the task (${signal}).`)));
 }
 
-runTask(createAgent(), controller.signal).finally(() => {
+runTask(createAgent(), controller.signal, { clock: systemClock }).finally(() => {
   // Keep-alive sockets or a pending back-off timer must not hold the agent's step open after the verdict.
-  setTimeout(() => process.exit(), 200).unref();
+  whenIdle(200, () => process.exit());
 });

@@ -8,9 +8,10 @@ import { type Applied, apply } from '../../tasks/EnsureAcrManagedIdentityPullV1/
 import { type Observed, observe } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/observe';
 import { type Plan, plan } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/plan';
 import type { Settings } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/settings';
-import { baseScenario, type Emulator, type Scenario, startEmulator } from '../emulator/index';
+import { baseScenario, type Emulator } from '../emulator/index';
 import { emulatorRunContext, taskErrorOf } from '../harness/arm-context';
 import { testSettings } from '../harness/settings';
+import { useEmulator } from '../harness/use-emulator';
 
 const ACR_PULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
 const REPO_READER = 'b93aa761-3e63-49ed-ac28-beffa264f7ac';
@@ -62,16 +63,7 @@ const pullGrants = (emu: Emulator, registryName = 'contosoacr', role = ACR_PULL)
 
 describe('configure against the emulator', function () {
   this.timeout(60_000);
-  let emu: Emulator | undefined;
-  afterEach(async () => {
-    await emu?.close();
-    emu = undefined;
-  });
-
-  async function start(scenario: Scenario): Promise<Emulator> {
-    emu = await startEmulator({ scenario });
-    return emu;
-  }
+  const start = useEmulator();
 
   it('configures production and three slots from nothing, and a re-run writes nothing', async () => {
     const e = await start(baseScenario({ slots: ['staging', 'qa', 'canary'] }));
@@ -164,8 +156,6 @@ describe('configure against the emulator', function () {
         1,
         'one read of config/web after the bodiless PATCH',
       );
-      await e.close();
-      emu = undefined;
     }
   });
 

@@ -7,24 +7,16 @@ import { apply } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/
 import { observe } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/observe';
 import { plan } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/plan';
 import type { Settings } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/settings';
-import { baseScenario, type Emulator, type Scenario, startEmulator } from '../emulator/index';
+import { baseScenario, type Emulator } from '../emulator/index';
 import { emulatorRunContext } from '../harness/arm-context';
 import { testSettings } from '../harness/settings';
+import { useEmulator } from '../harness/use-emulator';
 
 const ACR_PULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
 
 describe('observe returns facts that match the emulator', function () {
   this.timeout(60_000);
-  let emu: Emulator | undefined;
-  afterEach(async () => {
-    await emu?.close();
-    emu = undefined;
-  });
-
-  async function start(scenario: Scenario): Promise<Emulator> {
-    emu = await startEmulator({ scenario });
-    return emu;
-  }
+  const start = useEmulator();
 
   const configure = async (e: Emulator, settings: Settings) => {
     const ctx = emulatorRunContext(e, settings);

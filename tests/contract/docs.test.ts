@@ -46,7 +46,17 @@ describe('the docs', () => {
     assert.ok(readme.includes('npm test'));
     const ci = read('.ci/run');
     assert.match(ci, /^git clone .*"\$work\/repo"$/m, 'CI clones HEAD into a fresh folder');
-    assert.match(ci, /^npm ci\b[^\n]*$[\s\S]*^npm test$/m);
+    assert.match(ci, /^npm ci\b[^\n]*$[\s\S]*^TMPDIR="\$tests_tmp" (TSX_DISABLE_CACHE=1 )?npm test$/m);
+    assert.match(
+      ci,
+      /left_tmp="\$\(left_in "\$tests_tmp"\)"/,
+      'CI checks that npm test left its temporary folder empty',
+    );
+    assert.match(
+      ci,
+      /^TMPDIR="\$tests_tmp" (TSX_DISABLE_CACHE=1 )?npm run bench -- --quick$/m,
+      'the benchmark is its own CI step',
+    );
   });
 
   it('show how to read the outputs in later steps, jobs, deployment jobs, stages and the classic editor', () => {

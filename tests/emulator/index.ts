@@ -24,6 +24,7 @@ export {
 export {
   type Emulator,
   type EmulatorInfo,
+  emulatorServing,
   type RequestRecord,
   type StartOptions,
   startEmulator,

@@ -94,6 +94,14 @@ export interface Emulator {
   advanceClock(seconds: number): void;
   /** Emulated epoch ms. */
   now(): number;
+  /** Emulated seconds per real second (what `startEmulator` was given). */
+  readonly timeScale: number;
+  /**
+   * Stops real time from moving the clock until the returned function is called (then it runs on from where it
+   * stood): while the task runs in this process, only its own waits (`advanceClock`) move time, so what happens
+   * when does not depend on how loaded the machine is. Holds nest.
+   */
+  pauseRealTime(): () => void;
   /** Replaces the state with a new scenario (listeners for the new apps are opened). */
   seed(scenario: Scenario): Promise<void>;
   /**
@@ -206,6 +214,14 @@ function faultMatches(
   return true;
 }
 
+/** The emulators running in this process, by their ARM URL (the harness runs the task in process against them). */
+const running = new Map<string, Emulator>();
+
+/** The emulator of this process whose ARM URL `url` is, if any. */
+export function emulatorServing(url: string): Emulator | undefined {
+  return running.get(url.endsWith('/') ? url : `${url}/`);
+}
+
 export async function startEmulator(options: StartOptions = {}): Promise<Emulator> {
   const scenario: Scenario =
     typeof options.scenario === 'string' ? loadScenario(options.scenario) : (options.scenario ?? {});
@@ -213,7 +229,12 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
   const timeScale = options.timeScale ?? scenario.timeScale ?? 1;
   const realStart = Date.now();
   let offsetMs = 0;
-  const now = () => Math.floor(realStart + (Date.now() - realStart) * timeScale + offsetMs);
+  // Real time moves the clock from `runningSince` (real ms), when it stood at `stoodAt` (emulated ms, no offset).
+  let runningSince = realStart;
+  let stoodAt = realStart;
+  let pauses = 0;
+  const paced = () => (pauses > 0 ? stoodAt : stoodAt + (Date.now() - runningSince) * timeScale);
+  const now = () => Math.floor(paced() + offsetMs);
 
   // The platform reads this clock: an event applied at its due time holds it there, so the restart it causes
   // and the log lines up to it are placed exactly, however late the request that noticed it came.
@@ -699,6 +720,17 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     },
     beginRun,
     now,
+    timeScale,
+    pauseRealTime() {
+      if (pauses === 0) stoodAt = paced();
+      pauses++;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        if (--pauses === 0) runningSince = Date.now();
+      };
+    },
     async seed(next) {
       const fresh = buildState(next, now());
       checkScenario(fresh);
@@ -718,6 +750,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     ],
     proxyLog: () => proxy.log(),
     async close() {
+      running.delete(baseUrl);
       await proxy.close();
       await closeAppListeners();
       await closeServer(main);
@@ -735,6 +768,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
       records.length = 0;
     },
   });
+  running.set(baseUrl, emulator);
   return emulator;
 }
 

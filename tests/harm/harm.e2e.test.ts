@@ -6,9 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { baseScenario, type Emulator, loadScenario, type Scenario, startEmulator } from '../emulator/index';
+import { baseScenario, type Emulator, loadScenario, type Scenario } from '../emulator/index';
 import { federatedConnection, runFederated } from '../harness/connections';
 import { startTask, type TaskRun } from '../harness/run-task';
+import { useEmulator } from '../harness/use-emulator';
 
 const scenarios = join(__dirname, '..', 'emulator', 'scenarios');
 const FAST = { pollIntervalSeconds: '0.5', timeoutMinutes: '1' };
@@ -38,15 +39,9 @@ function fixFor(run: TaskRun, target: string): string {
 
 describe('do no harm, through the built task', function () {
   this.timeout(180_000);
-  const emulators: Emulator[] = [];
-  const start = async (scenario: Scenario | string, timeScale?: number) => {
-    const emu = await startEmulator({ scenario, ...(timeScale ? { timeScale } : {}) });
-    emulators.push(emu);
-    return emu;
-  };
-  afterEach(async () => {
-    await Promise.all(emulators.splice(0).map((e) => e.close()));
-  });
+  const startFor = useEmulator();
+  const start = (scenario: Scenario | string, timeScale?: number) =>
+    startFor(scenario, timeScale ? { timeScale } : {});
 
   describe('no write that makes things worse: fails before any write when the identity cannot pull', () => {
     it('an image on another ACR than the one named: nothing written, the app keeps pulling with its password', async () => {

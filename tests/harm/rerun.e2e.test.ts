@@ -168,7 +168,7 @@ describe('do no harm: a start under way is followed, not cut by a restart', func
     const app = emu.state.apps.find((a) => !a.slot);
     assert.ok(app);
     await rawRequest(info, `https://127.0.0.1:${app.sitePort}/`).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 1500)); // the pull of 2.0.0 is now under way (150 emulated s = 5 s)
+    emu.advanceClock(45); // the pull of 2.0.0 is now under way (on the emulated timeline, no real wait)
 
     const mark = emu.requests().length;
     const second = await runFederated(emu, inputs);

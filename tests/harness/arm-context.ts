@@ -6,29 +6,20 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createArmClient } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
-import type { Clock, RunContext } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/context';
+import type { RunContext } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/context';
 import { isTaskError, type TaskError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/errors';
 import { createTransport } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/http/pipeline';
 import { silentLogger } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/log';
 import type { Settings } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/settings';
 import type { Emulator } from '../emulator/index';
 import { emulatorCredential } from '../emulator/sdk-client';
+import { emulatedClock } from './emulated-clock';
 
 /** A wait that passes no time at all (transport retry back-off). */
 export const instantSleep = (_ms: number, signal?: AbortSignal): Promise<void> =>
   signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve();
 
-/** Waits move the emulator's clock instead of the real one. */
-export function emulatedClock(emu: Emulator): Clock {
-  return {
-    now: () => emu.now(),
-    sleep: (ms, signal) => {
-      if (signal?.aborted) return Promise.reject(signal.reason);
-      emu.advanceClock(ms / 1000);
-      return Promise.resolve();
-    },
-  };
-}
+export { emulatedClock } from './emulated-clock';
 
 export function emulatorArmClient(
   emu: Emulator,

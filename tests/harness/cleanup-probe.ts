@@ -10,10 +10,16 @@ import { startTask } from './run-task';
 async function main(): Promise<void> {
   const emulator = await startEmulator({ scenario: baseScenario(), timeScale: 30 });
   const inputs = { appName: 'contoso-web', resourceGroupName: 'rg-web' };
-  const finished = await runFederated(emulator, { ...inputs, dryRun: 'true' });
-  const killed = await runFederated(emulator, { ...inputs, timeoutMinutes: '5' }, { timeoutInMs: 1500 });
+  // The bundle in child processes (agent: true): what this probe proves is that none outlives the harness.
+  const finished = await runFederated(emulator, { ...inputs, dryRun: 'true' }, { agent: true });
+  const killed = await runFederated(
+    emulator,
+    { ...inputs, timeoutMinutes: '5' },
+    { agent: true, timeoutInMs: 1500 },
+  );
   const { connection, job } = federatedConnection(emulator.info);
   const running = startTask({
+    agent: true,
     inputs: { ...inputs, azureSubscription: connection.id, timeoutMinutes: '5' },
     connection,
     job,

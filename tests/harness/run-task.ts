@@ -1,12 +1,17 @@
 /**
- * Runs the BUILT task bundle the way the agent does: inputs as INPUT_* variables, the AzureRM service
- * connection as ENDPOINT_* variables, the job's SystemVssConnection and System.* variables, the emulator's CA
- * through NODE_EXTRA_CA_CERTS. Parses the `##vso[...]` commands the task printed into a result object.
- * Nothing here knows the task's internals: it sees only what an agent would see.
+ * Runs the task the way the agent does: inputs as INPUT_* variables, the AzureRM service connection as ENDPOINT_*
+ * variables, the job's SystemVssConnection and System.* variables, the emulator's CA through NODE_EXTRA_CA_CERTS.
+ * Parses the `##vso[...]` commands the task printed into a result object: it sees only what an agent would see.
+ *
+ * Where it runs: in this process (in-process.ts: the same `runTask` the bundle runs, an in-memory agent with the
+ * same output guard, on the emulator's clock) whenever the connection points at an emulator of this process and
+ * nothing needs a real process; otherwise, or with `agent: true` (the agent tier, `*.agent.test.ts`), the BUILT
+ * bundle in a child process on the real clock.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inProcessTarget, startInProcess } from './in-process';
 import { makeTempDir, removeTempDir, trackProcess } from './temp';
 
 export const BUNDLE = join(__dirname, '..', '..', 'dist', 'EnsureAcrManagedIdentityPullV1', 'index.js');
@@ -37,6 +42,11 @@ export interface PipelineJob {
 }
 
 export interface TaskRunOptions {
+  /**
+   * Spawn the built bundle like the agent does (task-lib, signals, raw stdout, Node versions): the agent tier.
+   * Default: in this process on the emulator's clock when the case allows it (in-process.ts `inProcessTarget`).
+   */
+  agent?: boolean;
   inputs: Record<string, string>;
   connection?: ServiceConnection;
   job?: PipelineJob;
@@ -162,8 +172,18 @@ export interface StartedTask {
   done: Promise<TaskRun>;
 }
 
-/** Starts the bundle; the caller may signal it (cancellation tests) before awaiting `done`. */
+/**
+ * Starts the task (in process when it can, see above); the caller may signal it (cancellation tests: `child.kill`
+ * cancels an in-process run the way the agent's signals cancel the bundle) before awaiting `done`.
+ */
 export function startTask(options: TaskRunOptions): StartedTask {
+  const target = inProcessTarget(options);
+  if (target) return startInProcess(options, target.emulator);
+  return spawnTask(options);
+}
+
+/** Starts the BUILT bundle in a child process, always (the agent tier; `startTask` with `agent: true`). */
+export function spawnTask(options: TaskRunOptions): StartedTask {
   const started = Date.now();
   // The job's temp directory lives exactly as long as the task: removed when it ends, however it ends.
   const tempDirectory = makeTempDir('agent-temp-');

@@ -22,6 +22,8 @@ export interface ScenarioRun {
 }
 
 export interface ScenarioRunOptions {
+  /** Spawn the built bundle for each run (the demo; the agent tier). Default: in process when possible. */
+  agent?: boolean;
   /** How many runs (default: the scenario's `runs` length, else 1). */
   runs?: number;
   /**
@@ -90,6 +92,7 @@ export async function runScenario(
     options.onRunStart?.(run, inputs);
     const from = emulator.requests().length;
     const task = await startTask({
+      ...(options.agent ? { agent: true } : {}),
       inputs,
       connection,
       ...(job ? { job } : {}),

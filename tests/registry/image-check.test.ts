@@ -9,26 +9,25 @@ import {
   nearestTags,
   splitImage,
 } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/registry/image-check';
-import { baseScenario, type Emulator, type Scenario, startEmulator } from '../emulator/index';
+import { baseScenario, type Emulator, type Scenario } from '../emulator/index';
 import { manifestDigest } from '../emulator/routes/registry-data-plane';
 import { emulatorCredential } from '../emulator/sdk-client';
+import { useEmulator } from '../harness/use-emulator';
 import { directSend } from './direct-send';
 
 const LS = 'contosoacr.azurecr.io';
 
 describe('pre-flight image check against the emulated registry data plane', function () {
   this.timeout(30_000);
+  const start = useEmulator();
   let emulator: Emulator;
-  afterEach(async () => {
-    await emulator?.close();
-  });
 
   async function check(
     scenario: Scenario,
     targets: { label: string; images: string[] }[],
     options: { armTokenAuthDisabled?: boolean; send?: RegistrySend; registryAudience?: boolean } = {},
   ): Promise<ImageCheckReport> {
-    emulator = await startEmulator({ scenario });
+    emulator = await start(scenario);
     const credential = emulatorCredential(emulator.info);
     return checkImages(
       {

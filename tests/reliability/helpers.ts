@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { baseScenario, type Emulator, type Scenario, startEmulator } from '../emulator/index';
 import { federatedConnection, secretConnection } from '../harness/connections';
+import { whenOnTimeline } from '../harness/emulated-clock';
 import {
   type ServiceConnection,
   type StartedTask,
@@ -33,6 +34,8 @@ export function twoSlots(overrides: Partial<Scenario> = {}): Scenario {
 export type ConnectionKind = 'wif' | 'secret';
 
 export interface RunOptions {
+  /** Spawn the built bundle (the agent tier: signals, task-lib, raw stdout). Default: in process when possible. */
+  agent?: boolean;
   connection?: ConnectionKind | ServiceConnection;
   debug?: boolean;
   env?: Record<string, string>;
@@ -65,6 +68,7 @@ function taskOptions(emu: Emulator, taskInputs: Record<string, string>, o: RunOp
     if (kind.scheme === 'WorkloadIdentityFederation') job = federatedConnection(emu.info).job;
   }
   return {
+    ...(o.agent ? { agent: true } : {}),
     inputs: { azureSubscription: connection.id, ...taskInputs },
     connection,
     ...(job ? { job } : {}),
@@ -150,11 +154,17 @@ export function requestsTo(emu: Emulator, fragment: string, method?: string) {
 }
 
 /** Resolves when `predicate` holds, polling every 20 ms (for state changes timed against a running task). */
-export async function until(predicate: () => boolean, timeoutInMs = 20_000): Promise<void> {
+export async function until(predicate: () => boolean, timeoutInMs = 120_000): Promise<void> {
   const started = Date.now();
-  while (!predicate()) {
-    if (Date.now() - started > timeoutInMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
+  // In process: met before the task's clock moves on (emulated timeline); a spawned bundle is polled for.
+  const watch = whenOnTimeline(predicate);
+  try {
+    while (!predicate()) {
+      if (Date.now() - started > timeoutInMs) throw new Error('condition not met in time');
+      await Promise.race([watch.done, new Promise((r) => setTimeout(r, 20))]);
+    }
+  } finally {
+    watch.cancel();
   }
 }
 

@@ -19,6 +19,7 @@ async function followFor(outcomeAt: (attempt: number) => PullOutcome, minutes: n
     async sleep(ms) {
       t += ms;
     },
+    timeout: () => ({ signal: new AbortController().signal, clear() {} }),
   };
   const lines: { at: number; text: string }[] = [];
   let restarts = 0;

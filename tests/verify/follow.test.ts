@@ -28,6 +28,7 @@ function fakeClock(): Clock & { sleeps: number[] } {
       sleeps.push(ms);
       t += ms;
     },
+    timeout: () => ({ signal: new AbortController().signal, clear() {} }),
   };
 }
 

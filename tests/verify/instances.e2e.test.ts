@@ -11,11 +11,7 @@ import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { ClientSecretCredential } from '@azure/identity';
 import { createArmClient } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
 import { getSite } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/web-apps';
-import {
-  type Clock,
-  type RunContext,
-  systemClock,
-} from '../../tasks/EnsureAcrManagedIdentityPullV1/src/context';
+import type { Clock, RunContext } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/context';
 import { createTransport } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/http/pipeline';
 import type { Logger } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/log';
 import {
@@ -25,6 +21,7 @@ import {
 import { baseScenario, type Emulator, type Scenario, startEmulator } from '../emulator/index';
 import type { ScenarioSite } from '../emulator/model';
 import { instanceSummaries } from '../emulator/platform';
+import { emulatedClock } from '../harness/emulated-clock';
 import { testSettings } from '../harness/settings';
 
 const TIME_SCALE = 60;
@@ -106,10 +103,8 @@ async function verifyOn(
       group: () => {},
       endGroup: () => {},
     };
-    const clock: Clock = {
-      now: () => emu.now(),
-      sleep: (ms, signal) => systemClock.sleep(ms / TIME_SCALE, signal),
-    };
+    // The emulator's own timeline: a wait moves its clock, no real time passes.
+    const clock: Clock = emulatedClock(emu);
     const target = {
       label: 'production',
       slot: undefined,

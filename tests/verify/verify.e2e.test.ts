@@ -148,6 +148,7 @@ async function world(story: Story): Promise<World> {
   const clock: Clock = {
     now: () => emu.now(),
     sleep: (ms, signal) => systemClock.sleep(ms / TIME_SCALE, signal),
+    timeout: (ms) => systemClock.timeout(ms / TIME_SCALE),
   };
   const target = {
     label: 'production',
@@ -305,7 +306,8 @@ describe('verifyTargets against the emulator', function () {
     w = await world({ noRole: true });
     const controller = new AbortController();
     const running = w.run({ signal: controller.signal });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Mid-poll: once the loop has announced its next check (no fixed wait).
+    while (!w.messages.some((m) => /next check in/.test(m))) await new Promise((r) => setTimeout(r, 5));
     const abortedAt = Date.now();
     controller.abort();
     const r = await running;

@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tlInternal from 'azure-pipelines-task-lib/internal';
 import * as tl from 'azure-pipelines-task-lib/task';
+import { clean, guardedCommandStream, guardedLogger, secretLines } from './agent-output';
 import type { EndpointSource } from './auth/endpoint-source';
 import { TaskError } from './errors';
 import type { TransportSettings } from './http/pipeline';
-import { guardLine, LINE_LIMIT, type Logger, neutralise } from './log';
+import type { Logger } from './log';
 import { masked, maskSecret } from './secret-mask';
 
 export type TaskOutcome = 'Succeeded' | 'SucceededWithIssues' | 'Failed' | 'Cancelled';
@@ -85,26 +86,19 @@ export function agentTransportSettings(setSecret: (value: string) => void): Tran
 }
 
 export function createAgent(): Agent {
-  // The output guard, in one place: task-lib writes every command (debug, issues, variables, result) through
-  // its std stream, which passes each line through `guardLine`; the logger below neutralises the rest.
+  // The output guard, in one place (agent-output.ts): task-lib writes every command (debug, issues, variables,
+  // result) through its std stream, which passes each line through `guardLine`; the logger neutralises the rest.
+  const writeLine = (line: string) => process.stdout.write(`${line}\n`);
+  const commandStream = guardedCommandStream(writeLine);
   tl.setStdStream({
     write: (text: string) => {
-      for (const line of text.replace(/\r?\n$/, '').split(/\r?\n/))
-        process.stdout.write(`${guardLine(line)}\n`);
+      commandStream(text);
       return true;
     },
   } as unknown as NodeJS.WritableStream);
-  // A plain log line is text from its first character: even a leading `##vso[` or `##[` is broken.
-  const emit = (line: string) => process.stdout.write(`${neutralise(line, LINE_LIMIT)}\n`);
-  /** Our own text may hold remote parts anywhere: neutralised before task-lib formats it. */
-  const clean = (text: string) => neutralise(text, LINE_LIMIT);
   const setSecret = (value: string) => {
     maskSecret(value);
-    // The agent refuses multi-line secrets (a PEM key): mask every meaningful line instead.
-    for (const line of value.split(/\r?\n/)) {
-      const trimmed = line.trim();
-      if (trimmed.length >= 8 && !/^-----(BEGIN|END) /.test(trimmed)) tl.setSecret(trimmed);
-    }
+    for (const line of secretLines(value)) tl.setSecret(line);
   };
   const endpoints: EndpointSource = {
     url: (id) => tl.getEndpointUrl(id, true),
@@ -121,17 +115,11 @@ export function createAgent(): Agent {
     setSecret,
     tempDirectory: () => tl.getVariable('Agent.TempDirectory') || tmpdir(),
   };
-  const log: Logger = {
-    info: (m) => {
-      for (const line of m.split(/\r?\n/)) emit(line);
-    },
-    warn: (m) => tl.warning(clean(m)),
-    error: (m) => tl.error(clean(m)),
-    debug: (m) => tl.debug(clean(m)),
-    // The `##[group]` prefix is ours; the title after it is neutralised like any other text.
-    group: (title) => process.stdout.write(`##[group]${clean(title).replace(/\r?\n/g, ' ')}\n`),
-    endGroup: () => process.stdout.write('##[endgroup]\n'),
-  };
+  const log: Logger = guardedLogger(writeLine, {
+    warning: (m) => tl.warning(m),
+    error: (m) => tl.error(m),
+    debug: (m) => tl.debug(m),
+  });
   return {
     input: (name) => tl.getInput(name, false),
     endpoints,

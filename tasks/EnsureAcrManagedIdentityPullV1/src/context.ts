@@ -1,5 +1,5 @@
 import type { ArmClient } from './arm/client';
-import { abortableSleep } from './http/retry';
+import type { Clock } from './clock';
 import type { Logger } from './log';
 import type { RegistryTransport } from './registry/http-send';
 import type { Settings } from './settings';
@@ -17,13 +17,4 @@ export interface RunContext {
   readonly registry?: RegistryTransport;
 }
 
-export interface Clock {
-  now(): number;
-  /** Resolves after `ms`, or rejects with an AbortError when `signal` aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: abortableSleep,
-};
+export { type Clock, systemClock } from './clock';

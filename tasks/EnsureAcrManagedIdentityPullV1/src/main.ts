@@ -8,11 +8,16 @@ import { appServiceScope } from './arm/kudu';
 import { createArmClient } from './arm/request';
 import { connect } from './auth/connect';
 import type { AzureConnection } from './auth/service-connection';
+import { type Clock, systemClock } from './clock';
 import { CALLER_CLIENT_ID } from './configure/plan';
-import { systemClock } from './context';
 import type { TaskPhase } from './error-codes';
 import { isTaskError, TaskError } from './errors';
-import { createTransport, setDefaultTransport } from './http/pipeline';
+import {
+  createTransport,
+  setDefaultTransport,
+  type Transport,
+  type TransportSettings,
+} from './http/pipeline';
 import { readSettings } from './inputs';
 import { neutralise } from './log';
 import { toTaskError } from './phase-errors';
@@ -20,7 +25,20 @@ import { registryHttpTransport } from './registry/http-send';
 import { verdictOf } from './report';
 import { type RunReport, run } from './run';
 
-export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> {
+/** What a run needs besides the agent: index.ts gives the system's; tests give the emulator's clock. */
+export interface TaskDependencies {
+  /** Every wait, timeout, deadline and time reading of the run. */
+  readonly clock: Clock;
+  /** Builds the run's one transport from the agent's HTTP settings (default: `createTransport`). */
+  readonly transport?: (settings: TransportSettings) => Transport;
+}
+
+export async function runTask(
+  agent: Agent,
+  signal: AbortSignal,
+  deps: TaskDependencies = { clock: systemClock },
+): Promise<void> {
+  const { clock } = deps;
   const log = agent.log;
   let appName = agent.input('appName') ?? '';
   let report: RunReport;
@@ -31,9 +49,13 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
     appName = settings.appName;
     phase = 'connect';
     // One transport for the whole run: the agent's proxy and certificates, and the outbound guard.
-    const transport = createTransport(agent.transport());
+    const transport = (deps.transport ?? createTransport)(agent.transport());
     setDefaultTransport(transport);
-    const session = await connect(agent.endpoints, settings.connectedServiceId, { signal });
+    const session = await connect(agent.endpoints, settings.connectedServiceId, {
+      signal,
+      transport,
+      retry: { clock },
+    });
     try {
       const { connection } = session;
       connected = connection;
@@ -46,6 +68,7 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
         credential: session.credential,
         scope: connection.scope,
         retry: { signal },
+        clock,
         transport,
         kuduScopes: [appServiceScope(connection.environment)].filter((s): s is string => s !== undefined),
         onResponse: (r) =>
@@ -55,13 +78,14 @@ export async function runTask(agent: Agent, signal: AbortSignal): Promise<void> 
       });
       const registry = registryHttpTransport({
         signal,
+        clock,
         transport,
         debug: (m) => log.debug(m),
         environment: connection.environment,
         setSecret: agent.setSecret,
       });
       report = await run(
-        { settings, arm, log, signal, clock: systemClock, registry },
+        { settings, arm, log, signal, clock, registry },
         { setSecret: agent.setSecret, errors: { connection, source: agent.endpoints } },
       );
       if (isTaskError(report.error))

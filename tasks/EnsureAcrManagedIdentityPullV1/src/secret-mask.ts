@@ -5,22 +5,16 @@
  * either, so every value the agent handed us as a secret (`SECRET_*`) and every value we register later is
  * replaced by `***` here. `##vso[task.setsecret]` lines pass untouched: the agent needs the exact value to mask.
  */
-const secrets = new Set<string>();
+import { createSecretValues, maskedOutput } from './secret-values';
 
-/** Values shorter than this would mask ordinary words; the agent's own masker has a similar floor. */
-const MIN_LENGTH = 4;
+const secrets = createSecretValues();
 
 export function maskSecret(value: string): void {
-  for (const line of value.split(/\r?\n/)) {
-    const trimmed = line.trim();
-    if (trimmed.length >= MIN_LENGTH) secrets.add(trimmed);
-  }
+  secrets.add(value);
 }
 
 export function masked(text: string): string {
-  let out = text;
-  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join('***');
-  return out;
+  return secrets.masked(text);
 }
 
 for (const [name, value] of Object.entries(process.env))
@@ -29,6 +23,5 @@ for (const [name, value] of Object.entries(process.env))
 const write = process.stdout.write.bind(process.stdout) as (...args: unknown[]) => boolean;
 process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
   if (secrets.size === 0 || typeof chunk !== 'string') return write(chunk, ...rest);
-  const lines = chunk.split('\n').map((l) => (l.startsWith('##vso[task.setsecret]') ? l : masked(l)));
-  return write(lines.join('\n'), ...rest);
+  return write(maskedOutput(secrets, chunk), ...rest);
 }) as typeof process.stdout.write;

@@ -5,6 +5,7 @@
  */
 import type { HttpClient, PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
+import type { Clock } from '../clock';
 import type { Transport } from '../http/pipeline';
 
 export interface ArmRequestOptions {
@@ -58,6 +59,8 @@ export interface ArmClient {
   readonly kuduScopes?: readonly string[];
   /** The HTTP transport (proxy, CA, outbound guard) every request of the run uses; SDK clients get it too. */
   readonly transport?: Transport;
+  /** The run's clock (retries, timeouts, operation waits); absent: the system's. */
+  readonly clock?: Clock;
   /** The service connection's credential (for SDK clients built on the same transport). */
   readonly credential?: TokenCredential;
   /** Drops the cached token after ARM refused it as expired or invalid: the next one is fresh. */

@@ -25,6 +25,7 @@ import {
   type PipelinePolicy,
   RestError,
 } from '@azure/core-rest-pipeline';
+import { systemClock } from '../clock';
 import { defaultTransport } from '../http/pipeline';
 import { sdkPipelineOf } from '../http/sdk-pipeline';
 import { type ArmClient, ArmError, armErrorFields, type SdkPipeline } from './client';
@@ -63,7 +64,13 @@ export function sdkClientsFor(arm: ArmClient): SdkClients {
 }
 
 function createSdkClients(arm: ArmClient): SdkClients {
-  const pipeline = arm.sdkPipeline ?? sdkPipelineOf(defaultTransport(), new URL(arm.armUrl).host);
+  const pipeline =
+    arm.sdkPipeline ??
+    sdkPipelineOf(
+      defaultTransport(),
+      new URL(arm.armUrl).host,
+      arm.clock ? { retry: { clock: arm.clock } } : {},
+    );
   const endpoint = arm.armUrl.replace(/\/+$/, '');
   const credential = credentialOf(arm);
   // Whatever scope the SDK asks for, the ArmClient's token (the connection's cloud audience) is the one sent.
@@ -177,7 +184,7 @@ function credentialOf(arm: ArmClient): TokenCredential {
   return {
     async getToken(_scopes, options): Promise<AccessToken> {
       const token = await arm.getToken(options?.abortSignal as AbortSignal | undefined);
-      return { token, expiresOnTimestamp: Date.now() + 60_000 };
+      return { token, expiresOnTimestamp: (arm.clock ?? systemClock).now() + 60_000 };
     },
   };
 }

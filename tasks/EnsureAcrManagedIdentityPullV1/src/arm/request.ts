@@ -4,6 +4,7 @@
  * caller log each exchange at debug level (method, path, status, correlation id: never a token).
  */
 import type { AccessToken, TokenCredential } from '@azure/identity';
+import { type Clock, systemClock } from '../clock';
 import type { Transport } from '../http/pipeline';
 import { defaultTransport } from '../http/pipeline';
 import { abortErrorFrom, type HttpResponse, type RetryOptions, send } from '../http/retry';
@@ -30,6 +31,8 @@ export interface CreateArmClientOptions {
   /** Token scope, e.g. `https://management.azure.com/.default`. */
   readonly scope: string;
   readonly retry?: RetryOptions;
+  /** The run's clock (default: `retry.clock`, else the system's): every retry, timeout and token expiry runs on it. */
+  readonly clock?: Clock;
   /** The transport (default: the run's, with the agent's proxy and CA); its guard learns the ARM host here. */
   readonly transport?: Transport;
   /** Bearer scopes Kudu is tried with before the ARM token (kudu.ts `appServiceScope`). */
@@ -45,13 +48,15 @@ const TOKEN_REFRESH_MARGIN_IN_MS = 5 * 60_000;
 /** 401 codes after which one fresh token is worth a second try. */
 const STALE_TOKEN_CODES = new Set(['expiredauthenticationtoken', 'invalidauthenticationtoken']);
 
-export function createArmClient(options: CreateArmClientOptions): ArmClient {
+export function createArmClient(createOptions: CreateArmClientOptions): ArmClient {
+  const clock = createOptions.clock ?? createOptions.retry?.clock ?? systemClock;
+  const options = { ...createOptions, retry: { ...createOptions.retry, clock } };
   const armUrl = options.armUrl.endsWith('/') ? options.armUrl : `${options.armUrl}/`;
   const base = new URL(armUrl);
   // The ARM endpoint comes from the service connection: the one host the ARM token may go to.
   const transport = options.transport ?? defaultTransport();
   transport.guard.trust(base.host, "the service connection's Resource Manager endpoint");
-  const tokens = createTokenCache(options.credential, options.scope, options.retry?.now ?? Date.now);
+  const tokens = createTokenCache(options.credential, options.scope, options.retry.now ?? clock.now);
   const otherScopes = new Map<string, TokenCache>();
 
   async function exchange(method: string, url: URL, o: ArmRequestOptions): Promise<HttpResponse> {
@@ -183,19 +188,20 @@ export function createArmClient(options: CreateArmClientOptions): ArmClient {
     getTokenFor: (scope, signal) => {
       let cache = otherScopes.get(scope);
       if (!cache) {
-        cache = createTokenCache(options.credential, scope, options.retry?.now ?? Date.now);
+        cache = createTokenCache(options.credential, scope, options.retry.now ?? clock.now);
         otherScopes.set(scope, cache);
       }
       return cache.get(signal ?? options.retry?.signal);
     },
     transport,
+    clock,
     credential: options.credential,
     kuduScopes: options.kuduScopes ?? [],
     invalidateToken: () => tokens.invalidate(),
     invalidateTokenFor: (scope) => otherScopes.get(scope)?.invalidate(),
     // The SDK clients (clients.ts) send through the same transport: proxy, CA, guard, retry rules, debug log.
     sdkPipeline: sdkPipelineOf(transport, base.host, {
-      ...(options.retry ? { retry: options.retry } : {}),
+      retry: options.retry,
       ...(options.onResponse ? { onAttempt: options.onResponse } : {}),
     }),
   };

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RoleAssignment as SdkRoleAssignment } from '@azure/arm-authorization';
+import { systemClock } from '../clock';
 import type { GrantFact, ScopeKind } from '../facts';
 import { withDeadline } from '../http/pipeline';
 import { type RetryOptions, withRetry } from '../http/retry';
@@ -285,7 +286,10 @@ export async function createRoleAssignment(
       ...options.retry,
       // The inner ArmClient already retried transient failures; here only PrincipalNotFound earns another try.
       classifyError: (e) => ({ retry: isArmError(e) && e.code === 'PrincipalNotFound' }),
-      signal: withDeadline(options.signal, Date.now() + PRINCIPAL_NOT_FOUND_BUDGET_IN_MS),
+      signal: withDeadline(
+        options.signal,
+        (options.retry?.clock ?? arm.clock ?? systemClock).now() + PRINCIPAL_NOT_FOUND_BUDGET_IN_MS,
+      ),
     },
   );
 }

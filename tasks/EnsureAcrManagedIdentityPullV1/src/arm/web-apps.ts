@@ -11,6 +11,7 @@ import type {
   SiteConfig as SdkSiteConfig,
   SiteContainer as SdkSiteContainer,
 } from '@azure/arm-appservice/models';
+import { systemClock } from '../clock';
 import { imageFromFxVersion, isSidecarFxVersion } from '../configure/images';
 import type {
   AttachedUserIdentity,
@@ -23,7 +24,7 @@ import type {
   TargetFacts,
   TargetIdentity,
 } from '../facts';
-import { abortableSleep, parseRetryAfterInMs } from '../http/retry';
+import { parseRetryAfterInMs } from '../http/retry';
 import { collectPages, sdkPages } from '../paging';
 import { NAME_FROM_RESPONSE } from '../response-names';
 import type { Target } from '../targets';
@@ -295,7 +296,8 @@ export async function updateIdentity(
   target: PathRef,
   identity: IdentityPatch,
   signal?: AbortSignal,
-  sleep: (ms: number, signal?: AbortSignal) => Promise<void> = abortableSleep,
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void> = (ms, s) =>
+    (arm.clock ?? systemClock).sleep(ms, s),
 ): Promise<Site | undefined> {
   const r = siteRef(arm, target);
   const origin = new URL(arm.armUrl).origin;
@@ -713,11 +715,10 @@ export async function listPublishingCredentials(
 ): Promise<PublishingCredentials> {
   const r = siteRef(arm, target);
   const path = `${r.path}/config/publishingcredentials/list`;
-  // The SDK's poller waits with its own timer: bound the whole operation, so a 202 that never ends cannot park us.
-  const bounded = AbortSignal.any([
-    ...(signal ? [signal] : []),
-    AbortSignal.timeout(MAX_OPERATION_WAIT_IN_MS),
-  ]);
+  // The SDK's poller waits with its own timer: bound the whole operation (on the run's clock), so a 202 that never
+  // ends cannot park us.
+  const limit = (arm.clock ?? systemClock).timeout(MAX_OPERATION_WAIT_IN_MS);
+  const bounded = AbortSignal.any([...(signal ? [signal] : []), limit.signal]);
   const user = await sdkCall('POST', path, (o) => {
     const options = { abortSignal: bounded, updateIntervalInMs: 1000, ...o };
     const poller =
@@ -725,7 +726,7 @@ export async function listPublishingCredentials(
         ? webApps.listPublishingCredentials(r.web, r.resourceGroup, r.name, options)
         : webApps.listPublishingCredentialsSlot(r.web, r.resourceGroup, r.name, r.slot, options);
     return poller.pollUntilDone({ abortSignal: bounded });
-  });
+  }).finally(() => limit.clear());
   if (!user?.publishingUserName || typeof user.publishingPassword !== 'string') {
     throw new Error(`The publishing credentials of ${r.path} came back empty.`);
   }

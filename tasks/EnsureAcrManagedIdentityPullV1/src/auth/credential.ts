@@ -23,6 +23,7 @@ import {
   ManagedIdentityCredential,
   type TokenCredential,
 } from '@azure/identity';
+import type { Clock } from '../clock';
 import { defaultTransport, pipelineHttpClient, type Transport } from '../http/pipeline';
 import { abortErrorFrom, type RetryOptions, taskRetryStrategy } from '../http/retry';
 import { authFailure } from './auth-errors';
@@ -44,7 +45,10 @@ export interface CredentialOptions {
  * CA, outbound guard, bounded bodies). Identity keeps its own retries (they know Entra's and IMDS's rules), so the
  * pipeline makes one attempt per request and nothing nests.
  */
-export function identityTransportOptions(transport: Transport): {
+export function identityTransportOptions(
+  transport: Transport,
+  clock?: Clock,
+): {
   httpClient: ReturnType<typeof pipelineHttpClient>;
   userAgentOptions: { userAgentPrefix: string };
 } {
@@ -54,6 +58,7 @@ export function identityTransportOptions(transport: Transport): {
       maxAttempts: 1,
       attemptTimeoutInMs: 60_000,
       maxBodyBytes: 1024 * 1024,
+      ...(clock ? { clock } : {}),
     }),
     userAgentOptions: { userAgentPrefix: transport.userAgent },
   };
@@ -126,7 +131,10 @@ export function createCredential(
   const inner = innerCredential();
 
   function innerCredential(): TokenCredential {
-    const authority = { ...authorityOptions(connection), ...identityTransportOptions(transport) };
+    const authority = {
+      ...authorityOptions(connection),
+      ...identityTransportOptions(transport, options.retry?.clock),
+    };
     switch (connection.scheme) {
       case 'ServicePrincipal':
         if (connection.authenticationType === 'spnKey') {
@@ -170,9 +178,9 @@ export function createCredential(
         return connection.clientId
           ? new ManagedIdentityCredential({
               clientId: connection.clientId,
-              ...identityTransportOptions(transport),
+              ...identityTransportOptions(transport, options.retry?.clock),
             })
-          : new ManagedIdentityCredential(identityTransportOptions(transport));
+          : new ManagedIdentityCredential(identityTransportOptions(transport, options.retry?.clock));
     }
   }
 

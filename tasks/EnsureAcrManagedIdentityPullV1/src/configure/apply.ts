@@ -206,7 +206,7 @@ async function assignRole(
   const result = await createRoleAssignment(
     ctx.arm,
     { scope: step.scope, principalId, roleGuid: step.roleGuid },
-    { signal: ctx.signal, retry: { sleep: ctx.clock.sleep, now: ctx.clock.now } },
+    { signal: ctx.signal, retry: { clock: ctx.clock } },
   );
   const waited =
     result.principalNotFoundRetries > 0

@@ -206,6 +206,7 @@ export async function observe(ctx: RunContext): Promise<Observed> {
             ? { getRegistryToken: (s?: AbortSignal) => arm.getTokenFor?.(ACR_SCOPE, s) ?? arm.getToken(s) }
             : {}),
           signal,
+          now: ctx.clock.now,
         },
         registry,
         targets.map((t) => ({ label: t.target.label, images: t.images })),

@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import type { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import {
   createDefaultHttpClient,
   createEmptyPipeline,
@@ -31,6 +31,7 @@ import {
 } from '@azure/core-rest-pipeline';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { version } from '../../task.json';
+import { type Clock, systemClock } from '../clock';
 import { TaskError } from '../errors';
 import { createOutboundGuard, type OutboundGuard } from './guard';
 
@@ -154,7 +155,9 @@ function tlsOptions(tls: TlsSettings | undefined): Record<string, unknown> {
   if (tls.key) out.key = tls.key;
   if (tls.pfx) out.pfx = tls.pfx;
   if (tls.passphrase) out.passphrase = tls.passphrase;
-  return out;
+  // One secure context for the whole run: given as `ca`/`cert` options, Node would parse every root certificate
+  // again for each new connection (most of a run's CPU with a CA file).
+  return Object.keys(out).length > 0 ? { secureContext: createSecureContext(out) } : {};
 }
 
 let current: Transport | undefined;
@@ -274,7 +277,9 @@ export interface RetryBudget {
   readonly maxAttempts?: number;
   /** Longest the whole exchange may take, waits included (default 5 min); the signal's deadline may be sooner. */
   readonly totalBudgetInMs?: number;
-  /** Injected for tests. */
+  /** The run's clock: the back-off waits and the time budget are measured on it (default: the system's). */
+  readonly clock?: Clock;
+  /** Injected for tests (default: the clock's). */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly now?: () => number;
   /** Called with each wait before a retry (tests, debug logging). */
@@ -310,6 +315,7 @@ function isSendOnce(request: { method: string; url: string }): boolean {
 function sendOnceDecision(
   response: PipelineResponse | undefined,
   error: RestError | undefined,
+  now: () => number,
 ): { retry: boolean; retryAfterInMs?: number } {
   if (!response) {
     for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
@@ -325,7 +331,7 @@ function sendOnceDecision(
   const after = response.headers.get('retry-after');
   if (!after) return { retry: false };
   const seconds = Number(after);
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(after) - Date.now();
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(after) - now();
   return Number.isNaN(ms) ? { retry: false } : { retry: true, retryAfterInMs: Math.max(0, ms) };
 }
 
@@ -339,7 +345,9 @@ export function budgetedRetryPolicy(
   budget: RetryBudget,
 ): PipelinePolicy {
   const maxAttempts = Math.max(1, budget.maxAttempts ?? 5);
-  const now = budget.now ?? Date.now;
+  const clock = budget.clock ?? systemClock;
+  const now = budget.now ?? (() => clock.now());
+  const sleep = budget.sleep ?? ((ms: number, signal?: AbortSignal) => clock.sleep(ms, signal));
   return {
     name: 'taskRetry',
     async sendRequest(request, next) {
@@ -364,7 +372,7 @@ export function budgetedRetryPolicy(
         if (retryCount + 1 < maxAttempts && isSendOnce(request)) {
           // A restart is not idempotent (a second one interrupts the pull the first started): sent again only when
           // it provably never reached the service (connection refused, or 429/503 with Retry-After).
-          const decision = sendOnceDecision(response, responseError);
+          const decision = sendOnceDecision(response, responseError, now);
           if (decision.retry) delayInMs = Math.max(decision.retryAfterInMs ?? 0, 1000);
         } else if (retryCount + 1 < maxAttempts) {
           for (const strategy of strategies) {
@@ -380,7 +388,7 @@ export function budgetedRetryPolicy(
           return response as PipelineResponse;
         }
         budget.onRetry?.({ attempt: retryCount + 1, delayInMs });
-        await (budget.sleep ?? sleepFor)(delayInMs, request.abortSignal as AbortSignal | undefined);
+        await sleep(delayInMs, request.abortSignal as AbortSignal | undefined);
       }
     },
   };
@@ -398,6 +406,8 @@ export interface AttemptOptions {
   };
   /** `Retry-After` values above this are cut to it in the response itself, so every reader (SDK pollers too) waits at most this long. */
   readonly maxRetryAfterInMs?: number;
+  /** The attempt timeout runs on it (default: the system's). */
+  readonly clock?: Clock;
   readonly now?: () => number;
 }
 
@@ -408,7 +418,8 @@ export const bodyBytes = new WeakMap<PipelineResponse, Buffer>();
 
 /** One attempt: its own timeout, the credential for this host only, and a bounded body read. */
 export function attemptPolicy(options: AttemptOptions): PipelinePolicy {
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = options.now ?? (() => clock.now());
   return {
     name: 'taskAttempt',
     async sendRequest(request, next) {
@@ -419,15 +430,11 @@ export function attemptPolicy(options: AttemptOptions): PipelinePolicy {
       // timeout); a retry only gets what is left before the deadline.
       const full = options.attemptTimeoutInMs ?? 100_000;
       const timeout = attempt === 1 ? full : Math.max(0, Math.min(full, deadlineOf(outer) - now()));
-      const timeoutController = new AbortController();
-      let timedOut = false;
+      const timer = clock.timeout(timeout);
+      const timedOut = () => timer.signal.aborted && !outer?.aborted;
       // AbortSignal.any rather than a listener on the caller's signal: targets run concurrently on one job signal,
       // and a listener per request in flight trips Node's MaxListenersExceededWarning past ten.
-      const signal = outer ? AbortSignal.any([outer, timeoutController.signal]) : timeoutController.signal;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        timeoutController.abort();
-      }, timeout);
+      const signal = outer ? AbortSignal.any([outer, timer.signal]) : timer.signal;
       request.abortSignal = signal;
       request.streamResponseStatusCodes = STREAM_ALL;
       if (!request.headers.has('accept-encoding')) request.headers.set('accept-encoding', 'identity');
@@ -454,14 +461,14 @@ export function attemptPolicy(options: AttemptOptions): PipelinePolicy {
         return response;
       } catch (e: unknown) {
         if (outer?.aborted) throw abortError(outer);
-        if (timedOut) throw timeoutError(timeout, request);
+        if (timedOut()) throw timeoutError(timeout, request);
         if (isRestError(e) || !(e instanceof Error) || e.name === 'TaskError' || e.name === 'AbortError')
           throw e;
         // A stream dropped mid-body ('terminated', ECONNRESET): a RestError so the retry strategy sees it.
         const code = (e as { code?: unknown }).code;
         throw new RestError(e.message, { code: typeof code === 'string' ? code : 'ECONNRESET', request });
       } finally {
-        clearTimeout(timer);
+        timer.clear();
         request.abortSignal = outer;
         // Ours is set afresh per attempt (tokens refresh); an SDK's, set before the pipeline, is kept for retries.
         if (options.credential) request.headers.delete('authorization');
@@ -565,21 +572,6 @@ function abortError(signal: AbortSignal): Error {
   const e = new Error('The operation was aborted.', { cause: reason });
   e.name = 'AbortError';
   return e;
-}
-
-function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal as AbortSignal));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import {
   type PipelinePolicy,
   type RetryStrategy,
 } from '@azure/core-rest-pipeline';
+import { abortErrorFrom, type Clock, systemClock, timeoutReason } from '../clock';
 import {
   type AttemptOptions,
   bodyBytes,
@@ -46,11 +47,13 @@ export interface RetryOptions {
   readonly attemptTimeoutInMs?: number;
   /** Cancels the attempt in flight and any back-off; the call then rejects with an AbortError. */
   readonly signal?: AbortSignal;
-  /** Injected for tests. Must reject when `signal` aborts. */
+  /** The run's clock: back-off waits, attempt timeouts and deadlines run on it (default: the system's). */
+  readonly clock?: Clock;
+  /** Injected for tests (default: the clock's). Must reject when `signal` aborts. */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Injected for tests: a number in [0, 1). */
   readonly random?: () => number;
-  /** Injected for tests: epoch ms, used to turn an HTTP-date Retry-After into a delay. */
+  /** Injected for tests (default: the clock's): epoch ms, used to turn an HTTP-date Retry-After into a delay. */
   readonly now?: () => number;
 }
 
@@ -98,7 +101,9 @@ export async function withRetry<T>(
   options: WithRetryOptions<T> = {},
 ): Promise<T> {
   const maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULTS.maxAttempts);
-  const sleep = options.sleep ?? abortableSleep;
+  const clock = options.clock ?? systemClock;
+  const sleep = options.sleep ?? ((ms: number, signal?: AbortSignal) => clock.sleep(ms, signal));
+  const now = options.now ?? (() => clock.now());
   const random = options.random ?? Math.random;
   const classifyError = options.classifyError ?? defaultClassifyError;
   const outer = options.signal;
@@ -114,6 +119,7 @@ export async function withRetry<T>(
         attempt,
         outer,
         options.attemptTimeoutInMs ?? DEFAULTS.attemptTimeoutInMs,
+        clock,
       );
       decision = options.classifyResult ? options.classifyResult(result) : { retry: false };
     } catch (e: unknown) {
@@ -124,7 +130,7 @@ export async function withRetry<T>(
     }
     const delayInMs = backoffDelayInMs(attempt, decision, options, random);
     // A wait that would end after the signal's deadline (pipeline.ts `withDeadline`) is not worth starting.
-    const late = (options.now ?? Date.now)() + delayInMs >= deadlineOf(outer);
+    const late = now() + delayInMs >= deadlineOf(outer);
     if (!decision.retry || attempt >= maxAttempts || late) {
       if (failure) throw failure.error;
       return result as T;
@@ -158,11 +164,14 @@ async function runAttempt<T>(
   attempt: number,
   outer: AbortSignal | undefined,
   timeoutInMs: number,
+  clock: Clock,
 ): Promise<T> {
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort(abortErrorFrom(outer));
   outer?.addEventListener('abort', onOuterAbort, { once: true });
-  const timer = setTimeout(() => controller.abort(timeoutError(timeoutInMs)), timeoutInMs);
+  const timer = clock.timeout(timeoutInMs);
+  const onTimeout = () => controller.abort(timeoutError(timeoutInMs));
+  timer.signal.addEventListener('abort', onTimeout, { once: true });
   try {
     // Race the attempt against its own signal so a callee that ignores the signal cannot hold us up.
     return await Promise.race([
@@ -172,7 +181,8 @@ async function runAttempt<T>(
       }),
     ]);
   } finally {
-    clearTimeout(timer);
+    timer.clear();
+    timer.signal.removeEventListener('abort', onTimeout);
     outer?.removeEventListener('abort', onOuterAbort);
   }
 }
@@ -219,7 +229,10 @@ export function isTransientNetworkError(e: unknown): boolean {
  * Parses `Retry-After` (delta seconds or an HTTP date) or the millisecond variants Azure sends. Undefined when
  * absent or unreadable. A date in the past gives 0.
  */
-export function parseRetryAfterInMs(headers: HeaderReader, now: () => number = Date.now): number | undefined {
+export function parseRetryAfterInMs(
+  headers: HeaderReader,
+  now: () => number = systemClock.now,
+): number | undefined {
   for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
     const value = headers.get(name);
     if (value && /^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value.trim()));
@@ -258,11 +271,16 @@ export function classifyStatus(
 
 /** The policy above as an @azure/core-rest-pipeline retry strategy. */
 export function taskRetryStrategy(
-  options: Pick<RetryOptions, 'baseDelayInMs' | 'maxDelayInMs' | 'maxRetryAfterInMs' | 'random' | 'now'> & {
+  options: Pick<
+    RetryOptions,
+    'baseDelayInMs' | 'maxDelayInMs' | 'maxRetryAfterInMs' | 'random' | 'now' | 'clock'
+  > & {
     readonly classifyResponse?: (status: number, headers: HeaderReader, bodyText?: string) => RetryDecision;
   } = {},
 ): RetryStrategy {
   const random = options.random ?? Math.random;
+  const clock = options.clock ?? systemClock;
+  const now = options.now ?? (() => clock.now());
   return {
     name: 'taskRetry',
     retry({ retryCount, response, responseError }) {
@@ -271,7 +289,7 @@ export function taskRetryStrategy(
       else if (response)
         decision = options.classifyResponse
           ? options.classifyResponse(response.status, response.headers, response.bodyAsText ?? undefined)
-          : classifyStatus(response.status, response.headers, options.now, response.bodyAsText);
+          : classifyStatus(response.status, response.headers, now, response.bodyAsText);
       else decision = { retry: false };
       if (!decision.retry) return { skipStrategy: true };
       return { retryAfterInMs: backoffDelayInMs(retryCount + 1, decision, options, random) };
@@ -327,9 +345,10 @@ export interface SendOptions extends RetryOptions {
  */
 export async function send(request: HttpRequest, options: SendOptions = {}): Promise<HttpResponse> {
   const transport = options.transport ?? defaultTransport();
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = options.now ?? (() => clock.now());
   let attempt = 0;
-  let started = Date.now();
+  let started = now();
   const pipeline = createTaskPipeline(transport, {
     strategy: taskRetryStrategy(options),
     maxAttempts: options.maxAttempts ?? 5,
@@ -338,24 +357,25 @@ export async function send(request: HttpRequest, options: SendOptions = {}): Pro
     ...(options.attemptTimeoutInMs !== undefined ? { attemptTimeoutInMs: options.attemptTimeoutInMs } : {}),
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
     ...(options.credential ? { credential: options.credential } : {}),
+    clock,
     now,
   });
   const observe: PipelinePolicy = {
     name: 'attemptObserver',
     async sendRequest(req, next) {
       attempt++;
-      started = Date.now();
+      started = now();
       try {
         const response = await next(req);
         options.onAttempt?.({
           attempt,
           status: response.status,
           headers: toHeaders(response.headers),
-          ms: Date.now() - started,
+          ms: now() - started,
         });
         return response;
       } catch (e: unknown) {
-        options.onAttempt?.({ attempt, status: 0, headers: undefined, ms: Date.now() - started });
+        options.onAttempt?.({ attempt, status: 0, headers: undefined, ms: now() - started });
         throw e;
       }
     },
@@ -388,38 +408,14 @@ function toHeaders(headers: HttpHeaders): Headers {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Resolves after `ms`; rejects with an AbortError as soon as `signal` aborts. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortErrorFrom(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortErrorFrom(signal));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+export { abortableSleep, abortErrorFrom } from '../clock';
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortErrorFrom(signal);
 }
 
-/** An error named AbortError (what `isCancelledError` recognises), keeping a CancelledError reason as is. */
-export function abortErrorFrom(signal: AbortSignal | undefined): Error {
-  const reason: unknown = signal?.reason;
-  if (reason instanceof Error && (reason.name === 'AbortError' || reason.name === 'CancelledError'))
-    return reason;
-  const e = new Error('The operation was aborted.', { cause: reason });
-  e.name = 'AbortError';
-  return e;
-}
-
 function timeoutError(ms: number): Error {
-  const e = new Error(`The request did not complete within ${ms} ms.`);
-  e.name = 'TimeoutError';
+  const e = timeoutReason(ms);
+  e.message = `The request did not complete within ${ms} ms.`;
   return e;
 }

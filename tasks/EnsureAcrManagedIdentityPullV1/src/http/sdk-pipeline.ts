@@ -8,6 +8,7 @@
  */
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { SdkPipeline } from '../arm/client';
+import { type Clock, systemClock } from '../clock';
 import { TaskError } from '../errors';
 import { outboundGuardPolicy, pipelineHttpClient, type Transport } from './pipeline';
 import { type RetryOptions, taskRetryStrategy } from './retry';
@@ -40,11 +41,14 @@ export function sdkPipelineOf(
       ...(retry.maxRetryAfterInMs !== undefined ? { maxRetryAfterInMs: retry.maxRetryAfterInMs } : {}),
       ...(retry.sleep ? { sleep: retry.sleep } : {}),
       ...(retry.now ? { now: retry.now } : {}),
+      ...(retry.clock ? { clock: retry.clock } : {}),
     }),
     policies: [
       { policy: outboundGuardPolicy(transport.guard), position: 'perCall' },
       { policy: armTokenOnlyToArm(armHost), position: 'perRetry' },
-      ...(options.onAttempt ? [{ policy: observer(options.onAttempt), position: 'perRetry' as const }] : []),
+      ...(options.onAttempt
+        ? [{ policy: observer(options.onAttempt, retry.clock ?? systemClock), position: 'perRetry' as const }]
+        : []),
     ],
   };
 }
@@ -69,11 +73,11 @@ function armTokenOnlyToArm(armHost: string): PipelinePolicy {
   };
 }
 
-function observer(onAttempt: NonNullable<SdkPipelineOptions['onAttempt']>): PipelinePolicy {
+function observer(onAttempt: NonNullable<SdkPipelineOptions['onAttempt']>, clock: Clock): PipelinePolicy {
   return {
     name: 'sdkRequestLog',
     async sendRequest(request, next) {
-      const started = Date.now();
+      const started = clock.now();
       const path = new URL(request.url).pathname;
       try {
         const response = await next(request);
@@ -83,7 +87,7 @@ function observer(onAttempt: NonNullable<SdkPipelineOptions['onAttempt']>): Pipe
           status: response.status,
           correlationId: response.headers.get('x-ms-correlation-request-id') ?? undefined,
           attempt: 1,
-          ms: Date.now() - started,
+          ms: clock.now() - started,
         });
         return response;
       } catch (e: unknown) {
@@ -93,7 +97,7 @@ function observer(onAttempt: NonNullable<SdkPipelineOptions['onAttempt']>): Pipe
           status: 0,
           correlationId: undefined,
           attempt: 1,
-          ms: Date.now() - started,
+          ms: clock.now() - started,
         });
         throw e;
       }

@@ -4,7 +4,7 @@
  * check is advisory and must never hold the run up. One debug line per exchange with method, host and path only
  * (never a token, a body or a query).
  */
-
+import type { Clock } from '../clock';
 import { acrSuffixOf, loginServerProblem } from '../http/guard';
 import { defaultTransport, type Transport } from '../http/pipeline';
 import { send } from '../http/retry';
@@ -29,6 +29,8 @@ export interface RegistryHttpOptions {
   readonly environment?: string;
   /** Registers a value the agent must mask: every token a registry answer carries, the moment it arrives. */
   readonly setSecret?: (value: string) => void;
+  /** The run's clock (default: the system's). */
+  readonly clock?: Clock;
 }
 
 /** Attempts per request: one retry for a dropped connection, a 429 or a 5xx. */
@@ -62,6 +64,7 @@ export function registryHttpTransport(options: RegistryHttpOptions = {}): Regist
         },
         {
           transport: transport(),
+          ...(options.clock ? { clock: options.clock } : {}),
           maxAttempts: ATTEMPTS,
           attemptTimeoutInMs: ATTEMPT_TIMEOUT_MS,
           totalBudgetInMs: 2 * ATTEMPT_TIMEOUT_MS + 5_000,

@@ -5,6 +5,7 @@
  * the nearest tags. When the registry cannot be asked (no data-plane read, firewall, unreachable, ARM tokens
  * refused) the answer is "unchecked, because ...": never a failure of its own. No logging; returns data.
  */
+import { systemClock } from '../clock';
 import { isAcrHost } from '../configure/images';
 import { isCancelledError } from '../errors';
 import {
@@ -133,7 +134,7 @@ export async function checkImages(
   registry: RegistryFacts,
   targets: readonly { readonly label: string; readonly images: readonly string[] }[],
 ): Promise<ImageCheckReport> {
-  const now = deps.now ?? Date.now;
+  const now = deps.now ?? systemClock.now;
   const started = now();
   const loginServer = registry.loginServer.toLowerCase();
   const distinct = new Map<string, { image: string; targets: string[] }>();

@@ -13,7 +13,7 @@
  */
 import { isArmError } from '../arm/client';
 import type { InstanceFacts } from '../arm/instances';
-import type { Clock } from '../context';
+import type { Clock } from '../clock';
 import { describeError, isCancelledError } from '../errors';
 import { type Classification, ClassifyStoppedError, type PullFailureCause, sameImage } from './classify';
 import { type InstancesVerdict, judgeInstances } from './instances';
@@ -143,6 +143,11 @@ export interface FollowOptions {
   readonly image: string;
   readonly until: 'imagePulled' | 'containerStarted';
   readonly timeoutInMs: number;
+  /**
+   * When the target's time is up (clock ms), computed once by the caller for everything it does for the target;
+   * default: the start of the follow plus `timeoutInMs`.
+   */
+  readonly deadline?: number;
   readonly pollIntervalInMs: number;
   readonly restartNeeded: boolean;
   /**
@@ -229,7 +234,7 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
   const { clock, signal } = deps;
   const skew = o.skewInMs ?? 60_000;
   const started = clock.now();
-  const deadline = started + o.timeoutInMs;
+  const deadline = o.deadline ?? started + o.timeoutInMs;
   const notes: string[] = [];
   let readError: string | undefined;
   let restarts = 0;

@@ -213,7 +213,7 @@ function sourceFor(ctx: RunContext, t: VerifyTarget, options: VerifyOptions): Lo
         (() => {
           throw new Error('basic credentials are not used without setSecret');
         }),
-      retry: { signal: ctx.signal },
+      retry: { signal: ctx.signal, clock: ctx.clock },
     }),
   );
   return createLogSource({ arm: ctx.arm, target: t.target, kudu });
@@ -291,7 +291,9 @@ async function verifyOne(
 ): Promise<VerifyResult> {
   // One deadline for everything this target does: every request and retry wait below is clamped to it, so the
   // run ends within timeoutMinutes plus at most one request timeout.
-  ctx = { ...ctx, signal: withDeadline(ctx.signal, Date.now() + v.timeoutInMs) };
+  // The deadline is computed once, on the run's clock, and the follow loop below ends by the same one.
+  const deadline = ctx.clock.now() + v.timeoutInMs;
+  ctx = { ...ctx, signal: withDeadline(ctx.signal, deadline) };
   const label = t.target.label;
   const source = sourceFor(ctx, t, options);
   const serverTime = (date: string | null | undefined) => {
@@ -425,6 +427,7 @@ async function verifyOne(
         image: t.image,
         until: v.until,
         timeoutInMs: v.timeoutInMs,
+        deadline,
         pollIntervalInMs: v.pollIntervalInMs,
         restartNeeded: decision.restart,
         ...((decision.reason === 'startUnderWay' || decision.reason === 'never') &&
@@ -685,7 +688,14 @@ async function warmUp(
         url: `https://${hosts.site}/`,
         headers: { 'accept-encoding': 'identity' },
       },
-      { maxAttempts: 1, attemptTimeoutInMs: timeoutInMs, signal, transport, maxBodyBytes: 0 },
+      {
+        maxAttempts: 1,
+        attemptTimeoutInMs: timeoutInMs,
+        signal,
+        transport,
+        clock: ctx.clock,
+        maxBodyBytes: 0,
+      },
     );
   } catch (e: unknown) {
     if (isCancelledError(e) || signal.aborted) throw e;

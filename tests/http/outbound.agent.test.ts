@@ -5,11 +5,10 @@
  * server that asks the task to wait for an hour.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createServerCertificate } from '../emulator/certs';
@@ -18,6 +17,7 @@ import { startProxy, type TestProxy } from '../emulator/proxy';
 import { emulatorCredential, rawRequest } from '../emulator/sdk-client';
 import { federatedConnection, pipelineJob, secretConnection } from '../harness/connections';
 import { runTask, type TaskRun } from '../harness/run-task';
+import { makeTempDir, removeTempDir } from '../harness/temp';
 
 const DEFAULT_SCENARIO = join(__dirname, '..', 'emulator', 'scenarios', 'default.json');
 
@@ -59,7 +59,7 @@ describe('transport: proxy, CA, outbound guard and bounds (built bundle)', funct
 
   beforeEach(async () => {
     emulator = await startEmulator({ scenario: DEFAULT_SCENARIO, timeScale: 30 });
-    dir = mkdtempSync(join(tmpdir(), 'transport-test-'));
+    dir = makeTempDir('transport-test-');
   });
   afterEach(async () => {
     await proxy?.close();
@@ -67,6 +67,8 @@ describe('transport: proxy, CA, outbound guard and bounds (built bundle)', funct
     proxy = undefined;
     hostile = undefined;
     await emulator.close();
+    // Each test's CA files and probes go with it: the suite leaves its temporary folder as it found it.
+    removeTempDir(dir);
   });
 
   /** The CA file the agent hands over (Agent.CAInfo): the emulator's CA, plus the hostile server's when given. */

@@ -1,6 +1,7 @@
 /**
  * The agent cancels a job with SIGINT, then SIGTERM: the task must report Cancelled and exit within two seconds
- * of the first signal, and leave nothing that a re-run would not finish.
+ * of the first signal, and leave nothing that a re-run would not finish. Agent tier: the cancelled run is the
+ * built bundle in its own process, sent real signals; the re-runs run in process.
  */
 import assert from 'node:assert/strict';
 import type { Emulator } from '../emulator/index';
@@ -38,7 +39,7 @@ describe('reliability: cancellation by the agent', function () {
 
   it('reports Cancelled and exits within 2 s of SIGINT then SIGTERM mid-poll, and a re-run succeeds', async () => {
     emu = await start(slowPropagation());
-    const task = startRun(emu, inputs({ timeoutMinutes: '1' }));
+    const task = startRun(emu, inputs({ timeoutMinutes: '1' }), { agent: true });
     await task.waitForOutput(/next check in/);
     const signalledAt = Date.now();
     task.child.kill('SIGINT');
@@ -60,7 +61,7 @@ describe('reliability: cancellation by the agent', function () {
 
   it('reports Cancelled on SIGTERM alone while the changes are being applied, and a re-run finishes them', async () => {
     emu = await start(twoSlots({ faults: [{ method: 'PATCH', path: '/config/web', latencyMs: 1500 }] }));
-    const task = startRun(emu, inputs());
+    const task = startRun(emu, inputs(), { agent: true });
     await task.waitForOutput(/##\[group\]Apply/);
     const signalledAt = Date.now();
     task.child.kill('SIGTERM');
@@ -77,9 +78,9 @@ describe('reliability: cancellation by the agent', function () {
 
   it('reports Cancelled when SIGINT arrives while it signs in', async () => {
     emu = await start(twoSlots({ faults: [{ host: 'entra', path: '/oauth2/v2.0/token', latencyMs: 5000 }] }));
-    const task = startRun(emu, inputs());
-    await task.waitForOutput(/Service connection|##\[group\]/).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 500));
+    const task = startRun(emu, inputs(), { agent: true });
+    // The first group opens right before the first token request, which the fault holds for 5 s.
+    await task.waitForOutput(/##\[group\]Observe/);
     const signalledAt = Date.now();
     task.child.kill('SIGINT');
     const r = await task.done;

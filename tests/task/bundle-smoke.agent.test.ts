@@ -5,7 +5,7 @@ import { BUNDLE, runTask } from '../harness/run-task';
 describe('the built bundle', () => {
   it('is one file that fails, naming the missing inputs, when run with none', async () => {
     assert.ok(statSync(BUNDLE).isFile(), 'npm test builds dist/ before mocha');
-    const run = await runTask({ inputs: {} });
+    const run = await runTask({ agent: true, inputs: {} });
     assert.equal(run.exitCode, 0, 'the agent reads the result from ##vso[task.complete], not the exit code');
     assert.equal(run.result, 'Failed');
     assert.match(run.message, /Input 'azureSubscription' is ''/);
@@ -15,6 +15,7 @@ describe('the built bundle', () => {
 
   it('names a missing service connection instead of crashing', async () => {
     const run = await runTask({
+      agent: true,
       inputs: { azureSubscription: 'no-such-connection', appName: 'contoso-web' },
     });
     assert.equal(run.result, 'Failed');
