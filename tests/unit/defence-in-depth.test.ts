@@ -44,7 +44,7 @@ async function listError(p: Promise<unknown>): Promise<string> {
 describe('the paging loop (paging.ts)', () => {
   it('reads every page of a list that ends', async () => {
     const list = served([page([1, 2], 'a'), page([3], 'b'), page([4])]);
-    assert.deepEqual(await collectPages('GET /x', list.next, { bounds: BOUNDS }), [1, 2, 3, 4]);
+    assert.deepEqual(await collectPages('GET /x', list.next, { bounds: BOUNDS, now: () => 0 }), [1, 2, 3, 4]);
     assert.equal(list.requested(), 3);
   });
 
@@ -77,7 +77,10 @@ describe('the paging loop (paging.ts)', () => {
   for (const c of cases) {
     it(c.name, async () => {
       const list = served(c.pages);
-      assert.match(await listError(collectPages('GET /x', list.next, { bounds: BOUNDS })), c.why);
+      assert.match(
+        await listError(collectPages('GET /x', list.next, { bounds: BOUNDS, now: () => 0 })),
+        c.why,
+      );
       assert.equal(list.requested(), c.requested, 'no further page requested');
     });
   }
@@ -100,6 +103,7 @@ describe('the paging loop (paging.ts)', () => {
     const big = new Array<number>(2_000_000).fill(0);
     const items = await collectPages('GET /x', served([page(big)]).next, {
       bounds: { maxPages: 1, maxItems: 2_000_000, maxBytes: Number.POSITIVE_INFINITY },
+      now: () => 0,
     });
     assert.equal(items.length, 2_000_000);
   });

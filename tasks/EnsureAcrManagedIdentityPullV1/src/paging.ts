@@ -34,7 +34,8 @@ export interface CollectOptions {
   /** Carries the run's deadline; aborting it cancels the page in flight (the fetcher's business). */
   readonly signal?: AbortSignal | undefined;
   readonly bounds?: PageBounds;
-  readonly now?: () => number;
+  /** The run's clock (the ArmClient's): the deadline is judged on the same timeline as every other wait. */
+  readonly now: () => number;
 }
 
 /**
@@ -44,10 +45,10 @@ export interface CollectOptions {
 export async function collectPages<T>(
   what: string,
   next: () => Promise<Page<T> | undefined>,
-  options: CollectOptions = {},
+  options: CollectOptions,
 ): Promise<T[]> {
   const bounds = options.bounds ?? LIST_BOUNDS;
-  const now = options.now ?? Date.now;
+  const { now } = options;
   const deadline = deadlineOf(options.signal);
   const items: T[] = [];
   const seen = new Set<string>();

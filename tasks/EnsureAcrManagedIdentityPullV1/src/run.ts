@@ -81,7 +81,10 @@ export async function run(runCtx: RunContext, options: RunOptions): Promise<RunR
   // Observe and plan share one deadline from the run's first request; apply gets its own (see above).
   const ctx: RunContext = {
     ...runCtx,
-    signal: withDeadline(runCtx.signal, Date.now() + phaseDeadlineInMs(settings, MIN_OBSERVE_DEADLINE_IN_MS)),
+    signal: withDeadline(
+      runCtx.signal,
+      runCtx.clock.now() + phaseDeadlineInMs(settings, MIN_OBSERVE_DEADLINE_IN_MS),
+    ),
   };
   const report: { -readonly [K in keyof RunReport]: RunReport[K] } = {
     verify: [],
@@ -158,7 +161,10 @@ export async function run(runCtx: RunContext, options: RunOptions): Promise<RunR
     progress = startApply(report.plan);
     const applyCtx: RunContext = {
       ...runCtx,
-      signal: withDeadline(runCtx.signal, Date.now() + phaseDeadlineInMs(settings, MIN_APPLY_DEADLINE_IN_MS)),
+      signal: withDeadline(
+        runCtx.signal,
+        runCtx.clock.now() + phaseDeadlineInMs(settings, MIN_APPLY_DEADLINE_IN_MS),
+      ),
     };
     report.applied = await apply(applyCtx, report.plan, report.observed, progress);
     for (const s of report.applied.steps) log.info(`[${s.step.target}] ${s.step.what} → ${s.result}`);

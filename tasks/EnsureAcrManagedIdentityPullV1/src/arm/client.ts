@@ -5,7 +5,7 @@
  */
 import type { HttpClient, PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
-import type { Clock } from '../clock';
+import { type Clock, systemClock } from '../clock';
 import type { Transport } from '../http/pipeline';
 
 export interface ArmRequestOptions {
@@ -123,4 +123,9 @@ export function armErrorFields(text: string): { code: string; message: string } 
     code: typeof code === 'string' ? code : '',
     message: typeof message === 'string' ? message : '',
   };
+}
+
+/** The ArmClient's clock: the run's, or the system's for a client built without one. */
+export function clockOf(arm: Pick<ArmClient, 'clock'>): Clock {
+  return arm.clock ?? systemClock;
 }

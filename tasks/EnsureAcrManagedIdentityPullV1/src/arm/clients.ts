@@ -25,10 +25,9 @@ import {
   type PipelinePolicy,
   RestError,
 } from '@azure/core-rest-pipeline';
-import { systemClock } from '../clock';
 import { defaultTransport } from '../http/pipeline';
 import { sdkPipelineOf } from '../http/sdk-pipeline';
-import { type ArmClient, ArmError, armErrorFields, type SdkPipeline } from './client';
+import { type ArmClient, ArmError, armErrorFields, clockOf, type SdkPipeline } from './client';
 
 export interface SdkClients {
   /** Microsoft.Web (sites, slots, config, app settings, sidecars, restart) at the task's Web api-version. */
@@ -184,7 +183,7 @@ function credentialOf(arm: ArmClient): TokenCredential {
   return {
     async getToken(_scopes, options): Promise<AccessToken> {
       const token = await arm.getToken(options?.abortSignal as AbortSignal | undefined);
-      return { token, expiresOnTimestamp: (arm.clock ?? systemClock).now() + 60_000 };
+      return { token, expiresOnTimestamp: clockOf(arm).now() + 60_000 };
     },
   };
 }

@@ -181,7 +181,7 @@ export function createArmClient(createOptions: CreateArmClientOptions): ArmClien
             bytes: response.text?.length ?? 0,
           };
         },
-        { signal, ...(options.retry?.now ? { now: options.retry.now } : {}) },
+        { signal, now: options.retry.now ?? clock.now },
       );
     },
     getToken: (signal) => tokens.get(signal ?? options.retry?.signal),

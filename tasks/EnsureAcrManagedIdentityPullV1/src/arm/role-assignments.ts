@@ -13,7 +13,7 @@ import type { GrantFact, ScopeKind } from '../facts';
 import { withDeadline } from '../http/pipeline';
 import { type RetryOptions, withRetry } from '../http/retry';
 import { collectPages, sdkPages } from '../paging';
-import { type ArmClient, isArmError } from './client';
+import { type ArmClient, clockOf, isArmError } from './client';
 import { authorizationNextLink, sdkCall, sdkClientsFor } from './clients';
 
 /** What @azure/arm-authorization 9's role assignment operations send (the package fixes it). */
@@ -173,6 +173,7 @@ export function listRoleAssignments(
     });
     const assignments = await collectPages(`GET ${path}`, sdkPages(pages.byPage(), authorizationNextLink), {
       signal,
+      now: clockOf(arm).now,
     });
     return assignments.map((a) => grantFact(roleAssignmentFromSdk(a)));
   });

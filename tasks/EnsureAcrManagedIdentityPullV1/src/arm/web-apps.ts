@@ -11,7 +11,6 @@ import type {
   SiteConfig as SdkSiteConfig,
   SiteContainer as SdkSiteContainer,
 } from '@azure/arm-appservice/models';
-import { systemClock } from '../clock';
 import { imageFromFxVersion, isSidecarFxVersion } from '../configure/images';
 import type {
   AttachedUserIdentity,
@@ -28,7 +27,7 @@ import { parseRetryAfterInMs } from '../http/retry';
 import { collectPages, sdkPages } from '../paging';
 import { NAME_FROM_RESPONSE } from '../response-names';
 import type { Target } from '../targets';
-import { type ArmClient, ArmError, armErrorFields } from './client';
+import { type ArmClient, ArmError, armErrorFields, clockOf } from './client';
 import { type RawResponse, sdkCall, sdkClientsFor, toArmError, WEB_API_VERSION } from './clients';
 
 export { WEB_API_VERSION };
@@ -220,7 +219,10 @@ export async function listSlots(
       },
     };
     const pages = webApps.listSlots(r.web, r.resourceGroup, r.name, options).byPage();
-    const slots = await collectPages(`GET ${sitePath}/slots`, sdkPages(pages), { signal });
+    const slots = await collectPages(`GET ${sitePath}/slots`, sdkPages(pages), {
+      signal,
+      now: clockOf(arm).now,
+    });
     return slots.map((slot) => siteFacts(siteFromSdk(slot, sent.get((slot.id ?? '').toLowerCase()))));
   });
 }
@@ -296,8 +298,7 @@ export async function updateIdentity(
   target: PathRef,
   identity: IdentityPatch,
   signal?: AbortSignal,
-  sleep: (ms: number, signal?: AbortSignal) => Promise<void> = (ms, s) =>
-    (arm.clock ?? systemClock).sleep(ms, s),
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void> = (ms, s) => clockOf(arm).sleep(ms, s),
 ): Promise<Site | undefined> {
   const r = siteRef(arm, target);
   const origin = new URL(arm.armUrl).origin;
@@ -633,6 +634,7 @@ export async function listSiteContainers(
           });
     const containers = await collectPages(`GET ${r.path}/sitecontainers`, sdkPages(pages.byPage()), {
       signal,
+      now: clockOf(arm).now,
     });
     return containers.map((c) => sidecarContainer(siteContainerFromSdk(c)));
   });
@@ -717,7 +719,7 @@ export async function listPublishingCredentials(
   const path = `${r.path}/config/publishingcredentials/list`;
   // The SDK's poller waits with its own timer: bound the whole operation (on the run's clock), so a 202 that never
   // ends cannot park us.
-  const limit = (arm.clock ?? systemClock).timeout(MAX_OPERATION_WAIT_IN_MS);
+  const limit = clockOf(arm).timeout(MAX_OPERATION_WAIT_IN_MS);
   const bounded = AbortSignal.any([...(signal ? [signal] : []), limit.signal]);
   const user = await sdkCall('POST', path, (o) => {
     const options = { abortSignal: bounded, updateIntervalInMs: 1000, ...o };
