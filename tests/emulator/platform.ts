@@ -8,7 +8,15 @@
  * when, and files lines under each worker instance.
  */
 import type { PullLogInput, PullOutcome } from './log-lines';
-import type { App, EmulatorState, LogFormat, LogLine, Registry } from './model';
+import type {
+  App,
+  AvailabilityMark,
+  AvailabilityReason,
+  EmulatorState,
+  LogFormat,
+  LogLine,
+  Registry,
+} from './model';
 import { isGuid } from './model';
 import { pullAccess } from './roles';
 import type { PlatformHooks } from './router';
@@ -34,8 +42,31 @@ export interface Platform extends PlatformHooks {
   hit(app: App): void;
   advanceAll(): void;
   evaluatePull(app: App, at: number, image?: string): PullVerdict;
-  /** What the site host answers: 200 running, 503 starting or failed, 403 stopped. */
+  /** What the site host answers: 200 while a container serves, 503 while none does, 403 stopped. */
   siteStatus(app: App): number;
+}
+
+/** Records what the site host answers from `at` on (only changes are kept; marks stay in time order). */
+export function markAvailability(app: App, at: number, reason: AvailabilityReason): void {
+  const status: AvailabilityMark['status'] = reason === 'serving' ? 200 : reason === 'stopped' ? 403 : 503;
+  const marks = app.runtime.availability ?? [];
+  app.runtime.availability = marks;
+  const last = marks[marks.length - 1];
+  if (last && last.status === status && last.reason === reason) return;
+  // Lazily replayed attempts can end before a mark made by a request at "now": keep the order by time.
+  let i = marks.length;
+  while (i > 0 && (marks[i - 1] as AvailabilityMark).at > at) i -= 1;
+  marks.splice(i, 0, { at, status, reason });
+}
+
+/** What the site host answered at `at` (emulated ms), by the recorded marks; undefined before the first. */
+export function availabilityAt(app: App, at: number): AvailabilityMark | undefined {
+  let found: AvailabilityMark | undefined;
+  for (const m of app.runtime.availability ?? []) {
+    if (m.at > at) break;
+    found = m;
+  }
+  return found;
 }
 
 /** The image an app runs: `DOCKER|x` from linuxFxVersion/windowsFxVersion, or the main sidecar's image. */
@@ -290,10 +321,16 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     if (rt.attemptOutcome === 'succeeded') {
       rt.phase = 'running';
       if (rt.attemptImage) rt.runningImage = rt.attemptImage;
+      rt.servingImage = rt.attemptImage ?? configuredImage(app);
+      markAvailability(app, end, 'serving');
       rt.consecutiveFailures = 0;
       delete rt.pendingSince;
       return;
     }
+    // The new container did not come up: the platform stops the site ("Stopping site ... because it failed
+    // during startup"), and the old container that served during an overlapped recycle is gone with it.
+    delete rt.servingImage;
+    markAvailability(app, end, rt.attemptOutcome === 'succeededButStartFailed' ? 'startFailed' : 'pullFailed');
     rt.consecutiveFailures += 1;
     const n = rt.consecutiveFailures;
     const base = state.delays.retryBaseSeconds * 1000;
@@ -338,10 +375,17 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     }
   }
 
-  function restart(app: App, _reason: string): void {
+  function restart(app: App, reason: string): void {
     advance(app);
     const rt = app.runtime;
     const now = deps.now();
+    // A settings change recycles with overlap: the old container serves until the new one is ready. An explicit
+    // restart (or start) stops it first: that gap is the restart's own (docs/azure-behaviour.md#a-live-app).
+    const overlapped = reason !== 'restart' && reason !== 'start' && rt.servingImage !== undefined;
+    if (!overlapped) {
+      delete rt.servingImage;
+      if (app.state !== 'Stopped') markAvailability(app, now, 'restarting');
+    }
     if (rt.phase === 'pulling' && now < (rt.attemptEndsAt ?? 0)) {
       // A restart during a pull: the lines the attempt would still write never appear; the platform reports
       // the interruption instead (docs/azure-behaviour.md#restart-races).
@@ -364,6 +408,7 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     delete rt.nextAttemptAt;
     if (app.state === 'Stopped') {
       rt.phase = 'stopped';
+      markAvailability(app, now, 'stopped');
       return;
     }
     rt.phase = 'pendingStart';
@@ -381,6 +426,8 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
       advance(app);
       app.state = 'Stopped';
       app.runtime.phase = 'stopped';
+      delete app.runtime.servingImage;
+      markAvailability(app, deps.now(), 'stopped');
       delete app.runtime.nextAttemptAt;
     },
     hit(app) {
@@ -399,7 +446,7 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     evaluatePull,
     siteStatus(app) {
       if (app.state === 'Stopped' || app.runtime.phase === 'stopped') return 403;
-      return app.runtime.phase === 'running' ? 200 : 503;
+      return app.runtime.servingImage !== undefined ? 200 : 503;
     },
   };
 }

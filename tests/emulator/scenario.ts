@@ -314,6 +314,17 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
           attempts: 0,
           restarts: 0,
           ...(running ? { runningImage: image } : {}),
+          ...(running && spec.state !== 'Stopped' ? { servingImage: image } : {}),
+          availability: [
+            {
+              at: nowMs,
+              ...(spec.state === 'Stopped'
+                ? { status: 403 as const, reason: 'stopped' as const }
+                : running
+                  ? { status: 200 as const, reason: 'serving' as const }
+                  : { status: 503 as const, reason: 'pullFailed' as const }),
+            },
+          ],
         },
         logs: [],
         lastModifiedAt: longAgo,

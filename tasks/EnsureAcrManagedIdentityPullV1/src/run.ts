@@ -114,6 +114,10 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
       report.restartPreview = preview.map((p) => ({ target: p.target.target.label, decision: p.decision }));
       for (const p of report.restartPreview)
         log.info(`[${p.target}] Restart: ${describePlannedRestart(p.decision.reason)}.`);
+      if (settings.restart === 'never')
+        log.info(
+          'restart: never — the task sends no restart; App Service restarts a target whenever its settings are written.',
+        );
     }
     log.endGroup();
     for (const w of report.plan.warnings)
