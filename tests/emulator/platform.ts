@@ -330,7 +330,11 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     // The new container did not come up: the platform stops the site ("Stopping site ... because it failed
     // during startup"), and the old container that served during an overlapped recycle is gone with it.
     delete rt.servingImage;
-    markAvailability(app, end, rt.attemptOutcome === 'succeededButStartFailed' ? 'startFailed' : 'pullFailed');
+    markAvailability(
+      app,
+      end,
+      rt.attemptOutcome === 'succeededButStartFailed' ? 'startFailed' : 'pullFailed',
+    );
     rt.consecutiveFailures += 1;
     const n = rt.consecutiveFailures;
     const base = state.delays.retryBaseSeconds * 1000;

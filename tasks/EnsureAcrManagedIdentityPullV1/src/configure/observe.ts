@@ -29,6 +29,7 @@ import {
   targetFacts,
 } from '../arm/web-apps';
 import type { RunContext } from '../context';
+import type { ServingFact } from '../cutover/serving';
 import { TaskError } from '../errors';
 import type { GrantFact, RegistryFacts, SiteFacts, TargetFacts, UserIdentityFacts } from '../facts';
 import { appLookupError, operationError } from '../phase-errors';
@@ -103,6 +104,8 @@ export interface Observed {
   readonly tenantId: string | undefined;
   /** The pre-flight image check (undefined when it is off or no registry transport was given). */
   readonly imageCheck?: ImageCheckReport;
+  /** Per target label: whether it serves today with a registry password (src/cutover/serving.ts). */
+  readonly serving?: Readonly<Record<string, ServingFact>>;
 }
 
 export async function observe(ctx: RunContext): Promise<Observed> {
