@@ -22,7 +22,10 @@ export interface TargetAvailability {
   readonly downBeforeServingSeconds: number;
   /** Seconds the image was pulled but the container did not start, after it had served. */
   readonly startFailedSeconds: number;
-  /** Failed pull lines the platform wrote into this target's logs during the run. */
+  /**
+   * Failed pull lines the platform wrote into this target's logs during the run while or after it served (a
+   * target already down when the run began fails on its own until the run fixes it: not the run's doing).
+   */
   readonly failedPullLines: number;
 }
 
@@ -52,12 +55,15 @@ export function probeAvailability(
     let downBefore = 0;
     let startFailed = 0;
     let served = false;
+    let firstServedAt: number | undefined;
     for (let t = fromMs; t <= toMs; t += 1000) {
       probes += 1;
       const mark = availabilityAt(app, t);
       if (!mark) continue;
-      if (mark.reason === 'serving') served = true;
-      else if (mark.reason === 'restarting') restartGap += 1;
+      if (mark.reason === 'serving') {
+        served = true;
+        firstServedAt ??= t;
+      } else if (mark.reason === 'restarting') restartGap += 1;
       else if (mark.reason === 'pullFailed') {
         if (served) downtime += 1;
         else downBefore += 1;
@@ -69,7 +75,10 @@ export function probeAvailability(
     const failedPullLines = app.logs
       .filter((l) => l.source === 'platform')
       .flatMap((l) => l.lines)
-      .filter((l) => l.at >= fromMs && l.at <= toMs && FAILED_PULL.test(l.text)).length;
+      .filter(
+        (l) =>
+          firstServedAt !== undefined && l.at >= firstServedAt && l.at <= toMs && FAILED_PULL.test(l.text),
+      ).length;
     out[availabilityLabel(app, apps)] = {
       probes,
       downtimeSeconds: downtime,
