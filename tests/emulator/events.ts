@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { App, EmulatorState, EventRecord, Registry, ScenarioEvent } from './model';
 import { isGuid, roleGuid, sameId } from './model';
-import { acceptableClientId, parseImage } from './platform';
+import { acceptableClientId, addInstance, parseImage } from './platform';
 import type { PlatformHooks } from './router';
 import { resolvePrincipal, resolveScope, roleDefinitionId } from './scenario';
 
@@ -22,6 +22,9 @@ export const EVENT_KINDS = [
   'deleteTag',
   'stopSite',
   'startSite',
+  'scaleOut',
+  'scaleIn',
+  'moveInstance',
 ] as const satisfies readonly ScenarioEvent['kind'][];
 
 /** Settings a swap leaves with the slot (App Service "settings that are not swapped"). */
@@ -86,6 +89,23 @@ export function checkEvents(state: EmulatorState): void {
         if (e.kind === 'setAppSettings' && typeof e.appSettings !== 'object')
           fail(i, e, 'appSettings must be an object');
         break;
+      case 'scaleOut':
+      case 'scaleIn':
+      case 'moveInstance': {
+        const app = findAppRef(state, e.target);
+        if (!app) fail(i, e, `no app '${e.target}' (use "<site>" or "<site>/<slot>")`);
+        const count = e.kind === 'moveInstance' ? 1 : (e.count ?? 1);
+        if (!(Number.isInteger(count) && count >= 1))
+          fail(i, e, `count must be a whole number >= 1, got ${e.count}`);
+        if (e.kind === 'moveInstance') {
+          const n = e.instance ?? 1;
+          if (!(Number.isInteger(n) && n >= 1 && n <= app.instances.length))
+            fail(i, e, `instance must be 1..${app.instances.length} (1-based), got ${e.instance}`);
+        }
+        if (e.kind === 'scaleIn' && count >= app.instances.length)
+          fail(i, e, `scaleIn would leave no instance (the app has ${app.instances.length})`);
+        break;
+      }
       case 'swapSlots': {
         const site = e.site ?? state.apps.find((a) => !a.slot)?.siteName;
         for (const slot of [e.source, e.target ?? 'production'])
@@ -226,7 +246,50 @@ export function applyEvent(
       app.lastModifiedAt = at;
       return `started ${label(app)}`;
     }
+    case 'scaleOut': {
+      // New workers join with no local copy and start the app themselves; the others keep running.
+      const app = mustApp(state, event.target);
+      platform.advance(app);
+      const added = Array.from({ length: event.count ?? 1 }, () => addInstance(app, at, event.fate));
+      return `scaled ${label(app)} out to ${app.instances.length} instances (new: ${added.map((x) => x.machineName).join(', ')})`;
+    }
+    case 'scaleIn': {
+      const app = mustApp(state, event.target);
+      platform.advance(app);
+      const count = Math.min(event.count ?? 1, app.instances.length - 1);
+      const removed = app.instances.splice(app.instances.length - count, count);
+      app.instanceStates.splice(app.instanceStates.length - count, count);
+      for (const machine of removed) silence(app, machine, at);
+      return `scaled ${label(app)} in to ${app.instances.length} instances (removed: ${removed.join(', ')})`;
+    }
+    case 'moveInstance': {
+      // The platform moves an instance to another machine (maintenance, a failed host): the new one holds no
+      // image and pulls with today's settings; the old machine's log file stays in /home/LogFiles.
+      const app = mustApp(state, event.target);
+      platform.advance(app);
+      const index = (event.instance ?? 1) - 1;
+      const old = app.instances[index];
+      const fresh = addInstance(app, at, event.fate);
+      app.instances.pop();
+      app.instanceStates.pop();
+      app.instances[index] = fresh.machineName;
+      if (index === 0) {
+        // Instance 1 keeps its cycle in app.runtime: reset it in place to the new machine's.
+        const rt = fresh.runtime as App['runtime'];
+        delete fresh.runtime;
+        app.runtime = { ...rt, restarts: app.runtime.restarts, attempts: app.runtime.attempts };
+      }
+      app.instanceStates[index] = fresh;
+      if (old) silence(app, old, at);
+      return `moved instance ${index + 1} of ${label(app)} from ${old} to ${fresh.machineName}`;
+    }
   }
+}
+
+/** A machine that left writes nothing more: the lines its attempt would still have written never appear. */
+function silence(app: App, machine: string, at: number): void {
+  for (const log of app.logs)
+    if (log.machineName === machine) log.lines = log.lines.filter((l) => l.at <= at);
 }
 
 function label(app: App): string {
@@ -303,6 +366,12 @@ function swap(a: App, b: App): void {
   [a.siteContainers, b.siteContainers] = [b.siteContainers, a.siteContainers];
   [a.platform, b.platform] = [b.platform, a.platform];
   [a.runtime, b.runtime] = [b.runtime, a.runtime];
+  // The other instances' containers trade places too (as far as both slots have that many instances).
+  for (let i = 1; i < Math.min(a.instanceStates.length, b.instanceStates.length); i += 1) {
+    const x = a.instanceStates[i];
+    const y = b.instanceStates[i];
+    if (x && y) [x.runtime, y.runtime] = [y.runtime, x.runtime];
+  }
 }
 
 function tagRef(

@@ -34,6 +34,13 @@ export interface PullLogInput {
   outcome: PullOutcome;
   /** How long the layer download takes (0 for `interrupted` means: only the interruption itself). */
   pullDurationMs: number;
+  /** Which machine of the app writes it (0-based; container names carry it: `<site>_<index>_<hex>`). */
+  instanceIndex?: number;
+  /**
+   * A failed pull on a machine that holds the image: the classic platform says "Defaulting to local copy if
+   * present." and starts the cached copy instead of stopping the site (docs/azure-behaviour.md#instances).
+   */
+  localCopy?: boolean;
 }
 
 /** One line of the docker log with its emulated time (the model's `LogLine`). */
@@ -102,7 +109,10 @@ function splitImage(image: string): { registry: string; repository: string; tag:
 }
 
 function containerName(input: PullLogInput): string {
-  return `${input.siteName}_0_${hex(`${input.siteName}@${input.startAt}`, 8)}`;
+  const index = input.instanceIndex ?? 0;
+  const seed =
+    index === 0 ? `${input.siteName}@${input.startAt}` : `${input.siteName}#${index}@${input.startAt}`;
+  return `${input.siteName}_${index}_${hex(seed, 8)}`;
 }
 
 /** Registry error texts as docker reports them through the platform (docs/azure-behaviour.md#log-formats). */
@@ -190,6 +200,12 @@ function classicStart(input: PullLogInput, at: number, startFails: boolean): Tim
 
 function classicFailureTail(input: PullLogInput, at: number): TimedLine[] {
   const f = input.format;
+  if (input.localCopy)
+    // The cached copy starts: the same container start lines a good pull ends with, and no "Stopping site".
+    return [
+      line(f, at, 'WARN', 'Image pull failed. Defaulting to local copy if present.'),
+      ...classicStart(input, at + 90, false),
+    ];
   return [
     line(f, at, 'WARN', 'Image pull failed. Defaulting to local copy if present.'),
     line(

@@ -284,6 +284,40 @@ export interface AvailabilityMark {
   reason: AvailabilityReason;
 }
 
+/**
+ * One worker machine the app runs on (App Service pulls the image on each instance itself). Instance 1 (index 0)
+ * runs its start cycle in `App.runtime`; the others in their own `runtime`. Each holds its own image cache: a
+ * machine whose pull failed starts a local copy of that image when it holds one (classic Linux platform:
+ * "Image pull failed. Defaulting to local copy if present."); a machine added by scale-out or an instance move
+ * holds none (docs/azure-behaviour.md#instances).
+ */
+export interface AppInstance {
+  /** Kudu's machine name (`lw1sdlwk000A3FQ`, Windows `RD...`): one docker log file per machine. */
+  machineName: string;
+  /** ARM's instance ID (`GET .../sites/{name}/instances` lists it as `name`): 64 hex digits. */
+  instanceId: string;
+  /** Image references this machine holds in its local cache (compared case-insensitively). */
+  localImages: string[];
+  /** This machine's own fate (a network path that fails, a broken credential): overrides the pull's outcome. */
+  fate?: InstanceFate;
+  /** Attempts this machine made (its fate's `attempts` counts them down). */
+  attempts: number;
+  /** Whether the container that runs here started from a local copy after a failed pull. */
+  fromLocalCopy?: boolean;
+  /** When the machine joined (emulated ms); scale-out and moves set it. */
+  addedAt: number;
+  /** The start cycle of instances 2..n (instance 1 uses `App.runtime`). */
+  runtime?: AppRuntime;
+}
+
+/** What a scenario makes happen on one machine, whatever the app's settings say. */
+export interface InstanceFate {
+  /** The pull on this machine fails this way (`networkDenied`: a network path that fails). */
+  pull?: 'unauthorized' | 'notFound' | 'networkDenied';
+  /** Only this many attempts on the machine get the fate (default: every attempt). */
+  attempts?: number;
+}
+
 /** A site (production slot) or one of its deployment slots. */
 export interface App {
   /** Full ARM ID as Azure prints it (`.../sites/{name}` or `.../sites/{name}/slots/{slot}`). */
@@ -315,8 +349,15 @@ export interface App {
   virtualNetworkSubnetId: string | null;
   /** When false (Always On), a pending start happens after startDelaySeconds; when true, only on a site hit. */
   startsOnRequest: boolean;
-  /** Worker machine names; one docker log file per machine. */
+  /** Worker machine names; one docker log file per machine (kept in step with `instanceStates`). */
   instances: string[];
+  /** Per machine: its cache, fate and (from the second on) start cycle; see `AppInstance`. */
+  instanceStates: AppInstance[];
+  /**
+   * Machines keep the images they pulled, and a failed pull starts the local copy when one is there (default
+   * false: the emulator's older scenarios assume no cache). Seeded running instances then hold their image.
+   */
+  localCopy: boolean;
   /** Log text format this app's platform writes. */
   logFormat: LogFormat;
   /**
@@ -526,6 +567,14 @@ export interface ScenarioSite {
   virtualNetworkSubnetId?: string | null;
   startsOnRequest?: boolean;
   instances?: number;
+  /** See `App.localCopy` (default false). */
+  localCopy?: boolean;
+  /**
+   * Per-machine fates, by 1-based instance number: a pull outcome of its own (`pull`, for the first `attempts`
+   * attempts), and its local cache (`localImages`: `[]` = no local copy, `["<image>"]` = a stale copy of the
+   * configured image even when `localCopy` is off).
+   */
+  instanceFates?: ({ instance: number; localImages?: string[] } & InstanceFate)[];
   logFormat?: LogFormat;
   containerCrashes?: number;
   state?: 'Running' | 'Stopped';
@@ -621,6 +670,12 @@ export type ScenarioEvent = EventTiming &
       }
     | { kind: 'pushTag' | 'deleteTag'; registry?: string; repository?: string; tag?: string; image?: string }
     | { kind: 'stopSite' | 'startSite'; target?: AppRef }
+    /** New machines join (no local copy); each starts the app on its own, with today's settings. */
+    | { kind: 'scaleOut'; target?: AppRef; count?: number; fate?: InstanceFate }
+    /** Machines leave (the last ones first); their log files stay in /home/LogFiles, as on Azure. */
+    | { kind: 'scaleIn'; target?: AppRef; count?: number }
+    /** Instance N (1-based) moves to a new machine: new name, empty cache, a fresh start; the old file stays. */
+    | { kind: 'moveInstance'; target?: AppRef; instance?: number; fate?: InstanceFate }
   );
 
 export interface EventTiming {

@@ -7,15 +7,21 @@
  * Log text comes from the line generator (helper C's log-lines.ts); this file only decides what happened and
  * when, and files lines under each worker instance.
  */
+
+import { createHash } from 'node:crypto';
 import type { PullLogInput, PullOutcome } from './log-lines';
 import type {
   App,
+  AppInstance,
+  AppRuntime,
   AvailabilityMark,
   AvailabilityReason,
   EmulatorState,
+  InstanceFate,
   LogFormat,
   LogLine,
   Registry,
+  RuntimePhase,
 } from './model';
 import { isGuid } from './model';
 import { pullAccess } from './roles';
@@ -42,7 +48,7 @@ export interface Platform extends PlatformHooks {
   hit(app: App): void;
   advanceAll(): void;
   evaluatePull(app: App, at: number, image?: string): PullVerdict;
-  /** What the site host answers: 200 while a container serves, 503 while none does, 403 stopped. */
+  /** What the site host answers: 200 while a machine's container serves, 503 while none does, 403 stopped. */
   siteStatus(app: App): number;
 }
 
@@ -51,11 +57,10 @@ export function markAvailability(app: App, at: number, reason: AvailabilityReaso
   const status: AvailabilityMark['status'] = reason === 'serving' ? 200 : reason === 'stopped' ? 403 : 503;
   const marks = app.runtime.availability ?? [];
   app.runtime.availability = marks;
-  const last = marks[marks.length - 1];
-  if (last && last.status === status && last.reason === reason) return;
-  // Lazily replayed attempts can end before a mark made by a request at "now": keep the order by time.
   let i = marks.length;
   while (i > 0 && (marks[i - 1] as AvailabilityMark).at > at) i -= 1;
+  const before = marks[i - 1];
+  if (before && before.status === status && before.reason === reason) return;
   marks.splice(i, 0, { at, status, reason });
 }
 
@@ -67,6 +72,21 @@ export function availabilityAt(app: App, at: number): AvailabilityMark | undefin
     found = m;
   }
   return found;
+}
+
+/**
+ * Why the site answers what it answers now, over every machine: one serving container keeps it up (the front end
+ * routes to it); with none, a failed pull on a machine is why, else a failed start, else a restart under way.
+ */
+export function siteReason(app: App): AvailabilityReason {
+  if (app.state === 'Stopped') return 'stopped';
+  const rts = app.instances.map((_, i) => runtimeOf(app, i));
+  if (rts.every((r) => r.phase === 'stopped')) return 'stopped';
+  if (rts.some((r) => r.servingImage !== undefined)) return 'serving';
+  const failed = rts.filter((r) => r.phase === 'failed' || r.phase === 'blocked');
+  if (failed.some((r) => r.attemptOutcome !== 'succeededButStartFailed')) return 'pullFailed';
+  if (failed.length > 0) return 'startFailed';
+  return 'restarting';
 }
 
 /** The image an app runs: `DOCKER|x` from linuxFxVersion/windowsFxVersion, or the main sidecar's image. */
@@ -256,22 +276,39 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     return log;
   }
 
-  function append(app: App, lines: LogLine[], source: 'platform' | 'default' = 'platform'): void {
-    for (const machine of app.instances) {
-      const log = platformLog(app, machine, source);
-      log.lines.push(...lines.map((l) => ({ ...l })));
-      log.lines.sort((a, b) => a.at - b.at);
-    }
+  /** Files lines under one machine's log (each instance writes its own file). */
+  function append(app: App, i: number, lines: LogLine[], source: 'platform' | 'default' = 'platform'): void {
+    const machine = app.instanceStates[i]?.machineName ?? app.instances[i];
+    if (!machine) return;
+    const log = platformLog(app, machine, source);
+    log.lines.push(...lines.map((l) => ({ ...l })));
+    log.lines.sort((a, b) => a.at - b.at);
   }
 
-  function beginAttempt(app: App, at: number): void {
-    const rt = app.runtime;
+  /** What decides this machine's pull: the app's settings, then the machine's own fate. */
+  function instanceOutcome(app: App, i: number, verdict: PullVerdict): PullOutcome {
+    const inst = app.instanceStates[i];
+    const fate = inst?.fate;
+    if (inst && fate?.pull && (fate.attempts === undefined || inst.attempts < fate.attempts))
+      return fate.pull;
+    return verdict.outcome;
+  }
+
+  function beginAttempt(app: App, i: number, at: number): void {
+    const rt = runtimeOf(app, i);
+    const inst = app.instanceStates[i];
     const verdict = evaluatePull(app, at);
-    let outcome: PullOutcome = verdict.outcome;
+    let outcome: PullOutcome = instanceOutcome(app, i, verdict);
+    if (inst) inst.attempts += 1;
     if (outcome === 'succeeded' && app.containerCrashes !== 0) {
       outcome = 'succeededButStartFailed';
       if (app.containerCrashes > 0) app.containerCrashes -= 1;
     }
+    // A failed pull on a machine that holds the image starts the local copy (classic Linux platform only: the
+    // 2024+ platform and Windows show no such fallback in any public log).
+    const failed = outcome === 'unauthorized' || outcome === 'notFound' || outcome === 'networkDenied';
+    const localCopy =
+      failed && app.logFormat === 'classic' && !!inst && holdsImage(inst.localImages, verdict.image);
     const pullDurationMs = state.delays.pullSeconds * 1000;
     const siteName = platformSiteName(app);
     const lines = deps.lines.pullAttemptLines({
@@ -281,16 +318,19 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
       image: verdict.image,
       outcome,
       pullDurationMs,
+      instanceIndex: i,
+      ...(localCopy ? { localCopy: true } : {}),
     });
     const usesIdentity = app.identity.type !== 'None';
     if (usesIdentity && app.logFormat !== 'windows') {
       lines.push(...deps.lines.sidecarNoiseLines(app.logFormat, at + 500, siteName));
       lines.sort((a, b) => a.at - b.at);
     }
-    append(app, lines);
+    append(app, i, lines);
+    const starts = outcome === 'succeeded' || outcome === 'succeededButStartFailed' || localCopy;
     const minimumEnd =
       at +
-      (outcome === 'succeeded' || outcome === 'succeededButStartFailed'
+      (starts
         ? pullDurationMs + state.delays.containerStartSeconds * 1000
         : Math.max(1000, pullDurationMs / 3));
     const lastLine = lines.reduce((m, l) => Math.max(m, l.at), at);
@@ -298,12 +338,13 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     rt.attempts += 1;
     rt.attemptStartedAt = at;
     rt.attemptEndsAt = Math.max(minimumEnd, lastLine);
-    rt.attemptOutcome = outcome;
+    rt.attemptOutcome = localCopy ? 'localCopy' : outcome;
     rt.attemptImage = verdict.image;
     delete rt.nextAttemptAt;
-    if (outcome === 'succeeded') {
+    if (outcome === 'succeeded' || localCopy) {
       append(
         app,
+        i,
         [
           {
             at: rt.attemptEndsAt - 500,
@@ -315,26 +356,28 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     }
   }
 
-  function finishAttempt(app: App): void {
-    const rt = app.runtime;
+  function finishAttempt(app: App, i: number): void {
+    const rt = runtimeOf(app, i);
+    const inst = app.instanceStates[i];
     const end = rt.attemptEndsAt ?? deps.now();
-    if (rt.attemptOutcome === 'succeeded') {
+    if (rt.attemptOutcome === 'succeeded' || rt.attemptOutcome === 'localCopy') {
       rt.phase = 'running';
       if (rt.attemptImage) rt.runningImage = rt.attemptImage;
       rt.servingImage = rt.attemptImage ?? configuredImage(app);
-      markAvailability(app, end, 'serving');
       rt.consecutiveFailures = 0;
       delete rt.pendingSince;
+      if (inst) {
+        inst.fromLocalCopy = rt.attemptOutcome === 'localCopy';
+        // A machine keeps what it pulled (when the scenario models caches).
+        if (app.localCopy && rt.attemptOutcome === 'succeeded' && rt.attemptImage)
+          if (!holdsImage(inst.localImages, rt.attemptImage)) inst.localImages.push(rt.attemptImage);
+      }
       return;
     }
-    // The new container did not come up: the platform stops the site ("Stopping site ... because it failed
-    // during startup"), and the old container that served during an overlapped recycle is gone with it.
+    if (inst) inst.fromLocalCopy = false;
+    // The new container did not come up: the platform stops the site on this machine ("Stopping site ...
+    // because it failed during startup"), and the old container that served during an overlapped recycle with it.
     delete rt.servingImage;
-    markAvailability(
-      app,
-      end,
-      rt.attemptOutcome === 'succeededButStartFailed' ? 'startFailed' : 'pullFailed',
-    );
     rt.consecutiveFailures += 1;
     const n = rt.consecutiveFailures;
     const base = state.delays.retryBaseSeconds * 1000;
@@ -349,53 +392,50 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     }
   }
 
+  /** When machine `i`'s next step is due (emulated ms), or undefined when it waits for nothing timed. */
+  function nextDue(app: App, i: number): number | undefined {
+    const rt = runtimeOf(app, i);
+    if (rt.phase === 'pendingStart')
+      return app.startsOnRequest
+        ? undefined
+        : (rt.pendingSince ?? deps.now()) + state.delays.startDelaySeconds * 1000;
+    if (rt.phase === 'pulling') return rt.attemptEndsAt ?? deps.now();
+    if ((rt.phase === 'failed' || rt.phase === 'blocked') && !app.startsOnRequest) return rt.nextAttemptAt;
+    return undefined;
+  }
+
+  /**
+   * Replays every machine's due steps up to now, the earliest first across machines, so the site's availability
+   * marks (one serving machine keeps it up) are taken in time order.
+   */
   function advance(app: App): void {
-    const rt = app.runtime;
-    for (let guard = 0; guard < 500; guard += 1) {
-      const now = deps.now();
-      if (rt.phase === 'pendingStart') {
-        const due = (rt.pendingSince ?? now) + state.delays.startDelaySeconds * 1000;
-        if (!app.startsOnRequest && now >= due) {
-          beginAttempt(app, due);
-          continue;
-        }
-        return;
+    const now = deps.now();
+    for (let guard = 0; guard < 500 * Math.max(1, app.instances.length); guard += 1) {
+      let pick: { i: number; at: number } | undefined;
+      for (let i = 0; i < app.instances.length; i += 1) {
+        const at = nextDue(app, i);
+        if (at !== undefined && at <= now && (!pick || at < pick.at)) pick = { i, at };
       }
-      if (rt.phase === 'pulling') {
-        if (now >= (rt.attemptEndsAt ?? now)) {
-          finishAttempt(app);
-          continue;
-        }
-        return;
-      }
-      if (rt.phase === 'failed' || rt.phase === 'blocked') {
-        if (!app.startsOnRequest && rt.nextAttemptAt !== undefined && now >= rt.nextAttemptAt) {
-          beginAttempt(app, rt.nextAttemptAt);
-          continue;
-        }
-        return;
-      }
-      return;
+      if (!pick) return;
+      const rt = runtimeOf(app, pick.i);
+      if (rt.phase === 'pulling') finishAttempt(app, pick.i);
+      else beginAttempt(app, pick.i, pick.at);
+      markAvailability(app, pick.at, siteReason(app));
     }
   }
 
-  function restart(app: App, reason: string): void {
-    advance(app);
-    const rt = app.runtime;
+  function restartInstance(app: App, i: number): void {
+    const rt = runtimeOf(app, i);
     const now = deps.now();
-    // A settings change recycles with overlap: the old container serves until the new one is ready. An explicit
-    // restart (or start) stops it first: that gap is the restart's own (docs/azure-behaviour.md#a-live-app).
-    const overlapped = reason !== 'restart' && reason !== 'start' && rt.servingImage !== undefined;
-    if (!overlapped) {
-      delete rt.servingImage;
-      if (app.state !== 'Stopped') markAvailability(app, now, 'restarting');
-    }
     if (rt.phase === 'pulling' && now < (rt.attemptEndsAt ?? 0)) {
       // A restart during a pull: the lines the attempt would still write never appear; the platform reports
       // the interruption instead (docs/azure-behaviour.md#restart-races).
-      for (const log of app.logs) log.lines = log.lines.filter((l) => l.at <= now);
+      const machine = app.instanceStates[i]?.machineName ?? app.instances[i];
+      for (const log of app.logs)
+        if (log.machineName === machine) log.lines = log.lines.filter((l) => l.at <= now);
       append(
         app,
+        i,
         deps.lines.pullAttemptLines({
           format: app.logFormat,
           startAt: now,
@@ -403,6 +443,7 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
           image: rt.attemptImage ?? configuredImage(app),
           outcome: 'interrupted',
           pullDurationMs: 0,
+          instanceIndex: i,
         }),
       );
       delete rt.attemptEndsAt;
@@ -412,11 +453,22 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     delete rt.nextAttemptAt;
     if (app.state === 'Stopped') {
       rt.phase = 'stopped';
-      markAvailability(app, now, 'stopped');
       return;
     }
     rt.phase = 'pendingStart';
     rt.pendingSince = now;
+  }
+
+  function restart(app: App, reason: string): void {
+    advance(app);
+    // A settings change recycles with overlap: the old container serves until the new one is ready. An explicit
+    // restart (or start) stops it first: that gap is the restart's own (docs/azure-behaviour.md#a-live-app).
+    const overlapped = reason !== 'restart' && reason !== 'start';
+    for (let i = 0; i < app.instances.length; i += 1) {
+      if (!overlapped) delete runtimeOf(app, i).servingImage;
+      restartInstance(app, i);
+    }
+    markAvailability(app, deps.now(), siteReason(app));
   }
 
   return {
@@ -429,30 +481,116 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     stop(app) {
       advance(app);
       app.state = 'Stopped';
-      app.runtime.phase = 'stopped';
-      delete app.runtime.servingImage;
+      for (let i = 0; i < app.instances.length; i += 1) {
+        const rt = runtimeOf(app, i);
+        rt.phase = 'stopped';
+        delete rt.servingImage;
+        delete rt.nextAttemptAt;
+      }
       markAvailability(app, deps.now(), 'stopped');
-      delete app.runtime.nextAttemptAt;
     },
     hit(app) {
       advance(app);
-      const rt = app.runtime;
       const now = deps.now();
       if (app.state === 'Stopped') return;
-      if (rt.phase === 'pendingStart') beginAttempt(app, now);
-      else if ((rt.phase === 'failed' || rt.phase === 'blocked') && (rt.nextAttemptAt ?? 0) <= now) {
-        beginAttempt(app, now);
+      // The front end wakes the site: every machine whose start is due begins it (a simplification: Azure routes a
+      // request to one instance, but a cold site starts on all of them).
+      for (let i = 0; i < app.instances.length; i += 1) {
+        const rt = runtimeOf(app, i);
+        if (rt.phase === 'pendingStart') beginAttempt(app, i, now);
+        else if ((rt.phase === 'failed' || rt.phase === 'blocked') && (rt.nextAttemptAt ?? 0) <= now) {
+          beginAttempt(app, i, now);
+        }
       }
+      markAvailability(app, now, siteReason(app));
     },
     advanceAll() {
       for (const app of state.apps) advance(app);
     },
     evaluatePull,
     siteStatus(app) {
-      if (app.state === 'Stopped' || app.runtime.phase === 'stopped') return 403;
-      return app.runtime.servingImage !== undefined ? 200 : 503;
+      if (app.state === 'Stopped') return 403;
+      const rts = app.instances.map((_, i) => runtimeOf(app, i));
+      if (rts.every((r) => r.phase === 'stopped')) return 403;
+      // The front end routes to a machine whose container serves (a running one, or the old container of an
+      // overlapped recycle): one keeps the site up.
+      return rts.some((r) => r.servingImage !== undefined) ? 200 : 503;
     },
   };
+}
+
+/** The start cycle of instance `i` (0-based): instance 1 runs in `app.runtime`, the others in their own. */
+export function runtimeOf(app: App, i: number): AppRuntime {
+  if (i === 0) return app.runtime;
+  const inst = app.instanceStates[i];
+  if (!inst) throw new Error(`${app.siteName}: no instance ${i + 1}`);
+  if (!inst.runtime)
+    inst.runtime = { phase: 'pendingStart', consecutiveFailures: 0, attempts: 0, restarts: 0 };
+  return inst.runtime;
+}
+
+/** What each machine of the app is doing now (for tests, the state dump and the instances route). */
+export function instanceSummaries(app: App): {
+  machineName: string;
+  instanceId: string;
+  phase: RuntimePhase;
+  runningImage?: string;
+  fromLocalCopy: boolean;
+}[] {
+  return app.instances.map((machineName, i) => {
+    const rt = runtimeOf(app, i);
+    const inst = app.instanceStates[i];
+    return {
+      machineName,
+      instanceId: inst?.instanceId ?? instanceIdFor(machineName),
+      phase: rt.phase,
+      ...(rt.runningImage ? { runningImage: rt.runningImage } : {}),
+      fromLocalCopy: rt.phase === 'running' && inst?.fromLocalCopy === true,
+    };
+  });
+}
+
+/** ARM's instance ID for a machine: 64 hex digits, stable per machine name. */
+export function instanceIdFor(machineName: string): string {
+  return createHash('sha256').update(`instance:${machineName}`).digest('hex');
+}
+
+/** A new machine for the app (scale-out, instance move): no local copy, its start pending from `at`. */
+export function addInstance(app: App, at: number, fate?: InstanceFate): AppInstance {
+  const taken = new Set([...app.instances, ...app.logs.map((l) => l.machineName)]);
+  let n = app.instances.length + app.logs.length;
+  let machineName = machineNameFor(app.platform, n, app.siteName);
+  while (taken.has(machineName)) machineName = machineNameFor(app.platform, ++n, app.siteName);
+  const inst: AppInstance = {
+    machineName,
+    instanceId: instanceIdFor(machineName),
+    localImages: [],
+    attempts: 0,
+    addedAt: at,
+    ...(fate ? { fate } : {}),
+    runtime: {
+      phase: app.state === 'Stopped' ? 'stopped' : 'pendingStart',
+      pendingSince: at,
+      consecutiveFailures: 0,
+      attempts: 0,
+      restarts: 0,
+    },
+  };
+  app.instances.push(machineName);
+  app.instanceStates.push(inst);
+  return inst;
+}
+
+/** A machine name in the platform's style (Linux `lw1sdlwk...Q`, Windows `RD...C1EF4`), distinct per seed. */
+export function machineNameFor(platform: App['platform'], seed: number, siteName: string): string {
+  let h = 0;
+  for (const c of siteName) h = (h * 31 + c.charCodeAt(0)) & 0xfff;
+  const id = (0x0a3f + seed * 7 + h).toString(16).toUpperCase();
+  return platform === 'windows' ? `RD${id}C1EF4` : `lw1sdlwk${id}Q`;
+}
+
+function holdsImage(images: readonly string[], image: string): boolean {
+  return images.some((x) => x.toLowerCase() === image.toLowerCase());
 }
 
 /** Container stdout timestamps carry nine fractional digits. */

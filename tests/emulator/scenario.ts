@@ -11,6 +11,7 @@ import { logTimestamp, pullAttemptLines } from './log-lines';
 import type {
   App,
   AppIdentity,
+  AppInstance,
   Delays,
   EmulatorState,
   LogFormat,
@@ -26,6 +27,7 @@ import type {
   UserAssignedIdentity,
 } from './model';
 import { isGuid } from './model';
+import { instanceIdFor } from './platform';
 import { BUILT_IN_ROLES } from './roles';
 
 export const DEFAULT_TENANT_ID = '7d1f6a2e-0c4b-4e0a-9d55-3c1a2b4e5f60';
@@ -269,6 +271,33 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
           `${platform === 'windows' ? 'RD' : 'lw1sdlwk'}${(0x0a3f + i * 7 + apps.length * 13).toString(16).toUpperCase()}${platform === 'windows' ? 'C1EF4' : 'Q'}`,
       );
       const running = spec.running ?? true;
+      const localCopy = spec.localCopy ?? false;
+      const startRuntime = (): App['runtime'] => ({
+        phase: spec.state === 'Stopped' ? 'stopped' : running ? 'running' : 'failed',
+        consecutiveFailures: 0,
+        attempts: 0,
+        restarts: 0,
+        ...(running ? { runningImage: image } : {}),
+        ...(running && spec.state !== 'Stopped' ? { servingImage: image } : {}),
+      });
+      const instanceStates: AppInstance[] = instances.map((machineName, i) => {
+        const fate = spec.instanceFates?.find((f) => f.instance === i + 1);
+        const { instance: _n, localImages, ...rest } = fate ?? { instance: i + 1 };
+        return {
+          machineName,
+          instanceId: instanceIdFor(machineName),
+          localImages: localImages ?? (localCopy && running ? [image] : []),
+          attempts: 0,
+          addedAt: longAgo,
+          ...(rest.pull ? { fate: rest } : {}),
+          ...(i > 0 ? { runtime: startRuntime() } : {}),
+        };
+      });
+      for (const f of spec.instanceFates ?? [])
+        if (!Number.isInteger(f.instance) || f.instance < 1 || f.instance > instances.length)
+          throw new Error(
+            `scenario: site ${s.name}: instanceFates names instance ${f.instance}; it has ${instances.length} (1-based)`,
+          );
       apps.push({
         id,
         siteName: s.name,
@@ -304,17 +333,14 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
         virtualNetworkSubnetId: spec.virtualNetworkSubnetId ?? null,
         startsOnRequest: spec.startsOnRequest ?? false,
         instances,
+        instanceStates,
+        localCopy,
         logFormat: spec.logFormat ?? (platform === 'windows' ? 'windows' : 'classic'),
         containerCrashes: spec.containerCrashes ?? 0,
         sitePort: 0,
         scmPort: 0,
         runtime: {
-          phase: spec.state === 'Stopped' ? 'stopped' : running ? 'running' : 'failed',
-          consecutiveFailures: 0,
-          attempts: 0,
-          restarts: 0,
-          ...(running ? { runningImage: image } : {}),
-          ...(running && spec.state !== 'Stopped' ? { servingImage: image } : {}),
+          ...startRuntime(),
           availability: [
             {
               at: nowMs,
@@ -332,17 +358,18 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
       const app = apps[apps.length - 1];
       if (app && running && spec.state !== 'Stopped') {
         // The start that made it run, two hours ago: old lines a log reader must not mistake for new ones.
-        const lines = pullAttemptLines({
-          format: app.logFormat,
-          startAt: nowMs - 2 * 3600_000,
-          siteName: hostPrefix,
-          image,
-          outcome: 'succeeded',
-          pullDurationMs: 8000,
+        instances.forEach((machineName, instanceIndex) => {
+          const lines = pullAttemptLines({
+            format: app.logFormat,
+            startAt: nowMs - 2 * 3600_000,
+            siteName: hostPrefix,
+            image,
+            outcome: 'succeeded',
+            pullDurationMs: 8000,
+            instanceIndex,
+          });
+          app.logs.push({ machineName, source: 'platform', lines });
         });
-        for (const machineName of instances) {
-          app.logs.push({ machineName, source: 'platform', lines: lines.map((l) => ({ ...l })) });
-        }
       }
       if (app && spec.seedLogLines?.length) {
         const first = app.logs.find((l) => l.machineName === instances[0] && l.source === 'platform');

@@ -19,7 +19,7 @@ import {
   type SiteContainer,
   type SiteOperation,
 } from '../model';
-import { parseImage } from '../platform';
+import { instanceSummaries, parseImage } from '../platform';
 import {
   armError,
   type HttpReply,
@@ -769,6 +769,32 @@ export const routes: Route[] = [
         headers: { 'content-type': 'application/octet-stream' },
         body: Buffer.from(text),
       };
+    },
+  },
+  {
+    // WebApps_ListInstanceIdentifiers / ListInstanceIdentifiersSlot: the machines the app runs on, `name` = the
+    // instance ID (WebSiteInstanceStatus, state READY | STOPPED | UNKNOWN; docs/azure-behaviour.md#instances).
+    method: 'GET',
+    pattern: re('/instances(?:/([^/]+))?'),
+    handle: (ctx, m) => {
+      const app = appFor(ctx, m, 'instances/read');
+      const one = m[5];
+      const all = instanceSummaries(app).map((x) => ({
+        id: `${app.id}/instances/${x.instanceId}`,
+        name: x.instanceId,
+        type: `${typePrefix(app)}/instances`,
+        location: app.location,
+        properties: {
+          state: x.phase === 'running' ? 'READY' : x.phase === 'stopped' ? 'STOPPED' : 'UNKNOWN',
+          // The worker's name as Kudu's log files carry it (azure-cli troubleshoot maps the two with it).
+          machineName: x.machineName,
+        },
+      }));
+      if (one === undefined) return json(200, { value: all, nextLink: null });
+      const found = all.find((x) => x.name.toLowerCase() === one.toLowerCase());
+      if (!found)
+        throw new ReplyError(resourceNotFound(`${typePrefix(app)}/instances`, one, app.resourceGroup));
+      return json(200, found);
     },
   },
   {

@@ -11,8 +11,8 @@ import type { ObservedTarget } from '../configure/observe';
 import type { RunContext } from '../context';
 import { isCancelledError } from '../errors';
 import { neutralise } from '../log';
-import { type Classification, classifyLog } from '../verify/classify';
-import { combine } from '../verify/follow';
+import type { Classification } from '../verify/classify';
+import { judgeInstances } from '../verify/instances';
 import type { LogSource } from '../verify/log-source';
 
 export interface ServingFact {
@@ -70,7 +70,11 @@ export async function observeServing(
       let newest: Classification | undefined;
       try {
         const snapshot = await sourceOf(t).read(0, ctx.signal);
-        newest = combine(snapshot.files.map((f) => classifyLog(f.text, { image: t.images[0] ?? '' })));
+        newest = judgeInstances(snapshot.files, {
+          image: t.images[0] ?? '',
+          since: 0,
+          until: 'containerStarted',
+        }).combined;
       } catch (e: unknown) {
         if (isCancelledError(e) || ctx.signal.aborted) throw e;
       }

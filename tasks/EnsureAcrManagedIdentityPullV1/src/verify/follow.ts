@@ -12,12 +12,21 @@
  * the target's settings (a parallel deploy step may have turned the flag off or changed the identity).
  */
 import { isArmError } from '../arm/client';
+import type { InstanceFacts } from '../arm/instances';
 import type { Clock } from '../context';
 import { describeError, isCancelledError } from '../errors';
-import { type Classification, classifyLog, type PullFailureCause, sameImage } from './classify';
+import { type Classification, type PullFailureCause, sameImage } from './classify';
+import { type InstancesVerdict, judgeInstances } from './instances';
 import type { LogSource } from './log-source';
 
-export type FollowOutcome = 'verified' | 'pull_failed' | 'start_failed' | 'timed_out' | 'cancelled';
+/** `partial`: every instance the log source can show is proven, but the source cannot show them all. */
+export type FollowOutcome =
+  | 'verified'
+  | 'partial'
+  | 'pull_failed'
+  | 'start_failed'
+  | 'timed_out'
+  | 'cancelled';
 
 export interface FollowState {
   /** Consecutive polls whose last attempt failed with unauthorized/unknown since the last restart. */
@@ -99,35 +108,6 @@ export function decide(
   }
 }
 
-const DECISIVE = new Set(['pull_failed', 'container_start_failed', 'container_started', 'pull_succeeded']);
-
-/**
- * One verdict over several machines' files: the freshest decisive verdict wins (every instance pulls the same
- * image, so the newest news is the best news); otherwise in progress when any file is.
- */
-export function combine(results: readonly Classification[]): Classification {
-  const decisive = results.filter((r) => DECISIVE.has(r.outcome));
-  if (decisive.length) {
-    return decisive.reduce((best, r) =>
-      (newestEvidenceAt(r) ?? 0) > (newestEvidenceAt(best) ?? 0) ? r : best,
-    );
-  }
-  const progress = results.find((r) => r.outcome === 'in_progress');
-  if (progress) return progress;
-  const others = [...new Set(results.flatMap((r) => r.otherImages))];
-  const first = results.find((r) => r.otherImages.length) ?? results[0];
-  return (
-    first ?? {
-      outcome: 'nothing_relevant',
-      imagePulled: false,
-      evidence: [],
-      attempts: 0,
-      otherImages: others,
-      summary: 'No platform log lines since the restart yet.',
-    }
-  );
-}
-
 export interface FollowDeps {
   readonly clock: Clock;
   readonly signal: AbortSignal;
@@ -150,6 +130,12 @@ export interface FollowDeps {
    * deploy step may have switched the app to a new tag while we follow it.
    */
   readonly currentImage?: (signal: AbortSignal) => Promise<string | undefined>;
+  /**
+   * The instances the target runs on, as ARM lists them (undefined: unknown, e.g. the list is not readable).
+   * Read when the follow starts, when the log shows a machine it does not list, every few polls, and once more
+   * before a verdict of verified (a scale-out during the run adds an instance whose pull must be awaited).
+   */
+  readonly instances?: (signal: AbortSignal) => Promise<readonly InstanceFacts[] | undefined>;
 }
 
 export interface FollowOptions {
@@ -193,7 +179,14 @@ export interface FollowResult {
   readonly lastFailure?: Classification;
   /** What the re-read found changed during the run (the flag turned off, another identity...). */
   readonly drift?: string;
+  /** The per-instance judgement of the last read (undefined before the first read). */
+  readonly instances?: InstancesVerdict;
 }
+
+/** Re-read ARM's instance list at least this often (in polls) while following. */
+const POLLS_PER_INSTANCE_REFRESH = 6;
+/** A progress line that says the same as the last one is repeated at most this often. */
+export const PROGRESS_REPEAT_MS = 60_000;
 
 const EMPTY: Classification = {
   outcome: 'nothing_relevant',
@@ -210,7 +203,12 @@ function readFailure(e: unknown): string {
   return `${e.method} ${e.path.split('/').pop() ?? e.path} answered HTTP ${e.status} ${e.code}: ${e.message}`;
 }
 
-function describePoll(c: Classification): string {
+function describePoll(c: Classification, judged?: InstancesVerdict): string {
+  const several = judged && judged.views.length > 1 ? ` (proven on ${judged.coverage})` : '';
+  return `${describeOne(c)}${several}`;
+}
+
+function describeOne(c: Classification): string {
   if (c.outcome === 'pull_failed' && c.cause === 'unauthorized')
     return 'pull failing (unauthorized), which is expected for a few minutes after a new role assignment';
   if (c.outcome === 'pull_failed') return `pull failing (${c.cause ?? 'unknown'})`;
@@ -243,6 +241,20 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
   const mayRestart = o.mayRestart ?? true;
   let image = o.image;
   const askedAbout = new Set<string>();
+  let listed: readonly InstanceFacts[] | undefined;
+  let pollsSinceListing = 0;
+  let judged: InstancesVerdict | undefined;
+  let lastProgress: { text: string; at: number } | undefined;
+  const refreshInstances = async () => {
+    pollsSinceListing = 0;
+    if (!deps.instances) return;
+    try {
+      listed = (await deps.instances(signal)) ?? listed;
+    } catch (e: unknown) {
+      if (isCancelledError(e)) throw e;
+      // Without the list, every machine that logs since the change stands for an instance.
+    }
+  };
   const result = (outcome: FollowOutcome): FollowResult => ({
     outcome,
     last,
@@ -253,6 +265,7 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
     ...(readError ? { readError } : {}),
     ...(lastFailure ? { lastFailure } : {}),
     ...(drift ? { drift } : {}),
+    ...(judged ? { instances: judged } : {}),
   });
 
   try {
@@ -268,6 +281,7 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
         ? Math.min(o.notBefore, restartAt - skew)
         : restartAt - skew;
     await deps.warmUp(signal);
+    await refreshInstances();
     let state: FollowState = initialFollowState;
     let rateLimitedStreak = 0;
     let quietPolls = 0;
@@ -283,7 +297,13 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
       );
       const interval = rateLimitedStreak > 0 ? Math.max(o.pollIntervalInMs, backoff) : o.pollIntervalInMs;
       const wait = Math.min(interval, remaining);
-      deps.info(`${o.label}: ${describePoll(last)}; next check in ${Math.ceil(wait / 1000)} s.`);
+      // Progress: a line when what we see changes, else at most once a minute (a long wait stays readable).
+      const progress = describePoll(last, judged);
+      const now = clock.now();
+      if (!lastProgress || lastProgress.text !== progress || now - lastProgress.at >= PROGRESS_REPEAT_MS) {
+        deps.info(`${o.label}: ${progress}; next check in ${Math.ceil(wait / 1000)} s.`);
+        lastProgress = { text: progress, at: now };
+      }
       await clock.sleep(wait, signal);
 
       const snapshot = await deps.source.read(since, signal).catch((e: unknown) => {
@@ -305,7 +325,16 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
           notes.push(snapshot.note);
           deps.info(`${o.label}: ${snapshot.note}`);
         }
-        last = combine(snapshot.files.map((f) => classifyLog(f.text, { image, since })));
+        pollsSinceListing++;
+        const judge = () =>
+          judgeInstances(snapshot.files, { image, since, until: o.until, instances: listed });
+        judged = judge();
+        // The log shows a machine ARM did not list, or it is time: read the instance list again.
+        if (deps.instances && (judged.left.length > 0 || pollsSinceListing >= POLLS_PER_INSTANCE_REFRESH)) {
+          await refreshInstances();
+          judged = judge();
+        }
+        last = judged.combined;
         // The log pulls an image we have not asked about: was the app switched to it (a deploy during the run)?
         const fresh = last.otherImages.filter((i) => !askedAbout.has(i));
         if (fresh.length > 0 && deps.currentImage) {
@@ -314,9 +343,23 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
           if (now && !sameImage(now, image) && fresh.some((i) => sameImage(i, now))) {
             deps.info(`${o.label}: the app was switched to ${now} during the run; verifying that image.`);
             image = now;
-            last = combine(snapshot.files.map((f) => classifyLog(f.text, { image, since })));
+            judged = judge();
+            last = judged.combined;
           }
         }
+        // About to call it verified: make sure no instance joined since the list was read.
+        if (deps.instances && decide(last, o.until, initialFollowState).kind === 'done' && !last.cause) {
+          const before = listed?.length;
+          await refreshInstances();
+          if (listed?.length !== before) {
+            judged = judge();
+            last = judged.combined;
+          }
+        }
+        // Every instance the source shows is proven, but it cannot show them all (ARM containerlogs).
+        const readable = judged.views.filter((v) => !v.unreadable);
+        if (readable.length < judged.views.length && readable.every((v) => v.proven))
+          return result('partial');
       }
       if (last.outcome === 'pull_failed') lastFailure = last;
       const propagation = o.propagationUntil === undefined || clock.now() < o.propagationUntil;

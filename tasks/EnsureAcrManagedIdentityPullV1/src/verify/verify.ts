@@ -6,6 +6,7 @@
  * is the fix. Only this file wires the real world (ARM, Kudu, the site host) into the pure follow loop.
  */
 import { isArmError } from '../arm/client';
+import { type InstanceFacts, listInstances } from '../arm/instances';
 import { createKuduClient } from '../arm/kudu';
 import { grantsPull, listRoleAssignments } from '../arm/role-assignments';
 import { getSite, getSiteConfigFacts, getSiteState, restart } from '../arm/web-apps';
@@ -18,8 +19,9 @@ import { send } from '../http/retry';
 import { neutralise } from '../log';
 import { type CauseLessFacts, causeLessRemedy } from '../registry/preflight';
 import type { Target } from '../targets';
-import { type Classification, classifyLog, explain, type PullFailureCause } from './classify';
-import { combine, type FollowResult, follow } from './follow';
+import { type Classification, explain, type PullFailureCause } from './classify';
+import { type FollowResult, follow } from './follow';
+import { judgeInstances } from './instances';
 import { createLogSource, type LogSource } from './log-source';
 import { decideRestart, type RestartDecision, type RestartReason } from './restart-policy';
 
@@ -114,6 +116,15 @@ export interface VerifyResult {
   readonly notes: readonly string[];
   /** Set for every outcome but verified and skipped: code, message, remedy. */
   readonly error?: TaskError;
+  /**
+   * Per instance, when the target runs on more than one: how many are proven ("3 of 3 instances") and one line for
+   * each instance that is not, neutralised.
+   */
+  readonly instances?: {
+    readonly coverage: string;
+    readonly lines: readonly string[];
+    readonly note?: string;
+  };
 }
 
 export interface VerifyOptions {
@@ -231,16 +242,34 @@ async function readEvidence(
   source: LogSource,
   t: VerifyTarget,
   until: 'imagePulled' | 'containerStarted',
-): Promise<{ proof?: Classification; underWay: boolean; failed?: boolean }> {
+): Promise<{
+  proof?: Classification;
+  crashed?: boolean;
+  underWay: boolean;
+  failed?: boolean;
+  coverage?: string;
+}> {
   if (t.lastChangeAt === undefined) return { underWay: false };
   const since = t.lastChangeAt;
   try {
     const snapshot = await source.read(since, ctx.signal);
-    const c = combine(snapshot.files.map((f) => classifyLog(f.text, { image: t.image, since })));
+    const instances = await instancesOf(ctx, t, ctx.signal);
+    const judged = judgeInstances(snapshot.files, { image: t.image, since, until, instances });
+    const c = judged.combined;
+    const coverage = judged.views.length > 1 ? judged.coverage : undefined;
+    const extra = coverage ? { coverage } : {};
+    if (judged.views.some((v) => v.unreadable)) return { underWay: false };
     const proves =
       c.imagePulled &&
       (c.outcome === 'container_started' || (until === 'imagePulled' && c.outcome === 'pull_succeeded'));
-    if (proves) return { proof: c, underWay: false };
+    if (proves) return { proof: c, underWay: false, ...extra };
+    // The image was pulled after the change, then the container crashed: with imagePulled that is the proof, and
+    // a restart cannot help (the first run already said why the container fails).
+    const crashedAfterPull =
+      until === 'imagePulled' &&
+      c.outcome === 'container_start_failed' &&
+      judged.views.every((v) => v.classification.imagePulled);
+    if (crashedAfterPull) return { proof: c, crashed: true, underWay: false, ...extra };
     return {
       underWay:
         c.outcome === 'in_progress' || (until === 'containerStarted' && c.outcome === 'pull_succeeded'),
@@ -249,6 +278,21 @@ async function readEvidence(
   } catch (e: unknown) {
     if (isCancelledError(e) || ctx.signal.aborted) throw e;
     return { underWay: false }; // no evidence: the follow loop reads (and reports) the log again
+  }
+}
+
+/** ARM's instance list for the target; undefined when it cannot be read (the log alone then decides). */
+async function instancesOf(
+  ctx: RunContext,
+  t: VerifyTarget,
+  signal: AbortSignal,
+): Promise<readonly InstanceFacts[] | undefined> {
+  try {
+    const list = await listInstances(ctx.arm, t.target, signal);
+    return list.length > 0 ? list : undefined;
+  } catch (e: unknown) {
+    if (isCancelledError(e) || signal.aborted) throw e;
+    return undefined;
   }
 }
 
@@ -289,6 +333,27 @@ async function verifyOne(
     evidence: evidence !== undefined,
     underWay: found.underWay,
   });
+  if (decision.reason === 'logEvidence' && evidence && found.crashed) {
+    // Pulled since the last change, then crashed: the pull is proven; the start failure stays a warning.
+    const result: VerifyResult = {
+      target: t.target,
+      outcome: 'start_failed',
+      fatal: false,
+      seconds: 0,
+      restarts: 0,
+      restartReason: 'logEvidence',
+      evidence: evidenceOf(evidence),
+      summary: neutralise(evidence.summary, 500),
+      notes: [],
+      error: new TaskError(
+        'ContainerStartFailed',
+        `${label}: ${neutralise(t.image, 300)} was pulled since the last change (found in the log, so no restart), but the container failed to start.`,
+        { remedy: explain(evidence).fix ?? '', target: label },
+      ),
+    };
+    ctx.log.info(`${label}: pulled since the last change, not restarted; ${verdictLine(result)}`);
+    return result;
+  }
   if (decision.reason === 'logEvidence' && evidence) {
     const result: VerifyResult = {
       target: t.target,
@@ -300,8 +365,11 @@ async function verifyOne(
       evidence: evidenceOf(evidence),
       summary: neutralise(evidence.summary, 500),
       notes: [],
+      ...(found.coverage ? { instances: { coverage: found.coverage, lines: [] } } : {}),
     };
-    ctx.log.info(`${label}: verified from the log, no restart (${result.summary})`);
+    ctx.log.info(
+      `${label}: verified from the log${found.coverage ? ` on ${found.coverage}` : ''}, no restart (${result.summary})`,
+    );
     return result;
   }
   // restart: never. A failure in the log since the last change is evidence too: follow it to its verdict.
@@ -345,6 +413,7 @@ async function verifyOne(
         },
         warmUp: (signal) => warmUp(ctx, t.defaultHostName, signal, options.warmUpTimeoutInMs ?? 10_000),
         info: (m) => ctx.log.info(m),
+        instances: (signal) => instancesOf(ctx, t, signal),
         currentImage: async (signal: AbortSignal) => {
           if (t.expected?.sidecar) return undefined;
           try {
@@ -630,8 +699,14 @@ function toResult(
     summary: neutralise(f.last.summary, 500),
     ...(f.source ? { source: f.source } : {}),
     notes: f.notes.map((n) => neutralise(n, 500)),
+    ...instancesOfResult(f),
   };
   const image = neutralise(t.image, 300);
+  // Which instances the verdict is about, when there are several: "proven on 2 of 3 instances; instance 3 of 3 (...): ..."
+  const per = base.instances;
+  const perInstance = per
+    ? ` Proven on ${per.coverage}${per.lines.length ? `; ${per.lines.join('; ')}` : ''}.`
+    : '';
   // The failure the verdict rests on: the last one seen, even when a later poll (after a restart) saw nothing yet,
   // so the same history always gives the same cause and remedy.
   const failure = f.last.outcome === 'pull_failed' ? f.last : f.lastFailure;
@@ -645,6 +720,21 @@ function toResult(
   switch (f.outcome) {
     case 'verified':
       return { ...base, outcome: 'verified', fatal: false };
+    case 'partial':
+      return {
+        ...base,
+        outcome: 'unverified',
+        fatal: false,
+        error: new TaskError(
+          'PullNotVerified',
+          `${label}: ${image} is proven on ${f.instances?.coverage ?? 'one instance'} only: ${neutralise((f.instances?.lines ?? []).join('; '), 800)}.`,
+          {
+            remedy:
+              "Let the task read the SCM (Kudu) site, which lists every instance's docker log: give the service connection Website Contributor on the app (Microsoft.Web/sites/publish/action), then run the task again (it writes nothing and reads the log first).",
+            target: label,
+          },
+        ),
+      };
     case 'cancelled':
       return { ...base, outcome: 'cancelled', fatal: true };
     case 'start_failed':
@@ -654,7 +744,7 @@ function toResult(
         fatal: until === 'containerStarted',
         error: new TaskError(
           'ContainerStartFailed',
-          `${label}: ${image} was pulled, but the container failed to start.`,
+          `${label}: ${image} was pulled, but the container failed to start.${perInstance}`,
           {
             remedy: explain({ ...f.last, outcome: 'container_start_failed' }).fix ?? '',
             target: label,
@@ -699,7 +789,10 @@ function toResult(
         outcome: 'pull_failed',
         cause: c,
         fatal: true,
-        error: new TaskError(CODES[c], `${label}: ${what}.`, { remedy: remedyFor(c, facts), target: label }),
+        error: new TaskError(CODES[c], `${label}: ${what}.${perInstance}`, {
+          remedy: remedyFor(c, facts),
+          target: label,
+        }),
       };
     }
     case 'timed_out': {
@@ -738,7 +831,7 @@ function toResult(
         fatal: true,
         error: new TaskError(
           'VerifyTimedOut',
-          `${label}: after ${seconds} s and ${f.restarts} restart(s), ${seen}`,
+          `${label}: after ${seconds} s and ${f.restarts} restart(s), ${seen}${perInstance}`,
           { remedy, target: label },
         ),
       };
@@ -785,13 +878,37 @@ function tagOf(image: string): string {
   return colon > slash ? noDigest.slice(colon + 1) : 'latest';
 }
 
+/** The per-instance part of a result: coverage, the instances not proven, and machines no longer listed. */
+function instancesOfResult(f: FollowResult): Pick<VerifyResult, 'instances'> {
+  const j = f.instances;
+  if (!j || (j.views.length <= 1 && j.left.length === 0)) return {};
+  const notes = [
+    j.expected === undefined
+      ? `ARM's instance list could not be read: judged on the ${j.views.length} machines that logged since the change.`
+      : undefined,
+    j.left.length > 0
+      ? `The log also holds ${j.left.length} machine(s) ARM no longer lists (${j.left.slice(0, 5).join(', ')}: an instance moved or the plan scaled in); not counted.`
+      : undefined,
+  ].filter((x): x is string => !!x);
+  return {
+    instances: {
+      coverage: j.coverage,
+      lines: j.lines.slice(0, 10).map((l) => neutralise(l, 300)),
+      ...(notes.length ? { note: neutralise(notes.join(' '), 600) } : {}),
+    },
+  };
+}
+
 function verdictLine(r: VerifyResult): string {
+  const per = r.instances;
+  const detail = per?.lines.length ? ` ${per.lines.join('; ')}.` : '';
+  const note = per?.note ? ` ${per.note}` : '';
   switch (r.outcome) {
     case 'verified':
-      return `verified in ${r.seconds} s (${r.summary})`;
+      return `verified in ${r.seconds} s${per ? ` on ${per.coverage}` : ''} (${r.summary})${note}`;
     case 'start_failed':
       return `${r.summary} ${r.fatal ? '' : '(a warning: the image was pulled)'}`.trim();
     default:
-      return `${r.outcome}${r.cause ? ` (${r.cause})` : ''} after ${r.seconds} s: ${r.summary}`;
+      return `${r.outcome}${r.cause ? ` (${r.cause})` : ''} after ${r.seconds} s${per ? ` (proven on ${per.coverage})` : ''}: ${r.summary}${detail}${note}`;
   }
 }
