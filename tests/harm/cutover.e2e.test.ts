@@ -72,13 +72,24 @@ const cases: Case[] = [
     },
   },
   {
+    file: 'scale-out.json',
+    result: 'Succeeded',
+    outcomes: { production: 'verified', staging: 'verified' },
+    check: ({ state }) => {
+      assert.equal(app(state).instances.length, 4, 'production scaled out during the wait');
+      assert.equal(app(state, 'staging').instances.length, 4, 'staging scaled out during its switch');
+      for (const a of [app(state), app(state, 'staging')])
+        assert.equal(a.siteConfig.acrUseManagedIdentityCreds, true);
+    },
+  },
+  {
     file: 'placeholder-image.json',
     result: 'SucceededWithIssues',
     outcomes: { production: 'not_proven', staging: 'not_proven' },
     check: ({ run }) => {
       assert.doesNotMatch(run.task.stdout, /Set the registry input to mcr\.microsoft\.com/);
-      assert.match(run.task.stdout, /AnonymousPullProvesNothing/);
-      assert.match(run.task.stdout, /deploy/i);
+      assert.match(run.task.summary ?? '', /proves nothing about the managed identity/);
+      assert.match(run.task.summary ?? '', /then run this task after the deploy/);
     },
   },
   {
