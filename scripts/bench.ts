@@ -28,6 +28,7 @@ import type { LogLine } from '../tests/emulator/model';
 import { startProxy } from '../tests/emulator/proxy';
 import { federatedConnection } from '../tests/harness/connections';
 import { BUNDLE, startTask, type TaskRun } from '../tests/harness/run-task';
+import { type CutoverFigures, cutoverRows, measureCutover } from './bench-cutover';
 
 const ROOT = join(__dirname, '..');
 
@@ -66,6 +67,8 @@ export interface Figures {
   imageCheck: ImageCheckCost;
   trials: number;
   machine: { nproc: number; memoryGb: number; cpu: string; node: string; date: string };
+  /** Issue 24's live cutover, and one whose grant never takes effect (scripts/bench-cutover.ts); not in --quick. */
+  cutover?: { live: CutoverFigures; neverEffective: CutoverFigures };
 }
 
 export interface ImageCheckCost {
@@ -573,6 +576,7 @@ export function verdicts(f: Figures): Row[] {
       pass: f.peakRssMb < 150,
     },
   );
+  if (f.cutover) rows.push(...cutoverRows(f.cutover.live, f.cutover.neverEffective));
   return rows;
 }
 
@@ -621,6 +625,11 @@ async function main(): Promise<void> {
     const logs = await logReads(emulator, probe, quick);
     say('image check');
     const imageCheck = await imageCheckCost(emulator, probe, s.trials);
+    // Each live-cutover run waits out the 10-minute settle bound (20 s at time scale 30): not in --quick.
+    if (!quick) say('live cutover (and a grant that never takes effect)');
+    const cutover = quick
+      ? undefined
+      : { live: await measureCutover(), neverEffective: await measureCutover(10_000_000) };
     const figures: Figures = {
       ...size,
       ...start,
@@ -629,6 +638,7 @@ async function main(): Promise<void> {
       ...detect,
       ...logs,
       imageCheck,
+      ...(cutover ? { cutover } : {}),
       peakRssMb: Math.round((probe.peakKb() / 1024) * 10) / 10,
       armLatencyMs: ARM_LATENCY_MS,
       trials: s.trials,
