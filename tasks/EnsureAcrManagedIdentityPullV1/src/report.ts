@@ -87,7 +87,7 @@ function withoutLabel(target: string, text: string): string {
 
 function successMessage(report: RunReport): string {
   const targets = report.observed?.targets.length ?? 0;
-  const changes = report.applied?.changeCount ?? 0;
+  const changes = (report.applied?.changeCount ?? 0) + (report.cutoverWrites ?? 0);
   if (report.dryRun) {
     return `Dry run: ${report.plan?.steps.length ?? 0} change(s) planned for ${targets} target(s); nothing was changed.`;
   }
@@ -137,7 +137,7 @@ function outputsOf(report: RunReport, verification: VerificationOutcome): Record
     registryResourceId: report.observed?.registry.id ?? '',
     verificationOutcome: verification,
     pullSeconds: verified.length > 0 ? String(Math.max(...verified.map((r) => r.seconds))) : '',
-    changeCount: String(report.applied?.changeCount ?? 0),
+    changeCount: String((report.applied?.changeCount ?? 0) + (report.cutoverWrites ?? 0)),
     targetResults: JSON.stringify(targetResultsOf(report, verification)),
   };
 }

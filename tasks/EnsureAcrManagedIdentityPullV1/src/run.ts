@@ -57,6 +57,8 @@ export interface RunReport {
   readonly dryRun: boolean;
   /** Whether verification was asked for (false when the inputs could not even be read). */
   readonly verifyOn?: boolean;
+  /** Writes the cutover of live targets made (switches, put-backs, password removals): part of changeCount. */
+  readonly cutoverWrites?: number;
   /** Dry run: per target, whether verification would restart it and why. */
   readonly restartPreview?: readonly { readonly target: string; readonly decision: RestartDecision }[];
 }
@@ -78,6 +80,7 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
   for (const w of settings.inputWarnings) log.warn(w);
   let phase: Phase = 'observe';
   let progress: ApplyProgress | undefined;
+  const cutoverCounter = { writes: 0 };
   try {
     log.group(`Observe ${settings.appName}`);
     report.observed = await observe(ctx);
@@ -174,7 +177,9 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
         ),
         report.applied.principals,
         options,
+        cutoverCounter,
       );
+      if (cutoverCounter.writes > 0) report.cutoverWrites = cutoverCounter.writes;
       // Each target's verdict was logged the moment it was known; here, the log lines that decided it.
       for (const r of report.verify.filter((v) => v.evidence.length > 0)) {
         log.info(`[${r.target.label}] ${r.outcome}, decided by:`);
@@ -183,6 +188,7 @@ export async function run(ctx: RunContext, options: RunOptions): Promise<RunRepo
       log.endGroup();
     }
   } catch (e: unknown) {
+    if (cutoverCounter.writes > 0) report.cutoverWrites = cutoverCounter.writes;
     // Writes made before the failure are still the run's writes: report every one of them.
     if (phase === 'apply' && progress && report.plan) {
       report.applied = appliedOf(report.plan, progress);
@@ -208,6 +214,7 @@ async function verifyAll(
   all: readonly VerifyTarget[],
   principals: Readonly<Record<string, string | undefined>>,
   options: RunOptions,
+  counter: { writes: number },
 ): Promise<VerifyResult[]> {
   const loginServer = observed.registry.loginServer.toLowerCase();
   const cutover = new Set(p.cutover?.order.map((c) => c.target) ?? []);
@@ -240,6 +247,7 @@ async function verifyAll(
           })),
       },
       options,
+      counter,
     );
     for (const r of results) byLabel.set(r.target.label, r);
   }

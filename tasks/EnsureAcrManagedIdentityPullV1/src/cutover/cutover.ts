@@ -43,6 +43,8 @@ export async function runCutover(
   ctx: RunContext,
   input: CutoverInput,
   options: VerifyOptions,
+  /** Counts the writes the cutover makes (switch, put-back, password removal): the run's changeCount. */
+  counter: { writes: number } = { writes: 0 },
 ): Promise<VerifyResult[]> {
   const { log, settings } = ctx;
   const v = settings.verify;
@@ -106,6 +108,7 @@ export async function runCutover(
     // 2. The switch: one config/web write, which restarts the target; follow it, first failure decides.
     log.info(`[${c.target}] Switching to the managed identity: ${cleared}. ${c.flags.what}`);
     await setPullSettings(ctx.arm, { path: c.path }, c.flags.pull, ctx.signal);
+    counter.writes += 1;
     const [switched] = await verifyTargets(ctx, [{ ...vt, restartedByWrite: true, failFast: true }], options);
     if (!switched) throw new Error('cutover: no verification result');
     if (switched.outcome === 'verified' || switched.outcome === 'start_failed') {
@@ -115,7 +118,7 @@ export async function runCutover(
         grantAt: grantAt(c.target, startServer ?? 0),
       });
       if (c.removeCredentials && switched.outcome === 'verified') {
-        const note = await removeCredentials(ctx, c);
+        const note = await removeCredentials(ctx, c, counter);
         log.info(`[${c.target}] ${c.removeCredentials.what} → ${note}`);
         results.push({ ...switched, notes: [...switched.notes, `Registry password settings: ${note}.`] });
       } else results.push(switched);
@@ -138,6 +141,7 @@ export async function runCutover(
       { useManagedIdentity: c.previous.useManagedIdentity ?? false, clientId: c.previous.clientId ?? '' },
       ctx.signal,
     );
+    counter.writes += 1;
     const back = (
       await verifyTargets(
         ctx,
@@ -162,7 +166,11 @@ async function serverTime(ctx: RunContext, c: CutoverTarget): Promise<number> {
   }
 }
 
-async function removeCredentials(ctx: RunContext, c: CutoverTarget): Promise<string> {
+async function removeCredentials(
+  ctx: RunContext,
+  c: CutoverTarget,
+  counter: { writes: number },
+): Promise<string> {
   const step = c.removeCredentials;
   if (!step) return 'nothing to remove';
   // The PUT replaces every setting: re-read right before it, so a setting added meanwhile is sent back too.
@@ -171,6 +179,7 @@ async function removeCredentials(ctx: RunContext, c: CutoverTarget): Promise<str
   const keep = Object.fromEntries(Object.entries(current).filter(([k]) => !removed.has(k.toUpperCase())));
   if (Object.keys(keep).length === Object.keys(current).length) return 'already removed (nothing written)';
   await replaceAppSettings(ctx.arm, { path: c.path }, keep, ctx.signal);
+  counter.writes += 1;
   return `removed ${step.keys.join(', ')} after its fresh identity pull; kept ${Object.keys(keep).length} other setting(s)`;
 }
 
