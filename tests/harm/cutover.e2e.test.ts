@@ -105,6 +105,32 @@ const cases: Case[] = [
 
 describe('live cutover (issue 24): no outage, proof before production, a way back', function () {
   this.timeout(240_000);
+
+  it('dryRun shows the sequence, the wait and the fallback, and what restart: never means; writes nothing', async () => {
+    const scenario = loadScenario(join(dir, 'admin-credentials.json'));
+    const emulator = await startEmulator({ scenario });
+    try {
+      const [run] = await runScenario(emulator, scenario, {
+        overrides: { dryRun: 'true', restart: 'never', pollIntervalSeconds: '0.5' },
+      });
+      assert.ok(run);
+      assert.equal(run.task.result, 'Succeeded', run.task.message);
+      assert.equal(run.writes, 0);
+      const out = run.task.stdout;
+      assert.match(out, /Cutover of 2 target\(s\) that serve today with a registry password/);
+      assert.match(out, /1\. \[staging\].*once its grant is 10 minutes old/);
+      assert.match(out, /2\. \[production\]/);
+      assert.match(out, /put back acrUseManagedIdentityCreds=false/);
+      assert.match(
+        out,
+        /the task sends no restart; App Service restarts a target whenever its settings are written/,
+      );
+      for (const a of emulator.state.apps) assert.equal(a.siteConfig.acrUseManagedIdentityCreds, false);
+    } finally {
+      await emulator.close();
+    }
+  });
+
   for (const c of cases) {
     it(`${c.file}: ${c.result}, downtime 0, no failed pull in production's log`, async () => {
       const scenario = loadScenario(join(dir, c.file));
