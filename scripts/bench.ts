@@ -65,10 +65,30 @@ export interface Figures {
   armLatencyMs: number;
   /** The pre-flight image check (src/registry/): its cost per distinct image, through the agent proxy. */
   imageCheck: ImageCheckCost;
+  /** Verification of a target on 1 and on 3 instances (issue #25): the cost of proving every instance. */
+  instances: InstancesCost[];
+  /** The log classifier on one adversarial 1 MiB entry (issue #27 item 6), best of a few runs. */
+  classify1MiBMs: number;
   trials: number;
   machine: { nproc: number; memoryGb: number; cpu: string; node: string; date: string };
   /** Issue 24's live cutover, and one whose grant never takes effect (scripts/bench-cutover.ts); not in --quick. */
   cutover?: { live: CutoverFigures; neverEffective: CutoverFigures };
+}
+
+export interface InstancesCost {
+  instances: number;
+  polls: number;
+  /** Kudu listings (`/api/logs/docker`) per poll: one for all instances. */
+  listingsPerPoll: number;
+  /** Kudu file reads per poll (only files with new bytes are read). */
+  fileReadsPerPoll: number;
+  /** ARM `.../instances` reads over the whole verification. */
+  instanceListReads: number;
+  requests: number;
+  logBytesRead: number;
+  /** From the last instance's proof in the log to the task's "verified" line. */
+  detectionLatencyMs: number;
+  verified: boolean;
 }
 
 export interface ImageCheckCost {
@@ -471,6 +491,73 @@ async function logReads(emulator: Emulator, probe: ReturnType<typeof rssProbe>, 
   };
 }
 
+/**
+ * One verification of a target on `n` instances (each pulls on its own and writes its own log file): how many
+ * requests per poll, bytes read, and how long after the last instance's proof the task says "verified".
+ */
+async function instancesCost(emulator: Emulator, probe: ReturnType<typeof rssProbe>, n: number) {
+  const scenario = baseScenario({
+    delays: { startDelaySeconds: 1, pullSeconds: 2, containerStartSeconds: 1 },
+  });
+  const site = scenario.sites?.[0];
+  if (site) site.instances = n;
+  const inputs = inputsFor(scenario, {
+    verifyPull: 'true',
+    pollIntervalSeconds: String(POLL_INTERVAL_MS / 1000),
+    timeoutMinutes: '2',
+  });
+  const image = scenario.sites?.[0]?.image ?? '';
+  await emulator.seed(scenario);
+  let verifiedAt: number | undefined;
+  const m = await runBundle({
+    emulator,
+    inputs,
+    env: probe.env(`instances-${n}`),
+    onStdoutLine: (line) => {
+      if (verifiedAt === undefined && /^production: verified\b/.test(line)) verifiedAt = Date.now();
+    },
+  });
+  const app = emulator.state.apps.find((a) => !a.slot);
+  // The proof is complete when the slowest instance has proven its pull.
+  const proofs = (app?.instances ?? []).map((machine) =>
+    firstPullProof(
+      (app?.logs ?? [])
+        .filter((l) => l.source === 'platform' && l.machineName === machine)
+        .flatMap((l) => l.lines)
+        .filter((l) => l.at >= m.startedAt)
+        .sort((a, b) => a.at - b.at),
+      image,
+    ),
+  );
+  const lastProof = proofs.every((p) => p) ? Math.max(...proofs.map((p) => p?.at ?? 0)) : undefined;
+  const kudu = m.requests.filter((r) => r.host === 'kudu');
+  const polls = kudu.filter((r) => /\/api\/logs\/docker$/i.test(r.path)).length;
+  const reads = kudu.filter((r) => /\/api\/vfs\/logfiles\/.+/i.test(r.path));
+  return {
+    instances: n,
+    polls,
+    listingsPerPoll: polls ? 1 : 0,
+    fileReadsPerPoll: polls ? Math.round((reads.length / polls) * 100) / 100 : 0,
+    instanceListReads: m.requests.filter((r) => /\/instances$/i.test(r.path)).length,
+    requests: m.requests.length,
+    logBytesRead: reads.reduce((sum, r) => sum + r.bytes, 0),
+    detectionLatencyMs: verifiedAt !== undefined && lastProof !== undefined ? verifiedAt - lastProof : -1,
+    verified: verifiedAt !== undefined,
+  };
+}
+
+/** The classifier on a megabyte entry built to make backtracking patterns work (best of three). */
+function classifyMegabyte(): number {
+  const entry = `2024-01-01T00:00:00.000Z ERROR - ${'Pulling docker image x '.repeat(Math.ceil((1024 * 1024) / 23))}`;
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) {
+    const start = process.hrtime.bigint();
+    classifyLog(entry);
+    best = Math.min(best, Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return Math.round(best * 100) / 100;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------------------------
@@ -576,6 +663,25 @@ export function verdicts(f: Figures): Row[] {
       pass: f.peakRssMb < 150,
     },
   );
+  const single = f.instances.find((x) => x.instances === 1);
+  for (const x of f.instances) {
+    rows.push({
+      figure: `verify on ${x.instances} instance(s)`,
+      value: `${x.verified ? 'verified' : 'NOT verified'}; ${x.polls} polls, ${x.listingsPerPoll} listing/poll, ${x.fileReadsPerPoll} file reads/poll, ${x.instanceListReads} instance-list reads, ${x.requests} requests, ${kb(x.logBytesRead)} read, detection ${x.detectionLatencyMs} ms`,
+      target: `verified; 1 listing per poll for all instances; detection <= poll interval + one request (${POLL_INTERVAL_MS + ONE_REQUEST_ALLOWANCE_MS} ms)${single && x !== single ? `; vs 1 instance: ${kb(single.logBytesRead)}, ${single.requests} requests` : ''}`,
+      pass:
+        x.verified &&
+        x.listingsPerPoll === 1 &&
+        x.detectionLatencyMs >= 0 &&
+        x.detectionLatencyMs <= POLL_INTERVAL_MS + ONE_REQUEST_ALLOWANCE_MS,
+    });
+  }
+  rows.push({
+    figure: 'classify a 1 MiB entry',
+    value: `${f.classify1MiBMs} ms`,
+    target: '< 100 ms',
+    pass: f.classify1MiBMs < 100,
+  });
   if (f.cutover) rows.push(...cutoverRows(f.cutover.live, f.cutover.neverEffective));
   return rows;
 }
@@ -625,6 +731,9 @@ async function main(): Promise<void> {
     const logs = await logReads(emulator, probe, quick);
     say('image check');
     const imageCheck = await imageCheckCost(emulator, probe, s.trials);
+    say('instances (1 and 3)');
+    const instances = [await instancesCost(emulator, probe, 1), await instancesCost(emulator, probe, 3)];
+    const classify1MiBMs = classifyMegabyte();
     // Each live-cutover run waits out the 10-minute settle bound (20 s at time scale 30): not in --quick.
     if (!quick) say('live cutover (and a grant that never takes effect)');
     const cutover = quick
@@ -638,6 +747,8 @@ async function main(): Promise<void> {
       ...detect,
       ...logs,
       imageCheck,
+      instances,
+      classify1MiBMs,
       ...(cutover ? { cutover } : {}),
       peakRssMb: Math.round((probe.peakKb() / 1024) * 10) / 10,
       armLatencyMs: ARM_LATENCY_MS,

@@ -77,6 +77,21 @@ function credentialFor(az: boolean): TokenCredential | undefined {
   return az ? new AzureCliCredential() : undefined;
 }
 
+/**
+ * Why the registry is not asked about the image, or undefined when it can be: only an Azure Container Registry is
+ * asked, and only with a credential at hand (the user says which, nothing is guessed).
+ */
+export function notAskedBecause(image: string, hasCredential: boolean): string | undefined {
+  const parsed = splitImage(image).host;
+  // A first path segment without a dot, a port or `localhost` is a Docker Hub namespace, not a host.
+  const host = /[.:]|^localhost$/i.test(parsed) && image.includes('/') ? parsed : 'docker.io';
+  if (!/\.azurecr\.(io|us|cn)$/i.test(host))
+    return `${host} is not an Azure Container Registry; the image check asks ACR only.`;
+  if (!hasCredential)
+    return `no credential to ask ${host} with. To let it check whether the image exists, set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (a service principal that can read the registry), or add --az to use your az login.`;
+  return undefined;
+}
+
 /** The task's pre-flight check for one image; undefined when the image is not on ACR. */
 async function registryCheck(image: string, az: boolean): Promise<ImageCheckReport | undefined> {
   const { host } = splitImage(image);
@@ -119,7 +134,10 @@ async function main(): Promise<number> {
   const evidence = result.evidence.map((l) => neutralise(l.raw.split('\n').join(' | '), 400));
   const out = [headline];
   let check: ImageCheckReport | undefined;
-  if (args.image) {
+  let notAsked: string | undefined;
+  if (args.image) notAsked = notAskedBecause(args.image, credentialFor(args.az) !== undefined);
+  if (notAsked) out.push(`Registry not asked: ${neutralise(notAsked, 500)}`);
+  else if (args.image) {
     try {
       check = await registryCheck(args.image, args.az);
     } catch (e: unknown) {
@@ -154,6 +172,7 @@ async function main(): Promise<number> {
       ...(result.otherImages.length ? { otherImages: result.otherImages } : {}),
       evidence,
       ...(check?.images[0] ? { imageCheck: check.images[0].state } : {}),
+      ...(notAsked ? { imageCheck: { kind: 'notAsked', reason: neutralise(notAsked, 500) } } : {}),
     }),
   );
   process.stdout.write(`${out.join('\n')}\n`);

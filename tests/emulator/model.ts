@@ -353,6 +353,8 @@ export interface App {
   instances: string[];
   /** Per machine: its cache, fate and (from the second on) start cycle; see `AppInstance`. */
   instanceStates: AppInstance[];
+  /** ARM answers `.../siteStatus` for this app (newer stamps only; routes/web.ts). */
+  siteStatus: boolean;
   /**
    * Machines keep the images they pulled, and a failed pull starts the local copy when one is there (default
    * false: the emulator's older scenarios assume no cache). Seeded running instances then hold their image.
@@ -569,6 +571,8 @@ export interface ScenarioSite {
   instances?: number;
   /** See `App.localCopy` (default false). */
   localCopy?: boolean;
+  /** ARM answers `.../siteStatus` (default: Linux apps whose logFormat is `platform2024`, the newer stamps). */
+  siteStatus?: boolean;
   /**
    * Per-machine fates, by 1-based instance number: a pull outcome of its own (`pull`, for the first `attempts`
    * attempts), and its local cache (`localImages`: `[]` = no local copy, `["<image>"]` = a stale copy of the

@@ -335,6 +335,8 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
         instances,
         instanceStates,
         localCopy,
+        siteStatus:
+          spec.siteStatus ?? (platform !== 'windows' && (spec.logFormat ?? 'classic') === 'platform2024'),
         logFormat: spec.logFormat ?? (platform === 'windows' ? 'windows' : 'classic'),
         containerCrashes: spec.containerCrashes ?? 0,
         sitePort: 0,

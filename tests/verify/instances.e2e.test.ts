@@ -73,7 +73,11 @@ function scenarioFor(site: Partial<ScenarioSite>, tweak?: (s: Scenario) => void)
   return s;
 }
 
-async function verifyOn(emu: Emulator, messages: string[]): Promise<VerifyResult> {
+async function verifyOn(
+  emu: Emulator,
+  messages: string[],
+  o: { until?: 'imagePulled' | 'containerStarted'; lastChangeAt?: number } = {},
+): Promise<VerifyResult> {
   const caPem = readFileSync(emu.info.caCertPath, 'utf8');
   const untrust = await trustForFetch(caPem);
   try {
@@ -115,7 +119,12 @@ async function verifyOn(emu: Emulator, messages: string[]): Promise<VerifyResult
       connectedServiceId: 'sc',
       appName: APP,
       resourceGroup: RG,
-      verify: { kind: 'on', timeoutInMs: 6 * 60_000, pollIntervalInMs: 10_000, until: 'containerStarted' },
+      verify: {
+        kind: 'on',
+        timeoutInMs: 6 * 60_000,
+        pollIntervalInMs: 10_000,
+        until: o.until ?? 'containerStarted',
+      },
     });
     const ctx: RunContext = { settings, arm, log, signal: new AbortController().signal, clock };
     const site = await getSite(arm, target);
@@ -128,6 +137,7 @@ async function verifyOn(emu: Emulator, messages: string[]): Promise<VerifyResult
         restartedByWrite: false,
         // The grant is an hour old (the scenario's): an unauthorized pull is not propagation.
         grantCreatedAt: emu.now() - 3600_000,
+        ...(o.lastChangeAt !== undefined ? { lastChangeAt: o.lastChangeAt } : {}),
       },
     ]);
     assert.ok(result);
@@ -179,6 +189,42 @@ const CASES: Case[] = [
         r.error?.message ?? '',
         /instance 3 of 3 .*pull failed, unauthorized \(it started an older local copy\)/,
       );
+    },
+  },
+  {
+    name: 'a newer stamp (2024+ platform) adds what siteStatus says about the failing instance',
+    site: { instances: 2, logFormat: 'platform2024', instanceFates: [{ instance: 2, pull: 'unauthorized' }] },
+    check(r, _emu, messages) {
+      assert.equal(r.outcome, 'pull_failed', r.summary);
+      assert.match(
+        r.instances?.lines.join('\n') ?? '',
+        /instance 2 of 2 .*\[siteStatus: (Stopped \(SiteStopped\), last error ImagePullFailure|Starting \(PullingImage\))\]/,
+      );
+      assert.ok(
+        messages.some((m) => /\[siteStatus: /.test(m)),
+        messages.join('\n'),
+      );
+    },
+  },
+  {
+    name: 'an older stamp without siteStatus: the log alone decides, nothing breaks',
+    site: { instances: 2, instanceFates: [{ instance: 2, pull: 'unauthorized' }] },
+    check(r) {
+      assert.equal(r.outcome, 'pull_failed', r.summary);
+      assert.doesNotMatch(r.instances?.lines.join('\n') ?? '', /siteStatus/);
+    },
+  },
+  {
+    name: 'Kudu unreadable (ARM containerlogs shows one instance): not verified, and says why',
+    site: { instances: 2 },
+    tweak: (s) => {
+      s.kuduAcceptsArmAudience = false;
+    },
+    check(r) {
+      assert.equal(r.outcome, 'unverified', r.summary);
+      assert.equal(r.error?.code, 'PullNotVerified');
+      assert.match(r.error?.message ?? '', /proven on 1 of 2 instances only/);
+      assert.match(r.error?.remedy ?? '', /Kudu/);
     },
   },
   {
@@ -244,4 +290,32 @@ describe('per-instance proof against the emulator', function () {
       }
     });
   }
+});
+
+describe('a re-run reads the evidence of the first run', function () {
+  this.timeout(90_000);
+  it('a slot whose container crashes after a good pull: the pull is found, no restart is sent', async () => {
+    const emu = await startEmulator({
+      scenario: scenarioFor({ containerCrashes: -1 }),
+      timeScale: TIME_SCALE,
+    });
+    try {
+      const changedAt = emu.now() - 1000;
+      const first = await verifyOn(emu, [], { until: 'imagePulled' });
+      assert.notEqual(first.outcome, 'pull_failed', first.summary);
+      const app = emu.state.apps[0];
+      assert.ok(app);
+      const restartsBefore = app.runtime.restarts;
+      const messages: string[] = [];
+      const second = await verifyOn(emu, messages, { until: 'imagePulled', lastChangeAt: changedAt });
+      assert.equal(second.outcome, 'start_failed', second.summary);
+      assert.equal(second.fatal, false);
+      assert.equal(second.restarts, 0);
+      assert.equal(second.restartReason, 'logEvidence');
+      assert.equal(app.runtime.restarts, restartsBefore, 'no restart reached the app');
+      assert.match(second.error?.message ?? '', /was pulled since the last change/);
+    } finally {
+      await emu.close();
+    }
+  });
 });

@@ -255,7 +255,7 @@ describe('verifyTargets against the emulator', function () {
     assert.equal(r.outcome, 'start_failed');
     assert.equal(r.fatal, true);
     assert.equal(r.error?.code, 'ContainerStartFailed');
-    assert.match(r.error?.remedy ?? '', /WEBSITES_PORT/);
+    assert.match(r.error?.remedy ?? '', /exited during start \(a crash, not a port problem\)/);
   });
 
   it('does not fail the task for a crashing container when only the pull must succeed', async () => {

@@ -40,6 +40,58 @@ import { zipFiles } from './zip';
 
 const SITE = `^${RG}/providers/microsoft\\.web/sites/([^/]+)(?:/slots/([^/]+))?`;
 
+/**
+ * One instance's siteStatus item. The field names and the values `Started`/`SiteStarted`, `Starting`/`PullingImage`,
+ * `Stopped`/`SiteStopped` are the ones azure-cli's tests show; `lastError` `ImagePullFailure` for a failed pull is
+ * the 2024+ platform's own reason word (an inference: no public sample shows siteStatus after a failed pull). A
+ * container started from a local copy is `Started`, as the platform would see it: the status proves no pull.
+ */
+function siteStatusItem(x: ReturnType<typeof instanceSummaries>[number]) {
+  const base = { instanceId: x.instanceId, lastErrorDetails: null, detailsLevel: 'Information' };
+  switch (x.phase) {
+    case 'running':
+      return {
+        ...base,
+        state: 'Started',
+        action: 'SiteStarted',
+        details: 'Site is running',
+        lastError: null,
+        lastErrorTimestamp: null,
+      };
+    case 'pulling':
+    case 'pendingStart':
+      return {
+        ...base,
+        state: 'Starting',
+        action: 'PullingImage',
+        details: 'Pulling image',
+        lastError: null,
+        lastErrorTimestamp: null,
+        detailsLevel: 'Warning',
+      };
+    case 'failed':
+    case 'blocked':
+      return {
+        ...base,
+        state: 'Stopped',
+        action: 'SiteStopped',
+        details: 'Stopped',
+        lastError: 'ImagePullFailure',
+        lastErrorTimestamp: null,
+        detailsLevel: 'Error',
+      };
+    default:
+      return {
+        ...base,
+        state: 'Stopped',
+        action: 'SiteStopped',
+        details: 'Stopped',
+        lastError: null,
+        lastErrorTimestamp: null,
+      };
+  }
+}
+
 function re(suffix: string): RegExp {
   return new RegExp(`${SITE}${suffix}$`);
 }
@@ -769,6 +821,31 @@ export const routes: Route[] = [
         headers: { 'content-type': 'application/octet-stream' },
         body: Buffer.from(text),
       };
+    },
+  },
+  {
+    // Per-instance runtime status (azure-cli `az webapp troubleshoot status`, PR #33673: ARM `.../siteStatus[/{id}]`
+    // at api-version 2024-11-01, `{ properties: [...] }` or one item). Only newer stamps answer it (scenario site
+    // `siteStatus`, default: Linux apps on the 2024+ platform); elsewhere ARM's 404, as for any route it lacks.
+    method: 'GET',
+    pattern: re('/sitestatus(?:/([^/]+))?'),
+    handle: (ctx, m) => {
+      const app = appFor(ctx, m, 'read');
+      if (!app.siteStatus)
+        throw new ReplyError(
+          armError(
+            404,
+            'NotFound',
+            `No route registered for '${ctx.path.slice(ctx.path.toLowerCase().indexOf('/sitestatus'))}'.`,
+          ),
+        );
+      const items = instanceSummaries(app).map((x) => siteStatusItem(x));
+      const one = m[5];
+      if (one === undefined) return json(200, { properties: items });
+      const found = items.find((x) => x.instanceId.toLowerCase() === one.toLowerCase());
+      if (!found)
+        throw new ReplyError(resourceNotFound(`${typePrefix(app)}/siteStatus`, one, app.resourceGroup));
+      return json(200, { properties: found });
     },
   },
   {

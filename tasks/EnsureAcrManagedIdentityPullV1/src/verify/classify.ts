@@ -59,6 +59,8 @@ export interface ClassifyOptions {
   readonly image?: string | undefined;
   /** Epoch ms: entries before it are ignored (callers subtract their clock-skew allowance first). */
   readonly since?: number | undefined;
+  /** Asked between entries (every few dozen): true stops the work with a ClassifyStoppedError. */
+  readonly shouldStop?: (() => boolean) | undefined;
 }
 
 export interface Classification {
@@ -75,6 +77,29 @@ export interface Classification {
   readonly otherImages: readonly string[];
   /** One sentence saying what the log shows. */
   readonly summary: string;
+  /**
+   * For `container_start_failed`: what the platform said about the start. `timeLimit`: it gave up waiting
+   * (`did not start within expected time limit. Elapsed time = 230.x sec`, a 2024+ startup probe that failed after
+   * 230 s or more); `crashed`: the container exited (`has exited`, `finished running with exit code`);
+   * `noResponse`: it ran but did not answer the HTTP ping (the port).
+   */
+  readonly startFailure?: 'timeLimit' | 'crashed' | 'noResponse';
+  /**
+   * For `pull_failed`: Docker Hub's combined `pull access denied ... repository does not exist or may require
+   * 'docker login'` — a private repository pulled without its credentials (or a name Docker Hub does not have).
+   */
+  readonly dockerHubDenied?: boolean;
+}
+
+/** Entries longer than this are classified on their head and tail only: a bounded cost per entry. */
+export const MAX_ENTRY_CHARS = 8192;
+
+/** Thrown when `shouldStop` says so between entries (the caller's deadline). */
+export class ClassifyStoppedError extends Error {
+  constructor() {
+    super('log classification stopped: the deadline passed');
+    this.name = 'ClassifyStoppedError';
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -133,13 +158,13 @@ const SIDECAR = /_(msiProxy|middleware|kudu(_[0-9a-f]+)?|managedIdentity|easyaut
 /** The container a platform line talks about, when it names one. */
 function containerOf(message: string): string | undefined {
   const patterns = [
-    /^Container (\S+?)\s*for site \S+/i,
-    /warmup request to container (\S+?) for site/i,
-    /warmup request for container (\S+?)\.? Elapsed/i,
-    /^Container (\S+) didn't respond/i,
-    /^(?:Starting|Stopping|Deleting) container: (\S+?)\.?(?:\s|$)/i,
-    /^Site container: (\S+) terminated/i,
-    /^docker run .*--name (\S+)/i,
+    /^Container (\S{1,256}?)\s*for site \S/i,
+    /warmup request to container (\S{1,256}?) for site/i,
+    /warmup request for container (\S{1,256}?)\.? Elapsed/i,
+    /^Container (\S{1,256}) didn't respond/i,
+    /^(?:Starting|Stopping|Deleting) container: (\S{1,256}?)\.?(?:\s|$)/i,
+    /^Site container: (\S{1,256}) terminated/i,
+    /^docker run [^\n]{0,4000}?--name (\S{1,256})/i,
   ];
   for (const p of patterns) {
     const m = p.exec(message);
@@ -157,6 +182,14 @@ interface Draft {
   level: LogLine['level'];
   appOutput: boolean;
   headed: boolean;
+  chars: number;
+}
+
+/** The head and tail of an over-long entry (the phrases that decide sit at its start; a Windows block ends it). */
+function bounded(text: string): string {
+  if (text.length <= MAX_ENTRY_CHARS) return text;
+  const head = Math.floor((MAX_ENTRY_CHARS * 3) / 4);
+  return `${text.slice(0, head)} … ${text.slice(text.length - (MAX_ENTRY_CHARS - head))}`;
 }
 
 /**
@@ -173,10 +206,10 @@ export function parseLogLines(text: string | readonly string[]): LogLine[] {
 
   const flush = () => {
     if (!current) return;
-    const message = current.message.join('\n').replace(MARKDOWN_LINK, '$1');
+    const message = bounded(current.message.join('\n')).replace(MARKDOWN_LINK, '$1');
     out.push({
       index: current.index,
-      raw: current.raw.join('\n'),
+      raw: bounded(current.raw.join('\n')),
       message,
       at: current.at,
       timestamped: current.timestamped,
@@ -206,8 +239,15 @@ export function parseLogLines(text: string | readonly string[]): LogLine[] {
     const at = stamp?.at ?? (level ? pendingStamp : undefined);
     const headed = at !== undefined || level !== null;
     if (!headed && current?.headed) {
-      current.raw.push(line);
-      current.message.push(trimmed);
+      // A bounded entry: past the cap, continuation lines only keep the tail (see bounded()).
+      if (current.chars < 4 * MAX_ENTRY_CHARS || current.raw.length < 8) {
+        current.raw.push(line);
+        current.message.push(trimmed);
+        current.chars += line.length;
+      } else {
+        current.raw[current.raw.length - 1] = line;
+        current.message[current.message.length - 1] = trimmed;
+      }
       return;
     }
     flush();
@@ -225,6 +265,7 @@ export function parseLogLines(text: string | readonly string[]): LogLine[] {
       // Container stdout carries 9 fractional digits and no level; the platform writes 3 (classic) or 7 (2024+).
       appOutput: stamp !== undefined && stamp.fractionDigits === 9 && !level,
       headed,
+      chars: line.length,
     };
   });
   flush();
@@ -264,7 +305,8 @@ export function sameImage(a: string, b: string): boolean {
 
 // The container runtime's own request line: `Head "https://<registry>/v2/<repo>/manifests/<tag or digest>": ...`
 // (moby/containerd distribution clients print the failed request this way, with or without the platform's wrapper).
-const DAEMON_REQUEST = /(?:Head|Get) "?https?:\/\/([^/"\s]+)\/v2\/(.+?)\/manifests\/([^"\s]+?)"?: /i;
+const DAEMON_REQUEST =
+  /(?:Head|Get) "?https?:\/\/([^/"\s]{1,256})\/v2\/([^\s"]{1,256}?)\/manifests\/([^"\s]{1,256}?)"?: /i;
 
 /** The image a line names, when it names one. */
 function imageOf(message: string): string | undefined {
@@ -274,15 +316,15 @@ function imageOf(message: string): string | undefined {
     return `${host}/${repo}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
   }
   const patterns = [
-    /manifest for (\S+) not found/i,
-    /failed to resolve reference "([^"\s]+)"/i,
-    /Pulling image: (\S+)/i,
-    /Issuing docker pull:? (\S+)/i,
-    /Attempting to pull image (\S+) from VNET/i,
-    /Status: (?:Downloaded newer image|Image is up to date) for (\S+)/i,
-    /Site: \S+ - Image: (\S+)/i,
-    /Image pull for (\S+) failed/i,
-    /Pulling docker image (\S+)/i,
+    /manifest for (\S{1,512}) not found/i,
+    /failed to resolve reference "([^"\s]{1,512})"/i,
+    /Pulling image: (\S{1,512})/i,
+    /Issuing docker pull:? (\S{1,512})/i,
+    /Attempting to pull image (\S{1,512}) from VNET/i,
+    /Status: (?:Downloaded newer image|Image is up to date) for (\S{1,512})/i,
+    /Site: \S{1,256} - Image: (\S{1,512})/i,
+    /Image pull for (\S{1,512}) failed/i,
+    /Pulling docker image (\S{1,512})/i,
   ];
   for (const p of patterns) {
     const m = p.exec(message);
@@ -308,23 +350,49 @@ interface LineEvent {
   kind: EventKind;
   cause?: PullFailureCause;
   image?: string;
+  startFailure?: Classification['startFailure'];
+  dockerHubDenied?: boolean;
+}
+
+// The platform's event line (2021+): `EventName:SiteStartFailed - Reason:<r> - Message:<m> - ContainerIDs: ...`.
+const SITE_START_FAILED_EVENT =
+  /^EventName:\s?SiteStartFailed - Reason:\s?(\S{0,128}) - Message:\s?([^\n]{0,2000}?)(?: - ContainerIDs:|$)/i;
+
+/** What a start failure line says about why: the time limit, a crash, or no answer to the ping. */
+function startFailureOf(message: string): Classification['startFailure'] {
+  if (/did not start within expected time limit/i.test(message)) return 'timeLimit';
+  const probe = /Site startup probe failed after (\d{1,5})(?:\.\d{1,9})? seconds/i.exec(message);
+  if (probe && Number(probe[1]) >= 230) return 'timeLimit';
+  if (/has exited|finished running with exit code/i.test(message)) return 'crashed';
+  if (/didn't respond to HTTP pings/i.test(message)) return 'noResponse';
+  return undefined;
 }
 
 // Besides the platform's phrases: the runtime's and the registry's own errors, with or without the platform's
 // wrapper (daemon request lines, `name unknown`, `denied: ...`, `toomanyrequests`, registry error bodies, containerd).
 const DAEMON_FAILURE =
-  /(?:Head|Get) "?https?:\/\/[^/"\s]+\/v2\/\S*"?: |\bname unknown\b|(?:^|: )denied: |\btoomanyrequests\b|"code"\s*:\s*"(?:MANIFEST_UNKNOWN|NAME_UNKNOWN|UNAUTHORIZED|DENIED|TOOMANYREQUESTS)"|failed to resolve reference|failed to authorize: |failed to do request: /i;
+  /(?:Head|Get) "?https?:\/\/[^/"\s]{1,256}\/v2\/\S{0,512}?"?: |\bname unknown\b|(?:^|: )denied: |\btoomanyrequests\b|"code"\s*:\s*"(?:MANIFEST_UNKNOWN|NAME_UNKNOWN|UNAUTHORIZED|DENIED|TOOMANYREQUESTS)"|failed to resolve reference|failed to authorize: |failed to do request: /i;
 const PULL_FAILURE =
-  /DockerApiException|Error response from daemon|docker pull returned|Image pull failed|Pulling docker image .*(failed|over VNET failed)|Pull image threw|pull access denied|ImagePullFailure|Image pull for .* failed|manifest unknown|authentication required|is not allowed access|repository does not exist|Inspect image returned null|Container pull image (failed|interrupted)|UnexpectedFaliure|Error Response: Unauthorized|Failed to pull image/i;
+  /DockerApiException|Error response from daemon|docker pull returned|Image pull failed|Pulling docker image [^\n]{0,600}?failed|Pull image threw|pull access denied|ImagePullFailure|Image pull for [^\n]{0,600}? failed|manifest unknown|authentication required|is not allowed access|repository does not exist|Inspect image returned null|Container pull image (failed|interrupted)|UnexpectedFaliure|Error Response: Unauthorized|Failed to pull image/i;
 const NOT_FOUND =
-  /status code=NotFound|manifest unknown|name unknown|MANIFEST_UNKNOWN|NAME_UNKNOWN|repository name not known to registry|failed to resolve reference .*: not found|manifest tagged by .* is not found|manifest for \S+ not found|\bnot found: manifest/i;
+  /status code=NotFound|manifest unknown|name unknown|MANIFEST_UNKNOWN|NAME_UNKNOWN|repository name not known to registry|failed to resolve reference [^\n]{0,600}?: not found|manifest tagged by [^\n]{0,600}? is not found|manifest for \S{1,512} not found|\bnot found: manifest/i;
 const NETWORK =
-  /client with IP .* is not allowed access|i\/o timeout|no such host|context deadline exceeded|Client\.Timeout exceeded|TLS handshake timeout|connection refused|network is unreachable/i;
+  /client with IP [^\n]{0,200}? is not allowed access|i\/o timeout|no such host|context deadline exceeded|Client\.Timeout exceeded|TLS handshake timeout|connection refused|network is unreachable/i;
 const UNAUTHORIZED = /\bunauthorized\b|authentication required|pull access denied|\bdenied\b/i;
 const THROTTLED = /toomanyrequests|too many requests|\b429\b/i;
 
+/** Docker Hub's one message for a private repository pulled without its credentials and for a missing one. */
+const DOCKER_HUB_DENIED = /pull access denied/i;
+
 function failureCause(message: string): PullFailureCause {
   if (/Container pull image interrupted/i.test(message)) return 'interrupted';
+  // Docker Hub answers a private repository as NotFound too: unless the registry itself says the manifest is
+  // unknown, "pull access denied" is the credential's refusal (docs/azure-behaviour.md#log-formats).
+  if (
+    DOCKER_HUB_DENIED.test(message) &&
+    !/manifest unknown|MANIFEST_UNKNOWN|manifest for \S{1,512} not found/i.test(message)
+  )
+    return 'unauthorized';
   if (NOT_FOUND.test(message)) return 'not_found';
   if (NETWORK.test(message)) return 'network';
   if (THROTTLED.test(message)) return 'throttled';
@@ -334,7 +402,7 @@ function failureCause(message: string): PullFailureCause {
 }
 
 const START_FAILED =
-  /failing site start|did not start within expected time limit|Stopp?ing site .* because it failed during startup|Site startup probe failed|Container has finished running with exit code|terminated during site startup|Failed to start site|will be blocked for|Site is blocked|Start site prohibitt?ed/i;
+  /failing site start|did not start within expected time limit|Stopp?ing site [^\n]{0,600}? because it failed during startup|Site startup probe failed|Container has finished running with exit code|terminated during site startup|Failed to start site|will be blocked for|Site is blocked|Start site prohibitt?ed/i;
 const STARTED =
   /initialized successfully and is ready to serve requests|Site startup probe succeeded|^Site started\b/i;
 const START_PROGRESS =
@@ -343,19 +411,32 @@ const PULL_OK =
   /Pull Image successful|Digest: sha256:|Status: Downloaded newer image|Status: Image is up to date/i;
 // Windows has no "Pulling image" line: the first status block of an attempt says `Status: <tag> Pulling from <repo>`.
 const BEGIN =
-  /Pulling image: |Issuing docker pull|Attempting to pull image .* from VNET|^Establishing network\b|\nStatus: \S+ Pulling from /i;
+  /Pulling image: |Issuing docker pull|Attempting to pull image [^\n]{0,600}? from VNET|^Establishing network\b|\nStatus: \S{1,256} Pulling from /i;
 const PULL_PROGRESS =
-  /Pulling from |Pulling fs layer|\bDownloading\b|\bExtracting\b|Pull complete|Download complete|Verifying Checksum|Already exists|Pulling image from Docker hub|^Site: \S+ - Image: /i;
+  /Pulling from |Pulling fs layer|\bDownloading\b|\bExtracting\b|Pull complete|Download complete|Verifying Checksum|Already exists|Pulling image from Docker hub|^Site: \S{1,256} - Image: /i;
 
 function lineEvent(line: LogLine): LineEvent {
   const m = line.message;
   if (line.appOutput) return { kind: 'neutral' };
   if (line.container && SIDECAR.test(line.container)) return { kind: 'neutral' };
+  const event = SITE_START_FAILED_EVENT.exec(m);
+  if (event) {
+    // The event's message says what failed (a pull, most often); otherwise it is a failed start.
+    const inner = lineEvent({ ...line, message: event[2] ?? '' });
+    if (inner.kind === 'pull_failed' || inner.kind === 'start_failed') return inner;
+    return { kind: 'start_failed' };
+  }
   const image = imageOf(m);
   const withImage = (e: LineEvent): LineEvent => (image ? { ...e, image } : e);
-  if (PULL_FAILURE.test(m) || DAEMON_FAILURE.test(m))
-    return withImage({ kind: 'pull_failed', cause: failureCause(m) });
-  if (START_FAILED.test(m)) return { kind: 'start_failed' };
+  if (PULL_FAILURE.test(m) || DAEMON_FAILURE.test(m)) {
+    const failed: LineEvent = { kind: 'pull_failed', cause: failureCause(m) };
+    if (DOCKER_HUB_DENIED.test(m)) failed.dockerHubDenied = true;
+    return withImage(failed);
+  }
+  if (START_FAILED.test(m)) {
+    const why = startFailureOf(m);
+    return why ? { kind: 'start_failed', startFailure: why } : { kind: 'start_failed' };
+  }
   if (STARTED.test(m)) return { kind: 'started' };
   if (PULL_OK.test(m)) return withImage({ kind: 'pull_ok' });
   if (BEGIN.test(m)) return withImage({ kind: 'begin' });
@@ -377,7 +458,12 @@ interface Attempt {
   evidence: LogLine[];
   /** Opened by a pull of another image: proves nothing about the configured one. */
   foreign: boolean;
+  startFailure?: Classification['startFailure'];
+  dockerHubDenied?: boolean;
 }
+
+// A crash or the time limit says more than the ping failure that follows it.
+const START_FAILURE_RANK = { noResponse: 1, timeLimit: 2, crashed: 3 } as const;
 
 // When one attempt shows several causes, the most specific wins: NotFound followed by the anonymous Docker Hub
 // retry's `unauthorized` is a missing tag (Azure/acr#124), and a firewall denial beats a generic failure.
@@ -410,7 +496,10 @@ export function classifyLines(lines: readonly LogLine[], options: ClassifyOption
     return attempt;
   };
 
+  let seen = 0;
   for (const line of lines) {
+    // Between entries, the caller's deadline may stop the work (each entry's cost is bounded).
+    if (options.shouldStop && ++seen % 64 === 0 && options.shouldStop()) throw new ClassifyStoppedError();
     if (since !== undefined && line.at !== undefined && line.at < since) continue;
     const event = lineEvent(line);
     if (event.kind === 'neutral') continue;
@@ -445,6 +534,7 @@ export function classifyLines(lines: readonly LogLine[], options: ClassifyOption
         a.cause =
           a.pull === 'failed' && a.cause && CAUSE_RANK[a.cause] >= CAUSE_RANK[cause] ? a.cause : cause;
         a.pull = 'failed';
+        if (event.dockerHubDenied) a.dockerHubDenied = true;
         a.evidence.push(line);
         break;
       }
@@ -464,6 +554,11 @@ export function classifyLines(lines: readonly LogLine[], options: ClassifyOption
         break;
       case 'start_failed':
         a.start = 'failed';
+        if (
+          event.startFailure &&
+          (!a.startFailure || START_FAILURE_RANK[event.startFailure] > START_FAILURE_RANK[a.startFailure])
+        )
+          a.startFailure = event.startFailure;
         a.evidence.push(line);
         break;
     }
@@ -498,18 +593,38 @@ export function classifyLines(lines: readonly LogLine[], options: ClassifyOption
   if (last.pull === 'failed') {
     const cause = last.cause ?? 'unknown';
     const started = last.start === 'started' ? ' (an older local copy may have started instead)' : '';
-    const summary = `Pulling ${what} failed: ${CAUSE_IN_WORDS[cause]}${started}.`;
-    return { ...base, outcome: 'pull_failed', cause, summary };
+    const words =
+      last.dockerHubDenied && cause === 'unauthorized'
+        ? "Docker Hub denied the pull ('pull access denied'): the repository is private and the app pulls it without working credentials, or no repository has that name there"
+        : CAUSE_IN_WORDS[cause];
+    const summary = `Pulling ${what} failed: ${words}${started}.`;
+    return {
+      ...base,
+      outcome: 'pull_failed',
+      cause,
+      summary,
+      ...(last.dockerHubDenied ? { dockerHubDenied: true } : {}),
+    };
   }
-  if (last.start === 'failed')
+  if (last.start === 'failed') {
+    const why =
+      last.startFailure === 'timeLimit'
+        ? ' within the start time limit'
+        : last.startFailure === 'crashed'
+          ? ': it exited (crashed)'
+          : last.startFailure === 'noResponse'
+            ? ': it did not answer the HTTP ping'
+            : '';
     return {
       ...base,
       outcome: 'container_start_failed',
+      ...(last.startFailure ? { startFailure: last.startFailure } : {}),
       summary:
         last.pull === 'ok'
-          ? `${what} was pulled, but the container failed to start.`
-          : 'The container failed to start.',
+          ? `${what} was pulled, but the container failed to start${why}.`
+          : `The container failed to start${why}.`,
     };
+  }
   if (last.start === 'started')
     return {
       ...base,
@@ -558,12 +673,27 @@ export function explain(result: Classification): { headline: string; fix: string
         fix: 'Restart the app and send one request to it (a site without Always On starts on demand), then read the platform docker log (not the *_default_docker.log container output).',
       };
     case 'container_start_failed':
+      return { headline: result.summary, fix: startFix(result.startFailure) };
+    case 'pull_failed':
       return {
         headline: result.summary,
-        fix: 'This is the app, not the registry: make the container listen on the port App Service probes (set the WEBSITES_PORT app setting to the port it exposes), check the startup command, and read the container output (*_default_docker.log) for the crash.',
+        fix:
+          result.dockerHubDenied && result.cause === 'unauthorized'
+            ? "Docker Hub says 'pull access denied' both for a private repository and for a name it does not have. A private repository needs its Docker Hub user name and an access token in DOCKER_REGISTRY_SERVER_USERNAME / DOCKER_REGISTRY_SERVER_PASSWORD (a managed identity means nothing to Docker Hub); an image kept in Azure Container Registry needs its full name, <registry>.azurecr.io/<repository>:<tag> (a name without a registry host is looked up on Docker Hub)."
+            : pullFix(result.cause ?? 'unknown'),
       };
-    case 'pull_failed':
-      return { headline: result.summary, fix: pullFix(result.cause ?? 'unknown') };
+  }
+}
+
+/** The fix for a start that failed after the pull: by what the platform said, not always the port. */
+function startFix(why: Classification['startFailure']): string {
+  switch (why) {
+    case 'timeLimit':
+      return 'This is the app, not the registry: the container did not become ready within the start time limit (230 s by default). If it is only slow to start, raise the WEBSITES_CONTAINER_START_TIME_LIMIT app setting (up to 1800 seconds); also read the container output (*_default_docker.log) for what it does at start, and check it listens on the port App Service probes (WEBSITES_PORT).';
+    case 'crashed':
+      return 'This is the app, not the registry: the container exited during start (a crash, not a port problem). Read the container output (*_default_docker.log, or the Log stream) for the error, and check the startup command, the entrypoint and the app settings it needs.';
+    default:
+      return 'This is the app, not the registry: make the container listen on the port App Service probes (set the WEBSITES_PORT app setting to the port it exposes), check the startup command, and read the container output (*_default_docker.log) for the crash.';
   }
 }
 

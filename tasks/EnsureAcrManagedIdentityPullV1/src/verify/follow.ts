@@ -15,7 +15,7 @@ import { isArmError } from '../arm/client';
 import type { InstanceFacts } from '../arm/instances';
 import type { Clock } from '../context';
 import { describeError, isCancelledError } from '../errors';
-import { type Classification, type PullFailureCause, sameImage } from './classify';
+import { type Classification, ClassifyStoppedError, type PullFailureCause, sameImage } from './classify';
 import { type InstancesVerdict, judgeInstances } from './instances';
 import type { LogSource } from './log-source';
 
@@ -243,6 +243,8 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
   const askedAbout = new Set<string>();
   let listed: readonly InstanceFacts[] | undefined;
   let pollsSinceListing = 0;
+  // Machines the log showed that ARM did not list: each one triggers one re-read of the list, not one per poll.
+  const leftSeen = new Set<string>();
   let judged: InstancesVerdict | undefined;
   let lastProgress: { text: string; at: number } | undefined;
   const refreshInstances = async () => {
@@ -330,7 +332,9 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
           judgeInstances(snapshot.files, { image, since, until: o.until, instances: listed });
         judged = judge();
         // The log shows a machine ARM did not list, or it is time: read the instance list again.
-        if (deps.instances && (judged.left.length > 0 || pollsSinceListing >= POLLS_PER_INSTANCE_REFRESH)) {
+        const unknownMachine = judged.left.some((m) => !leftSeen.has(m));
+        for (const m of judged.left) leftSeen.add(m);
+        if (deps.instances && (unknownMachine || pollsSinceListing >= POLLS_PER_INSTANCE_REFRESH)) {
           await refreshInstances();
           judged = judge();
         }
@@ -358,7 +362,12 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
         }
         // Every instance the source shows is proven, but it cannot show them all (ARM containerlogs).
         const readable = judged.views.filter((v) => !v.unreadable);
-        if (readable.length < judged.views.length && readable.every((v) => v.proven))
+        // (Only once Kudu is given up: a throttled Kudu read that fell back for one poll will show the rest later.)
+        if (
+          snapshot.source === 'containerlogs' &&
+          readable.length < judged.views.length &&
+          readable.every((v) => v.proven)
+        )
           return result('partial');
       }
       if (last.outcome === 'pull_failed') lastFailure = last;
@@ -416,6 +425,7 @@ export async function follow(deps: FollowDeps, o: FollowOptions): Promise<Follow
       if (quietPolls > 0 && quietPolls % 6 === 0) await deps.warmUp(signal);
     }
   } catch (e: unknown) {
+    if (e instanceof ClassifyStoppedError) return result('timed_out');
     if (isCancelledError(e) || signal.aborted) return result('cancelled');
     throw e;
   }

@@ -40,6 +40,8 @@ export interface JudgeOptions {
   readonly until: 'imagePulled' | 'containerStarted';
   /** What ARM lists (undefined when it could not be read). */
   readonly instances?: readonly InstanceFacts[] | undefined;
+  /** The caller's deadline, asked between log entries (see classify.ts). */
+  readonly shouldStop?: (() => boolean) | undefined;
 }
 
 const EMPTY: Classification = {
@@ -99,7 +101,8 @@ export function judgeInstances(
   // ARM's containerlogs copy (read while Kudu throttles us) is one of the machines' logs again: Kudu's own files win.
   if (byMachine.size > 1) byMachine.delete('containerlogs');
   const classified = new Map<string, Classification>();
-  for (const [m, text] of byMachine) classified.set(m, classifyLog(text, { image: o.image, since: o.since }));
+  for (const [m, text] of byMachine)
+    classified.set(m, classifyLog(text, { image: o.image, since: o.since, shouldStop: o.shouldStop }));
 
   const listed = o.instances;
   const expected = listed?.length;
@@ -111,26 +114,33 @@ export function judgeInstances(
     machines = [{ machine: 'containerlogs', c }];
     for (let i = 1; i < (expected ?? 1); i++)
       machines.push({ machine: listed?.[i]?.machineName ?? `instance ${i + 1}`, c: EMPTY, unreadable: true });
-  } else if (listed && listed.length > 0 && listed.every((x) => x.machineName)) {
-    // ARM names the machines: judge exactly those; a machine that left keeps its file for days, unread.
-    const names = listed.map((x) => (x.machineName as string).toLowerCase());
-    machines = listed.map((x) => {
-      const name = x.machineName as string;
-      const key = [...classified.keys()].find((k) => k.toLowerCase() === name.toLowerCase());
-      return { machine: name, c: (key && classified.get(key)) || EMPTY };
-    });
-    for (const k of classified.keys()) if (!names.includes(k.toLowerCase())) left.push(k);
   } else {
-    // Only a count (or nothing): the machines that wrote most recently stand for the instances.
-    const all = [...classified.entries()].map(([machine, c]) => ({ machine, c }));
-    if (expected !== undefined && expected > 0 && all.length > expected) {
-      all.sort((a, b) => newestAt(b.c) - newestAt(a.c));
-      for (const x of all.slice(expected)) left.push(x.machine);
-      machines = all.slice(0, expected);
-    } else machines = all;
-    machines.sort((a, b) => a.machine.localeCompare(b.machine));
-    for (let i = machines.length; i < (expected ?? 0); i++)
-      machines.push({ machine: `instance ${i + 1} (not in the log yet)`, c: EMPTY });
+    // Match by machine name where ARM gives one and a file carries it. ARM's name and Kudu's can disagree (azure-cli
+    // notes ARM tracks the worker, KuduLite the container): when no name matches at all, the files stand, newest
+    // first, for the listed instances by count. Without a list, every machine that logged is an instance.
+    const files = [...classified.entries()].map(([machine, c]) => ({ machine, c }));
+    const taken = new Set<string>();
+    const slots: ({ machine: string; c: Classification } | undefined)[] = (listed ?? []).map((x) => {
+      const name = x.machineName?.toLowerCase();
+      const file = name ? files.find((f) => f.machine.toLowerCase() === name) : undefined;
+      if (file) taken.add(file.machine);
+      return file;
+    });
+    const spare = files.filter((f) => !taken.has(f.machine)).sort((x, y) => newestAt(y.c) - newestAt(x.c));
+    if (!listed || listed.length === 0) machines = spare.sort((x, y) => x.machine.localeCompare(y.machine));
+    else {
+      // One name that matches shows the names agree: then a listed instance without a file has not logged yet
+      // (a new machine), and no other machine's file may stand in for it.
+      const namesAgree = slots.some((x) => x !== undefined);
+      machines = slots.map((slot, i) => {
+        if (slot) return slot;
+        const stand = namesAgree && listed[i]?.machineName ? undefined : spare.shift();
+        if (stand) return stand;
+        const name = listed[i]?.machineName;
+        return { machine: name ?? `instance ${i + 1} (not in the log yet)`, c: EMPTY };
+      });
+      for (const f of spare) left.push(f.machine);
+    }
   }
   if (machines.length === 0) machines = [{ machine: 'no instance log yet', c: EMPTY }];
 

@@ -6,7 +6,7 @@
  * is the fix. Only this file wires the real world (ARM, Kudu, the site host) into the pure follow loop.
  */
 import { isArmError } from '../arm/client';
-import { type InstanceFacts, listInstances } from '../arm/instances';
+import { getSiteStatus, type InstanceFacts, listInstances } from '../arm/instances';
 import { createKuduClient } from '../arm/kudu';
 import { grantsPull, listRoleAssignments } from '../arm/role-assignments';
 import { getSite, getSiteConfigFacts, getSiteState, restart } from '../arm/web-apps';
@@ -482,8 +482,46 @@ async function verifyOne(
   // Stopped while we followed it: that, not the log, is why nothing was pulled.
   if (result.outcome === 'timed_out' && (await isStopped(ctx, t)))
     result = stoppedResult(t, v.until, result.seconds, result.restarts);
+  else if (result.outcome !== 'verified' && result.outcome !== 'cancelled')
+    result = await withSiteStatus(ctx, t, result);
   ctx.log.info(`${label}: ${verdictLine(result)}`);
   return result;
+}
+
+/**
+ * What the platform's per-instance status says, beside the log's verdict (newer stamps only: where ARM has no
+ * siteStatus, or it cannot be read, the result stays as it is). `Started` is no proof of a pull: a local copy
+ * starts too, so the status only explains, it never verifies (docs/azure-behaviour.md#instances).
+ */
+async function withSiteStatus(ctx: RunContext, t: VerifyTarget, r: VerifyResult): Promise<VerifyResult> {
+  try {
+    const statuses = await getSiteStatus(ctx.arm, t.target, ctx.signal);
+    if (!statuses?.length) return r;
+    const machines = new Map(
+      ((await instancesOf(ctx, t, ctx.signal)) ?? []).map((i) => [i.instanceId.toLowerCase(), i.machineName]),
+    );
+    const words = (s: (typeof statuses)[number]) =>
+      neutralise(
+        `${s.state ?? 'unknown'}${s.action ? ` (${s.action})` : ''}${s.lastError ? `, last error ${s.lastError}` : ''}`,
+        200,
+      );
+    const per = r.instances;
+    if (per) {
+      const lines = per.lines.map((line) => {
+        const s = statuses.find((x) => {
+          const m = machines.get(x.instanceId.toLowerCase());
+          return m !== undefined && line.includes(`(${m})`);
+        });
+        return s ? `${line} [siteStatus: ${words(s)}]` : line;
+      });
+      return { ...r, instances: { ...per, lines } };
+    }
+    const note = `The platform's status of the instance${statuses.length > 1 ? 's' : ''}: ${statuses.map(words).join('; ')} (a started container is no proof of a fresh pull).`;
+    return { ...r, notes: [...r.notes, note] };
+  } catch (e: unknown) {
+    if (isCancelledError(e) || ctx.signal.aborted) throw e;
+    return r; // the status only explains; the verdict stands on the log
+  }
 }
 
 /** Whether ARM reports the target Stopped. A failed check is not a verdict: it answers false. */
