@@ -48,6 +48,18 @@ const cases: Case[] = [
     },
   },
   {
+    file: 'proof-from-new-slot.json',
+    result: 'Succeeded',
+    outcomes: { production: 'verified', staging: 'verified', qa: 'verified' },
+    check: ({ run }) => {
+      assert.match(
+        run.task.stdout,
+        /\[staging\] Switching to the managed identity: qa proved a fresh identity pull/,
+      );
+      assert.doesNotMatch(run.task.stdout, /grant is 10 minutes old \(the bound/, 'no wait for the bound');
+    },
+  },
+  {
     file: 'user-assigned-remove-credentials.json',
     result: 'Succeeded',
     outcomes: { production: 'verified', staging: 'verified' },

@@ -244,6 +244,7 @@ async function verifyAll(
             target: t.target.label,
             principalId: principalOf(t.target.label),
             grantAt: t.grantedThisRun ? undefined : t.grantCreatedAt,
+            grantedThisRun: t.grantedThisRun === true,
           })),
       },
       options,

@@ -23,6 +23,8 @@ export interface Proven {
   readonly principalId: string | undefined;
   /** Server ms when its grant was made (undefined: unknown). */
   readonly grantAt: number | undefined;
+  /** Its grant was made by this run (made together with this run's other grants). */
+  readonly grantedThisRun?: boolean;
 }
 
 export interface CutoverInput {
@@ -73,14 +75,17 @@ export async function runCutover(
       const serverNow = await serverTime(ctx, c);
       const at = grantAt(c.target, serverNow);
       const principal = input.principals[c.target];
-      const by = proven.find(
-        (p) =>
-          (p.principalId !== undefined && principal !== undefined && p.principalId === principal) ||
-          (!c.sharedPrincipal &&
-            p.grantAt !== undefined &&
-            input.grantedThisRun.has(c.target) &&
-            Math.abs(at - p.grantAt) <= TOGETHER_MS),
-      );
+      const by = proven.find((p) => {
+        if (p.principalId !== undefined && principal !== undefined && p.principalId === principal)
+          return true;
+        const pAt = p.grantedThisRun ? startServer : p.grantAt;
+        return (
+          !c.sharedPrincipal &&
+          pAt !== undefined &&
+          input.grantedThisRun.has(c.target) &&
+          Math.abs(at - pAt) <= TOGETHER_MS
+        );
+      });
       if (by) {
         cleared = `${by.target} proved a fresh identity pull ${by.principalId === principal ? 'with the same identity' : 'with a grant made together with this one'}`;
         break;
@@ -116,6 +121,7 @@ export async function runCutover(
         target: c.target,
         principalId: input.principals[c.target],
         grantAt: grantAt(c.target, startServer ?? 0),
+        grantedThisRun: input.grantedThisRun.has(c.target),
       });
       if (c.removeCredentials && switched.outcome === 'verified') {
         const note = await removeCredentials(ctx, c, counter);
