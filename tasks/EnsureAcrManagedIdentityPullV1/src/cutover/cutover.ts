@@ -116,6 +116,7 @@ export async function runCutover(
     counter.writes += 1;
     const [switched] = await verifyTargets(ctx, [{ ...vt, restartedByWrite: true, failFast: true }], options);
     if (!switched) throw new Error('cutover: no verification result');
+    const why = `Switched once ${cleared}.`;
     if (switched.outcome === 'verified' || switched.outcome === 'start_failed') {
       proven.push({
         target: c.target,
@@ -126,8 +127,12 @@ export async function runCutover(
       if (c.removeCredentials && switched.outcome === 'verified') {
         const note = await removeCredentials(ctx, c, counter);
         log.info(`[${c.target}] ${c.removeCredentials.what} → ${note}`);
-        results.push({ ...switched, notes: [...switched.notes, `Registry password settings: ${note}.`] });
-      } else results.push(switched);
+        results.push({
+          ...switched,
+          summary: `${switched.summary} ${why}`,
+          notes: [...switched.notes, `Registry password settings: ${note}.`],
+        });
+      } else results.push({ ...switched, summary: `${switched.summary} ${why}` });
       continue;
     }
     if (switched.outcome === 'cancelled') {
