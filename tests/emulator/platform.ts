@@ -481,8 +481,16 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     stop(app) {
       advance(app);
       app.state = 'Stopped';
+      const now = deps.now();
       for (let i = 0; i < app.instances.length; i += 1) {
         const rt = runtimeOf(app, i);
+        if (rt.phase === 'pulling' && now < (rt.attemptEndsAt ?? 0)) {
+          // Stopped mid-pull: the lines that attempt would still write never appear (no start on a stopped site).
+          const machine = app.instanceStates[i]?.machineName ?? app.instances[i];
+          for (const log of app.logs)
+            if (log.machineName === machine) log.lines = log.lines.filter((l) => l.at <= now);
+          delete rt.attemptEndsAt;
+        }
         rt.phase = 'stopped';
         delete rt.servingImage;
         delete rt.nextAttemptAt;
