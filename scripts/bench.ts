@@ -36,6 +36,7 @@ import {
   POLL_INTERVAL_MS,
   type RunCost,
 } from './bench-budget';
+import { measureCutover } from './bench-cutover';
 
 const ROOT = join(__dirname, '..');
 
@@ -533,6 +534,11 @@ async function main(): Promise<void> {
     say('instances (1 and 3)');
     const instances = [await instancesCost(emulator, probe, 1), await instancesCost(emulator, probe, 3)];
     const classify1MiBMs = classifyMegabyte();
+    // Each live-cutover run waits out the 10-minute settle bound (20 s at time scale 30): not in --quick.
+    if (!quick) say('live cutover (and a grant that never takes effect)');
+    const cutover = quick
+      ? undefined
+      : { live: await measureCutover(), neverEffective: await measureCutover(10_000_000) };
     const figures: Figures = {
       ...size,
       ...start,
@@ -543,6 +549,7 @@ async function main(): Promise<void> {
       imageCheck,
       instances,
       classify1MiBMs,
+      ...(cutover ? { cutover } : {}),
       peakRssMb: Math.round((probe.peakKb() / 1024) * 10) / 10,
       armLatencyMs: ARM_LATENCY_MS,
       trials: s.trials,

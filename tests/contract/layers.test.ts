@@ -60,6 +60,16 @@ const ALLOWED_IN_TEXT: readonly { file: string; name: string; why: string }[] = 
     why: 'the configurationStrings output is the deploy step argument, verbatim',
   },
   {
+    file: 'src/cutover/plan.ts',
+    name: 'acrUseManagedIdentityCreds',
+    why: "the cutover sequence's text names the setting the fallback writes back",
+  },
+  {
+    file: 'src/cutover/cutover.ts',
+    name: 'acrUseManagedIdentityCreds',
+    why: 'the put-back log line names the setting it writes back',
+  },
+  {
     file: 'src/configure/plan.ts',
     name: 'acrUseManagedIdentityCreds',
     why: "the plan's step text names the setting",

@@ -259,6 +259,29 @@ export interface AppRuntime {
   attempts: number;
   /** Count of restarts the platform saw (explicit or caused by config changes). */
   restarts: number;
+  /**
+   * The image of the container that answers the site's requests now; undefined while none does (the site host
+   * then answers 503). A settings change keeps the old container serving while the new one pulls and starts; an
+   * explicit restart stops it first; a failed pull stops the site (docs/azure-behaviour.md#a-live-app).
+   */
+  servingImage?: string;
+  /** What the site host answered over time (transitions only, in time order): the harness's downtime probe. */
+  availability?: AvailabilityMark[];
+}
+
+/** Why the site host answers what it answers from `at` on. */
+export type AvailabilityReason =
+  | 'serving' // 200: a container runs
+  | 'restarting' // 503: an explicit restart or start stopped the container; the next one is not up yet
+  | 'pullFailed' // 503: the last start failed to pull its image and the site was stopped
+  | 'startFailed' // 503: the image was pulled, the container did not start
+  | 'stopped'; // 403: the app is stopped
+
+export interface AvailabilityMark {
+  /** Emulated epoch ms. */
+  at: number;
+  status: 200 | 403 | 503;
+  reason: AvailabilityReason;
 }
 
 /**

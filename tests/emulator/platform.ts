@@ -14,6 +14,8 @@ import type {
   App,
   AppInstance,
   AppRuntime,
+  AvailabilityMark,
+  AvailabilityReason,
   EmulatorState,
   InstanceFate,
   LogFormat,
@@ -46,8 +48,45 @@ export interface Platform extends PlatformHooks {
   hit(app: App): void;
   advanceAll(): void;
   evaluatePull(app: App, at: number, image?: string): PullVerdict;
-  /** What the site host answers: 200 running, 503 starting or failed, 403 stopped. */
+  /** What the site host answers: 200 while a machine's container serves, 503 while none does, 403 stopped. */
   siteStatus(app: App): number;
+}
+
+/** Records what the site host answers from `at` on (only changes are kept; marks stay in time order). */
+export function markAvailability(app: App, at: number, reason: AvailabilityReason): void {
+  const status: AvailabilityMark['status'] = reason === 'serving' ? 200 : reason === 'stopped' ? 403 : 503;
+  const marks = app.runtime.availability ?? [];
+  app.runtime.availability = marks;
+  let i = marks.length;
+  while (i > 0 && (marks[i - 1] as AvailabilityMark).at > at) i -= 1;
+  const before = marks[i - 1];
+  if (before && before.status === status && before.reason === reason) return;
+  marks.splice(i, 0, { at, status, reason });
+}
+
+/** What the site host answered at `at` (emulated ms), by the recorded marks; undefined before the first. */
+export function availabilityAt(app: App, at: number): AvailabilityMark | undefined {
+  let found: AvailabilityMark | undefined;
+  for (const m of app.runtime.availability ?? []) {
+    if (m.at > at) break;
+    found = m;
+  }
+  return found;
+}
+
+/**
+ * Why the site answers what it answers now, over every machine: one serving container keeps it up (the front end
+ * routes to it); with none, a failed pull on a machine is why, else a failed start, else a restart under way.
+ */
+export function siteReason(app: App): AvailabilityReason {
+  if (app.state === 'Stopped') return 'stopped';
+  const rts = app.instances.map((_, i) => runtimeOf(app, i));
+  if (rts.every((r) => r.phase === 'stopped')) return 'stopped';
+  if (rts.some((r) => r.servingImage !== undefined)) return 'serving';
+  const failed = rts.filter((r) => r.phase === 'failed' || r.phase === 'blocked');
+  if (failed.some((r) => r.attemptOutcome !== 'succeededButStartFailed')) return 'pullFailed';
+  if (failed.length > 0) return 'startFailed';
+  return 'restarting';
 }
 
 /** The image an app runs: `DOCKER|x` from linuxFxVersion/windowsFxVersion, or the main sidecar's image. */
@@ -324,6 +363,7 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     if (rt.attemptOutcome === 'succeeded' || rt.attemptOutcome === 'localCopy') {
       rt.phase = 'running';
       if (rt.attemptImage) rt.runningImage = rt.attemptImage;
+      rt.servingImage = rt.attemptImage ?? configuredImage(app);
       rt.consecutiveFailures = 0;
       delete rt.pendingSince;
       if (inst) {
@@ -335,6 +375,9 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
       return;
     }
     if (inst) inst.fromLocalCopy = false;
+    // The new container did not come up: the platform stops the site on this machine ("Stopping site ...
+    // because it failed during startup"), and the old container that served during an overlapped recycle with it.
+    delete rt.servingImage;
     rt.consecutiveFailures += 1;
     const n = rt.consecutiveFailures;
     const base = state.delays.retryBaseSeconds * 1000;
@@ -349,38 +392,36 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     }
   }
 
-  function advanceInstance(app: App, i: number): void {
+  /** When machine `i`'s next step is due (emulated ms), or undefined when it waits for nothing timed. */
+  function nextDue(app: App, i: number): number | undefined {
     const rt = runtimeOf(app, i);
-    for (let guard = 0; guard < 500; guard += 1) {
-      const now = deps.now();
-      if (rt.phase === 'pendingStart') {
-        const due = (rt.pendingSince ?? now) + state.delays.startDelaySeconds * 1000;
-        if (!app.startsOnRequest && now >= due) {
-          beginAttempt(app, i, due);
-          continue;
-        }
-        return;
-      }
-      if (rt.phase === 'pulling') {
-        if (now >= (rt.attemptEndsAt ?? now)) {
-          finishAttempt(app, i);
-          continue;
-        }
-        return;
-      }
-      if (rt.phase === 'failed' || rt.phase === 'blocked') {
-        if (!app.startsOnRequest && rt.nextAttemptAt !== undefined && now >= rt.nextAttemptAt) {
-          beginAttempt(app, i, rt.nextAttemptAt);
-          continue;
-        }
-        return;
-      }
-      return;
-    }
+    if (rt.phase === 'pendingStart')
+      return app.startsOnRequest
+        ? undefined
+        : (rt.pendingSince ?? deps.now()) + state.delays.startDelaySeconds * 1000;
+    if (rt.phase === 'pulling') return rt.attemptEndsAt ?? deps.now();
+    if ((rt.phase === 'failed' || rt.phase === 'blocked') && !app.startsOnRequest) return rt.nextAttemptAt;
+    return undefined;
   }
 
+  /**
+   * Replays every machine's due steps up to now, the earliest first across machines, so the site's availability
+   * marks (one serving machine keeps it up) are taken in time order.
+   */
   function advance(app: App): void {
-    for (let i = 0; i < app.instances.length; i += 1) advanceInstance(app, i);
+    const now = deps.now();
+    for (let guard = 0; guard < 500 * Math.max(1, app.instances.length); guard += 1) {
+      let pick: { i: number; at: number } | undefined;
+      for (let i = 0; i < app.instances.length; i += 1) {
+        const at = nextDue(app, i);
+        if (at !== undefined && at <= now && (!pick || at < pick.at)) pick = { i, at };
+      }
+      if (!pick) return;
+      const rt = runtimeOf(app, pick.i);
+      if (rt.phase === 'pulling') finishAttempt(app, pick.i);
+      else beginAttempt(app, pick.i, pick.at);
+      markAvailability(app, pick.at, siteReason(app));
+    }
   }
 
   function restartInstance(app: App, i: number): void {
@@ -418,9 +459,16 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     rt.pendingSince = now;
   }
 
-  function restart(app: App, _reason: string): void {
+  function restart(app: App, reason: string): void {
     advance(app);
-    for (let i = 0; i < app.instances.length; i += 1) restartInstance(app, i);
+    // A settings change recycles with overlap: the old container serves until the new one is ready. An explicit
+    // restart (or start) stops it first: that gap is the restart's own (docs/azure-behaviour.md#a-live-app).
+    const overlapped = reason !== 'restart' && reason !== 'start';
+    for (let i = 0; i < app.instances.length; i += 1) {
+      if (!overlapped) delete runtimeOf(app, i).servingImage;
+      restartInstance(app, i);
+    }
+    markAvailability(app, deps.now(), siteReason(app));
   }
 
   return {
@@ -433,11 +481,21 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     stop(app) {
       advance(app);
       app.state = 'Stopped';
+      const now = deps.now();
       for (let i = 0; i < app.instances.length; i += 1) {
         const rt = runtimeOf(app, i);
+        if (rt.phase === 'pulling' && now < (rt.attemptEndsAt ?? 0)) {
+          // Stopped mid-pull: the lines that attempt would still write never appear (no start on a stopped site).
+          const machine = app.instanceStates[i]?.machineName ?? app.instances[i];
+          for (const log of app.logs)
+            if (log.machineName === machine) log.lines = log.lines.filter((l) => l.at <= now);
+          delete rt.attemptEndsAt;
+        }
         rt.phase = 'stopped';
+        delete rt.servingImage;
         delete rt.nextAttemptAt;
       }
+      markAvailability(app, deps.now(), 'stopped');
     },
     hit(app) {
       advance(app);
@@ -452,6 +510,7 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
           beginAttempt(app, i, now);
         }
       }
+      markAvailability(app, now, siteReason(app));
     },
     advanceAll() {
       for (const app of state.apps) advance(app);
@@ -459,10 +518,11 @@ export function createPlatform(deps: { state: EmulatorState; now(): number; line
     evaluatePull,
     siteStatus(app) {
       if (app.state === 'Stopped') return 403;
-      const phases = app.instances.map((_, i) => runtimeOf(app, i).phase);
-      if (phases.every((p) => p === 'stopped')) return 403;
-      // The front end routes to a machine that serves: one running instance keeps the site up.
-      return phases.includes('running') ? 200 : 503;
+      const rts = app.instances.map((_, i) => runtimeOf(app, i));
+      if (rts.every((r) => r.phase === 'stopped')) return 403;
+      // The front end routes to a machine whose container serves (a running one, or the old container of an
+      // overlapped recycle): one keeps the site up.
+      return rts.some((r) => r.servingImage !== undefined) ? 200 : 503;
     },
   };
 }

@@ -278,6 +278,7 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
         attempts: 0,
         restarts: 0,
         ...(running ? { runningImage: image } : {}),
+        ...(running && spec.state !== 'Stopped' ? { servingImage: image } : {}),
       });
       const instanceStates: AppInstance[] = instances.map((machineName, i) => {
         const fate = spec.instanceFates?.find((f) => f.instance === i + 1);
@@ -344,7 +345,19 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
         containerCrashes: spec.containerCrashes ?? 0,
         sitePort: 0,
         scmPort: 0,
-        runtime: startRuntime(),
+        runtime: {
+          ...startRuntime(),
+          availability: [
+            {
+              at: nowMs,
+              ...(spec.state === 'Stopped'
+                ? { status: 403 as const, reason: 'stopped' as const }
+                : running
+                  ? { status: 200 as const, reason: 'serving' as const }
+                  : { status: 503 as const, reason: 'pullFailed' as const }),
+            },
+          ],
+        },
         logs: [],
         lastModifiedAt: longAgo,
       });

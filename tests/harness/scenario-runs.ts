@@ -7,6 +7,7 @@ import type { Emulator } from '../emulator/index';
 import type { Scenario } from '../emulator/model';
 import type { RequestRecord } from '../emulator/server';
 import { scenarioConnection } from './connections';
+import { downtimeWords, probeAvailability, type TargetAvailability } from './downtime';
 import { startTask, type TaskRun } from './run-task';
 
 export interface ScenarioRun {
@@ -19,6 +20,8 @@ export interface ScenarioRun {
   restarts: number;
   /** Every request the run made to the emulator (ARM, Entra, OIDC, IMDS, Kudu, site). */
   requests: number;
+  /** Per target, what its site answered during the run, probed once per emulated second (./downtime.ts). */
+  availability?: Record<string, TargetAvailability>;
 }
 
 export interface ScenarioRunOptions {
@@ -53,7 +56,7 @@ export function countRun(records: RequestRecord[]): Pick<ScenarioRun, 'writes' |
 
 /** `Run 2: Succeeded, 0 ARM writes, 0 restarts, 41 requests` */
 export function runLine(r: ScenarioRun): string {
-  return `Run ${r.run}: ${r.task.result ?? 'no result'}, ${r.writes} ARM writes, ${r.restarts} restarts, ${r.requests} requests`;
+  return `Run ${r.run}: ${r.task.result ?? 'no result'}, ${r.writes} ARM writes, ${r.restarts} restarts, ${r.requests} requests${r.availability ? `, ${downtimeWords(r.availability)}` : ''}`;
 }
 
 /**
@@ -91,6 +94,7 @@ export async function runScenario(
     const inputs: Record<string, string> = { ...defaults, ...own, azureSubscription: connection.id };
     options.onRunStart?.(run, inputs);
     const from = emulator.requests().length;
+    const startedAt = emulator.now();
     const task = await startTask({
       ...(options.agent ? { agent: true } : {}),
       inputs,
@@ -104,7 +108,13 @@ export async function runScenario(
       // The kill switch must outlast the task's own timeout, or a run that ends by timing out has no result.
       timeoutInMs: options.timeoutInMs ?? killTimerMs(inputs),
     }).done;
-    results.push({ run, task, inputs, ...countRun(emulator.requests().slice(from)) });
+    results.push({
+      run,
+      task,
+      inputs,
+      ...countRun(emulator.requests().slice(from)),
+      availability: probeAvailability(emulator, startedAt, emulator.now()),
+    });
   }
   return results;
 }

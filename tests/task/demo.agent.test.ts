@@ -45,8 +45,11 @@ describe('npm run demo', function () {
       ['--import', 'tsx', join(root, 'scripts', 'demo.ts'), '--runs', '2'],
       { cwd: root },
     );
-    assert.match(stdout, /^Run 1: Succeeded, [1-9]\d* ARM writes, \d+ restarts, \d+ requests$/m);
-    assert.match(stdout, /^Run 2: Succeeded, 0 ARM writes, 0 restarts, [1-9]\d* requests$/m);
+    assert.match(
+      stdout,
+      /^Run 1: Succeeded, [1-9]\d* ARM writes, \d+ restarts, \d+ requests, downtime \d+ s.*$/m,
+    );
+    assert.match(stdout, /^Run 2: Succeeded, 0 ARM writes, 0 restarts, [1-9]\d* requests, downtime 0 s$/m);
     assert.match(stdout, /Result: Succeeded in [\d.]+ s, 0 ARM writes/);
   });
 

@@ -252,6 +252,23 @@ export const TASK_ERROR_CODES = {
     meaning: 'No verdict (pulled or failed) appeared in the log before the timeout.',
     phases: ['verify'],
   },
+
+  // Cutover of a target that serves today with a registry password (src/cutover/).
+  SwitchPutBack: {
+    meaning:
+      "A live target's pull with the managed identity failed after its switch; it was put back on its previous pull settings and registry password.",
+    phases: ['verify'],
+  },
+  SwitchNotReached: {
+    meaning:
+      'A live target kept its registry password: its grant was not proven or old enough before the timeout, or an earlier target was put back.',
+    phases: ['verify'],
+  },
+  AnonymousPullProvesNothing: {
+    meaning:
+      'The image is not on the registry the task granted (a placeholder or public image): its pull proves nothing about the identity.',
+    phases: ['verify'],
+  },
 } as const satisfies Readonly<Record<string, CodeEntry>>;
 
 /** The code of every TaskError. */

@@ -21,6 +21,9 @@ export interface Verdict {
 
 export type VerificationOutcome =
   | 'verified'
+  | 'put_back'
+  | 'not_switched'
+  | 'not_proven'
   | 'unverified'
   | 'stopped'
   | 'pull_failed'
@@ -95,7 +98,7 @@ function withoutLabel(target: string, text: string): string {
 
 function successMessage(report: RunReport): string {
   const targets = report.observed?.targets.length ?? 0;
-  const changes = report.applied?.changeCount ?? 0;
+  const changes = (report.applied?.changeCount ?? 0) + (report.cutoverWrites ?? 0);
   if (report.dryRun) {
     return `Dry run: ${report.plan?.steps.length ?? 0} change(s) planned for ${targets} target(s); nothing was changed.`;
   }
@@ -120,7 +123,16 @@ function successMessage(report: RunReport): string {
 function overallVerification(report: RunReport): VerificationOutcome {
   const outcomes = report.verify.map((r) => r.outcome);
   if (isCancelledError(report.error) || outcomes.includes('cancelled')) return 'cancelled';
-  for (const worst of ['pull_failed', 'timed_out', 'start_failed', 'unverified', 'stopped'] as const)
+  for (const worst of [
+    'put_back',
+    'pull_failed',
+    'timed_out',
+    'start_failed',
+    'not_switched',
+    'unverified',
+    'not_proven',
+    'stopped',
+  ] as const)
     if (outcomes.includes(worst)) return worst;
   // The run failed before it could verify anything: not the same as verification turned off.
   if (report.error !== undefined && outcomes.length === 0 && !report.dryRun && report.verifyOn !== false)
@@ -143,7 +155,7 @@ function outputsOf(report: RunReport, verification: VerificationOutcome): Record
     registryResourceId: report.observed?.registry.id ?? '',
     verificationOutcome: verification,
     pullSeconds: verified.length > 0 ? String(Math.max(...verified.map((r) => r.seconds))) : '',
-    changeCount: String(report.applied?.changeCount ?? 0),
+    changeCount: String((report.applied?.changeCount ?? 0) + (report.cutoverWrites ?? 0)),
     targetResults: JSON.stringify(targetResultsOf(report, verification)),
     ...deployStepOutputs(report),
   };
@@ -237,13 +249,21 @@ function summaryOf(report: RunReport, appName: string, outcome: TaskOutcome, mes
         (s) => s.step.target === label && s.step.kind === 'setAcrFlags',
       );
       const flagPlanned = report.plan?.steps.some((s) => s.target === label && s.kind === 'setAcrFlags');
+      const cutover = report.plan?.cutover?.order.some((c) => c.target === label);
+      const switched = report.verify.find((r) => r.target.label === label)?.outcome;
       const flag = t.sidecar
         ? 'per container (sidecar)'
-        : flagWritten || t.pull.useManagedIdentity === true
-          ? 'true'
-          : report.dryRun && flagPlanned
-            ? 'false (the plan sets it)'
-            : 'false';
+        : cutover && !report.dryRun
+          ? switched === 'verified' || switched === 'start_failed'
+            ? 'true (switched after proof)'
+            : switched === 'put_back'
+              ? 'false (put back)'
+              : 'false (kept its password)'
+          : flagWritten || t.pull.useManagedIdentity === true
+            ? 'true'
+            : report.dryRun && flagPlanned
+              ? 'false (the plan sets it)'
+              : 'false';
       const v = report.verify.find((r) => r.target.label === label);
       const preview = report.restartPreview?.find((p) => p.target === label);
       const restart = v?.restartReason
@@ -266,6 +286,21 @@ function summaryOf(report: RunReport, appName: string, outcome: TaskOutcome, mes
     lines.push('');
   } else if (report.plan && !report.error) {
     lines.push('Nothing to change: everything was already in place.', '');
+  }
+  const cut = report.plan?.cutover;
+  if (cut) {
+    const minutes = Math.round(cut.settleMs / 60_000);
+    lines.push(
+      '### Cutover (targets that served with a registry password)',
+      '',
+      `One target at a time, production last. A target was switched only once its grant was proven (a target with the same identity, or a grant made together, verified a fresh identity pull) or ${minutes} minutes old (Azure RBAC: a new role assignment can take up to ${minutes} minutes); its password settings stayed until its own fresh identity pull, and a failed switch was put back on them.`,
+      '',
+    );
+    for (const c of cut.order) {
+      const v = report.verify.find((r) => r.target.label === c.target);
+      lines.push(`- **${md(c.target)}**: ${md(v ? `${v.outcome}: ${v.summary}` : 'not reached')}`);
+    }
+    lines.push('');
   }
   const remedies = remediesOf(report);
   if (remedies.length > 0) {

@@ -12,6 +12,7 @@ import {
   describePlan,
   startApply,
 } from './configure/apply';
+import { registryHostOf } from './configure/images';
 import { type Observed, type ObservedTarget, observe } from './configure/observe';
 import { deferToDeploy } from './configure/placement';
 import {
@@ -23,7 +24,11 @@ import {
   type Step,
 } from './configure/plan';
 import type { RunContext } from './context';
+import { runCutover } from './cutover/cutover';
+import { describeCutover } from './cutover/plan';
+import { observeServing } from './cutover/serving';
 import type { TaskPhase } from './error-codes';
+import { TaskError } from './errors';
 import type { GrantFact } from './facts';
 import { withDeadline } from './http/pipeline';
 import { DEFAULT_TIMEOUT_MINUTES } from './inputs';
@@ -32,7 +37,13 @@ import { type PhaseErrorContext, toTaskError } from './phase-errors';
 import { causeLessFactsOf, imageCheckLines, missingImageVerdict, stoppedResults } from './registry/preflight';
 import { CAUSE_IN_WORDS } from './verify/classify';
 import { describePlannedRestart, type RestartDecision } from './verify/restart-policy';
-import { previewRestarts, type VerifyResult, type VerifyTarget, verifyTargets } from './verify/verify';
+import {
+  previewRestarts,
+  sourceFor,
+  type VerifyResult,
+  type VerifyTarget,
+  verifyTargets,
+} from './verify/verify';
 
 /** The phases of a run (the catalogue's phases after the inputs and the connection). */
 export type Phase = Exclude<TaskPhase, 'inputs' | 'connect'>;
@@ -49,6 +60,8 @@ export interface RunReport {
   readonly dryRun: boolean;
   /** Whether verification was asked for (false when the inputs could not even be read). */
   readonly verifyOn?: boolean;
+  /** Writes the cutover of live targets made (switches, put-backs, password removals): part of changeCount. */
+  readonly cutoverWrites?: number;
   /** Dry run: per target, whether verification would restart it and why. */
   readonly restartPreview?: readonly { readonly target: string; readonly decision: RestartDecision }[];
 }
@@ -94,18 +107,33 @@ export async function run(runCtx: RunContext, options: RunOptions): Promise<RunR
   for (const w of settings.inputWarnings) log.warn(w);
   let phase: Phase = 'observe';
   let progress: ApplyProgress | undefined;
+  const cutoverCounter = { writes: 0 };
   try {
     log.group(`Observe ${settings.appName}`);
     report.observed = await observe(ctx);
     describeObserved(ctx, report.observed);
     const checkLines = imageCheckLines(report.observed.imageCheck, settings.checkImage);
     for (const line of checkLines.info) log.info(neutralise(line));
+    // Which targets serve today with a registry password: those are cut over, not switched at once.
+    if (settings.verify.kind === 'on') {
+      const o = report.observed;
+      const serving = await observeServing(ctx, o.targets, o.registry.loginServer, (t) =>
+        sourceFor(ctx, t, options),
+      );
+      if (Object.keys(serving).length > 0) report.observed = { ...o, serving };
+      for (const [label, f] of Object.entries(serving))
+        log.info(
+          `[${label}] ${f.serving ? 'Serves today' : 'Does not serve today'}: ${f.why}${f.serving ? '' : ' (fast path)'}.`,
+        );
+    }
     log.endGroup();
     if (checkLines.warning) log.warn(neutralise(checkLines.warning));
 
     phase = 'plan';
     log.group(settings.dryRun ? 'Plan (dry run: nothing will be changed)' : 'Plan');
     report.plan = plan(report.observed, settings);
+    for (const line of describePlan(report.plan)) log.info(line);
+    if (report.plan.cutover) for (const line of describeCutover(report.plan.cutover)) log.info(line);
     // A missing image stops the run here, before any write or restart (src/registry/preflight.ts), unless the run
     // is placed before the deploy that replaces it (src/configure/placement.ts).
     const missing = missingImageVerdict(report.observed.imageCheck, report.plan.steps, {
@@ -149,6 +177,10 @@ export async function run(runCtx: RunContext, options: RunOptions): Promise<RunR
       report.restartPreview = preview.map((p) => ({ target: p.target.target.label, decision: p.decision }));
       for (const p of report.restartPreview)
         log.info(`[${p.target}] Restart: ${describePlannedRestart(p.decision.reason)}.`);
+      if (settings.restart === 'never')
+        log.info(
+          'restart: never — the task sends no restart; App Service restarts a target whenever its settings are written.',
+        );
     }
     log.endGroup();
     for (const w of report.plan.warnings)
@@ -173,9 +205,11 @@ export async function run(runCtx: RunContext, options: RunOptions): Promise<RunR
     phase = 'verify';
     if (settings.verify.kind === 'on') {
       log.group('Verify the pull');
-      report.verify = await verifyTargets(
+      report.verify = await verifyAll(
         // Verification keeps the job's own signal: each target gets its deadline there (verify.ts).
         runCtx,
+        report.observed,
+        report.plan,
         verifyTargetsOf(
           report.observed,
           report.plan,
@@ -185,9 +219,12 @@ export async function run(runCtx: RunContext, options: RunOptions): Promise<RunR
           report.applied,
           ctx.clock.now(),
         ).filter((t) => !deferred.has(t.target.label)),
+        report.applied.principals,
         options,
+        cutoverCounter,
       );
       report.verify = [...report.verify, ...deferredResults(report.observed, deferral.deferred)];
+      if (cutoverCounter.writes > 0) report.cutoverWrites = cutoverCounter.writes;
       // Each target's verdict was logged the moment it was known; here, the log lines that decided it.
       for (const r of report.verify.filter((v) => v.evidence.length > 0)) {
         log.info(`[${r.target.label}] ${r.outcome}, decided by:`);
@@ -196,6 +233,7 @@ export async function run(runCtx: RunContext, options: RunOptions): Promise<RunR
       log.endGroup();
     }
   } catch (e: unknown) {
+    if (cutoverCounter.writes > 0) report.cutoverWrites = cutoverCounter.writes;
     // Writes made before the failure are still the run's writes: report every one of them.
     if (phase === 'apply' && progress && report.plan) {
       report.applied = appliedOf(report.plan, progress);
@@ -230,6 +268,83 @@ function deferredResults(
       },
     ];
   });
+}
+
+/**
+ * Verifies every target: an image on another registry than the one granted is not proof (not_proven); targets on
+ * the fast path are followed as usual; then targets that serve today with a password are cut over (src/cutover/),
+ * each carrying over the fast path's proofs. Results in the observed targets' order.
+ */
+async function verifyAll(
+  ctx: RunContext,
+  observed: Observed,
+  p: Plan,
+  all: readonly VerifyTarget[],
+  principals: Readonly<Record<string, string | undefined>>,
+  options: RunOptions,
+  counter: { writes: number },
+): Promise<VerifyResult[]> {
+  const loginServer = observed.registry.loginServer.toLowerCase();
+  const cutover = new Set(p.cutover?.order.map((c) => c.target) ?? []);
+  const anonymous = (t: VerifyTarget) => !!t.image && registryHostOf(t.image) !== loginServer;
+  const principalOf = (label: string) =>
+    observed.userIdentity?.principalId ??
+    principals[label] ??
+    observed.targets.find((t) => t.target.label === label)?.identity.systemPrincipalId;
+  const byLabel = new Map<string, VerifyResult>();
+  for (const t of all.filter(anonymous))
+    byLabel.set(t.target.label, notProven(t, observed.registry.loginServer));
+  const fast = all.filter((t) => !anonymous(t) && !cutover.has(t.target.label));
+  for (const r of await verifyTargets(ctx, fast, options)) byLabel.set(r.target.label, r);
+  if (p.cutover) {
+    const targets = new Map(all.map((t) => [t.target.label, t]));
+    const results = await runCutover(
+      ctx,
+      {
+        plan: p.cutover,
+        verifyTarget: (label) => targets.get(label) as VerifyTarget,
+        grantAt: Object.fromEntries(all.map((t) => [t.target.label, t.grantCreatedAt])),
+        grantedThisRun: new Set(all.filter((t) => t.grantedThisRun).map((t) => t.target.label)),
+        principals: Object.fromEntries(all.map((t) => [t.target.label, principalOf(t.target.label)])),
+        proven: fast
+          .filter((t) => byLabel.get(t.target.label)?.outcome === 'verified')
+          .map((t) => ({
+            target: t.target.label,
+            principalId: principalOf(t.target.label),
+            grantAt: t.grantedThisRun ? undefined : t.grantCreatedAt,
+            grantedThisRun: t.grantedThisRun === true,
+          })),
+      },
+      options,
+      counter,
+    );
+    for (const r of results) byLabel.set(r.target.label, r);
+  }
+  return all.map((t) => byLabel.get(t.target.label)).filter((r): r is VerifyResult => r !== undefined);
+}
+
+/** The target runs an image from elsewhere (a placeholder, a public image): its pull is no proof. */
+function notProven(t: VerifyTarget, loginServer: string): VerifyResult {
+  const label = t.target.label;
+  const image = neutralise(t.image, 300);
+  return {
+    target: t.target,
+    outcome: 'not_proven',
+    fatal: false,
+    seconds: 0,
+    restarts: 0,
+    evidence: [],
+    summary: `Runs ${image}, which is not on ${loginServer}: its pull (anonymous, or with that registry's own credentials) proves nothing about the identity.`,
+    notes: [],
+    error: new TaskError(
+      'AnonymousPullProvesNothing',
+      `${label}: configured, but not verified: it runs ${image}, not an image from ${loginServer}, so its pull proves nothing about the managed identity.`,
+      {
+        remedy: `Deploy ${label}'s image from ${loginServer} (for example with AzureWebAppContainer@1), then run this task after the deploy: it proves the identity's pull of that image.`,
+        target: label,
+      },
+    ),
+  };
 }
 
 function describeObserved(ctx: RunContext, o: Observed): void {

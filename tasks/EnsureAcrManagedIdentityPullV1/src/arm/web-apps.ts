@@ -511,7 +511,7 @@ export async function getSiteConfigFacts(
 export async function setPullSettings(
   arm: ArmClient,
   target: PathRef,
-  settings: { readonly useManagedIdentity: true; readonly clientId: string },
+  settings: { readonly useManagedIdentity: boolean; readonly clientId: string },
   signal?: AbortSignal,
 ): Promise<PullSettings | undefined> {
   const config = await updateSiteConfig(arm, target, pullSettingsBody(settings), signal);
@@ -520,10 +520,10 @@ export async function setPullSettings(
 
 /** The `config/web` PATCH properties for the pull settings. */
 export function pullSettingsBody(settings: {
-  readonly useManagedIdentity: true;
+  readonly useManagedIdentity: boolean;
   readonly clientId: string;
 }): {
-  acrUseManagedIdentityCreds: true;
+  acrUseManagedIdentityCreds: boolean;
   acrUserManagedIdentityID: string;
 } {
   return {

@@ -29,6 +29,7 @@ import {
   targetFacts,
 } from '../arm/web-apps';
 import type { RunContext } from '../context';
+import type { ServingFact } from '../cutover/serving';
 import { isTaskError, TaskError } from '../errors';
 import type { GrantFact, RegistryFacts, SiteFacts, TargetFacts, UserIdentityFacts } from '../facts';
 import { identityIdCommands } from '../inputs';
@@ -105,6 +106,8 @@ export interface Observed {
   readonly tenantId: string | undefined;
   /** The pre-flight image check (undefined when it is off or no registry transport was given). */
   readonly imageCheck?: ImageCheckReport;
+  /** Per target label: whether it serves today with a registry password (src/cutover/serving.ts). */
+  readonly serving?: Readonly<Record<string, ServingFact>>;
   /**
    * With `targets: all`, the other registries the app's targets pull from: a swap can bring each of those images to
    * every other slot, which then pulls it with its own identity (docs/azure-behaviour.md#slot-swaps). Empty when

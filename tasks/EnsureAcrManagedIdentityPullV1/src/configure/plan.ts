@@ -14,6 +14,7 @@ import {
   ROLES,
   scopeCovers,
 } from '../arm/role-assignments';
+import { type CutoverPlan, planCutover } from '../cutover/plan';
 import type { BlockingWarningCode, PlanWarningCode } from '../error-codes';
 import { TaskError } from '../errors';
 import type { GrantFact, SidecarAuth, SidecarContainer } from '../facts';
@@ -145,6 +146,11 @@ export interface Plan {
    * the identity steps, and apply fails with this code after them, naming the real object IDs.
    */
   readonly blockedRoleSteps: readonly AssignRoleStep[];
+  /**
+   * Targets that serve today with a registry password: their pull settings (and the password's removal) are not
+   * in `steps` but switched one at a time after the grant is proven or old enough (src/cutover/). Undefined: none.
+   */
+  readonly cutover?: CutoverPlan;
 }
 
 export const REGISTRY_CREDENTIAL_KEYS = [
@@ -283,6 +289,10 @@ export function plan(observed: Observed, settings: Settings): Plan {
 
   warnings.push(...registryWarnings(observed));
 
+  // Targets that serve today with a password keep it until their own switch is proven (src/cutover/plan.ts).
+  const cut = planCutover(observed, configSteps, user?.principalId);
+  configSteps.splice(0, configSteps.length, ...cut.remaining);
+
   const blocking = warnings.filter(isBlocking);
   if (blocking.length > 0 && !settings.configureAnyway)
     throw pullCannotWork(blocking, identitySteps.length + roleSteps.length + configSteps.length > 0);
@@ -299,6 +309,7 @@ export function plan(observed: Observed, settings: Settings): Plan {
     role,
     principals,
     blockedRoleSteps: [],
+    ...(cut.plan ? { cutover: cut.plan } : {}),
   };
 }
 
@@ -441,7 +452,9 @@ function registryWarnings(observed: Observed): PlanWarning[] {
           // public image without credentials still pulls anonymously.
           blocking: isAcrHost(host) || password,
           message: `${label} runs an image from ${host}, not from the registry the task configures (${r.loginServer}); that image will not pull with this grant.`,
-          fix: `Set the registry input to ${host}, or point ${label} at an image in ${r.loginServer}.`,
+          fix: isAcrHost(host)
+            ? `Set the registry input to ${host}, or point ${label} at an image in ${r.loginServer}.`
+            : `Deploy ${label}'s image from ${r.loginServer} (for example with AzureWebAppContainer@1), then run this task after the deploy: a pull from ${host} is anonymous or uses its own password, and proves nothing about the identity.`,
         });
       }
     }

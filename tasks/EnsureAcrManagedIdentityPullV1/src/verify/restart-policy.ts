@@ -74,7 +74,7 @@ export function describeRestart(reason: RestartReason, restarts: number): string
 export function describePlannedRestart(reason: RestartReason): string {
   switch (reason) {
     case 'configWrite':
-      return 'will restart by itself when its settings are written; followed, not restarted again';
+      return 'will restart by itself when its settings are written (App Service does that, whatever the restart input says); followed, not restarted again';
     case 'logEvidence':
       return 'would not restart: the log shows the configured image pulled since the last change';
     case 'startUnderWay':
@@ -84,7 +84,7 @@ export function describePlannedRestart(reason: RestartReason): string {
     case 'always':
       return 'would restart (restart: always)';
     case 'never':
-      return 'would not restart (restart: never); without a pull in the log it ends unverified';
+      return 'the task sends no restart (restart: never); without a pull in the log it ends unverified';
     case 'stopped':
       return 'would not restart: the app is stopped';
   }

@@ -63,6 +63,11 @@ export interface VerifyTarget {
   };
   /** What the run knows when the log gives no cause (pre-flight image check, grant age, network): ranks causes. */
   readonly causeLess?: CauseLessFacts;
+  /**
+   * The first failed pull is the verdict: no waiting through propagation (a live target's switch, whose grant was
+   * proven or old enough, is put back at once rather than left down: src/cutover/).
+   */
+  readonly failFast?: boolean;
 }
 
 /** The pull settings the run left on a target. */
@@ -78,6 +83,12 @@ export interface ExpectedPull {
 
 export type VerifyOutcome =
   | 'verified'
+  /** A live target's switch failed and it was put back on its registry password (src/cutover/). */
+  | 'put_back'
+  /** A live target kept its registry password: its switch was not reached (a wait, or an earlier put-back). */
+  | 'not_switched'
+  /** Its image is not on the granted registry: that pull proves nothing about the identity. */
+  | 'not_proven'
   | 'unverified'
   | 'stopped'
   | 'pull_failed'
@@ -200,7 +211,12 @@ export async function previewRestarts(
   );
 }
 
-function sourceFor(ctx: RunContext, t: VerifyTarget, options: VerifyOptions): LogSource {
+/** The log source of a target (Kudu, else ARM containerlogs). */
+export function sourceFor(
+  ctx: RunContext,
+  t: Pick<VerifyTarget, 'target' | 'defaultHostName' | 'scmHostName'>,
+  options: VerifyOptions,
+): LogSource {
   const kudu = kuduFor(() =>
     createKuduClient({
       arm: ctx.arm,
@@ -368,13 +384,14 @@ async function verifyOne(
     return unverified;
   }
   // Role propagation explains an unauthorized pull only while the grant is young (or made by this run).
-  const propagationUntil = t.knownBlocker
-    ? 0
-    : t.grantedThisRun
-      ? ctx.clock.now() + PROPAGATION_WINDOW_MS
-      : t.grantCreatedAt !== undefined
-        ? t.grantCreatedAt + PROPAGATION_WINDOW_MS - serverOffset
-        : undefined;
+  const propagationUntil =
+    t.knownBlocker || t.failFast
+      ? 0
+      : t.grantedThisRun
+        ? ctx.clock.now() + PROPAGATION_WINDOW_MS
+        : t.grantCreatedAt !== undefined
+          ? t.grantCreatedAt + PROPAGATION_WINDOW_MS - serverOffset
+          : undefined;
   let driftCode: DriftCode | undefined;
   let outcome: FollowResult;
   try {
