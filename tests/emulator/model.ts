@@ -455,6 +455,12 @@ export interface Fault {
   drop?: boolean;
   /** Added latency in real milliseconds (then the real handler answers, unless status/drop is set too). */
   latencyMs?: number;
+  /**
+   * A slow answer, in the run's milliseconds: a real wait for a spawned bundle; for an in-process run (real-time
+   * pace paused) the emulated clock moves instead, so deadlines see the time pass and the test waits for nothing.
+   * `latencyMs` stays a real wait for hooks that must act while a request is in flight.
+   */
+  slowMs?: number;
   times?: number;
   after?: number;
   /** Runtime counter: matches seen so far. */

@@ -574,6 +574,12 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
           return n > 0 && (f.times === undefined || n <= f.times);
         });
         if (fault?.latencyMs) await sleep(fault.latencyMs);
+        if (fault?.slowMs) {
+          // A slow answer on the run's timeline: while an in-process run has paused the real-time pace, the time
+          // passes on the emulated clock (scaled as real time is) without a real wait; otherwise it is a real wait.
+          if (pauses > 0) offsetMs += fault.slowMs * timeScale;
+          else await sleep(fault.slowMs);
+        }
         if (fault?.drop) {
           record.status = 0;
           req.socket.destroy();

@@ -209,7 +209,7 @@ const endlessLists: Case[] = [
           method: 'GET',
           pathRegex: `/sites/${APP}/slots\\?`,
           status: 200,
-          latencyMs: 250,
+          slowMs: 250,
           endlessPages: true,
           body: { value: [] },
         },
