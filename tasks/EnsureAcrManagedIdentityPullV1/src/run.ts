@@ -271,7 +271,7 @@ function deferredResults(
 }
 
 /**
- * Verifies every target: an image on another registry than the one granted is not proof (not_proven); targets on
+ * Verifies every target: an image on a registry the task did not check is not proof (not_proven); targets on
  * the fast path are followed as usual; then targets that serve today with a password are cut over (src/cutover/),
  * each carrying over the fast path's proofs. Results in the observed targets' order.
  */
@@ -284,9 +284,16 @@ async function verifyAll(
   options: RunOptions,
   counter: { writes: number },
 ): Promise<VerifyResult[]> {
-  const loginServer = observed.registry.loginServer.toLowerCase();
+  // The registries whose grants the task read (and wrote where it could): the configured one, and with
+  // `targets: all` the other registries a swap can bring an image from. A pull from any other host proves nothing.
+  const checked = new Set(
+    [
+      observed.registry.loginServer,
+      ...(observed.swapRegistries ?? []).filter((sr) => sr.registry).map((sr) => sr.loginServer),
+    ].map((host) => host.toLowerCase()),
+  );
   const cutover = new Set(p.cutover?.order.map((c) => c.target) ?? []);
-  const anonymous = (t: VerifyTarget) => !!t.image && registryHostOf(t.image) !== loginServer;
+  const anonymous = (t: VerifyTarget) => !!t.image && !checked.has(registryHostOf(t.image).toLowerCase());
   const principalOf = (label: string) =>
     observed.userIdentity?.principalId ??
     principals[label] ??
