@@ -12,11 +12,11 @@
  *   clear on stdout or in the summary.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { baseScenario, type Emulator } from '../emulator/index';
 import { type TaskRun, visibleLog } from '../harness/run-task';
+import { makeTempDir, removeTempDir } from '../harness/temp';
 import {
   APP,
   assertClean,
@@ -363,8 +363,9 @@ describe('reliability: hostile responses, second review (issue 27)', () => {
   describe('a list that never ends, with big pages', () => {
     let dir: string;
     before(() => {
-      dir = mkdtempSync(join(tmpdir(), 'hostile-2-'));
+      dir = makeTempDir('hostile-2-');
     });
+    after(() => removeTempDir(dir));
 
     itConcurrently(
       [
