@@ -276,12 +276,15 @@ export function plan(observed: Observed, settings: Settings): Plan {
         });
         // App settings move with a swap unless they are slot settings (docs/azure-behaviour.md#slot-swaps): the
         // password would land on the other slot, where it may override that slot's identity.
-        if (observed.targets.length > 1)
+        const moving = movingWithSwap(stale, observed.slotSettingNames);
+        if (observed.targets.length > 1 && moving.length > 0)
           warnings.push({
             target: t.target.label,
             code: 'SwapCredentialsMove',
-            message: `${t.target.label}'s ${stale.join(' and ')} move with a slot swap unless they are deployment slot settings, while each slot's identity and acrUseManagedIdentityCreds stay: after a swap the other slot would carry this password.`,
-            fix: `Set removeRegistryCredentials: true, or mark them as slot settings: az webapp config appsettings set --name ${observed.app.name} --resource-group ${observed.app.resourceGroup}${slotArg(t)} --slot-settings ${stale.map((k) => `${k}=<value>`).join(' ')}`,
+            message: observed.slotSettingNames
+              ? `${t.target.label}'s ${moving.join(' and ')} ${moving.length === 1 ? 'is not a deployment slot setting, so it moves' : 'are not deployment slot settings, so they move'} with a slot swap, while each slot's identity and acrUseManagedIdentityCreds stay: after a swap the other slot would carry this password.`
+              : `${t.target.label}'s ${moving.join(' and ')} move with a slot swap unless they are deployment slot settings (the app's slot setting names could not be read), while each slot's identity and acrUseManagedIdentityCreds stay: after a swap the other slot would carry this password.`,
+            fix: `Set removeRegistryCredentials: true, or mark them as slot settings: az webapp config appsettings set --name ${observed.app.name} --resource-group ${observed.app.resourceGroup}${slotArg(t)} --slot-settings ${moving.map((k) => `${k}=<value>`).join(' ')}`,
           });
       }
     }
@@ -311,6 +314,13 @@ export function plan(observed: Observed, settings: Settings): Plan {
     blockedRoleSteps: [],
     ...(cut.plan ? { cutover: cut.plan } : {}),
   };
+}
+
+/** The keys a swap would move: all of them when the slot setting names are unknown (names compare case-insensitively). */
+function movingWithSwap(keys: readonly string[], slotSettingNames: readonly string[] | undefined): string[] {
+  if (!slotSettingNames) return [...keys];
+  const sticky = new Set(slotSettingNames.map((n) => n.toLowerCase()));
+  return keys.filter((k) => !sticky.has(k.toLowerCase()));
 }
 
 function planSystemIdentity(t: ObservedTarget): EnableIdentityStep | undefined {
