@@ -609,6 +609,69 @@ describe('plan', () => {
       assert.deepEqual(codes(p), ['production:ImageOnOtherRegistry']);
     });
 
+    it('with slots on two ACRs, the other one is a swap registry: granted, not a stop; a stop only where it cannot be granted', () => {
+      const prod = target({ identity: system('p1'), config: configured() });
+      const staging = target({
+        slot: 'staging',
+        identity: system('p2'),
+        config: configured(),
+        images: ['otheracr.azurecr.io/shop:2'],
+      });
+      const other = `/subscriptions/${SUB}/resourceGroups/rg-acr/providers/Microsoft.ContainerRegistry/registries/otheracr`;
+      const swapRegistry = (callerCanWriteRoleAssignments: boolean) => ({
+        loginServer: 'otheracr.azurecr.io',
+        images: [{ image: 'otheracr.azurecr.io/shop:2', targets: ['staging'] }],
+        registry: {
+          ...observed([]).registry,
+          id: other,
+          name: 'otheracr',
+          loginServer: 'otheracr.azurecr.io',
+        },
+        roleAssignments: [],
+        callerCanWriteRoleAssignments,
+      });
+      const o = (canWrite: boolean) =>
+        observed([prod, staging], {
+          registry: { source: 'input' },
+          roleAssignments: [grant('p1', REGISTRY), grant('p2', REGISTRY, ACR_PULL, 'b')],
+          swapRegistries: [swapRegistry(canWrite)],
+        });
+      const p = plan(o(true), settings());
+      assert.deepEqual(codes(p), []);
+      assert.deepEqual(
+        stepsOf(p, 'assignRole').map((st) => `${st.target}:${st.scope === other}`),
+        ['production:true', 'staging:true'],
+      );
+      const e = catchTaskError(() => plan(o(false), settings()));
+      assert.equal(e.code, 'ImageOnOtherRegistry');
+      assert.match(e.message, /cannot grant staging's identity a pull on otheracr\.azurecr\.io/);
+      assert.match(e.remedy ?? '', /--assignee-object-id p2 [^\n]*otheracr/);
+    });
+
+    it('SwapCredentialsMove names only the registry credentials that are not slot settings', () => {
+      const creds = { DOCKER_REGISTRY_SERVER_USERNAME: 'u', DOCKER_REGISTRY_SERVER_PASSWORD: 'p' };
+      const both = [
+        target({ identity: system('p1'), config: configured(), appSettings: creds }),
+        target({ slot: 'staging', identity: system('p2'), config: configured(), appSettings: creds }),
+      ];
+      const grants = [grant('p1', REGISTRY), grant('p2', REGISTRY, ACR_PULL, 'b')];
+      const moves = (slotSettingNames?: string[]) =>
+        plan(
+          observed(both, { roleAssignments: grants, ...(slotSettingNames ? { slotSettingNames } : {}) }),
+          settings(),
+        )
+          .warnings.filter((w) => w.code === 'SwapCredentialsMove')
+          .map((w) => w.fix.replace(/.*--slot-settings /, ''));
+      const all = 'DOCKER_REGISTRY_SERVER_USERNAME=<value> DOCKER_REGISTRY_SERVER_PASSWORD=<value>';
+      assert.deepEqual(moves(), [all, all], 'unknown: both may move');
+      assert.deepEqual(moves([]), [all, all]);
+      assert.deepEqual(moves(['docker_registry_server_password']), [
+        'DOCKER_REGISTRY_SERVER_USERNAME=<value>',
+        'DOCKER_REGISTRY_SERVER_USERNAME=<value>',
+      ]);
+      assert.deepEqual(moves(['DOCKER_REGISTRY_SERVER_USERNAME', 'DOCKER_REGISTRY_SERVER_PASSWORD']), []);
+    });
+
     it('only warns for a public image on another host, which still pulls anonymously', () => {
       const t = target({
         identity: system('p1'),

@@ -62,6 +62,9 @@ const TABLE: Entry[] = [
   webOp('POST', '/config/appsettings/list', 'WebApps_ListApplicationSettings', () =>
     web.webApps.listApplicationSettings('rg', 'site'),
   ),
+  webOp('GET', '/config/slotconfignames', 'WebApps_ListSlotConfigurationNames', () =>
+    web.webApps.listSlotConfigurationNames('rg', 'site'),
+  ),
   webOp('PUT', '/config/appsettings', 'WebApps_UpdateApplicationSettings', () =>
     web.webApps.updateApplicationSettings('rg', 'site', {}),
   ),

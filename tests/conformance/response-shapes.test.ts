@@ -40,6 +40,7 @@ const PROBES: Probe[] = [
   { method: 'GET', path: `${SITE}/slots`, apiVersion: '2024-11-01', paged: true },
   { method: 'GET', path: `${SITE}/config/web`, apiVersion: '2024-11-01' },
   { method: 'POST', path: `${SITE}/config/appsettings/list`, apiVersion: '2024-11-01' },
+  { method: 'GET', path: `${SITE}/config/slotConfigNames`, apiVersion: '2024-11-01' },
   { method: 'GET', path: `${SITE}/sitecontainers`, apiVersion: '2024-11-01', paged: true },
   { method: 'POST', path: `${SITE}/config/publishingcredentials/list`, apiVersion: '2024-11-01' },
   { method: 'GET', path: `${SITE}/basicPublishingCredentialsPolicies/scm`, apiVersion: '2024-11-01' },

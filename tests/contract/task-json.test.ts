@@ -119,6 +119,7 @@ describe('task.json', () => {
       ]),
     );
     assert.deepEqual(bindings, {
+      // Lists every Microsoft.Web/sites of the subscription, function apps included (docs/azure-behaviour.md#hosting-kinds).
       appName: 'AzureRMWebAppNames',
       resourceGroupName: 'AzureRMWebAppResourceGroup',
       slotNames: 'AzureRMWebAppSlotsId',

@@ -183,7 +183,7 @@ export function applyEvent(
       const site = event.site ?? state.apps.find((a) => !a.slot)?.siteName;
       const a = mustApp(state, `${site}/${event.source}`);
       const b = mustApp(state, `${site}/${event.target ?? 'production'}`);
-      swap(a, b);
+      swap(a, b, findAppRef(state, site)?.slotSettingNames ?? []);
       a.lastModifiedAt = at;
       b.lastModifiedAt = at;
       return `swapped ${label(a)} and ${label(b)}`;
@@ -362,10 +362,10 @@ function mergeSiteConfig(app: App, props: Record<string, unknown>): boolean {
 
 /**
  * A slot swap: the configuration (container image, registry credentials settings, app settings, sidecars) and
- * the running containers trade places; what stays with the slot stays (identity and its pull settings
+ * the running containers trade places; what stays with the slot stays (app settings marked as slot settings, identity and its pull settings
  * `acrUseManagedIdentityCreds` / `acrUserManagedIdentityID`, Always On, VNet routing, scale, host names, logs). See https://learn.microsoft.com/azure/app-service/deploy-staging-slots#which-settings-are-swapped
  */
-function swap(a: App, b: App): void {
+function swap(a: App, b: App, slotSettingNames: readonly string[]): void {
   const configA = a.siteConfig;
   const configB = b.siteConfig;
   const moving = (c: App['siteConfig']) =>
@@ -374,7 +374,17 @@ function swap(a: App, b: App): void {
   const nextB = { ...configB, ...moving(configA) } as App['siteConfig'];
   a.siteConfig = nextA;
   b.siteConfig = nextB;
-  [a.appSettings, b.appSettings] = [b.appSettings, a.appSettings];
+  // App settings move, except those marked as slot settings (config/slotConfigNames): each slot keeps its own
+  // value of those, or their absence ("Settings that are not swapped" in deploy-staging-slots).
+  const sticky = new Set(slotSettingNames.map((n) => n.toLowerCase()));
+  const swapped = (incoming: Record<string, string>, own: Record<string, string>) => ({
+    ...Object.fromEntries(Object.entries(incoming).filter(([k]) => !sticky.has(k.toLowerCase()))),
+    ...Object.fromEntries(Object.entries(own).filter(([k]) => sticky.has(k.toLowerCase()))),
+  });
+  [a.appSettings, b.appSettings] = [
+    swapped(b.appSettings, a.appSettings),
+    swapped(a.appSettings, b.appSettings),
+  ];
   [a.siteContainers, b.siteContainers] = [b.siteContainers, a.siteContainers];
   [a.platform, b.platform] = [b.platform, a.platform];
   [a.runtime, b.runtime] = [b.runtime, a.runtime];

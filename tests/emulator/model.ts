@@ -347,6 +347,11 @@ export interface App {
   identity: AppIdentity;
   siteConfig: SiteConfig;
   appSettings: Record<string, string>;
+  /**
+   * Production only: the app setting names marked as deployment slot settings (`config/slotConfigNames`,
+   * SlotConfigNamesResource.appSettingNames in WebApps.json 2024-11-01). They stay with their slot in a swap.
+   */
+  slotSettingNames?: string[];
   siteContainers: SiteContainer[];
   /** `basicPublishingCredentialsPolicies/scm` → allow. */
   scmBasicAuthAllowed: boolean;
@@ -609,6 +614,8 @@ export interface ScenarioSite {
   /** Stored as given (a non-GUID is stored as null, as Azure does). */
   acrUserManagedIdentityID?: string | null;
   appSettings?: Record<string, string>;
+  /** App setting names marked as slot settings (site-wide: `config/slotConfigNames` of the site). */
+  slotSettingNames?: string[];
   /** Sidecar apps: containers (image, authType...). Default: one main container with the site image. */
   siteContainers?: Partial<SiteContainer>[];
   scmBasicAuthAllowed?: boolean;

@@ -328,6 +328,7 @@ export function buildState(scenario: Scenario, nowMs: number): EmulatorState {
           extra: {},
         },
         appSettings: { ...(spec.appSettings ?? { WEBSITES_ENABLE_APP_SERVICE_STORAGE: 'false' }) },
+        ...(!slot && s.slotSettingNames ? { slotSettingNames: [...s.slotSettingNames] } : {}),
         siteContainers: containers,
         scmBasicAuthAllowed: spec.scmBasicAuthAllowed ?? true,
         ftpBasicAuthAllowed: true,

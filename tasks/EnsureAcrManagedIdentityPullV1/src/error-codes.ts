@@ -291,7 +291,8 @@ export const PLAN_WARNING_CODES = {
     blocks: true,
   },
   ImageOnOtherRegistry: {
-    meaning: 'A target runs an image from another registry than the one the task grants.',
+    meaning:
+      "A target runs an image from another registry than the one the task grants (with `targets: all` and slots on two ACRs, only when the task cannot grant that target on its own image's registry).",
     blocks: true,
   },
   AdminUserEnabled: {
@@ -335,7 +336,7 @@ export const PLAN_WARNING_CODES = {
   },
   SwapCredentialsMove: {
     meaning:
-      'A registry password in app settings is not a slot setting, so a swap moves it to the other slot.',
+      "A registry password in app settings is not a slot setting (read from the app's `config/slotConfigNames`), so a swap moves it to the other slot; the finding names only the settings that move.",
     blocks: false,
   },
 } as const satisfies Readonly<Record<string, WarningEntry>>;

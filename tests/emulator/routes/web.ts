@@ -797,6 +797,24 @@ export const routes: Route[] = [
     return json(200, configBody(app));
   }),
   {
+    // WebApps_ListSlotConfigurationNames (WebApps.json 2024-11-01): a site-level resource, no slot variant; the
+    // names a swap leaves with their slot. Its read action is the site's config/read.
+    method: 'GET',
+    pattern: re('/config/slotconfignames'),
+    handle: (ctx, m) => {
+      if (m[4] !== undefined) return armError(404, 'NotFound', 'The resource was not found.');
+      const app = appFor(ctx, m, 'config/read');
+      return json(
+        200,
+        configResource(app, 'slotConfigNames', {
+          connectionStringNames: null,
+          appSettingNames: app.slotSettingNames ? [...app.slotSettingNames] : null,
+          azureStorageConfigNames: null,
+        }),
+      );
+    },
+  },
+  {
     method: 'POST',
     pattern: re('/config/appsettings/list'),
     handle: (ctx, m) => json(200, settingsBody(appFor(ctx, m, 'config/list/action'))),

@@ -598,6 +598,22 @@ export async function listAppSettings(
   return { ...(settings.properties ?? {}) };
 }
 
+/**
+ * The app setting names marked as deployment slot settings (`config/slotConfigNames`, a site-level resource: one
+ * list for the app and all its slots). A swap leaves those with their slot; every other app setting moves.
+ */
+export async function listSlotSettingNames(
+  arm: ArmClient,
+  app: PathRef,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const r = siteRef(arm, app);
+  const names = await sdkCall('GET', `${r.path}/config/slotConfigNames`, (o) =>
+    webApps.listSlotConfigurationNames(r.web, r.resourceGroup, r.name, { abortSignal: signal, ...o }),
+  );
+  return (names.appSettingNames ?? []).filter((n): n is string => typeof n === 'string');
+}
+
 /** Replaces the WHOLE set of app settings: pass every setting that must survive. */
 export async function replaceAppSettings(
   arm: ArmClient,

@@ -25,6 +25,7 @@ import {
   getSiteConfigFacts,
   listAppSettings,
   listSiteContainers,
+  listSlotSettingNames,
   listSlots,
   targetFacts,
 } from '../arm/web-apps';
@@ -114,6 +115,12 @@ export interface Observed {
    * every target uses the configured registry.
    */
   readonly swapRegistries?: readonly SwapRegistry[];
+  /**
+   * The app setting names marked as deployment slot settings (`config/slotConfigNames`: they stay with their slot
+   * in a swap). Read only when a swap could move a registry password (several targets, one with
+   * DOCKER_REGISTRY_SERVER_* settings the run keeps); undefined when not read or not readable.
+   */
+  readonly slotSettingNames?: readonly string[];
 }
 
 /** A registry whose images a swap can bring to targets that do not pull from it today. */
@@ -190,11 +197,28 @@ export async function observe(ctx: RunContext): Promise<Observed> {
   );
 
   const registry = await resolveRegistry(arm, settings, targets, signal);
+  // With the registry input set, another ACR counts as a swap registry only when some target runs the named one
+  // (slots on two registries); when none does, the input names the wrong registry and the plan stops before writing.
   const swapRegistriesPromise =
-    settings.targets.kind === 'all' && settings.registry.kind === 'fromImage'
+    settings.targets.kind === 'all' &&
+    (settings.registry.kind === 'fromImage' ||
+      targets.some((t) => t.images.some((i) => registryHostOf(i) === registry.loginServer)))
       ? readSwapRegistries(arm, targets, registry.loginServer, signal)
       : Promise.resolve([]);
   swapRegistriesPromise.catch(() => {}); // awaited below
+  // One request for the app (the list is site-wide), only when a swap could move a kept registry password.
+  const slotSettingNamesPromise =
+    targets.length > 1 &&
+    !settings.removeRegistryCredentials &&
+    targets.some((t) =>
+      Object.keys(t.appSettings).some((k) => /^DOCKER_REGISTRY_SERVER_(USERNAME|PASSWORD)$/i.test(k)),
+    )
+      ? listSlotSettingNames(arm, { path: appPath }, signal).catch((e: unknown) => {
+          if (isCancelled(e)) throw e;
+          return undefined; // unreadable: the warning says the settings move unless they are slot settings
+        })
+      : Promise.resolve(undefined);
+  slotSettingNamesPromise.catch(() => {}); // awaited below
   // The image check needs only the registry and the images: run it alongside the identity and grant reads.
   const dataPlane = settings.checkImage && registry.loginServer ? ctx.registry : undefined;
   // A login server from a response gets a token only when it is the registry's name under the cloud's suffix.
@@ -245,8 +269,10 @@ export async function observe(ctx: RunContext): Promise<Observed> {
 
   const imageCheck = await imageCheckPromise;
   const swapRegistries = await swapRegistriesPromise;
+  const slotSettingNames = await slotSettingNamesPromise;
   return {
     swapRegistries,
+    ...(slotSettingNames ? { slotSettingNames } : {}),
     app,
     targets,
     allSlots,

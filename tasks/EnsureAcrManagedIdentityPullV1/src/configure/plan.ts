@@ -276,18 +276,21 @@ export function plan(observed: Observed, settings: Settings): Plan {
         });
         // App settings move with a swap unless they are slot settings (docs/azure-behaviour.md#slot-swaps): the
         // password would land on the other slot, where it may override that slot's identity.
-        if (observed.targets.length > 1)
+        const moving = movingWithSwap(stale, observed.slotSettingNames);
+        if (observed.targets.length > 1 && moving.length > 0)
           warnings.push({
             target: t.target.label,
             code: 'SwapCredentialsMove',
-            message: `${t.target.label}'s ${stale.join(' and ')} move with a slot swap unless they are deployment slot settings, while each slot's identity and acrUseManagedIdentityCreds stay: after a swap the other slot would carry this password.`,
-            fix: `Set removeRegistryCredentials: true, or mark them as slot settings: az webapp config appsettings set --name ${observed.app.name} --resource-group ${observed.app.resourceGroup}${slotArg(t)} --slot-settings ${stale.map((k) => `${k}=<value>`).join(' ')}`,
+            message: observed.slotSettingNames
+              ? `${t.target.label}'s ${moving.join(' and ')} ${moving.length === 1 ? 'is not a deployment slot setting, so it moves' : 'are not deployment slot settings, so they move'} with a slot swap, while each slot's identity and acrUseManagedIdentityCreds stay: after a swap the other slot would carry this password.`
+              : `${t.target.label}'s ${moving.join(' and ')} move with a slot swap unless they are deployment slot settings (the app's slot setting names could not be read), while each slot's identity and acrUseManagedIdentityCreds stay: after a swap the other slot would carry this password.`,
+            fix: `Set removeRegistryCredentials: true, or mark them as slot settings: az webapp config appsettings set --name ${observed.app.name} --resource-group ${observed.app.resourceGroup}${slotArg(t)} --slot-settings ${moving.map((k) => `${k}=<value>`).join(' ')}`,
           });
       }
     }
   }
 
-  warnings.push(...registryWarnings(observed));
+  warnings.push(...registryWarnings(observed, swap.gaps));
 
   // Targets that serve today with a password keep it until their own switch is proven (src/cutover/plan.ts).
   const cut = planCutover(observed, configSteps, user?.principalId);
@@ -311,6 +314,13 @@ export function plan(observed: Observed, settings: Settings): Plan {
     blockedRoleSteps: [],
     ...(cut.plan ? { cutover: cut.plan } : {}),
   };
+}
+
+/** The keys a swap would move: all of them when the slot setting names are unknown (names compare case-insensitively). */
+function movingWithSwap(keys: readonly string[], slotSettingNames: readonly string[] | undefined): string[] {
+  if (!slotSettingNames) return [...keys];
+  const sticky = new Set(slotSettingNames.map((n) => n.toLowerCase()));
+  return keys.filter((k) => !sticky.has(k.toLowerCase()));
 }
 
 function planSystemIdentity(t: ObservedTarget): EnableIdentityStep | undefined {
@@ -395,7 +405,7 @@ function planPullAuth(
   ];
 }
 
-function registryWarnings(observed: Observed): PlanWarning[] {
+function registryWarnings(observed: Observed, swapGaps: ReadonlyMap<string, string>): PlanWarning[] {
   const r = observed.registry;
   const out: PlanWarning[] = [];
   if (r.armTokenAuthDisabled) {
@@ -445,16 +455,25 @@ function registryWarnings(observed: Observed): PlanWarning[] {
         .filter((h) => h !== r.loginServer && (!t.sidecar || isAcrHost(h)));
       const password = REGISTRY_CREDENTIAL_KEYS.some((k) => hasKey(t.appSettings, k));
       for (const host of new Set(other)) {
+        // Slots on two registries (`targets: all`): another ACR is a swap registry, granted to this target's
+        // identity by planSwapGrants. Only where that grant cannot be made does switching this target break its pull.
+        const swapRegistry = (observed.swapRegistries ?? []).some((sr) => sr.loginServer === host);
+        const gapFix = swapGaps.get(swapGapKey(host, label));
+        if (swapRegistry && gapFix === undefined) continue;
         out.push({
           target: label,
           code: 'ImageOnOtherRegistry',
           // Another ACR needs its own grant; a private registry reached with a password today would lose it. A
           // public image without credentials still pulls anonymously.
           blocking: isAcrHost(host) || password,
-          message: `${label} runs an image from ${host}, not from the registry the task configures (${r.loginServer}); that image will not pull with this grant.`,
-          fix: isAcrHost(host)
-            ? `Set the registry input to ${host}, or point ${label} at an image in ${r.loginServer}.`
-            : `Deploy ${label}'s image from ${r.loginServer} (for example with AzureWebAppContainer@1), then run this task after the deploy: a pull from ${host} is anonymous or uses its own password, and proves nothing about the identity.`,
+          message: swapRegistry
+            ? `${label} runs an image from ${host}, not from the registry the task configures (${r.loginServer}), and the task cannot grant ${label}'s identity a pull on ${host}: switching ${label} to the identity would break its pull.`
+            : `${label} runs an image from ${host}, not from the registry the task configures (${r.loginServer}); that image will not pull with this grant.`,
+          fix: gapFix
+            ? `${gapFix}; or set the registry input to ${host}, or point ${label} at an image in ${r.loginServer}.`
+            : isAcrHost(host)
+              ? `Set the registry input to ${host}, or point ${label} at an image in ${r.loginServer}.`
+              : `Deploy ${label}'s image from ${r.loginServer} (for example with AzureWebAppContainer@1), then run this task after the deploy: a pull from ${host} is anonymous or uses its own password, and proves nothing about the identity.`,
         });
       }
     }
@@ -543,9 +562,11 @@ function planSwapGrants(
   observed: Observed,
   principals: Readonly<Record<string, string | undefined>>,
   user: Observed['userIdentity'],
-): { steps: AssignRoleStep[]; warnings: PlanWarning[] } {
+): { steps: AssignRoleStep[]; warnings: PlanWarning[]; gaps: Map<string, string> } {
   const steps: AssignRoleStep[] = [];
   const warnings: PlanWarning[] = [];
+  /** swapGapKey(loginServer, target) -> the grant command, for each target whose identity the task cannot grant there. */
+  const gaps = new Map<string, string>();
   for (const sr of observed.swapRegistries ?? []) {
     const reg = sr.registry;
     const role = reg?.abac
@@ -573,11 +594,13 @@ function planSwapGrants(
         ? `${forTargets.join(', ')} run${forTargets.length === 1 ? 's' : ''} an image from ${sr.loginServer} today.`
         : `A slot swap can bring ${images} to ${forTargets.join(', ')}, which then pulls it with its own identity (identities and their pull settings never swap).`;
       if (!reg || sr.callerCanWriteRoleAssignments === false) {
+        const fix = `Ask an administrator of ${sr.loginServer} to run: az role assignment create --assignee-object-id ${principalId ?? `<${label}'s principalId, in this run's principalIds output>`} --assignee-principal-type ServicePrincipal --role "${role.name}" --scope ${reg?.id ?? `$(az acr show --name ${sr.loginServer.split('.')[0]} --query id -o tsv)`}`;
+        for (const x of forTargets) gaps.set(swapGapKey(sr.loginServer, x), fix);
         warnings.push({
           target: user ? undefined : label,
           code: 'SwapPullGap',
           message: `${who} cannot pull from ${sr.loginServer}: ${why} ${reg ? 'The service connection may not write role assignments on that registry' : 'The service connection cannot see that registry'}, so the task cannot grant it.`,
-          fix: `Ask an administrator of ${sr.loginServer} to run: az role assignment create --assignee-object-id ${principalId ?? `<${label}'s principalId, in this run's principalIds output>`} --assignee-principal-type ServicePrincipal --role "${role.name}" --scope ${reg?.id ?? `$(az acr show --name ${sr.loginServer.split('.')[0]} --query id -o tsv)`}`,
+          fix,
         });
         continue;
       }
@@ -594,7 +617,11 @@ function planSwapGrants(
       });
     }
   }
-  return { steps, warnings };
+  return { steps, warnings, gaps };
+}
+
+function swapGapKey(loginServer: string, target: string): string {
+  return `${loginServer}\n${target}`;
 }
 
 /**
