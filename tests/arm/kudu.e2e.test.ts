@@ -9,9 +9,10 @@ import { createKuduClient } from '../../tasks/EnsureAcrManagedIdentityPullV1/src
 import { createArmClient } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
 import { getSite } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/web-apps';
 import { createTransport } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/http/pipeline';
-import { baseScenario, type Emulator, type Scenario, startEmulator } from '../emulator/index';
+import { baseScenario, type Emulator, type Scenario } from '../emulator/index';
 import { emulatorCredential } from '../emulator/sdk-client';
 import { instantSleep } from '../harness/arm-context';
+import { useEmulator } from '../harness/use-emulator';
 
 const APP_SERVICE_SCOPE = 'https://appservice.azure.com/.default';
 
@@ -27,11 +28,7 @@ function strictKudu(): Scenario {
 
 describe('Kudu token choice against the emulator', function () {
   this.timeout(60_000);
-  let emu: Emulator | undefined;
-  afterEach(async () => {
-    await emu?.close();
-    emu = undefined;
-  });
+  const start = useEmulator();
 
   async function kuduFor(e: Emulator) {
     // The token caches run on this process's clock; the emulator's clock is moved past the token lifetime, so
@@ -65,8 +62,7 @@ describe('Kudu token choice against the emulator', function () {
       .map((q) => q.status);
 
   it('renews an App Service token Kudu refuses as expired (401) instead of giving up on that audience', async () => {
-    const e = await startEmulator({ scenario: strictKudu() });
-    emu = e;
+    const e = await start(strictKudu());
     const kudu = await kuduFor(e);
     assert.equal((await kudu.listDockerLogs()).kind, 'ok', 'the first token opens Kudu');
     e.advanceClock(e.state.delays.tokenLifetimeSeconds + 60);
@@ -76,8 +72,7 @@ describe('Kudu token choice against the emulator', function () {
   });
 
   it('a 403 to the App Service token moves on to the ARM audience at once (no renewal)', async () => {
-    const e = await startEmulator({ scenario: baseScenario() });
-    emu = e;
+    const e = await start(baseScenario());
     e.setFaults([{ host: 'kudu', status: 403, body: '403 - Forbidden', times: 1 }]);
     const kudu = await kuduFor(e);
     assert.equal((await kudu.listDockerLogs()).kind, 'ok');

@@ -16,7 +16,7 @@ import { apply } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/
 import { observe } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/observe';
 import { plan } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/plan';
 import type { TaskError } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/errors';
-import { baseScenario, type Emulator, startEmulator } from '../emulator/index';
+import { baseScenario, type Emulator } from '../emulator/index';
 import {
   emulatedClock,
   emulatorArmClient,
@@ -25,6 +25,7 @@ import {
   taskErrorOf,
 } from '../harness/arm-context';
 import { testSettings } from '../harness/settings';
+import { useEmulator } from '../harness/use-emulator';
 
 const ACR_PULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
 
@@ -32,16 +33,11 @@ const contextFor = emulatorRunContext;
 
 describe('Azure SDK clients against the emulator', function () {
   this.timeout(60_000);
-  let emu: Emulator | undefined;
-  afterEach(async () => {
-    await emu?.close();
-    emu = undefined;
-  });
+  const start = useEmulator();
 
   /** Observe, plan and apply the default scenario while ARM answers one route with 403: the TaskError it ends in. */
   async function configureWith403(fault: Parameters<Emulator['setFaults']>[0][number]): Promise<TaskError> {
-    const e = await startEmulator({ scenario: baseScenario() });
-    emu = e;
+    const e = await start(baseScenario());
     e.setFaults([fault]);
     const settings = testSettings();
     const ctx = contextFor(e, settings);
@@ -57,8 +53,7 @@ describe('Azure SDK clients against the emulator', function () {
     updateIdentity(emulatorArmClient(e), { path: appPath(e) }, { type: 'SystemAssigned' }, undefined, sleep);
 
   it('follows a 202 + Azure-AsyncOperation identity PATCH and returns the principal the operation created', async () => {
-    const e = await startEmulator({ scenario: baseScenario({ delays: { siteOperationSeconds: 6 } }) });
-    emu = e;
+    const e = await start(baseScenario({ delays: { siteOperationSeconds: 6 } }));
     const arm = emulatorArmClient(e);
     const site = await updateIdentity(
       arm,
@@ -84,8 +79,7 @@ describe('Azure SDK clients against the emulator', function () {
   });
 
   it('resource first: when the change is visible after the first wait, one site GET is both poll and final read', async () => {
-    const e = await startEmulator({ scenario: baseScenario() });
-    emu = e;
+    const e = await start(baseScenario());
     const before = e.requests().length;
     const site = await systemIdentityOn(e);
     const principalId = app(e)?.identity.principalId;
@@ -104,13 +98,10 @@ describe('Azure SDK clients against the emulator', function () {
 
   it('a user-assigned identity change is done when the site lists the requested identity with its IDs', async () => {
     const clientId = '0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9';
-    const e = await startEmulator({
-      scenario: {
-        ...baseScenario({ delays: { siteOperationSeconds: 8 } }),
-        identities: [{ name: 'id-pull', resourceGroup: 'rg-web', clientId }],
-      },
+    const e = await start({
+      ...baseScenario({ delays: { siteOperationSeconds: 8 } }),
+      identities: [{ name: 'id-pull', resourceGroup: 'rg-web', clientId }],
     });
-    emu = e;
     const uami = e.state.identities.find((i) => i.clientId === clientId);
     assert.ok(uami);
     const site = await updateIdentity(
@@ -128,8 +119,7 @@ describe('Azure SDK clients against the emulator', function () {
   });
 
   it('refuses an operation status URL on another host: the ARM token never leaves the ARM endpoint', async () => {
-    const e = await startEmulator({ scenario: baseScenario() });
-    emu = e;
+    const e = await start(baseScenario());
     e.setFaults([
       {
         host: 'arm',
@@ -152,8 +142,7 @@ describe('Azure SDK clients against the emulator', function () {
       [{ 'retry-after': '2' }, 2000],
       [{}, 5000],
     ] as const) {
-      const e = await startEmulator({ scenario: baseScenario({ delays: { siteOperationSeconds: 1 } }) });
-      emu = e;
+      const e = await start(baseScenario({ delays: { siteOperationSeconds: 1 } }));
       e.setFaults([
         {
           host: 'arm',
@@ -175,14 +164,11 @@ describe('Azure SDK clients against the emulator', function () {
         firstRead.at - patch.at >= expectedInMs && firstRead.at - patch.at < expectedInMs + 1000,
         `first read ${firstRead.at - patch.at} ms after the PATCH, expected about ${expectedInMs}`,
       );
-      await e.close();
-      emu = undefined;
     }
   });
 
   it('a 202 naming no operation is followed through the site alone, and the wait stays bounded', async () => {
-    const e = await startEmulator({ scenario: baseScenario() });
-    emu = e;
+    const e = await start(baseScenario());
     // The PATCH is refused in disguise: 202, no Azure-AsyncOperation, no Location, and nothing changes.
     e.setFaults([
       { host: 'arm', method: 'PATCH', pathRegex: '/sites/contoso-web(\\?|$)', status: 202, body: {} },
@@ -199,8 +185,7 @@ describe('Azure SDK clients against the emulator', function () {
   });
 
   it('a write refused with 409 "another operation is in progress" (a concurrent actor) is sent again once it ends', async () => {
-    const e = await startEmulator({ scenario: baseScenario({ delays: { siteOperationSeconds: 12 } }) });
-    emu = e;
+    const e = await start(baseScenario({ delays: { siteOperationSeconds: 12 } }));
     // Another actor turns the identity on: its operation holds the site for 12 s.
     const arm = emulatorArmClient(e, { sleep: emulatedClock(e).sleep });
     await arm.request('PATCH', appPath(e), {
@@ -219,8 +204,7 @@ describe('Azure SDK clients against the emulator', function () {
   });
 
   it('turns on system identities through the poller in a whole configure run (production and a slot)', async () => {
-    const e = await startEmulator({ scenario: baseScenario({ slots: ['staging'] }) });
-    emu = e;
+    const e = await start(baseScenario({ slots: ['staging'] }));
     const settings = testSettings();
     const ctx = contextFor(e, settings);
     const observed = await observe(ctx);
@@ -239,8 +223,7 @@ describe('Azure SDK clients against the emulator', function () {
   });
 
   it('gives up on an operation that never completes, after a bounded wait, with an ArmError', async () => {
-    const e = await startEmulator({ scenario: baseScenario({ delays: { siteOperationSeconds: 3600 } }) });
-    emu = e;
+    const e = await start(baseScenario({ delays: { siteOperationSeconds: 3600 } }));
     const error = await systemIdentityOn(e, instantSleep).then(
       () => assert.fail('expected the wait to end'),
       (err: unknown) => err,
@@ -250,8 +233,7 @@ describe('Azure SDK clients against the emulator', function () {
   });
 
   it('a 404 from the SDK becomes AppNotFound with a remedy', async () => {
-    const e = await startEmulator({ scenario: baseScenario() });
-    emu = e;
+    const e = await start(baseScenario());
     const settings = testSettings({ appName: 'no-such-app', resourceGroup: 'rg-web' });
     const error = await taskErrorOf(observe(contextFor(e, settings)));
     assert.equal(error.code, 'AppNotFound');
@@ -273,8 +255,7 @@ describe('Azure SDK clients against the emulator', function () {
   });
 
   it('RoleAssignmentExists (409) from the SDK is success; a role assignment error keeps its ARM code', async () => {
-    const e = await startEmulator({ scenario: baseScenario() });
-    emu = e;
+    const e = await start(baseScenario());
     const arm = emulatorArmClient(e);
     const registry = e.state.registries[0]?.id ?? '';
     e.setFaults([
@@ -306,8 +287,7 @@ describe('Azure SDK clients against the emulator', function () {
   });
 
   it('retries through the task policy only: a persistent 503 reaches Azure exactly maxAttempts times', async () => {
-    const e = await startEmulator({ scenario: baseScenario() });
-    emu = e;
+    const e = await start(baseScenario());
     e.setFaults([{ host: 'arm', method: 'GET', path: '/sites/contoso-web', status: 503, times: 100 }]);
     const before = e.requests().length;
     const error = await getSite(emulatorArmClient(e, { maxAttempts: 3 }), { path: appPath(e) }).then(
@@ -323,8 +303,7 @@ describe('Azure SDK clients against the emulator', function () {
   });
 
   it('refuses a nextLink to another host: the ARM token never leaves the ARM endpoint', async () => {
-    const e = await startEmulator({ scenario: baseScenario({ slots: ['staging'] }) });
-    emu = e;
+    const e = await start(baseScenario({ slots: ['staging'] }));
     e.setFaults([
       {
         host: 'arm',
@@ -347,8 +326,7 @@ describe('Azure SDK clients against the emulator', function () {
 
   it('an identity operation that ends Failed is an ArmError with the operation error code', async () => {
     // Longer than the first wait, so the site shows no principal yet and the operation status is read.
-    const e = await startEmulator({ scenario: baseScenario({ delays: { siteOperationSeconds: 60 } }) });
-    emu = e;
+    const e = await start(baseScenario({ delays: { siteOperationSeconds: 60 } }));
     e.setFaults([
       {
         host: 'arm',

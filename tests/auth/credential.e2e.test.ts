@@ -4,7 +4,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { EntraApplication } from '../emulator/entra';
 import { federatedCredentialFor } from '../emulator/entra';
-import { baseScenario, type Emulator, startEmulator } from '../emulator/index';
+import { baseScenario, type Emulator } from '../emulator/index';
+import { useEmulator } from '../harness/use-emulator';
 import { endpointEnv, systemConnectionEnv } from './agent-env';
 import { createTestCertificate } from './certificate';
 import type { ProbeCase, ProbeInput, ProbeOutput, StepResult } from './probe';
@@ -67,29 +68,28 @@ describe('auth end to end: every scheme signs in against the emulator from a fre
   const certificate = createTestCertificate('sc-certificate');
   const strangerCertificate = createTestCertificate('not-registered');
 
+  const start = useEmulator({ per: 'suite' });
   before(async function () {
     this.timeout(120_000);
-    emulator = await startEmulator({
-      scenario: {
-        ...baseScenario({ name: 'auth-e2e' }),
-        // Tokens shorter than MSAL's 5-minute renewal margin make every getToken a real sign-in, and a short
-        // assertion lifetime lets a few clock jumps outlive several assertions.
-        delays: { tokenLifetimeSeconds: 60, assertionLifetimeSeconds: 120 },
-        caller: {
-          certificatesPem: [certificate.certificatePem],
-          federatedCredentials: [federatedCredentialFor(ORG, PROJECT, WIF_CONNECTION)],
-        },
-        pipeline: {
-          organization: ORG,
-          projectId: PROJECT,
-          serviceConnectionIds: [WIF_CONNECTION, UNFEDERATED_CONNECTION],
-        },
-        agentIdentities: [SYSTEM_IDENTITY, USER_IDENTITY],
-        roleAssignments: [
-          { principal: SYSTEM_IDENTITY.objectId, role: 'Reader', scope: 'subscription' },
-          { principal: USER_IDENTITY.objectId, role: 'Reader', scope: 'subscription' },
-        ],
+    emulator = await start({
+      ...baseScenario({ name: 'auth-e2e' }),
+      // Tokens shorter than MSAL's 5-minute renewal margin make every getToken a real sign-in, and a short
+      // assertion lifetime lets a few clock jumps outlive several assertions.
+      delays: { tokenLifetimeSeconds: 60, assertionLifetimeSeconds: 120 },
+      caller: {
+        certificatesPem: [certificate.certificatePem],
+        federatedCredentials: [federatedCredentialFor(ORG, PROJECT, WIF_CONNECTION)],
       },
+      pipeline: {
+        organization: ORG,
+        projectId: PROJECT,
+        serviceConnectionIds: [WIF_CONNECTION, UNFEDERATED_CONNECTION],
+      },
+      agentIdentities: [SYSTEM_IDENTITY, USER_IDENTITY],
+      roleAssignments: [
+        { principal: SYSTEM_IDENTITY.objectId, role: 'Reader', scope: 'subscription' },
+        { principal: USER_IDENTITY.objectId, role: 'Reader', scope: 'subscription' },
+      ],
     });
     (emulator.state.applications[0] as EntraApplication).expiredSecrets = [EXPIRED_SECRET];
 
@@ -209,10 +209,6 @@ describe('auth end to end: every scheme signs in against the emulator from a fre
         { op: 'token' },
       ]),
     ]);
-  });
-
-  after(async () => {
-    await emulator?.close();
   });
 
   function steps(name: string): StepResult[] {

@@ -10,6 +10,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadScenario, type RequestRecord, startEmulator } from '../emulator/index';
 import { runScenario } from '../harness/scenario-runs';
+import { sideBySide } from '../harness/side-by-side';
 import { operationFor } from './operations';
 import { authorization, check, modelsOf, requestModel, specOf, web } from './spec-models';
 
@@ -96,33 +97,24 @@ describe('the request bodies the task sends conform to the spec of their api-ver
     .filter((f) => f.endsWith('.json'))
     .sort();
   /** Every built-in scenario's runs, a few side by side (they wait on emulated time). */
-  const results = new Map<string, Promise<{ writes: RequestRecord[]; all: RequestRecord[] }>>();
+  let results = new Map<string, Promise<{ writes: RequestRecord[]; all: RequestRecord[] }>>();
   before(() => {
-    const queue = [...files];
-    const lane = async () => {
-      for (let file = queue.shift(); file; file = queue.shift()) {
-        const scenario = loadScenario(join(SCENARIOS, file));
-        const done = (async () => {
-          const emulator = await startEmulator({ scenario });
-          try {
-            await runScenario(emulator, scenario, {
-              overrides: { verifyPull: 'false', pollIntervalSeconds: '0.5', timeoutMinutes: '1' },
-            });
-            const all = emulator.requests().filter((r) => r.host === 'arm');
-            return { all, writes: all.filter((r) => r.body !== undefined) };
-          } finally {
-            await emulator.close();
-          }
-        })();
-        results.set(file, done);
-        await done.catch(() => undefined);
+    results = sideBySide(files, 3, async (file) => {
+      const scenario = loadScenario(join(SCENARIOS, file));
+      const emulator = await startEmulator({ scenario });
+      try {
+        await runScenario(emulator, scenario, {
+          overrides: { verifyPull: 'false', pollIntervalSeconds: '0.5', timeoutMinutes: '1' },
+        });
+        const all = emulator.requests().filter((r) => r.host === 'arm');
+        return { all, writes: all.filter((r) => r.body !== undefined) };
+      } finally {
+        await emulator.close();
       }
-    };
-    void Promise.all([lane(), lane(), lane()]);
+    });
   });
 
   async function story(file: string) {
-    while (!results.has(file)) await new Promise((r) => setTimeout(r, 50));
     return results.get(file)!;
   }
 

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { RestError } from '@azure/core-rest-pipeline';
 import type { ClientSecretCredential } from '@azure/identity';
-import { baseScenario, type Emulator, type RoleAssignment, startEmulator } from './index';
+import { useEmulator } from '../harness/use-emulator';
+import { baseScenario, type Emulator, type RoleAssignment } from './index';
 import {
   actionMatches,
   canPerform,
@@ -284,16 +285,15 @@ describe('emulator authorization surfaces over HTTPS (official SDK)', function (
   let uamiPrincipal: string;
   let callerOwner: RoleAssignment | undefined;
 
+  const start = useEmulator({ per: 'suite' });
   before(async () => {
-    emu = await startEmulator({
-      scenario: {
-        ...baseScenario(),
-        identities: [
-          { name: 'id-pull', resourceGroup: 'rg-web' },
-          { name: 'id-fresh', resourceGroup: 'rg-web', createdSecondsAgo: 1 },
-        ],
-        delays: { directoryReplicationSeconds: 300 },
-      },
+    emu = await start({
+      ...baseScenario(),
+      identities: [
+        { name: 'id-pull', resourceGroup: 'rg-web' },
+        { name: 'id-fresh', resourceGroup: 'rg-web', createdSecondsAgo: 1 },
+      ],
+      delays: { directoryReplicationSeconds: 300 },
     });
     const httpClient = trustingHttpClient(emu.info);
     credential = emulatorCredential(emu.info, httpClient);
@@ -311,10 +311,6 @@ describe('emulator authorization surfaces over HTTPS (official SDK)', function (
     acrPullId = `/subscriptions/${emu.info.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS.acrPull}`;
     uamiPrincipal = emu.state.identities[0]?.principalId ?? '';
     callerOwner = emu.state.roleAssignments.find((a) => a.principalId === emu.state.defaultClient.objectId);
-  });
-
-  after(async () => {
-    await emu?.close();
   });
 
   it('creates AcrPull on the registry, then answers RoleAssignmentExists with the dashless ID for another name', async () => {

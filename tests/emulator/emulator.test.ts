@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { WebSiteManagementClient } from '@azure/arm-appservice';
 import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import type { HttpClient } from '@azure/core-rest-pipeline';
+import { useEmulator } from '../harness/use-emulator';
 import { exampleBody } from './azure-examples';
-import { baseScenario, type Emulator, startEmulator } from './index';
+import { baseScenario, type Emulator } from './index';
 import { emulatorCredential, rawRequest, trustingHttpClient } from './sdk-client';
 
 const RG = 'rg-web';
@@ -26,12 +27,13 @@ describe('the local Azure emulator through the official SDKs', function () {
   let web: WebSiteManagementClient;
   let auth: AuthorizationManagementClient;
 
+  const start = useEmulator({ per: 'suite' });
   before(async () => {
     const scenario = baseScenario({
       slots: ['staging', 'qa', 'dev'],
       delays: { roleAssignmentPropagationSeconds: 120, siteOperationSeconds: 3 },
     });
-    emulator = await startEmulator({ scenario });
+    emulator = await start(scenario);
     httpClient = trustingHttpClient(emulator.info);
     const credential = emulatorCredential(emulator.info, httpClient);
     web = new WebSiteManagementClient(credential, emulator.info.subscriptionId, {
@@ -44,10 +46,6 @@ describe('the local Azure emulator through the official SDKs', function () {
       httpClient,
       credentialScopes: ['https://management.azure.com/.default'],
     });
-  });
-
-  after(async () => {
-    await emulator?.close();
   });
 
   it('serves a site and a slot with the keys of the official examples and host names it listens on', async () => {

@@ -4,6 +4,7 @@
  * only through advanceClock), so "at 60 s" is exact: unchanged at 59 s, changed at 60 s.
  */
 import assert from 'node:assert/strict';
+import { useEmulator } from '../harness/use-emulator';
 import { baseScenario, type Emulator, type Scenario, startEmulator } from './index';
 import type { ScenarioEvent } from './model';
 import { emulatorCredential, rawRequest } from './sdk-client';
@@ -25,14 +26,10 @@ interface World {
   dockerLog(slot?: string): Promise<string>;
 }
 
-const worlds: Emulator[] = [];
-afterEach(async () => {
-  for (const emu of worlds.splice(0)) await emu.close();
-});
+const start = useEmulator({ timeScale: 0 });
 
 async function world(scenario: Scenario): Promise<World> {
-  const emu = await startEmulator({ scenario, timeScale: 0 });
-  worlds.push(emu);
+  const emu = await start(scenario);
   const token = (await emulatorCredential(emu.info).getToken('https://management.azure.com/.default')).token;
   const t0 = emu.state.runs.firstRequestAt[1];
   assert.ok(t0 !== undefined, 'the token request is the first request');
@@ -410,8 +407,7 @@ describe('scenario faults aimed at one app host, relative seeded log lines, crea
     s.roleAssignments = [
       { principal: 'identity:id', role: 'AcrPull', scope: 'registry:contosoacr', createdSecondsAgo: 30 },
     ];
-    const emu = await startEmulator({ scenario: s, timeScale: 0 });
-    worlds.push(emu);
+    const emu = await start(s);
     const grant = emu.state.roleAssignments.find((r) => r.roleDefinitionId.endsWith(ACR_PULL))!;
     assert.equal(emu.now() - grant.createdAt, 30_000);
     const principal = emu.state.principals.find((p) => p.displayName === 'id')!;

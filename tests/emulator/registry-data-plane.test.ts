@@ -4,8 +4,9 @@
  * disabled, a grant younger than the propagation delay does not pull yet, and tag lists page with `n`/`last`.
  */
 import assert from 'node:assert/strict';
+import { useEmulator } from '../harness/use-emulator';
 import { directSend } from '../registry/direct-send';
-import { baseScenario, type Emulator, type Scenario, startEmulator } from './index';
+import { baseScenario, type Emulator, type Scenario } from './index';
 import { manifestDigest } from './routes/registry-data-plane';
 import { emulatorCredential } from './sdk-client';
 
@@ -14,11 +15,11 @@ const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 describe('emulator: registry data plane', function () {
   this.timeout(30_000);
+  const startFor = useEmulator();
   let emulator: Emulator;
-  afterEach(async () => emulator?.close());
 
   async function start(scenario: Scenario) {
-    emulator = await startEmulator({ scenario });
+    emulator = await startFor(scenario);
     const send = directSend(emulator.info);
     const credential = emulatorCredential(emulator.info);
     const armToken = async () =>

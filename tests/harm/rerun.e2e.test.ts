@@ -4,10 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { baseScenario, type Emulator, startEmulator } from '../emulator/index';
+import { baseScenario, type Emulator } from '../emulator/index';
 import { emulatorCredential, rawRequest } from '../emulator/sdk-client';
 import { runFederated } from '../harness/connections';
 import type { TaskRun } from '../harness/run-task';
+import { useEmulator } from '../harness/use-emulator';
 
 const scenarios = join(__dirname, '..', 'emulator', 'scenarios');
 const FAST = { pollIntervalSeconds: '0.5', timeoutMinutes: '1' };
@@ -42,14 +43,11 @@ function results(run: TaskRun): Record<string, { outcome: string; restarts: numb
 
 describe('do no harm: restarts only where they buy evidence', function () {
   this.timeout(180_000);
-  let emu: Emulator | undefined;
-  afterEach(async () => {
-    await emu?.close();
-    emu = undefined;
-  });
+  const start = useEmulator();
+  let emu: Emulator;
 
   it('the second run of the default scenario writes nothing and restarts nothing, and verifies from the log', async () => {
-    emu = await startEmulator({ scenario: join(scenarios, 'default.json') });
+    emu = await start(join(scenarios, 'default.json'));
     const first = await runFederated(emu, { ...DEFAULT_INPUTS, ...FAST });
     assert.equal(first.result, 'Succeeded', `${first.message}\n${first.stdout}`);
     assert.ok(Number(first.outputs.changeCount) > 0);
@@ -70,7 +68,7 @@ describe('do no harm: restarts only where they buy evidence', function () {
   });
 
   it('restart: always restarts every target the run did not write; never restarts none and ends unverified', async () => {
-    emu = await startEmulator({ scenario: join(scenarios, 'default.json') });
+    emu = await start(join(scenarios, 'default.json'));
     const first = await runFederated(emu, { ...DEFAULT_INPUTS, ...FAST });
     assert.equal(first.result, 'Succeeded', first.message);
 
@@ -112,7 +110,7 @@ describe('do no harm: restarts only where they buy evidence', function () {
   });
 
   it('restart: never on a first run configures, restarts nothing itself, and follows the restarts the writes caused', async () => {
-    emu = await startEmulator({ scenario: join(scenarios, 'default.json') });
+    emu = await start(join(scenarios, 'default.json'));
     const run = await runFederated(emu, { ...DEFAULT_INPUTS, ...FAST, restart: 'never' });
     assert.equal(run.result, 'Succeeded', `${run.message}\n${run.stdout}`);
     assert.deepEqual(restarts(emu), [], 'no restart POST: the config writes restarted the targets');
@@ -123,7 +121,7 @@ describe('do no harm: restarts only where they buy evidence', function () {
   });
 
   it('a dry run says which targets would restart and why, and writes nothing', async () => {
-    emu = await startEmulator({ scenario: join(scenarios, 'default.json') });
+    emu = await start(join(scenarios, 'default.json'));
     const mark = emu.requests().length;
     const dry = await runFederated(emu, { ...DEFAULT_INPUTS, ...FAST, dryRun: 'true' });
     assert.equal(dry.result, 'Succeeded', dry.message);
@@ -135,22 +133,20 @@ describe('do no harm: restarts only where they buy evidence', function () {
 
 describe('do no harm: a start under way is followed, not cut by a restart', function () {
   this.timeout(180_000);
+  const start = useEmulator({ per: 'suite' });
   let emu: Emulator | undefined;
-  after(async () => {
-    await emu?.close();
-  });
 
   it('after a deploy step changed the image, a re-run follows the pull it started and restarts nothing', async () => {
-    emu = await startEmulator({
-      scenario: {
+    emu = await start(
+      {
         ...baseScenario({
           registryTags: ['1.0.0', '2.0.0'],
           delays: { roleAssignmentPropagationSeconds: 5, pullSeconds: 150 },
         }),
         timeScale: 30,
       },
-      timeScale: 30,
-    });
+      { timeScale: 30 },
+    );
     const inputs = { appName: 'contoso-web', resourceGroupName: 'rg-web', ...FAST };
     const first = await runFederated(emu, inputs);
     assert.equal(first.result, 'Succeeded', first.message);

@@ -14,7 +14,11 @@
  * This is test code: it may use real timers (a 1 ms tick to notice that the run went idle).
  */
 import type { Clock, Timeout } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/clock';
-import { abortErrorFrom, timeoutReason } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/clock';
+import {
+  abortErrorFrom,
+  timeoutReason,
+  whenAborted,
+} from '../../tasks/EnsureAcrManagedIdentityPullV1/src/clock';
 import type { Emulator } from '../emulator/index';
 
 /** Waits move the emulator's clock instead of the real one. */
@@ -83,8 +87,8 @@ interface Sleeper {
   at: number;
   resolve(): void;
   reject(e: unknown): void;
-  signal: AbortSignal | undefined;
-  onAbort: () => void;
+  /** Stops watching the sleep's signal (one shared listener per signal, clock.ts `whenAborted`). */
+  unwatch: () => void;
 }
 
 function createTaskClock(emu: Emulator): TaskClock {
@@ -117,7 +121,7 @@ function createTaskClock(emu: Emulator): TaskClock {
       for (const s of [...sleepers]) {
         if (s.at > t + 1e-6) continue;
         sleepers.delete(s);
-        s.signal?.removeEventListener('abort', s.onAbort);
+        s.unwatch();
         s.resolve();
       }
       timers.check();
@@ -130,17 +134,12 @@ function createTaskClock(emu: Emulator): TaskClock {
     sleep(ms, signal) {
       if (signal?.aborted) return Promise.reject(abortErrorFrom(signal));
       return new Promise<void>((resolve, reject) => {
-        const sleeper: Sleeper = {
-          at: now() + Math.max(0, ms),
-          resolve,
-          reject,
-          signal,
-          onAbort: () => {
+        const sleeper: Sleeper = { at: now() + Math.max(0, ms), resolve, reject, unwatch: () => {} };
+        if (signal)
+          sleeper.unwatch = whenAborted(signal, () => {
             sleepers.delete(sleeper);
             reject(abortErrorFrom(signal));
-          },
-        };
-        signal?.addEventListener('abort', sleeper.onAbort, { once: true });
+          });
         sleepers.add(sleeper);
         schedule();
       });

@@ -146,8 +146,11 @@ interface CountedTransport extends Transport {
   dispose(): void;
 }
 
-/** The run's transport, telling the task clock when an exchange is in flight (until its body is read). */
-function counted(transport: Transport, clock: Clock | TaskClock): CountedTransport {
+/**
+ * The run's transport, telling the task clock when an exchange is in flight (until its body is read). Exported for
+ * tests that drive one phase of the task on a task clock (tests/verify/verify.e2e.test.ts).
+ */
+export function counted(transport: Transport, clock: Clock | TaskClock): CountedTransport {
   const agents = new Set<{ destroy(): void }>();
   const agentFor = (url: URL) => {
     const agent = transport.agentFor(url);

@@ -12,12 +12,13 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createServerCertificate } from '../emulator/certs';
-import { type Emulator, startEmulator } from '../emulator/index';
+import type { Emulator } from '../emulator/index';
 import { startProxy, type TestProxy } from '../emulator/proxy';
 import { emulatorCredential, rawRequest } from '../emulator/sdk-client';
 import { federatedConnection, pipelineJob, secretConnection } from '../harness/connections';
 import { runTask, type TaskRun } from '../harness/run-task';
 import { makeTempDir, removeTempDir } from '../harness/temp';
+import { useEmulator } from '../harness/use-emulator';
 
 const DEFAULT_SCENARIO = join(__dirname, '..', 'emulator', 'scenarios', 'default.json');
 
@@ -57,18 +58,19 @@ describe('transport: proxy, CA, outbound guard and bounds (built bundle)', funct
   let hostile: Hostile | undefined;
   let dir: string;
 
-  beforeEach(async () => {
-    emulator = await startEmulator({ scenario: DEFAULT_SCENARIO, timeScale: 30 });
-    dir = makeTempDir('transport-test-');
-  });
+  // Registered before useEmulator's hook (mocha runs hooks in order): proxies close before the emulator.
   afterEach(async () => {
     await proxy?.close();
     await hostile?.close();
     proxy = undefined;
     hostile = undefined;
-    await emulator.close();
     // Each test's CA files and probes go with it: the suite leaves its temporary folder as it found it.
     removeTempDir(dir);
+  });
+  const start = useEmulator({ timeScale: 30 });
+  beforeEach(async () => {
+    emulator = await start(DEFAULT_SCENARIO);
+    dir = makeTempDir('transport-test-');
   });
 
   /** The CA file the agent hands over (Agent.CAInfo): the emulator's CA, plus the hostile server's when given. */

@@ -3,8 +3,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { baseScenario, type Emulator, startEmulator } from '../emulator/index';
+import { baseScenario, type Emulator } from '../emulator/index';
 import { startProxy, type TestProxy } from '../emulator/proxy';
+import { useEmulator } from '../harness/use-emulator';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -37,19 +38,20 @@ describe('explain-log asks the registry when a credential is at hand', function 
   let emulator: Emulator;
   let proxy: TestProxy;
   let dir: string;
+  // Registered before useEmulator's hook (mocha runs hooks in order): the proxy closes before the emulator.
+  after(async () => {
+    await proxy.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const start = useEmulator({ per: 'suite' });
   before(async () => {
-    emulator = await startEmulator({ scenario: baseScenario({ registryTags: ['1.0.0', '2.0.1'] }) });
+    emulator = await start(baseScenario({ registryTags: ['1.0.0', '2.0.1'] }));
     const port = Number(new URL(emulator.info.armUrl).port);
     proxy = await startProxy({
       route: (host, p) =>
         /\.azurecr\.io$/i.test(host) && p === 443 ? { host: '127.0.0.1', port } : undefined,
     });
     dir = mkdtempSync(path.join(tmpdir(), 'explain-registry-'));
-  });
-  after(async () => {
-    await proxy.close();
-    await emulator.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const env = () => ({

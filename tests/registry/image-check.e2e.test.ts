@@ -5,29 +5,30 @@
  * emulator's world (restarts, writes) and the task's result, not on call counts.
  */
 import assert from 'node:assert/strict';
-import { baseScenario, type Emulator, type Scenario, startEmulator } from '../emulator/index';
+import { baseScenario, type Emulator, type Scenario } from '../emulator/index';
 import { startProxy, type TestProxy } from '../emulator/proxy';
 import { manifestDigest } from '../emulator/routes/registry-data-plane';
 import { runFederated } from '../harness/connections';
 import type { TaskRun } from '../harness/run-task';
+import { useEmulator } from '../harness/use-emulator';
 
 const LS = 'contosoacr.azurecr.io';
 
 describe('the pre-flight image check, end to end through the agent proxy', function () {
   this.timeout(90_000);
-  let emulator: Emulator | undefined;
   let proxy: TestProxy | undefined;
+  // Registered before useEmulator's hook (mocha runs hooks in order): the proxy closes before the emulator.
   afterEach(async () => {
     await proxy?.close();
-    await emulator?.close();
     proxy = undefined;
-    emulator = undefined;
   });
+  const start = useEmulator({ timeScale: 30 });
+  let emulator: Emulator | undefined;
 
   async function run(scenario: Scenario, inputs: Record<string, string> = {}): Promise<TaskRun> {
     // The identities exist already: these runs are about the image, not about turning identities on.
     for (const site of scenario.sites ?? []) site.identity ??= { type: 'SystemAssigned' };
-    emulator = await startEmulator({ scenario, timeScale: 30 });
+    emulator = await start(scenario);
     const port = Number(new URL(emulator.info.armUrl).port);
     // The agent's proxy: registry names go to the emulator (which serves them by Host); the rest as asked.
     proxy = await startProxy({

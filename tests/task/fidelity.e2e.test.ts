@@ -5,24 +5,22 @@
  * task's result and the emulator's world.
  */
 import assert from 'node:assert/strict';
-import { baseScenario, type Emulator, type Scenario, startEmulator } from '../emulator/index';
+import { baseScenario, type Emulator, type Scenario } from '../emulator/index';
 import type { WireOptions } from '../emulator/model';
 import { runFederated } from '../harness/connections';
 import type { TaskRun } from '../harness/run-task';
+import { useEmulator } from '../harness/use-emulator';
 
 const SUBNET =
   '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-web/providers/Microsoft.Network/virtualNetworks/vnet/subnets/apps';
 
 describe('spec-allowed answers, end to end through the built task', function () {
   this.timeout(90_000);
+  const start = useEmulator({ timeScale: 30 });
   let emulator: Emulator | undefined;
-  afterEach(async () => {
-    await emulator?.close();
-    emulator = undefined;
-  });
 
   async function run(scenario: Scenario, inputs: Record<string, string> = {}): Promise<TaskRun> {
-    emulator = await startEmulator({ scenario, timeScale: 30 });
+    emulator = await start(scenario);
     return runFederated(emulator, {
       appName: 'contoso-web',
       pollIntervalSeconds: '0.5',

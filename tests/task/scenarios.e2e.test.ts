@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type EmulatorState, loadScenario, startEmulator } from '../emulator/index';
 import type { TaskRun } from '../harness/run-task';
 import { runScenario as runScenarioTask, type ScenarioRun } from '../harness/scenario-runs';
+import { sideBySide } from '../harness/side-by-side';
 
 const dir = join(__dirname, '..', 'emulator', 'scenarios');
 
@@ -162,19 +163,12 @@ async function runScenario(file: string, expected: Expectation): Promise<Story> 
 describe('every example scenario, through the built task', function () {
   this.timeout(120_000);
   // The runs mostly wait on emulated propagation: run them side by side, a few at a time, and check each in its own test.
-  const runs = new Map<string, Promise<Story>>();
+  let runs = new Map<string, Promise<Story>>();
   before(() => {
-    const queue = Object.entries(expectations).filter(([, e]) => !e.knownIssue);
-    const lanes = Array.from({ length: 4 }, async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        const [file, expected] = next;
-        const run = runScenario(file, expected);
-        runs.set(file, run);
-        await run.catch(() => undefined);
-      }
-    });
-    // Every promise is registered synchronously up to the first await of each lane; the rest as lanes free up.
-    void Promise.all(lanes);
+    const files = Object.entries(expectations)
+      .filter(([, e]) => !e.knownIssue)
+      .map(([file]) => file);
+    runs = sideBySide(files, 4, (file) => runScenario(file, expectations[file]!));
   });
 
   it('has an expectation for every scenario file', () => {
@@ -187,7 +181,6 @@ describe('every example scenario, through the built task', function () {
   for (const [file, expected] of Object.entries(expectations)) {
     it(`${file}: ${expected.result}`, async function () {
       if (expected.knownIssue) this.skip(); // pending: see knownIssue
-      while (!runs.has(file)) await new Promise((r) => setTimeout(r, 50));
       const story = await runs.get(file)!;
       const run = story.runs[story.runs.length - 1]!.task;
       assert.equal(run.result, expected.result, `${run.message}\n${run.stderr}`);

@@ -3,18 +3,17 @@ import { join } from 'node:path';
 import { baseScenario, type Emulator, startEmulator } from '../emulator/index';
 import { federatedConnection, runFederated, secretConnection } from '../harness/connections';
 import { runTask, type TaskRunOptions, visibleLog } from '../harness/run-task';
+import { useEmulator } from '../harness/use-emulator';
 
 const DEFAULT_SCENARIO = join(__dirname, '..', 'emulator', 'scenarios', 'default.json');
 const ACR_PULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
 
 describe('the task, end to end against the emulator (built bundle, agent-style environment)', function () {
   this.timeout(90_000);
+  const start = useEmulator({ timeScale: 30 });
   let emulator: Emulator;
   beforeEach(async () => {
-    emulator = await startEmulator({ scenario: DEFAULT_SCENARIO, timeScale: 30 });
-  });
-  afterEach(async () => {
-    await emulator.close();
+    emulator = await start(DEFAULT_SCENARIO);
   });
 
   function options(inputs: Record<string, string>): TaskRunOptions {

@@ -1,7 +1,8 @@
 /**
  * verifyTargets end to end against the emulator: a real ArmClient signed in with a ClientSecretCredential, Kudu
- * and the site host over HTTPS, and a clock that runs on emulated time (the emulator runs 60× faster than real
- * time, so ten-minute stories take seconds).
+ * and the site host over HTTPS, and the emulator's clock (tests/harness/emulated-clock.ts `taskClock`): the
+ * emulator's real-time pace is paused for the file's runs, so only the loop's own waits move time and a
+ * ten-minute story takes no real waiting at all.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -11,11 +12,7 @@ import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { ClientSecretCredential } from '@azure/identity';
 import { createArmClient } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
 import { getSite } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/web-apps';
-import {
-  type Clock,
-  type RunContext,
-  systemClock,
-} from '../../tasks/EnsureAcrManagedIdentityPullV1/src/context';
+import type { RunContext } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/context';
 import { createTransport } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/http/pipeline';
 import type { Logger } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/log';
 import type { VerifyUntil } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/settings';
@@ -24,9 +21,10 @@ import {
   verifyTargets,
 } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/verify/verify';
 import { baseScenario, type Emulator, type Scenario, startEmulator } from '../emulator/index';
+import { taskClock, whenOnTimeline } from '../harness/emulated-clock';
+import { counted } from '../harness/in-process';
 import { testSettings } from '../harness/settings';
 
-const TIME_SCALE = 60;
 const APP = 'contoso-web';
 const RG = 'rg-web';
 
@@ -118,7 +116,11 @@ function scenarioFor(story: Story): Scenario {
 }
 
 async function world(story: Story): Promise<World> {
-  const emu = await startEmulator({ scenario: scenarioFor(story), timeScale: TIME_SCALE });
+  // Time scale 1: the task's seconds are the emulator's seconds (the stories are told in them).
+  const emu = await startEmulator({ scenario: scenarioFor(story), timeScale: 1 });
+  // Only the loop's waits move the emulator's time: nothing depends on this machine's speed.
+  const resume = emu.pauseRealTime();
+  const clock = taskClock(emu);
   const caPem = readFileSync(emu.info.caCertPath, 'utf8');
   const untrust = await trustForFetch(caPem);
   const credential = new ClientSecretCredential(emu.info.tenantId, emu.info.clientId, emu.info.clientSecret, {
@@ -126,13 +128,15 @@ async function world(story: Story): Promise<World> {
     disableInstanceDiscovery: true,
     additionalPolicies: [{ policy: trustPolicy(caPem), position: 'perCall' }],
   });
+  // Counted: the clock moves only while no exchange is in flight, so a wait never overtakes a request.
+  const transport = counted(createTransport({ tls: { ca: [caPem] } }), clock);
   const arm = createArmClient({
     armUrl: emu.info.armUrl,
     subscriptionId: emu.info.subscriptionId,
     credential,
     scope: 'https://management.azure.com/.default',
     // The task's pipeline trusts the emulator's CA the way it trusts the agent's CA file.
-    transport: createTransport({ tls: { ca: [caPem] } }),
+    transport,
   });
   const messages: string[] = [];
   const secrets: string[] = [];
@@ -143,12 +147,6 @@ async function world(story: Story): Promise<World> {
     debug: (m) => messages.push(m),
     group: (m) => messages.push(m),
     endGroup: () => {},
-  };
-  // Emulated time: the follow loop's seconds pass 60× faster.
-  const clock: Clock = {
-    now: () => emu.now(),
-    sleep: (ms, signal) => systemClock.sleep(ms / TIME_SCALE, signal),
-    timeout: (ms) => systemClock.timeout(ms / TIME_SCALE),
   };
   const target = {
     label: 'production',
@@ -192,6 +190,8 @@ async function world(story: Story): Promise<World> {
     },
     async close() {
       untrust();
+      transport.dispose();
+      resume();
       await emu.close();
     },
   };
@@ -306,8 +306,9 @@ describe('verifyTargets against the emulator', function () {
     w = await world({ noRole: true });
     const controller = new AbortController();
     const running = w.run({ signal: controller.signal });
-    // Mid-poll: once the loop has announced its next check (no fixed wait).
-    while (!w.messages.some((m) => /next check in/.test(m))) await new Promise((r) => setTimeout(r, 5));
+    // Mid-poll: once the loop has announced its next check, at that point of the emulated timeline (no real wait).
+    const ww = w;
+    await whenOnTimeline(() => ww.messages.some((m) => /next check in/.test(m))).done;
     const abortedAt = Date.now();
     controller.abort();
     const r = await running;

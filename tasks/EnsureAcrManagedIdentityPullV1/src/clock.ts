@@ -26,16 +26,53 @@ export interface Timeout {
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortErrorFrom(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortErrorFrom(signal));
-    };
+    const stop = signal
+      ? whenAborted(signal, () => {
+          clearTimeout(timer);
+          reject(abortErrorFrom(signal));
+        })
+      : () => {};
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      stop();
       resolve();
     }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+interface AbortWatch {
+  listeners: Set<() => void>;
+  /** Removes the shared listener from the signal. */
+  off(): void;
+}
+
+const abortWatches = new WeakMap<AbortSignal, AbortWatch>();
+
+/**
+ * Calls `listener` once when `signal` aborts; the returned function stops watching. All watchers of one signal
+ * share ONE listener on it: targets wait side by side on the job's one signal (eight identity waits, retry
+ * back-offs), and a listener per wait trips Node's MaxListenersExceededWarning past ten.
+ */
+export function whenAborted(signal: AbortSignal, listener: () => void): () => void {
+  let watch = abortWatches.get(signal);
+  if (!watch) {
+    const listeners = new Set<() => void>();
+    const onAbort = () => {
+      abortWatches.delete(signal);
+      for (const l of [...listeners]) l();
+      listeners.clear();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    watch = { listeners, off: () => signal.removeEventListener('abort', onAbort) };
+    abortWatches.set(signal, watch);
+  }
+  const current = watch;
+  current.listeners.add(listener);
+  return () => {
+    // The shared listener goes with its last watcher.
+    if (!current.listeners.delete(listener) || current.listeners.size > 0) return;
+    if (abortWatches.get(signal) === current) abortWatches.delete(signal);
+    current.off();
+  };
 }
 
 /** An error named AbortError (what `isCancelledError` recognises), keeping a CancelledError reason as is. */

@@ -31,7 +31,7 @@ import {
 } from '@azure/core-rest-pipeline';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { version } from '../../task.json';
-import { type Clock, systemClock } from '../clock';
+import { type Clock, systemClock, whenAborted } from '../clock';
 import { TaskError } from '../errors';
 import { createOutboundGuard, type OutboundGuard } from './guard';
 
@@ -549,13 +549,15 @@ function tooLarge(response: PipelineResponse, maxBytes: number): TaskError {
 }
 
 function raced<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  // The watch ends with the race: a listener left behind per raced step piles up on the attempt's signal.
+  let stop = () => {};
   return Promise.race([
     promise,
     new Promise<never>((_, reject) => {
       if (signal.aborted) reject(new Error('aborted'));
-      signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+      else stop = whenAborted(signal, () => reject(new Error('aborted')));
     }),
-  ]);
+  ]).finally(() => stop());
 }
 
 function timeoutError(ms: number, request: PipelineRequest): RestError {
