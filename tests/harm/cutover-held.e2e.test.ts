@@ -47,7 +47,11 @@ describe('live cutover, second wave (issue 24): no switch without proof, an hone
 
   it('verifyPull: false: serving targets get identity and grant but keep the flag off and the password (ServingSwitchHeld), downtime 0', async () => {
     const { run, state } = await story('admin-credentials.json', { verifyPull: 'false' });
-    assert.equal(run.task.result, 'SucceededWithIssues', `${run.task.message}\n${run.task.stdout.slice(-3000)}`);
+    assert.equal(
+      run.task.result,
+      'SucceededWithIssues',
+      `${run.task.message}\n${run.task.stdout.slice(-3000)}`,
+    );
     for (const label of ['production', 'staging']) {
       assert.equal(outcomes(run)[label]?.outcome, 'not_switched', label);
       assert.equal(downtime(run, label), 0, `${label}: downtime`);
@@ -62,7 +66,12 @@ describe('live cutover, second wave (issue 24): no switch without proof, an hone
         'AcrPull granted to its identity',
       );
     }
-    assert.match(run.task.stdout, /ServingSwitchHeld|with verifyPull: false nothing would prove/);
+    assert.match(run.task.stdout, /with verifyPull: false nothing would prove/);
+    assert.doesNotMatch(
+      run.task.stdout,
+      /appsettings delete/,
+      'no advice to delete a password that still serves',
+    );
     assert.match(run.task.summary ?? '', /verifyPull: true/);
     assert.match(run.task.summary ?? '', /placement: afterDeploy/);
   });
@@ -70,7 +79,8 @@ describe('live cutover, second wave (issue 24): no switch without proof, an hone
   it('verifyPull: false: a target that does not serve (a stale password) keeps the fast path', async () => {
     const { run, state } = await story('stale-password.json', { verifyPull: 'false' });
     assert.equal(run.task.result, 'Succeeded', `${run.task.message}\n${run.task.stdout.slice(-3000)}`);
-    for (const a of [app(state), app(state, 'staging')]) assert.equal(a.siteConfig.acrUseManagedIdentityCreds, true);
+    for (const a of [app(state), app(state, 'staging')])
+      assert.equal(a.siteConfig.acrUseManagedIdentityCreds, true);
     assert.doesNotMatch(run.task.stdout, /ServingSwitchHeld|nothing would prove/);
   });
 
@@ -96,7 +106,11 @@ describe('live cutover, second wave (issue 24): no switch without proof, an hone
 
   it('a serving sidecar app on UserCredentials: identity and grant, its containers untouched (SidecarSwitchHeld), downtime 0', async () => {
     const { run, state } = await story('sidecar-user-credentials.json', {});
-    assert.equal(run.task.result, 'SucceededWithIssues', `${run.task.message}\n${run.task.stdout.slice(-3000)}`);
+    assert.equal(
+      run.task.result,
+      'SucceededWithIssues',
+      `${run.task.message}\n${run.task.stdout.slice(-3000)}`,
+    );
     assert.equal(outcomes(run).production?.outcome, 'not_switched');
     assert.equal(downtime(run, 'production'), 0);
     assert.equal(run.availability?.production?.failedPullLines, 0);
@@ -105,7 +119,13 @@ describe('live cutover, second wave (issue 24): no switch without proof, an hone
     assert.equal(main?.authType, 'UserCredentials', 'auth untouched');
     assert.equal(main?.passwordSecret, 'current-password-1', 'password untouched');
     assert.ok(a.identity.principalId, 'identity enabled');
-    assert.ok(state.roleAssignments.some((r) => r.principalId === a.identity.principalId), 'granted');
-    assert.match(run.task.summary ?? '', /cannot put a container's password back|ARM never returns a container's password/);
+    assert.ok(
+      state.roleAssignments.some((r) => r.principalId === a.identity.principalId),
+      'granted',
+    );
+    assert.match(
+      run.task.summary ?? '',
+      /cannot put a container's password back|ARM never returns a container's password/,
+    );
   });
 });

@@ -294,7 +294,14 @@ export function plan(observed: Observed, settings: Settings): Plan {
   // Targets that serve today with a password keep it until their own switch is proven (src/cutover/plan.ts).
   const cut = planCutover(observed, configSteps, user?.principalId, settings.verify.kind === 'on');
   configSteps.splice(0, configSteps.length, ...cut.remaining);
-  warnings.push(...cut.warnings);
+  // A held target still pulls with its password: advice to delete it would take it down.
+  const held = new Set(cut.held.map((h) => h.target));
+  warnings.splice(
+    0,
+    warnings.length,
+    ...warnings.filter((w) => !(w.code === 'StaleRegistryCredentials' && w.target && held.has(w.target))),
+    ...cut.warnings,
+  );
 
   const blocking = warnings.filter(isBlocking);
   if (blocking.length > 0 && !settings.configureAnyway)

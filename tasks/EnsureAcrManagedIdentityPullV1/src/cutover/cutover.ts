@@ -247,7 +247,7 @@ function putBackFailed(
   command: string,
 ): VerifyResult {
   const cause = switched.cause ?? switched.outcome;
-  const why = neutralise(e instanceof Error ? e.message : String(e), 300);
+  const why = neutralise(e instanceof Error ? e.message : String(e), 300).replace(/[.\s]+$/, '');
   return {
     target: vt.target,
     outcome: 'put_back_failed',
