@@ -167,7 +167,7 @@ describe('cutover: held serving targets (pure)', () => {
       );
       const w = p.warnings.find((x) => x.code === 'SidecarSwitchHeld');
       assert.match(w?.message ?? '', /container\(s\) main/);
-      assert.match(w?.fix ?? '', /authType UserCredentials with userName and passwordSecret again/);
+      assert.match(w?.fix ?? '', /authType UserCredentials with its user name and password again/);
     });
 
   it('a sidecar app that does not serve keeps the fast path (its containers are switched)', () => {

@@ -305,12 +305,12 @@ export const PLAN_WARNING_CODES = {
   },
   ServingSwitchHeld: {
     meaning:
-      'A target serves today with a registry password and verifyPull is false: it got its identity and grant, but its pull settings and password were kept (no switch without proof).',
+      'A target serves today with a registry password and `verifyPull` is false: it got its identity and grant, but `acrUseManagedIdentityCreds` stays false and its password settings stay (no switch without proof).',
     blocks: false,
   },
   SidecarSwitchHeld: {
     meaning:
-      "A sidecar app serves today with UserCredentials: it got its identity and grant, but its containers were not switched (the task cannot put a container's password back).",
+      "A sidecar app serves today with `UserCredentials`: it got its identity and grant, but its containers were not switched, because ARM never returns a container's password and the task could not put it back.",
     blocks: false,
   },
   StaleRegistryCredentials: {

@@ -7,7 +7,13 @@
  * was never removed), that pull is followed too, and nothing more is switched. The password settings are removed
  * only after the target's own fresh identity pull (a start from a local copy is no pull, so it never counts).
  */
-import { getSiteState, listAppSettings, replaceAppSettings, setPullSettings } from '../arm/web-apps';
+import {
+  getSiteState,
+  listAppSettings,
+  pullSettingsCliBody,
+  replaceAppSettings,
+  setPullSettings,
+} from '../arm/web-apps';
 import type { RunContext } from '../context';
 import { isCancelledError, TaskError } from '../errors';
 import { neutralise } from '../log';
@@ -232,11 +238,7 @@ export function restoreCommand(c: Pick<CutoverTarget, 'path' | 'previous'>): str
   const where = m
     ? `--name ${m[2]} --resource-group ${m[1]}${m[3] ? ` --slot ${m[3]}` : ''}`
     : `--ids ${c.path}`;
-  const settings: Record<string, string | boolean> = {
-    acrUseManagedIdentityCreds: c.previous.useManagedIdentity ?? false,
-  };
-  if (c.previous.clientId) settings.acrUserManagedIdentityID = c.previous.clientId;
-  return `az webapp config set ${where} --generic-configurations '${JSON.stringify(settings)}'`;
+  return `az webapp config set ${where} --generic-configurations '${JSON.stringify(pullSettingsCliBody(c.previous))}'`;
 }
 
 function putBackFailed(

@@ -105,7 +105,7 @@ export function planCutover(
         target: label,
         code: 'SidecarSwitchHeld',
         message: `${label} serves today with UserCredentials on container(s) ${names.join(', ')}; its identity and grant were set up, but its containers were not switched: a failed identity pull could not be put back, because ARM never returns a container's password.`,
-        fix: `Prove the identity first where nothing serves (a new slot with the same user-assigned identity, verified by this task), or wait until the grant is 10 minutes old; then, holding the password, switch each container yourself: set authType ${t.identity.userAssigned.length > 0 ? 'UserAssigned (userManagedIdentityClientId: the client ID)' : 'SystemIdentity'} on ${names.join(', ')} (portal: Deployment Center; or az rest --method put on ${t.target.path}/sitecontainers/<name>), watch its pull, and if it fails set authType UserCredentials with userName and passwordSecret again.`,
+        fix: `Prove the identity first where nothing serves (a new slot with the same user-assigned identity, verified by this task), or wait until the grant is 10 minutes old; then, holding the password, switch each container yourself: set authType ${t.identity.userAssigned.length > 0 ? "UserAssigned (with the identity's client ID)" : 'SystemIdentity'} on ${names.join(', ')} (portal: Deployment Center; or az rest --method put on ${t.target.path}/sitecontainers/<name>), watch its pull, and if it fails set authType UserCredentials with its user name and password again.`,
       });
       continue;
     }
