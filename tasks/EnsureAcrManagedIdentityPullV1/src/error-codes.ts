@@ -305,7 +305,7 @@ export const PLAN_WARNING_CODES = {
   },
   ServingSwitchHeld: {
     meaning:
-      'A target serves today with a registry password and `verifyPull` is false: it got its identity and grant, but `acrUseManagedIdentityCreds` stays false and its password settings stay (no switch without proof).',
+      'A target serves today with a registry password and `verifyPull` is false: it got its identity and grant, but its pull settings and password settings stay as they were (no switch without proof).',
     blocks: false,
   },
   SidecarSwitchHeld: {
