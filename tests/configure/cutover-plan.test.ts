@@ -142,7 +142,12 @@ describe('cutover: the plan (pure)', () => {
     ];
     const p = plan(
       observed(targets, { production: true, staging: true, qa: false }),
-      testSettings({ appName: 'shop', resourceGroup: 'rg-app', removeRegistryCredentials: true }),
+      testSettings({
+        appName: 'shop',
+        resourceGroup: 'rg-app',
+        verify: { kind: 'on', timeoutInMs: 15 * 60_000, pollIntervalInMs: 10_000, until: 'imagePulled' },
+        removeRegistryCredentials: true,
+      }),
     );
     assert.deepEqual(
       p.cutover?.order.map((c) => c.target),
@@ -167,7 +172,11 @@ describe('cutover: the plan (pure)', () => {
         production: true,
         staging: true,
       }),
-      testSettings({ appName: 'shop', resourceGroup: 'rg-app' }),
+      testSettings({
+        appName: 'shop',
+        resourceGroup: 'rg-app',
+        verify: { kind: 'on', timeoutInMs: 15 * 60_000, pollIntervalInMs: 10_000, until: 'imagePulled' },
+      }),
     );
     assert.ok(p.cutover);
     const text = describeCutover(p.cutover).join('\n');
@@ -179,7 +188,11 @@ describe('cutover: the plan (pure)', () => {
   it('nothing serves: no cutover, the plan is what it always was', () => {
     const p = plan(
       observed([target({ appSettings: PASSWORD })], { production: false }),
-      testSettings({ appName: 'shop', resourceGroup: 'rg-app' }),
+      testSettings({
+        appName: 'shop',
+        resourceGroup: 'rg-app',
+        verify: { kind: 'on', timeoutInMs: 15 * 60_000, pollIntervalInMs: 10_000, until: 'imagePulled' },
+      }),
     );
     assert.equal(p.cutover, undefined);
     assert.ok(p.steps.some((s) => s.kind === 'setAcrFlags'));

@@ -361,6 +361,9 @@ const trustNothing: Case[] = [
       for (const a of emu.state.apps) {
         a.appSettings.DOCKER_REGISTRY_SERVER_USERNAME = 'contosoacr';
         a.appSettings.DOCKER_REGISTRY_SERVER_PASSWORD = 'stale-password-1234';
+        // Stopped, so it does not serve today: the fast path removes the password (a serving target under
+        // verifyPull: false keeps it, tests/harm/cutover-held.e2e.test.ts).
+        a.state = 'Stopped';
       }
     },
     during: async (emu) => {

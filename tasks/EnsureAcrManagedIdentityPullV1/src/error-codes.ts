@@ -264,6 +264,11 @@ export const TASK_ERROR_CODES = {
       'A live target kept its registry password: its grant was not proven or old enough before the timeout, or an earlier target was put back.',
     phases: ['verify'],
   },
+  PutBackFailed: {
+    meaning:
+      "A live target's identity pull failed after its switch, and writing its previous pull settings back failed too: it may be down until they are restored.",
+    phases: ['verify'],
+  },
   AnonymousPullProvesNothing: {
     meaning:
       'The image is not on the registry the task granted (a placeholder or public image): its pull proves nothing about the identity.',
@@ -297,6 +302,16 @@ export const PLAN_WARNING_CODES = {
   },
   AdminUserEnabled: {
     meaning: "The registry's admin user is still enabled (an unused shared password).",
+    blocks: false,
+  },
+  ServingSwitchHeld: {
+    meaning:
+      'A target serves today with a registry password and `verifyPull` is false: it got its identity and grant, but its pull settings and password settings stay as they were (no switch without proof).',
+    blocks: false,
+  },
+  SidecarSwitchHeld: {
+    meaning:
+      "A sidecar app serves today with `UserCredentials`: it got its identity and grant, but its containers were not switched, because ARM never returns a container's password and the task could not put it back.",
     blocks: false,
   },
   StaleRegistryCredentials: {

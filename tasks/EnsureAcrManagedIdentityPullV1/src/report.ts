@@ -22,6 +22,7 @@ export interface Verdict {
 export type VerificationOutcome =
   | 'verified'
   | 'put_back'
+  | 'put_back_failed'
   | 'not_switched'
   | 'not_proven'
   | 'unverified'
@@ -124,6 +125,7 @@ function overallVerification(report: RunReport): VerificationOutcome {
   const outcomes = report.verify.map((r) => r.outcome);
   if (isCancelledError(report.error) || outcomes.includes('cancelled')) return 'cancelled';
   for (const worst of [
+    'put_back_failed',
     'put_back',
     'pull_failed',
     'timed_out',
@@ -258,7 +260,9 @@ function summaryOf(report: RunReport, appName: string, outcome: TaskOutcome, mes
             ? 'true (switched after proof)'
             : switched === 'put_back'
               ? 'false (put back)'
-              : 'false (kept its password)'
+              : switched === 'put_back_failed'
+                ? 'true (put back failed: restore it)'
+                : 'false (kept its password)'
           : flagWritten || t.pull.useManagedIdentity === true
             ? 'true'
             : report.dryRun && flagPlanned

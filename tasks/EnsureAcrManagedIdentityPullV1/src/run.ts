@@ -25,7 +25,7 @@ import {
 } from './configure/plan';
 import type { RunContext } from './context';
 import { runCutover } from './cutover/cutover';
-import { describeCutover } from './cutover/plan';
+import { describeCutover, type HeldTarget } from './cutover/plan';
 import { observeServing } from './cutover/serving';
 import type { TaskPhase } from './error-codes';
 import { TaskError } from './errors';
@@ -114,8 +114,9 @@ export async function run(runCtx: RunContext, options: RunOptions): Promise<RunR
     describeObserved(ctx, report.observed);
     const checkLines = imageCheckLines(report.observed.imageCheck, settings.checkImage);
     for (const line of checkLines.info) log.info(neutralise(line));
-    // Which targets serve today with a registry password: those are cut over, not switched at once.
-    if (settings.verify.kind === 'on') {
+    // Which targets serve today with a registry password: those are cut over (or, with verifyPull: false, keep
+    // their pull settings), never switched at once.
+    {
       const o = report.observed;
       const serving = await observeServing(ctx, o.targets, o.registry.loginServer, (t) =>
         sourceFor(ctx, t, options),
@@ -231,7 +232,7 @@ export async function run(runCtx: RunContext, options: RunOptions): Promise<RunR
         for (const line of r.evidence) log.info(`    | ${neutralise(line)}`);
       }
       log.endGroup();
-    }
+    } else if (report.plan.held) report.verify = heldResults(report.observed, report.plan.held);
   } catch (e: unknown) {
     if (cutoverCounter.writes > 0) report.cutoverWrites = cutoverCounter.writes;
     // Writes made before the failure are still the run's writes: report every one of them.
@@ -301,7 +302,11 @@ async function verifyAll(
   const byLabel = new Map<string, VerifyResult>();
   for (const t of all.filter(anonymous))
     byLabel.set(t.target.label, notProven(t, observed.registry.loginServer));
-  const fast = all.filter((t) => !anonymous(t) && !cutover.has(t.target.label));
+  // A held target's pull settings were not touched: its password pull today is no proof of the identity.
+  for (const r of heldResults(observed, p.held ?? [])) byLabel.set(r.target.label, r);
+  const fast = all.filter(
+    (t) => !anonymous(t) && !cutover.has(t.target.label) && !byLabel.has(t.target.label),
+  );
   for (const r of await verifyTargets(ctx, fast, options)) byLabel.set(r.target.label, r);
   if (p.cutover) {
     const targets = new Map(all.map((t) => [t.target.label, t]));
@@ -328,6 +333,26 @@ async function verifyAll(
     for (const r of results) byLabel.set(r.target.label, r);
   }
   return all.map((t) => byLabel.get(t.target.label)).filter((r): r is VerifyResult => r !== undefined);
+}
+
+/** Serving targets whose pull settings this run kept (src/cutover/plan.ts): not switched, and saying why. */
+function heldResults(observed: Observed, held: readonly HeldTarget[]): VerifyResult[] {
+  return observed.targets.flatMap((t) => {
+    const h = held.find((x) => x.target === t.target.label);
+    if (!h) return [];
+    return [
+      {
+        target: t.target,
+        outcome: 'not_switched' as const,
+        fatal: false,
+        seconds: 0,
+        restarts: 0,
+        evidence: [],
+        summary: h.why,
+        notes: [],
+      },
+    ];
+  });
 }
 
 /** The target runs an image from elsewhere (a placeholder, a public image): its pull is no proof. */

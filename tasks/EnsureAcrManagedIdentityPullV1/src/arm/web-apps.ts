@@ -532,6 +532,14 @@ export function pullSettingsBody(settings: {
   };
 }
 
+/** The pull settings as `az webapp config set --generic-configurations` takes them (the client ID only when set). */
+export function pullSettingsCliBody(pull: PullSettings): Record<string, boolean | string> {
+  return {
+    acrUseManagedIdentityCreds: pull.useManagedIdentity ?? false,
+    ...(pull.clientId ? { acrUserManagedIdentityID: pull.clientId } : {}),
+  };
+}
+
 /**
  * PATCH `config/web` with only the given properties; returns the config ARM answered with (official example
  * UpdateSiteConfig.json: 200 with the SiteConfigResource), or undefined when the answer carried no properties.

@@ -14,7 +14,7 @@ import {
   ROLES,
   scopeCovers,
 } from '../arm/role-assignments';
-import { type CutoverPlan, planCutover } from '../cutover/plan';
+import { type CutoverPlan, type HeldTarget, planCutover } from '../cutover/plan';
 import type { BlockingWarningCode, PlanWarningCode } from '../error-codes';
 import { TaskError } from '../errors';
 import type { GrantFact, SidecarAuth, SidecarContainer } from '../facts';
@@ -151,6 +151,8 @@ export interface Plan {
    * in `steps` but switched one at a time after the grant is proven or old enough (src/cutover/). Undefined: none.
    */
   readonly cutover?: CutoverPlan;
+  /** Serving targets whose pull settings this run keeps (identity and grant only): src/cutover/plan.ts. */
+  readonly held?: readonly HeldTarget[];
 }
 
 export const REGISTRY_CREDENTIAL_KEYS = [
@@ -293,8 +295,16 @@ export function plan(observed: Observed, settings: Settings): Plan {
   warnings.push(...registryWarnings(observed, swap.gaps));
 
   // Targets that serve today with a password keep it until their own switch is proven (src/cutover/plan.ts).
-  const cut = planCutover(observed, configSteps, user?.principalId);
+  const cut = planCutover(observed, configSteps, user?.principalId, settings.verify.kind === 'on');
   configSteps.splice(0, configSteps.length, ...cut.remaining);
+  // A held target still pulls with its password: advice to delete it would take it down.
+  const held = new Set(cut.held.map((h) => h.target));
+  warnings.splice(
+    0,
+    warnings.length,
+    ...warnings.filter((w) => !(w.code === 'StaleRegistryCredentials' && w.target && held.has(w.target))),
+    ...cut.warnings,
+  );
 
   const blocking = warnings.filter(isBlocking);
   if (blocking.length > 0 && !settings.configureAnyway)
@@ -313,6 +323,7 @@ export function plan(observed: Observed, settings: Settings): Plan {
     principals,
     blockedRoleSteps: [],
     ...(cut.plan ? { cutover: cut.plan } : {}),
+    ...(cut.held.length > 0 ? { held: cut.held } : {}),
   };
 }
 

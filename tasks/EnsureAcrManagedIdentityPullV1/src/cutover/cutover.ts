@@ -7,7 +7,13 @@
  * was never removed), that pull is followed too, and nothing more is switched. The password settings are removed
  * only after the target's own fresh identity pull (a start from a local copy is no pull, so it never counts).
  */
-import { getSiteState, listAppSettings, replaceAppSettings, setPullSettings } from '../arm/web-apps';
+import {
+  getSiteState,
+  listAppSettings,
+  pullSettingsCliBody,
+  replaceAppSettings,
+  setPullSettings,
+} from '../arm/web-apps';
 import type { RunContext } from '../context';
 import { isCancelledError, TaskError } from '../errors';
 import { neutralise } from '../log';
@@ -146,12 +152,20 @@ export async function runCutover(
     log.info(
       `[${c.target}] The identity pull failed (${cause}): putting back acrUseManagedIdentityCreds=${String(c.previous.useManagedIdentity ?? false)}; its registry password pulls again.`,
     );
-    await setPullSettings(
-      ctx.arm,
-      { path: c.path },
-      { useManagedIdentity: c.previous.useManagedIdentity ?? false, clientId: c.previous.clientId ?? '' },
-      ctx.signal,
-    );
+    try {
+      await setPullSettings(
+        ctx.arm,
+        { path: c.path },
+        { useManagedIdentity: c.previous.useManagedIdentity ?? false, clientId: c.previous.clientId ?? '' },
+        ctx.signal,
+      );
+    } catch (e: unknown) {
+      if (isCancelledError(e)) throw e;
+      // The way back itself failed (after the ARM retries): say so as its own outcome, with the exact command.
+      stop = `${c.target}'s switch failed and putting it back failed too`;
+      results.push(putBackFailed(vt, c, switched, e, restoreCommand(c)));
+      continue;
+    }
     counter.writes += 1;
     const back = (
       await verifyTargets(
@@ -210,6 +224,47 @@ function notSwitched(vt: VerifyTarget, c: CutoverTarget, why: string): VerifyRes
       {
         remedy:
           'Run the task again later: the grant ages meanwhile, and a switch is made once it is proven or 10 minutes old. Or raise timeoutMinutes above 10. If an earlier target was put back, fix its cause first.',
+        target: c.target,
+      },
+    ),
+  };
+}
+
+/** The command that writes a target's previous pull settings back by hand (named by its resource path). */
+export function restoreCommand(c: Pick<CutoverTarget, 'path' | 'previous'>): string {
+  const m = /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Web\/sites\/([^/]+)(?:\/slots\/([^/]+))?/i.exec(
+    c.path,
+  );
+  const where = m
+    ? `--name ${m[2]} --resource-group ${m[1]}${m[3] ? ` --slot ${m[3]}` : ''}`
+    : `--ids ${c.path}`;
+  return `az webapp config set ${where} --generic-configurations '${JSON.stringify(pullSettingsCliBody(c.previous))}'`;
+}
+
+function putBackFailed(
+  vt: VerifyTarget,
+  c: CutoverTarget,
+  switched: VerifyResult,
+  e: unknown,
+  command: string,
+): VerifyResult {
+  const cause = switched.cause ?? switched.outcome;
+  const why = neutralise(e instanceof Error ? e.message : String(e), 300).replace(/[.\s]+$/, '');
+  return {
+    target: vt.target,
+    outcome: 'put_back_failed',
+    ...(switched.cause ? { cause: switched.cause } : {}),
+    fatal: true,
+    seconds: switched.seconds,
+    restarts: switched.restarts,
+    evidence: switched.evidence,
+    summary: `The identity pull failed (${cause}), and writing its previous pull settings back failed too (${why}): it may be down until they are restored.`,
+    notes: switched.notes,
+    error: new TaskError(
+      'PutBackFailed',
+      `${c.target}: after the switch to the managed identity its pull failed (${cause}), and writing back its previous pull settings (acrUseManagedIdentityCreds=${String(c.previous.useManagedIdentity ?? false)}) failed: ${why}. Its registry password settings were never removed; no other target was switched.`,
+      {
+        remedy: `Restore its previous pull settings now (one restart; the registry password pulls again):\n  ${command}\nThen fix the cause (${cause}) and run the task again.`,
         target: c.target,
       },
     ),

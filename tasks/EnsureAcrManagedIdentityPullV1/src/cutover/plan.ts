@@ -10,7 +10,13 @@
  */
 
 import type { Observed } from '../configure/observe';
-import type { RemoveRegistryCredentialsStep, SetAcrFlagsStep, Step } from '../configure/plan';
+import type {
+  PlanWarning,
+  RemoveRegistryCredentialsStep,
+  SetAcrFlagsStep,
+  SetSidecarAuthStep,
+  Step,
+} from '../configure/plan';
 import type { PullSettings } from '../facts';
 
 /**
@@ -36,6 +42,18 @@ export interface CutoverTarget {
   readonly sharedPrincipal?: string;
 }
 
+/**
+ * A serving target whose pull settings this run does not touch (it gets its identity and grant only), because no
+ * proof can come first: `verifyPull: false` (nothing would follow the switch, so nothing could put it back), or a
+ * sidecar app on `UserCredentials` (ARM never returns a container's password, so the task could not write it back).
+ */
+export interface HeldTarget {
+  readonly target: string;
+  readonly reason: 'verifyOff' | 'sidecarPassword';
+  /** Why, in words: the not_switched result's summary. */
+  readonly why: string;
+}
+
 export interface CutoverPlan {
   /** In switch order: slots first, production last. */
   readonly order: readonly CutoverTarget[];
@@ -47,10 +65,18 @@ export function planCutover(
   observed: Observed,
   configSteps: readonly Step[],
   sharedPrincipal: string | undefined,
-): { remaining: Step[]; plan: CutoverPlan | undefined } {
+  verify = true,
+): {
+  remaining: Step[];
+  plan: CutoverPlan | undefined;
+  held: HeldTarget[];
+  warnings: PlanWarning[];
+} {
   const serving = observed.serving ?? {};
   const order: CutoverTarget[] = [];
   const moved = new Set<Step>();
+  const held: HeldTarget[] = [];
+  const warnings: PlanWarning[] = [];
   const targets = [
     ...observed.targets.filter((t) => t.target.slot),
     ...observed.targets.filter((t) => !t.target.slot),
@@ -59,6 +85,47 @@ export function planCutover(
     const label = t.target.label;
     const fact = serving[label];
     if (!fact?.serving) continue;
+    const ownSteps = configSteps.filter(
+      (s) =>
+        s.target === label &&
+        (s.kind === 'setAcrFlags' || s.kind === 'setSidecarAuth' || s.kind === 'removeRegistryCredentials'),
+    );
+    if (t.sidecar) {
+      // The way back would need the container's password, which ARM never returns: never switch it unproven.
+      const auth = ownSteps.filter((s): s is SetSidecarAuthStep => s.kind === 'setSidecarAuth');
+      if (auth.length === 0) continue;
+      for (const s of ownSteps) moved.add(s);
+      const names = auth.map((s) => s.container.name);
+      held.push({
+        target: label,
+        reason: 'sidecarPassword',
+        why: `Still serving with its registry password: container(s) ${names.join(', ')} pull with UserCredentials, and the task cannot put a container's password back (ARM never returns it), so it switches no serving sidecar app. Its identity and grant are in place.`,
+      });
+      warnings.push({
+        target: label,
+        code: 'SidecarSwitchHeld',
+        message: `${label} serves today with UserCredentials on container(s) ${names.join(', ')}; its identity and grant were set up, but its containers were not switched: a failed identity pull could not be put back, because ARM never returns a container's password.`,
+        fix: `Prove the identity first where nothing serves (a new slot with the same user-assigned identity, verified by this task), or wait until the grant is 10 minutes old; then, holding the password, switch each container yourself: set authType ${t.identity.userAssigned.length > 0 ? "UserAssigned (with the identity's client ID)" : 'SystemIdentity'} on ${names.join(', ')} (portal: Deployment Center; or az rest --method put on ${t.target.path}/sitecontainers/<name>), watch its pull, and if it fails set authType UserCredentials with its user name and password again.`,
+      });
+      continue;
+    }
+    if (!verify) {
+      // No verification follows the switch, so nothing would see it fail or put it back: no switch without proof.
+      if (!ownSteps.some((s) => s.kind === 'setAcrFlags')) continue;
+      for (const s of ownSteps) moved.add(s);
+      held.push({
+        target: label,
+        reason: 'verifyOff',
+        why: 'Still serving with its registry password: with verifyPull: false no proof can come before the switch, so its pull settings (and password) were kept. Its identity and grant are in place.',
+      });
+      warnings.push({
+        target: label,
+        code: 'ServingSwitchHeld',
+        message: `${label} serves today with a registry password, and with verifyPull: false nothing would prove the identity's pull or put it back: its identity and grant were set up, but acrUseManagedIdentityCreds stays false and its password settings stay.`,
+        fix: 'Run the task again with verifyPull: true (the cutover switches it once the grant is proven, production last), or place the run after the deploy (placement: afterDeploy) with verification on.',
+      });
+      continue;
+    }
     const flags = configSteps.find(
       (s): s is SetAcrFlagsStep => s.kind === 'setAcrFlags' && s.target === label,
     );
@@ -81,6 +148,8 @@ export function planCutover(
   return {
     remaining: configSteps.filter((s) => !moved.has(s)),
     plan: order.length > 0 ? { order, settleMs: GRANT_SETTLE_MS } : undefined,
+    held,
+    warnings,
   };
 }
 

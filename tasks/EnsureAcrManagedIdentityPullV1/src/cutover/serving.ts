@@ -25,12 +25,29 @@ const CREDENTIAL_KEYS = ['DOCKER_REGISTRY_SERVER_USERNAME', 'DOCKER_REGISTRY_SER
 
 /** Whether the target pulls with a registry password today (and so may be serving with it). */
 export function pullsWithPassword(t: ObservedTarget, loginServer: string): boolean {
-  if (t.sidecar) return false; // sidecar UserCredentials: not cut over yet (see the issue's report)
+  if (t.sidecar) return sidecarPasswordContainers(t, loginServer).length > 0;
   if (t.pull.useManagedIdentity === true) return false;
   const keys = Object.keys(t.appSettings).map((k) => k.toUpperCase());
   if (!CREDENTIAL_KEYS.every((k) => keys.includes(k))) return false;
   const image = t.images[0];
   return !!image && registryHostOf(image) === loginServer.toLowerCase();
+}
+
+/**
+ * A sidecar app's containers on the granted registry that pull with `UserCredentials` today. ARM never returns a
+ * container's passwordSecret, so the task cannot write one back: such a target is never switched on its own proof
+ * (src/cutover/plan.ts holds it).
+ */
+export function sidecarPasswordContainers(t: ObservedTarget, loginServer: string): string[] {
+  if (!t.sidecar) return [];
+  return t.containers
+    .filter(
+      (c) =>
+        (c.authType ?? '').toLowerCase() === 'usercredentials' &&
+        !!c.image &&
+        registryHostOf(c.image) === loginServer.toLowerCase(),
+    )
+    .map((c) => c.name);
 }
 
 /** Pure: the serving verdict from the target's facts and its log's newest start (undefined: log unread). */
@@ -71,7 +88,7 @@ export async function observeServing(
       try {
         const snapshot = await sourceOf(t).read(0, ctx.signal);
         newest = judgeInstances(snapshot.files, {
-          image: t.images[0] ?? '',
+          image: (t.sidecar ? t.containers.find((c) => c.isMain)?.image : undefined) ?? t.images[0] ?? '',
           since: 0,
           until: 'containerStarted',
         }).combined;

@@ -85,6 +85,8 @@ export type VerifyOutcome =
   | 'verified'
   /** A live target's switch failed and it was put back on its registry password (src/cutover/). */
   | 'put_back'
+  /** A live target's switch failed and writing its previous pull settings back failed too: it may be down. */
+  | 'put_back_failed'
   /** A live target kept its registry password: its switch was not reached (a wait, or an earlier put-back). */
   | 'not_switched'
   /** Its image is not on the granted registry: that pull proves nothing about the identity. */
