@@ -648,6 +648,44 @@ describe('plan', () => {
       assert.match(e.remedy ?? '', /--assignee-object-id p2 [^\n]*otheracr/);
     });
 
+    it('with the registry taken from the images, a slot on a second ACR its identity cannot be granted on stops the run before any write', () => {
+      const prod = target({ identity: system('p1'), config: configured() });
+      const staging = target({
+        slot: 'staging',
+        identity: system('p2'),
+        config: configured(),
+        images: ['otheracr.azurecr.io/shop:2'],
+      });
+      const other = `/subscriptions/${SUB}/resourceGroups/rg-acr/providers/Microsoft.ContainerRegistry/registries/otheracr`;
+      const o = (callerCanWriteRoleAssignments: boolean, stagingGranted = false) =>
+        observed([prod, staging], {
+          roleAssignments: [grant('p1', REGISTRY), grant('p2', REGISTRY, ACR_PULL, 'b')],
+          swapRegistries: [
+            {
+              loginServer: 'otheracr.azurecr.io',
+              images: [{ image: 'otheracr.azurecr.io/shop:2', targets: ['staging'] }],
+              registry: {
+                ...observed([]).registry,
+                id: other,
+                name: 'otheracr',
+                loginServer: 'otheracr.azurecr.io',
+              },
+              roleAssignments: stagingGranted ? [grantFact(grant('p2', other, ACR_PULL, 'c'))] : [],
+              callerCanWriteRoleAssignments,
+            },
+          ],
+        });
+      // The connection can grant there: both identities get the grant, nothing stops.
+      assert.deepEqual(codes(plan(o(true), settings())), []);
+      // It cannot, and staging's identity has no pull there: switching staging would break its own pull.
+      const e = catchTaskError(() => plan(o(false), settings()));
+      assert.equal(e.code, 'ImageOnOtherRegistry');
+      assert.match(e.message, /cannot grant staging's identity a pull on otheracr\.azurecr\.io/);
+      assert.match(e.remedy ?? '', /--assignee-object-id p2 [^\n]*otheracr/);
+      // Staging already pulls from there with its identity: only production's swap gap is named, nothing stops.
+      assert.deepEqual(codes(plan(o(false, true), settings())), ['production:SwapPullGap']);
+    });
+
     it('SwapCredentialsMove names only the registry credentials that are not slot settings', () => {
       const creds = { DOCKER_REGISTRY_SERVER_USERNAME: 'u', DOCKER_REGISTRY_SERVER_PASSWORD: 'p' };
       const both = [

@@ -459,6 +459,21 @@ function registryWarnings(observed: Observed, swapGaps: ReadonlyMap<string, stri
         fix: `az webapp config container set --name ${observed.app.name} --resource-group ${observed.app.resourceGroup}${slotArg(t)} --container-image-name ${r.loginServer}/<repo>:<tag>`,
       });
     }
+    if (r.source !== 'input') {
+      // Registry taken from the images, slots on two ACRs: a target whose own image is on the other one pulls it with
+      // its identity once switched, so where the task cannot grant that identity a pull there, switching breaks it.
+      for (const host of new Set(t.images.map(registryHostOf))) {
+        const gapFix = swapGaps.get(swapGapKey(host, label));
+        if (gapFix === undefined) continue;
+        out.push({
+          target: label,
+          code: 'ImageOnOtherRegistry',
+          blocking: true,
+          message: `${label} runs an image from ${host}, and the task cannot grant ${label}'s identity a pull on ${host}: switching ${label} to the identity would break its pull.`,
+          fix: `${gapFix}; or point ${label} at an image in ${r.loginServer}.`,
+        });
+      }
+    }
     if (r.source === 'input') {
       // Public sidecars (docker.io...) pull anonymously; only another ACR, or a main image elsewhere, is news.
       const other = t.images
