@@ -5,19 +5,40 @@
  */
 import assert from 'node:assert/strict';
 import type { ArmClient, ArmResponse } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/client';
-import { type RunContext, systemClock } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/context';
+import { abortErrorFrom, type Clock } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/clock';
+import type { RunContext } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/context';
 import type { Logger } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/log';
 import { verifyTargets } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/verify/verify';
 import { testSettings } from '../harness/settings';
 
 const IMAGE = 'contosoacr.azurecr.io/web:1.0.0';
 
+/** A clock on its own timeline: a wait moves it and yields to the other targets, no real time passes. */
+function timelineClock(): Clock {
+  let t = Date.UTC(2026, 4, 1, 8, 0, 0);
+  return {
+    now: () => t,
+    async sleep(ms, signal) {
+      if (signal?.aborted) throw abortErrorFrom(signal);
+      t += ms;
+      await new Promise((r) => setImmediate(r));
+    },
+    timeout: () => ({ signal: new AbortController().signal, clear() {} }),
+  };
+}
+
 /** Answers like App Service: a running site, a restart, and after a few reads a log with the completed pull. */
-function scriptedArm(): ArmClient {
+function scriptedArm(clock: Clock): ArmClient {
   const reads = new Map<string, number>();
   const respond = async <T>(status: number, body: unknown, text = ''): Promise<ArmResponse<T>> => {
-    await new Promise((r) => setTimeout(r, 5));
-    return { status, body: body as T, text, headers: new Headers({ date: new Date().toUTCString() }) };
+    // Each answer takes a turn, so the eleven targets' requests overlap as they do against Azure.
+    await new Promise((r) => setImmediate(r));
+    return {
+      status,
+      body: body as T,
+      text,
+      headers: new Headers({ date: new Date(clock.now()).toUTCString() }),
+    };
   };
   return {
     armUrl: 'https://management.invalid/',
@@ -29,7 +50,7 @@ function scriptedArm(): ArmClient {
         const n = (reads.get(path) ?? 0) + 1;
         reads.set(path, n);
         if (n < 4) return respond<T>(204, undefined);
-        const at = (s: number) => new Date(Date.now() - 3000 + s * 100).toISOString();
+        const at = (s: number) => new Date(clock.now() - 3000 + s * 100).toISOString();
         const text = [
           `${at(0)} INFO  - Pulling image: ${IMAGE}`,
           `${at(1)} INFO  - 1.0.0 Pulling from web`,
@@ -68,15 +89,16 @@ describe('abort listeners with eleven targets', () => {
       group: () => {},
       endGroup: () => {},
     } as unknown as Logger;
+    const clock = timelineClock();
     const ctx: RunContext = {
       settings: testSettings({
         verify: { kind: 'on', timeoutInMs: 30_000, pollIntervalInMs: 20, until: 'imagePulled' },
         restart: 'always',
       }),
-      arm: scriptedArm(),
+      arm: scriptedArm(clock),
       log,
       signal,
-      clock: systemClock,
+      clock,
     };
     const targets = Array.from({ length: 11 }, (_, i) => ({
       target: {
