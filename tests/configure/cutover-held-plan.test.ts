@@ -4,70 +4,13 @@
  * advised away. And the restore command of a failed put-back.
  */
 import assert from 'node:assert/strict';
-import type { SiteConfig } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/web-apps';
-import type {
-  Observed,
-  ObservedTarget,
-} from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/observe';
+import type { ObservedTarget } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/observe';
 import { plan } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/configure/plan';
 import { restoreCommand } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/cutover/cutover';
 import { pullsWithPassword } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/cutover/serving';
 import { targetFromArm } from '../harness/facts';
 import { testSettings } from '../harness/settings';
-
-const SUB = '11111111-1111-1111-1111-111111111111';
-const APP = `/subscriptions/${SUB}/resourceGroups/rg-app/providers/Microsoft.Web/sites/shop`;
-const REGISTRY = `/subscriptions/${SUB}/resourceGroups/rg-acr/providers/Microsoft.ContainerRegistry/registries/shopacr`;
-const IMAGE = 'shopacr.azurecr.io/shop:1';
-const PASSWORD = {
-  DOCKER_REGISTRY_SERVER_URL: 'https://shopacr.azurecr.io',
-  DOCKER_REGISTRY_SERVER_USERNAME: 'shopacr',
-  DOCKER_REGISTRY_SERVER_PASSWORD: 'p',
-};
-
-function target(
-  o: { slot?: string; config?: SiteConfig; appSettings?: Record<string, string>; image?: string } = {},
-): ObservedTarget {
-  const label = o.slot ?? 'production';
-  const path = o.slot ? `${APP}/slots/${o.slot}` : APP;
-  const image = o.image ?? IMAGE;
-  return targetFromArm(
-    {
-      target: { label, slot: o.slot, path },
-      site: { id: path, name: o.slot ? `shop/${o.slot}` : 'shop' },
-      config: o.config ?? { linuxFxVersion: `DOCKER|${image}` },
-      containers: [],
-      appSettings: o.appSettings ?? {},
-    },
-    { os: 'linux', sidecar: false, images: [image], vnetImagePull: false },
-  );
-}
-
-function observed(targets: ObservedTarget[], serving: Record<string, boolean>): Observed {
-  return {
-    app: { name: 'shop', subscriptionId: SUB, resourceGroup: 'rg-app', path: APP },
-    targets,
-    allSlots: targets.flatMap((t) => (t.target.slot ? [t.target.slot] : [])),
-    registry: {
-      id: REGISTRY,
-      name: 'shopacr',
-      subscriptionId: SUB,
-      resourceGroup: 'rg-acr',
-      loginServer: 'shopacr.azurecr.io',
-      abac: false,
-      armTokenAuthDisabled: false,
-      publicAccessRestricted: false,
-      adminUserEnabled: true,
-      source: 'image',
-      network: { publicAccess: undefined, defaultAction: undefined, ipRuleCount: 0 },
-    },
-    userIdentity: undefined,
-    roleAssignments: [],
-    callerCanWriteRoleAssignments: true,
-    tenantId: 't',
-    serving: Object.fromEntries(Object.entries(serving).map(([k, v]) => [k, { serving: v, why: 'test' }])),
-  };
-}
+import { APP, IMAGE, observed, PASSWORD, target } from './cutover-fixture';
 
 function sidecar(authType: string, password = true): ObservedTarget {
   return targetFromArm(
