@@ -5,9 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Agent as HttpsAgent } from 'node:https';
-import { rootCertificates } from 'node:tls';
-import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { ClientSecretCredential } from '@azure/identity';
 import { createArmClient } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
 import { getSite } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/web-apps';
@@ -22,34 +19,12 @@ import { baseScenario, type Emulator, type Scenario, startEmulator } from '../em
 import type { ScenarioSite } from '../emulator/model';
 import { instanceSummaries } from '../emulator/platform';
 import { emulatedClock } from '../harness/emulated-clock';
+import { trustForFetch, trustPolicy } from '../harness/emulator-trust';
 import { testSettings } from '../harness/settings';
 
 const TIME_SCALE = 60;
 const APP = 'contoso-web';
 const RG = 'rg-web';
-
-async function trustForFetch(caPem: string): Promise<() => void> {
-  await fetch('data:,x').catch(() => undefined);
-  const key = Symbol.for('undici.globalDispatcher.1');
-  const g = globalThis as unknown as Record<symbol, { constructor: new (o: object) => unknown }>;
-  const previous = g[key];
-  if (!previous) throw new Error('undici global dispatcher not found');
-  g[key] = new previous.constructor({ connect: { ca: [...rootCertificates, caPem] } }) as typeof previous;
-  return () => {
-    g[key] = previous;
-  };
-}
-
-function trustPolicy(caPem: string): PipelinePolicy {
-  const agent = new HttpsAgent({ ca: caPem, keepAlive: false });
-  return {
-    name: 'trustEmulatorCa',
-    sendRequest: (request, next) => {
-      request.agent = agent;
-      return next(request);
-    },
-  };
-}
 
 /** An app set up for a managed-identity pull (identity, an old AcrPull grant, the flag) on several machines. */
 function scenarioFor(site: Partial<ScenarioSite>, tweak?: (s: Scenario) => void): Scenario {

@@ -6,9 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Agent as HttpsAgent } from 'node:https';
-import { rootCertificates } from 'node:tls';
-import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { ClientSecretCredential } from '@azure/identity';
 import { createArmClient } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/request';
 import { getSite } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/arm/web-apps';
@@ -22,35 +19,12 @@ import {
 } from '../../tasks/EnsureAcrManagedIdentityPullV1/src/verify/verify';
 import { baseScenario, type Emulator, type Scenario, startEmulator } from '../emulator/index';
 import { taskClock, whenOnTimeline } from '../harness/emulated-clock';
+import { trustForFetch, trustPolicy } from '../harness/emulator-trust';
 import { counted } from '../harness/in-process';
 import { testSettings } from '../harness/settings';
 
 const APP = 'contoso-web';
 const RG = 'rg-web';
-
-/** Global fetch (undici) reads NODE_EXTRA_CA_CERTS only at start: swap in a dispatcher that trusts the CA. */
-async function trustForFetch(caPem: string): Promise<() => void> {
-  await fetch('data:,x').catch(() => undefined); // loads undici, which installs its global dispatcher
-  const key = Symbol.for('undici.globalDispatcher.1');
-  const g = globalThis as unknown as Record<symbol, { constructor: new (o: object) => unknown }>;
-  const previous = g[key];
-  if (!previous) throw new Error('undici global dispatcher not found');
-  g[key] = new previous.constructor({ connect: { ca: [...rootCertificates, caPem] } }) as typeof previous;
-  return () => {
-    g[key] = previous;
-  };
-}
-
-function trustPolicy(caPem: string): PipelinePolicy {
-  const agent = new HttpsAgent({ ca: caPem, keepAlive: false });
-  return {
-    name: 'trustEmulatorCa',
-    sendRequest: (request, next) => {
-      request.agent = agent;
-      return next(request);
-    },
-  };
-}
 
 interface World {
   emu: Emulator;
